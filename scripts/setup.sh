@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Creates .venv (Python >= 3.11) and installs gpu-node-pools and gpu-node-agent with their test extras.
+# Re-runs are cheap: the install is skipped while the pyproject files are unchanged.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python_bin="${PYTHON:-}"
+if [ -z "$python_bin" ]; then
+  for candidate in python3.13 python3.12 python3.11 python3; do
+    if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+      python_bin="$candidate"; break
+    fi
+  done
+fi
+[ -n "$python_bin" ] || { echo "error: need Python >= 3.11 on PATH (or set PYTHON=...)" >&2; exit 1; }
+
+[ -x .venv/bin/python ] || { echo "[setup] creating .venv with $python_bin" >&2; "$python_bin" -m venv .venv; }
+
+stamp=.venv/.gnp-installed
+want="$(cat pyproject.toml node-agent/pyproject.toml 2>/dev/null | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "[setup] installing packages into .venv" >&2
+  .venv/bin/python -m pip install -q --upgrade pip
+  pkgs=(-e '.[test]')
+  [ -f node-agent/pyproject.toml ] && pkgs+=(-e './node-agent[test]')
+  .venv/bin/python -m pip install -q "${pkgs[@]}"
+  echo "$want" > "$stamp"
+fi
