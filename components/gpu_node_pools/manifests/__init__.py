@@ -1,0 +1,6 @@
+"""Kubernetes objects as plain data, built by pure functions.
+
+Each module builds one add-on's objects from its config model and the isolation contract. The Pulumi
+components hand these dicts to pulumi-kubernetes unchanged; `gpu-node-pools render` prints them; the tests
+validate them against the Kubernetes OpenAPI schema and apply them to a real API server.
+"""
