@@ -33,13 +33,12 @@ def pod_security_context(*, run_as_user: int | None = 65532) -> dict[str, Any]:
     return context
 
 
-def resources(cpu: str, memory: str, *, memory_limit: str | None = None, cpu_limit: str | None = None) -> dict:
-    """Requests for cpu and memory, and a memory limit (defaulting to the request).
+def resources(cpu: str, memory: str, *, cpu_limit: str, memory_limit: str | None = None) -> dict[str, Any]:
+    """Requests and limits for cpu and memory; the memory limit defaults to the request (Guaranteed memory).
 
-    A cpu limit is optional: CFS throttling of latency-sensitive daemons does more harm than good, but the
-    guardrails (LimitRange, policy pack) require a memory limit everywhere.
+    Every container we ship sets all four: the guardrails (LimitRange, policy pack) demand them of users too.
     """
-    limits = {"memory": memory_limit or memory}
-    if cpu_limit:
-        limits["cpu"] = cpu_limit
-    return {"requests": {"cpu": cpu, "memory": memory}, "limits": limits}
+    return {
+        "requests": {"cpu": cpu, "memory": memory},
+        "limits": {"cpu": cpu_limit, "memory": memory_limit or memory},
+    }
