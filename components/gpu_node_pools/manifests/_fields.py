@@ -1,0 +1,123 @@
+"""Config field types the manifest builders share: names, quantities, pinned images, resources, tolerations.
+
+Each check raises a ValueError that says what is wrong; pydantic puts the stack-file key in front of it.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, model_validator
+
+from .._model import ConfigModel
+from ..labels import label_key_problem, label_value_problem
+from ._pod import resources
+
+__all__ = [
+    "ContainerResources",
+    "DnsLabel",
+    "PinnedImage",
+    "Quantity",
+    "TolerationConfig",
+    "parse_quantity",
+]
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+# k8s.io/apimachinery/pkg/api/resource: a non-negative number, then a binary-SI, decimal-SI or exponent suffix.
+_QUANTITY = re.compile(r"^(?P<number>\d+(\.\d*)?|\.\d+)(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE][+-]?\d+)?$")
+_SUFFIX_FACTORS = {
+    "": Decimal(1), "m": Decimal("0.001"),
+    "k": Decimal(10) ** 3, "M": Decimal(10) ** 6, "G": Decimal(10) ** 9,
+    "T": Decimal(10) ** 12, "P": Decimal(10) ** 15, "E": Decimal(10) ** 18,
+    "Ki": Decimal(2) ** 10, "Mi": Decimal(2) ** 20, "Gi": Decimal(2) ** 30,
+    "Ti": Decimal(2) ** 40, "Pi": Decimal(2) ** 50, "Ei": Decimal(2) ** 60,
+}  # fmt: skip
+# An image is pinned when it names a tag other than `latest`, or a digest.
+_PINNED_IMAGE = re.compile(r"^[^\s@]+(:(?!latest$)[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$")
+
+
+def parse_quantity(quantity: str) -> Decimal:
+    """The value of a Kubernetes quantity (`100m` -> 0.1, `1Gi` -> 1073741824)."""
+    match = _QUANTITY.match(quantity)
+    if not match:
+        raise ValueError(
+            f"{quantity!r} is not a Kubernetes quantity (a number with an optional suffix such as m, Mi, Gi, k, M, G)"
+        )
+    suffix = match["suffix"] or ""
+    if suffix[:1] in ("e", "E"):
+        return Decimal(match["number"]) * Decimal(10) ** int(suffix[1:])
+    return Decimal(match["number"]) * _SUFFIX_FACTORS[suffix]
+
+
+def _check_quantity(value: str) -> str:
+    parse_quantity(value)
+    return value
+
+
+def _check_dns_label(value: str) -> str:
+    if not _DNS_LABEL.match(value):
+        raise ValueError(
+            f"{value!r} is not a DNS-1123 label: 1-63 lowercase letters, digits or '-', alphanumeric at both ends"
+        )
+    return value
+
+
+def _check_pinned_image(value: str) -> str:
+    if not _PINNED_IMAGE.match(value):
+        raise ValueError(f"image {value!r} must be pinned: name a tag other than 'latest', or a sha256 digest")
+    return value
+
+
+Quantity = Annotated[str, AfterValidator(_check_quantity)]
+DnsLabel = Annotated[str, AfterValidator(_check_dns_label)]
+PinnedImage = Annotated[str, AfterValidator(_check_pinned_image)]
+
+
+class ContainerResources(ConfigModel):
+    """Requests and limits of one container; every container we ship sets all four."""
+
+    cpu: Quantity
+    memory: Quantity
+    cpu_limit: Quantity
+    memory_limit: Quantity
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> ContainerResources:
+        for request, limit, name in (
+            (self.cpu, self.cpu_limit, "cpu"),
+            (self.memory, self.memory_limit, "memory"),
+        ):
+            if parse_quantity(request) > parse_quantity(limit):
+                raise ValueError(f"{name} request {request} is above its limit {limit}")
+        return self
+
+    def to_k8s(self) -> dict[str, Any]:
+        return resources(self.cpu, self.memory, cpu_limit=self.cpu_limit, memory_limit=self.memory_limit)
+
+
+class TolerationConfig(ConfigModel):
+    """An extra toleration, in Kubernetes spelling (`operator: Exists` takes no value)."""
+
+    key: str
+    operator: Literal["Exists", "Equal"] = "Exists"
+    value: str = ""
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TolerationConfig:
+        problem = label_key_problem(self.key, allow_reserved=True) or label_value_problem(self.value)
+        if problem:
+            raise ValueError(problem.replace("label", "toleration"))
+        if self.operator == "Exists" and self.value:
+            raise ValueError("a toleration with operator Exists takes no value")
+        return self
+
+    def to_k8s(self) -> dict[str, str]:
+        toleration = {"key": self.key, "operator": self.operator}
+        if self.operator == "Equal":
+            toleration["value"] = self.value
+        if self.effect:
+            toleration["effect"] = self.effect
+        return toleration

@@ -1,0 +1,171 @@
+"""The NVIDIA device plugin objects: on every GPU node, nowhere else, secure, valid for every Kubernetes we support."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+from k8s_schema import validate_objects
+from pydantic import ValidationError
+
+from gpu_node_pools.contract import GPU_PRESENT_LABEL, IsolationContract, Taint
+from gpu_node_pools.manifests.device_plugin import (
+    DEFAULT_DEVICE_PLUGIN_IMAGE,
+    DEVICE_PLUGIN_CONFIG_FILE,
+    DevicePluginConfig,
+    build_device_plugin,
+)
+
+CONTRACTS = [
+    IsolationContract(),
+    IsolationContract(Taint("nvidia.com/gpu", "present", "NoSchedule")),
+    IsolationContract(Taint("workload", "heavy", "NoSchedule")),
+    IsolationContract(Taint("example.com/accelerator", "", "NoExecute")),
+    IsolationContract(Taint("nvidia.com/gpu", "true", "PreferNoSchedule")),
+]
+CONFIGS = {
+    "default": {},
+    "time-slicing": {"timeSlicing": {"replicas": 4}},
+    "time-slicing-strict": {"timeSlicing": {"replicas": 2, "failRequestsGreaterThanOne": True}},
+    "extras": {
+        "namespace": "gpu-system",
+        "image": "registry.example.com/nvidia/k8s-device-plugin@sha256:" + "a" * 64,
+        "resources": {"cpu": "10m", "memory": "32Mi", "cpuLimit": "1", "memoryLimit": "128Mi"},
+        "extraTolerations": [{"key": "spot", "operator": "Equal", "value": "true", "effect": "NoSchedule"}],
+    },
+}
+
+
+def build(config: dict[str, Any] | None = None, contract: IsolationContract | None = None) -> list[dict[str, Any]]:
+    return build_device_plugin(DevicePluginConfig.model_validate(config or {}), contract or IsolationContract())
+
+
+def by_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    (found,) = [o for o in objects if o["kind"] == kind]
+    return found
+
+
+def pod_spec(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    return by_kind(objects, "DaemonSet")["spec"]["template"]["spec"]
+
+
+@pytest.mark.parametrize("contract", CONTRACTS, ids=str)
+def test_tolerates_the_gpu_taint_whatever_its_key_value_and_effect(contract: IsolationContract) -> None:
+    assert contract.tolerates_gpu_taint(pod_spec(build(contract=contract))["tolerations"])
+
+
+@pytest.mark.parametrize("contract", CONTRACTS, ids=str)
+def test_selects_only_gpu_nodes(contract: IsolationContract) -> None:
+    terms = pod_spec(build(contract=contract))["affinity"]["nodeAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ]["nodeSelectorTerms"]
+    assert terms == [{"matchExpressions": [{"key": GPU_PRESENT_LABEL, "operator": "In", "values": ["true"]}]}]
+
+
+def test_mirrors_the_upstream_static_manifest() -> None:
+    objects = build()
+    daemonset = by_kind(objects, "DaemonSet")
+    spec = daemonset["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    assert [o["kind"] for o in objects] == ["Namespace", "DaemonSet"]
+    assert daemonset["metadata"]["namespace"] == "nvidia-device-plugin"
+    assert daemonset["spec"]["updateStrategy"] == {"type": "RollingUpdate"}
+    assert spec["priorityClassName"] == "system-node-critical"
+    assert container["image"] == DEFAULT_DEVICE_PLUGIN_IMAGE == "nvcr.io/nvidia/k8s-device-plugin:v0.18.2"
+    assert {"key": "CriticalAddonsOnly", "operator": "Exists"} in spec["tolerations"]
+    assert spec["volumes"][0]["hostPath"] == {"path": "/var/lib/kubelet/device-plugins", "type": "Directory"}
+    assert container["volumeMounts"][0]["mountPath"] == "/var/lib/kubelet/device-plugins"
+    assert {"name": "FAIL_ON_INIT_ERROR", "value": "true"} in container["env"]
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_container_is_locked_down_except_for_root(name: str) -> None:
+    (container,) = pod_spec(build(CONFIGS[name]))["containers"]
+    context = container["securityContext"]
+    assert context["allowPrivilegeEscalation"] is False
+    assert context["capabilities"] == {"drop": ["ALL"]}
+    assert context["readOnlyRootFilesystem"] is True
+    assert context["seccompProfile"] == {"type": "RuntimeDefault"}
+    # The one named exception: root, to write the kubelet's device-plugin socket directory.
+    assert "runAsNonRoot" not in context and "privileged" not in context
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_every_container_has_cpu_and_memory_requests_and_limits(name: str) -> None:
+    for container in pod_spec(build(CONFIGS[name]))["containers"]:
+        for bound in ("requests", "limits"):
+            assert set(container["resources"][bound]) == {"cpu", "memory"}
+
+
+@pytest.mark.parametrize(("replicas", "strict"), [(2, False), (4, False), (8, True)])
+def test_time_slicing_config_is_mounted_and_named_by_config_file(replicas: int, strict: bool) -> None:
+    objects = build({"timeSlicing": {"replicas": replicas, "failRequestsGreaterThanOne": strict}})
+    config_map = by_kind(objects, "ConfigMap")
+    spec = pod_spec(objects)
+    (container,) = spec["containers"]
+    expected_sharing: dict[str, Any] = {"resources": [{"name": "nvidia.com/gpu", "replicas": replicas}]}
+    if strict:
+        expected_sharing["failRequestsGreaterThanOne"] = True
+    assert yaml.safe_load(config_map["data"]["config.yaml"]) == {
+        "version": "v1",
+        "sharing": {"timeSlicing": expected_sharing},
+    }
+    assert {"name": "CONFIG_FILE", "value": DEVICE_PLUGIN_CONFIG_FILE} in container["env"]
+    volume = next(v for v in spec["volumes"] if "configMap" in v)
+    assert volume["configMap"]["name"] == config_map["metadata"]["name"]
+    mount = next(m for m in container["volumeMounts"] if m["name"] == volume["name"])
+    assert DEVICE_PLUGIN_CONFIG_FILE == mount["mountPath"] + "/config.yaml"
+
+
+def test_a_changed_time_slicing_config_rolls_the_pods() -> None:
+    def checksum(replicas: int) -> str:
+        template = by_kind(build({"timeSlicing": {"replicas": replicas}}), "DaemonSet")["spec"]["template"]
+        return template["metadata"]["annotations"]["gpu-node-pools.io/config-sha256"]
+
+    assert checksum(2) != checksum(3)
+
+
+def test_extra_tolerations_are_added_after_the_contract_ones() -> None:
+    tolerations = pod_spec(build(CONFIGS["extras"]))["tolerations"]
+    assert tolerations[-1] == {"key": "spot", "operator": "Equal", "value": "true", "effect": "NoSchedule"}
+    assert IsolationContract().tolerates_gpu_taint(tolerations)
+
+
+def test_disabled_builds_nothing() -> None:
+    assert build({"enabled": False}) == []
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_objects_match_the_kubernetes_schema(name: str) -> None:
+    validate_objects(build(CONFIGS[name]))
+
+
+@pytest.mark.parametrize(
+    ("config", "key", "message"),
+    [
+        ({"timeSlicing": {"replicas": 1}}, "timeSlicing.replicas", "greater than or equal to 2"),
+        ({"timeSlicing": {}}, "timeSlicing.replicas", "Field required"),
+        ({"image": "nvcr.io/nvidia/k8s-device-plugin"}, "image", "must be pinned"),
+        ({"image": "nvcr.io/nvidia/k8s-device-plugin:latest"}, "image", "must be pinned"),
+        ({"namespace": "GPU_System"}, "namespace", "DNS-1123 label"),
+        (
+            {"resources": {"cpu": "2", "memory": "64Mi", "cpuLimit": "1", "memoryLimit": "64Mi"}},
+            "resources",
+            "cpu request 2 is above its limit 1",
+        ),
+        (
+            {"resources": {"cpu": "lots", "memory": "64Mi", "cpuLimit": "1", "memoryLimit": "64Mi"}},
+            "resources.cpu",
+            "not a Kubernetes quantity",
+        ),
+        ({"extraTolerations": [{"key": "spot", "value": "true"}]}, "extraTolerations.0", "takes no value"),
+        ({"extraTolerations": [{"key": "bad key!"}]}, "extraTolerations.0", "toleration key"),
+        ({"timeSlicing": {"replicas": 2, "rename": True}}, "timeSlicing.rename", "Extra inputs"),
+    ],
+)
+def test_bad_config_names_the_field(config: dict[str, Any], key: str, message: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        DevicePluginConfig.model_validate(config)
+    errors = raised.value.errors()
+    assert any(".".join(map(str, e["loc"])) == key and message in e["msg"] for e in errors), errors
