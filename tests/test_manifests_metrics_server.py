@@ -1,0 +1,204 @@
+"""metrics-server objects: the full upstream set, HA when asked, never on GPU nodes, valid for every Kubernetes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from k8s_schema import OLDEST_SUPPORTED_VERSION, validate_objects
+from pydantic import ValidationError
+
+from gpu_node_pools.contract import GPU_PRESENT_LABEL, IsolationContract, Taint
+from gpu_node_pools.manifests.metrics_server import (
+    DEFAULT_METRICS_SERVER_IMAGE,
+    METRICS_SERVER_ARGS,
+    MetricsServerConfig,
+    build_metrics_server,
+    metrics_server_image,
+)
+
+CONTRACTS = [
+    IsolationContract(),
+    IsolationContract(Taint("workload", "heavy", "NoSchedule")),
+    IsolationContract(Taint("nvidia.com/gpu", "present", "NoExecute")),
+]
+CONFIGS = {
+    "default": {},
+    "ha": {"ha": True},
+    "unregistered": {"registerApiService": False},
+    "custom": {
+        "image": "registry.example.com/metrics-server:v0.8.1",
+        "extraArgs": ["--kubelet-insecure-tls", "--metric-resolution=30s"],
+        "resources": {"cpu": "200m", "memory": "300Mi", "cpuLimit": "2", "memoryLimit": "1Gi"},
+    },
+}
+BASE_OBJECTS = [
+    ("ServiceAccount", "metrics-server"),
+    ("ClusterRole", "system:aggregated-metrics-reader"),
+    ("ClusterRole", "system:metrics-server"),
+    ("RoleBinding", "metrics-server-auth-reader"),
+    ("ClusterRoleBinding", "metrics-server:system:auth-delegator"),
+    ("ClusterRoleBinding", "system:metrics-server"),
+    ("Service", "metrics-server"),
+    ("Deployment", "metrics-server"),
+]
+
+
+def build(config: dict[str, Any] | None = None, contract: IsolationContract | None = None, **kw: Any) -> list[dict]:
+    return build_metrics_server(MetricsServerConfig.model_validate(config or {}), contract or IsolationContract(), **kw)
+
+
+def find(objects: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
+    (found,) = [o for o in objects if o["kind"] == kind and name in (None, o["metadata"]["name"])]
+    return found
+
+
+def pod_spec(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    return find(objects, "Deployment")["spec"]["template"]["spec"]
+
+
+@pytest.mark.parametrize(
+    ("config", "extra"),
+    [
+        ({}, [("APIService", "v1beta1.metrics.k8s.io")]),
+        ({"ha": True}, [("PodDisruptionBudget", "metrics-server"), ("APIService", "v1beta1.metrics.k8s.io")]),
+        ({"registerApiService": False}, []),
+        ({"ha": True, "registerApiService": False}, [("PodDisruptionBudget", "metrics-server")]),
+    ],
+)
+def test_builds_the_upstream_object_set(config: dict[str, Any], extra: list[tuple[str, str]]) -> None:
+    assert [(o["kind"], o["metadata"]["name"]) for o in build(config)] == BASE_OBJECTS + extra
+
+
+@pytest.mark.parametrize("contract", CONTRACTS, ids=str)
+@pytest.mark.parametrize("ha", [False, True])
+def test_cannot_land_on_gpu_nodes(contract: IsolationContract, ha: bool) -> None:
+    spec = pod_spec(build({"ha": ha}, contract))
+    assert not contract.tolerates_gpu_taint(spec.get("tolerations"))
+    terms = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert terms == [{"matchExpressions": [{"key": GPU_PRESENT_LABEL, "operator": "NotIn", "values": ["true"]}]}]
+
+
+def test_deployment_matches_upstream() -> None:
+    spec = pod_spec(build())
+    (container,) = spec["containers"]
+    assert container["args"] == list(METRICS_SERVER_ARGS)
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "https", "scheme": "HTTPS"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "https", "scheme": "HTTPS"}
+    assert container["resources"]["requests"] == {"cpu": "100m", "memory": "200Mi"}
+    assert spec["priorityClassName"] == "system-cluster-critical"
+    assert spec["serviceAccountName"] == "metrics-server"
+    assert {"name": "tmp-dir", "emptyDir": {}} in spec["volumes"]
+    assert {"name": "tmp-dir", "mountPath": "/tmp"} in container["volumeMounts"]
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_container_is_non_root_read_only_and_drops_everything(name: str) -> None:
+    spec = pod_spec(build(CONFIGS[name]))
+    (container,) = spec["containers"]
+    context = container["securityContext"]
+    assert context["runAsNonRoot"] is True and context["runAsUser"] == 1000
+    assert context["readOnlyRootFilesystem"] is True
+    assert context["allowPrivilegeEscalation"] is False
+    assert context["capabilities"] == {"drop": ["ALL"]}
+    assert context["seccompProfile"] == spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_every_container_has_cpu_and_memory_requests_and_limits(name: str) -> None:
+    for container in pod_spec(build(CONFIGS[name]))["containers"]:
+        for bound in ("requests", "limits"):
+            assert set(container["resources"][bound]) == {"cpu", "memory"}
+
+
+def test_ha_runs_two_replicas_on_different_nodes_with_a_disruption_budget() -> None:
+    objects = build({"ha": True})
+    deployment = find(objects, "Deployment")
+    selector = deployment["spec"]["selector"]["matchLabels"]
+    (term,) = pod_spec(objects)["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    pdb = find(objects, "PodDisruptionBudget")
+    assert deployment["spec"]["replicas"] == 2
+    assert term["topologyKey"] == "kubernetes.io/hostname" and term["labelSelector"]["matchLabels"] == selector
+    assert pdb["apiVersion"] == "policy/v1"
+    assert pdb["spec"] == {"minAvailable": 1, "selector": {"matchLabels": selector}}
+
+
+def test_service_and_api_service_reach_the_pods() -> None:
+    objects = build()
+    service = find(objects, "Service")
+    labels = find(objects, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    api = find(objects, "APIService")["spec"]
+    assert service["spec"]["ports"][0]["port"] == 443 and service["spec"]["ports"][0]["targetPort"] == "https"
+    assert service["spec"]["selector"].items() <= labels.items()
+    assert api["service"] == {"name": "metrics-server", "namespace": "kube-system"}
+    assert (api["group"], api["version"]) == ("metrics.k8s.io", "v1beta1")
+
+
+def test_aggregated_reader_feeds_the_default_user_roles() -> None:
+    labels = find(build(), "ClusterRole", "system:aggregated-metrics-reader")["metadata"]["labels"]
+    for role in ("view", "edit", "admin"):
+        assert labels[f"rbac.authorization.k8s.io/aggregate-to-{role}"] == "true"
+
+
+def test_extra_args_replace_same_named_upstream_flags_and_append_others() -> None:
+    (container,) = pod_spec(build(CONFIGS["custom"]))["containers"]
+    assert container["args"] == [
+        "--cert-dir=/tmp",
+        "--secure-port=10250",
+        "--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
+        "--kubelet-use-node-status-port",
+        "--metric-resolution=30s",
+        "--kubelet-insecure-tls",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kubernetes_version", "tag"),
+    [("1.31", "v0.8.1"), ("1.32", "v0.8.1"), ("v1.33.4", "v0.8.1"), ("1.34", "v0.9.0"), ("1.37", "v0.9.0")],
+)
+def test_image_follows_the_compatibility_matrix(kubernetes_version: str, tag: str) -> None:
+    assert metrics_server_image(kubernetes_version).endswith(f"/metrics-server:{tag}")
+    (container,) = pod_spec(build(kubernetes_version=kubernetes_version))["containers"]
+    assert container["image"] == metrics_server_image(kubernetes_version)
+
+
+def test_a_configured_image_wins_over_the_version_table() -> None:
+    image = "registry.example.com/metrics-server:v0.8.0"
+    (container,) = pod_spec(build({"image": image}, kubernetes_version="1.35"))["containers"]
+    assert container["image"] == image
+
+
+def test_without_a_cluster_version_the_default_runs_on_the_oldest_supported_kubernetes() -> None:
+    (container,) = pod_spec(build())["containers"]
+    assert container["image"] == DEFAULT_METRICS_SERVER_IMAGE == metrics_server_image(OLDEST_SUPPORTED_VERSION)
+
+
+@pytest.mark.parametrize("kubernetes_version", ["1.30", "2.0", "latest"])
+def test_unsupported_kubernetes_versions_are_refused(kubernetes_version: str) -> None:
+    with pytest.raises(ValueError, match=kubernetes_version):
+        metrics_server_image(kubernetes_version)
+
+
+def test_disabled_builds_nothing() -> None:
+    assert build({"enabled": False}) == []
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_objects_match_the_kubernetes_schema(name: str) -> None:
+    validate_objects(build(CONFIGS[name]))
+
+
+@pytest.mark.parametrize(
+    ("config", "key", "message"),
+    [
+        ({"image": "registry.k8s.io/metrics-server/metrics-server"}, "image", "must be pinned"),
+        ({"extraArgs": ["kubelet-insecure-tls"]}, "extraArgs", "is not a flag"),
+        ({"ha": "sometimes"}, "ha", "valid boolean"),
+        ({"registerApiservice": False}, "registerApiservice", "Extra inputs"),
+    ],
+)
+def test_bad_config_names_the_field(config: dict[str, Any], key: str, message: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        MetricsServerConfig.model_validate(config)
+    errors = raised.value.errors()
+    assert any(".".join(map(str, e["loc"])) == key and message in e["msg"] for e in errors), errors
