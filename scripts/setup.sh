@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 python_bin="${PYTHON:-}"
 if [ -z "$python_bin" ]; then
   for candidate in python3.13 python3.12 python3.11 python3; do
-    if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    if "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
       python_bin="$candidate"; break
     fi
   done
@@ -17,7 +17,7 @@ fi
 [ -x .venv/bin/python ] || { echo "[setup] creating .venv with $python_bin" >&2; "$python_bin" -m venv .venv; }
 
 stamp=.venv/.gnp-installed
-want="$(cat pyproject.toml node-agent/pyproject.toml 2>/dev/null | sha256sum | cut -d' ' -f1)"
+want="$( { cat pyproject.toml; cat node-agent/pyproject.toml 2>/dev/null || true; } | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "[setup] installing packages into .venv" >&2
   .venv/bin/python -m pip install -q --upgrade pip

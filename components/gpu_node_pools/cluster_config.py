@@ -1,0 +1,58 @@
+"""Where the platform runs: a new EKS cluster, or an existing cluster reached through a kubeconfig."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal, Union
+
+from pydantic import Field, field_validator
+
+from ._model import ConfigModel
+
+__all__ = ["ClusterConfig", "DEFAULT_KUBERNETES_VERSION", "EksClusterConfig", "ExistingClusterConfig"]
+
+# The EKS version new clusters get; pod-bound token node names (the node agent's admission policy) need 1.32+.
+DEFAULT_KUBERNETES_VERSION = "1.34"
+MINIMUM_KUBERNETES_VERSION = (1, 32)
+_VERSION = re.compile(r"^1\.(\d+)$")
+
+
+class EksClusterConfig(ConfigModel):
+    """A new EKS cluster with its IAM role, in the given subnets; node pools become managed node groups."""
+
+    mode: Literal["eks"]
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[0-9A-Za-z][A-Za-z0-9\-_]*$")
+    version: str = DEFAULT_KUBERNETES_VERSION
+    subnet_ids: list[str] = Field(min_length=2)
+    endpoint_public_access: bool = True
+    endpoint_private_access: bool = True
+    public_access_cidrs: list[str] | None = None
+    enabled_log_types: list[Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]] = Field(
+        default_factory=lambda: ["api", "audit", "authenticator"]
+    )
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, version: str) -> str:
+        match = _VERSION.match(version)
+        if not match:
+            raise ValueError(f"Kubernetes version {version!r} must look like '1.34'")
+        if (1, int(match.group(1))) < MINIMUM_KUBERNETES_VERSION:
+            raise ValueError(
+                f"Kubernetes {version} is too old: the node agent's admission policy needs 1.32 or newer"
+            )
+        return version
+
+
+class ExistingClusterConfig(ConfigModel):
+    """A cluster that already exists; only the in-cluster layer is deployed and no AWS resource is created.
+
+    Node pools given alongside describe the cluster's pools (on the local stack: the simulated nodes).
+    """
+
+    mode: Literal["existing"]
+    kubeconfig: str = Field(min_length=1)
+    context: str | None = None
+
+
+ClusterConfig = Annotated[Union[EksClusterConfig, ExistingClusterConfig], Field(discriminator="mode")]

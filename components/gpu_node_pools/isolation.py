@@ -1,0 +1,51 @@
+"""Config models for taints and the isolation contract (the stack file's `isolation` key)."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from ._model import ConfigModel
+from .contract import DEFAULT_GPU_TAINT, IsolationContract, Taint, TaintEffect
+from .labels import label_key_problem, label_value_problem
+
+__all__ = ["IsolationConfig", "TaintConfig"]
+
+
+class TaintConfig(ConfigModel):
+    """A taint in Kubernetes spelling (`NoSchedule`); EKS spelling is derived from it."""
+
+    key: str
+    value: str = ""
+    effect: TaintEffect
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, key: str) -> str:
+        problem = label_key_problem(key, allow_reserved=True)
+        if problem:
+            raise ValueError(problem.replace("label key", "taint key"))
+        return key
+
+    @field_validator("value")
+    @classmethod
+    def _value(cls, value: str) -> str:
+        problem = label_value_problem(value)
+        if problem:
+            raise ValueError(problem.replace("label value", "taint value"))
+        return value
+
+    def taint(self) -> Taint:
+        return Taint(key=self.key, value=self.value, effect=self.effect)
+
+
+class IsolationConfig(ConfigModel):
+    """How GPU nodes are fenced. Default taint: `nvidia.com/gpu=true:NoSchedule`."""
+
+    gpu_taint: TaintConfig = Field(
+        default_factory=lambda: TaintConfig(
+            key=DEFAULT_GPU_TAINT.key, value=DEFAULT_GPU_TAINT.value, effect=DEFAULT_GPU_TAINT.effect
+        )
+    )
+
+    def contract(self) -> IsolationContract:
+        return IsolationContract(gpu_taint=self.gpu_taint.taint())

@@ -1,0 +1,216 @@
+"""Node pools as data: the config model, its checks, and the EKS CreateNodegroup request it becomes.
+
+`nodegroup_request` is the single source of what a pool is on EKS: `gpu-node-pools pools --json` prints it,
+the tests validate it against botocore's EKS model, and the `NodePool` component feeds it to
+`aws.eks.NodeGroup`. Simulated nodes for the local cluster are derived from the same data.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from ._model import ConfigModel
+from .amis import AMI_TYPES, DEFAULT_AMI, RETIRED_AMI_TYPES, AmiType
+from .contract import GPU_PRESENT_LABEL, POOL_KIND_LABEL, POOL_LABEL, IsolationContract
+from .instance_types import lookup
+from .isolation import TaintConfig
+from .labels import label_key_problem, label_value_problem
+
+__all__ = [
+    "DEFAULT_DISK_SIZE_GIB",
+    "DEFAULT_MAX_UNAVAILABLE_PERCENTAGE",
+    "NodePoolConfig",
+    "ScalingConfig",
+    "UpdateConfig",
+    "nodegroup_request",
+]
+
+PoolKind = Literal["gpu", "general"]
+CapacityType = Literal["ON_DEMAND", "SPOT", "CAPACITY_BLOCK"]
+
+# terraform-aws-eks' default: roll a third of the pool at a time.
+DEFAULT_MAX_UNAVAILABLE_PERCENTAGE = 33
+# GPU images and model caches are large; EKS' own default of 20 GiB fills up quickly.
+DEFAULT_DISK_SIZE_GIB: dict[str, int] = {"gpu": 100, "general": 50}
+_NODEGROUP_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,62}$")
+_OUR_LABEL_KEYS = frozenset({POOL_LABEL, POOL_KIND_LABEL, GPU_PRESENT_LABEL})
+
+
+class ScalingConfig(ConfigModel):
+    """Node count bounds. `desired` is only the initial size: later drift (cluster autoscaler) is ignored."""
+
+    min: int = Field(ge=0)
+    max: int = Field(ge=1)
+    desired: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ScalingConfig:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        if self.desired is not None and not self.min <= self.desired <= self.max:
+            raise ValueError(f"desired ({self.desired}) is outside [min, max] = [{self.min}, {self.max}]")
+        return self
+
+    @property
+    def desired_size(self) -> int:
+        return self.min if self.desired is None else self.desired
+
+
+class UpdateConfig(ConfigModel):
+    """How many nodes a rolling update may take down: a count or a percentage (default 33 %), not both."""
+
+    max_unavailable: int | None = Field(default=None, ge=1, le=100)
+    max_unavailable_percentage: int | None = Field(default=None, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _at_most_one(self) -> UpdateConfig:
+        if self.max_unavailable is not None and self.max_unavailable_percentage is not None:
+            raise ValueError("set only one of maxUnavailable and maxUnavailablePercentage")
+        return self
+
+    def to_eks(self) -> dict[str, int]:
+        if self.max_unavailable is not None:
+            return {"maxUnavailable": self.max_unavailable}
+        return {"maxUnavailablePercentage": self.max_unavailable_percentage or DEFAULT_MAX_UNAVAILABLE_PERCENTAGE}
+
+
+class NodePoolConfig(ConfigModel):
+    """One node pool: an EKS managed node group (or, on the local stack, a set of simulated nodes)."""
+
+    name: str
+    kind: PoolKind
+    instance_types: list[str] = Field(min_length=1)
+    scaling: ScalingConfig
+    ami_type: str | None = None
+    capacity_type: CapacityType = "ON_DEMAND"
+    disk_size: int | None = Field(default=None, ge=1, le=16384)
+    update: UpdateConfig = Field(default_factory=UpdateConfig)
+    labels: dict[str, str] = Field(default_factory=dict)
+    taints: list[TaintConfig] = Field(default_factory=list)
+    node_role_arn: str | None = None
+    subnet_ids: list[str] | None = None
+    kubernetes_version: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    protect: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, name: str) -> str:
+        if not _NODEGROUP_NAME.match(name):
+            raise ValueError(
+                f"{name!r} is not a valid node group name (1-63 letters, digits, '-' or '_', starting alphanumeric)"
+            )
+        return name
+
+    @field_validator("instance_types")
+    @classmethod
+    def _instance_types(cls, types: list[str]) -> list[str]:
+        blank = [t for t in types if not t.strip()]
+        if blank:
+            raise ValueError("instance type names must not be empty")
+        return types
+
+    @field_validator("ami_type")
+    @classmethod
+    def _ami_known(cls, ami: str | None) -> str | None:
+        if ami in RETIRED_AMI_TYPES:
+            raise ValueError(f"{ami} reached end of support in November 2025; use an AL2023 or Bottlerocket AMI type")
+        if ami is not None and ami not in AMI_TYPES:
+            raise ValueError(f"unknown AMI type {ami!r}; allowed: {', '.join(AMI_TYPES)}")
+        return ami
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, labels: dict[str, str]) -> dict[str, str]:
+        for key, value in labels.items():
+            problem = label_key_problem(key) or label_value_problem(value)
+            if problem:
+                raise ValueError(problem)
+            if key in _OUR_LABEL_KEYS:
+                raise ValueError(f"label {key!r} is set by the isolation contract and cannot be overridden")
+        return labels
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NodePoolConfig:
+        gpu = self.kind == "gpu"
+        for name in self.instance_types:
+            facts = lookup(name)
+            if facts is None:
+                continue  # a type we have no facts for: EKS itself will judge it
+            if gpu and not facts.is_gpu:
+                raise ValueError(f"instance type {name} has no GPU, but pool {self.name!r} is a GPU pool")
+            if not gpu and facts.is_gpu:
+                raise ValueError(
+                    f"instance type {name} is a GPU instance; put it in a pool of kind 'gpu' so it carries the GPU taint"
+                )
+        ami = self.ami()
+        if gpu and not ami.gpu:
+            raise ValueError(f"GPU pool {self.name!r} needs an NVIDIA AMI type, not {ami.name}")
+        if not gpu and ami.gpu:
+            raise ValueError(f"general pool {self.name!r} must not use the GPU AMI type {ami.name}")
+        mismatched = [t for t in self.instance_types if (f := lookup(t)) and f.arch != ami.arch]
+        if mismatched:
+            raise ValueError(f"instance types {mismatched} do not match the {ami.arch} AMI type {ami.name}")
+        return self
+
+    # --- derived facts ------------------------------------------------------------------------------------
+    @property
+    def is_gpu(self) -> bool:
+        return self.kind == "gpu"
+
+    def ami(self) -> AmiType:
+        if self.ami_type:
+            return AMI_TYPES[self.ami_type]
+        known = [f for t in self.instance_types if (f := lookup(t))]
+        arch = known[0].arch if known else "x86_64"
+        return AMI_TYPES[DEFAULT_AMI[(self.is_gpu, arch)]]
+
+    def node_labels(self, contract: IsolationContract) -> dict[str, str]:
+        return {**self.labels, **contract.node_labels(self.name, gpu=self.is_gpu)}
+
+    def node_taints(self, contract: IsolationContract) -> list[dict[str, str]]:
+        """Kubernetes-spelled taints: the contract's GPU taint first, then the pool's own."""
+        return [t.to_k8s() for t in contract.node_taints(gpu=self.is_gpu)] + [
+            t.taint().to_k8s() for t in self.taints
+        ]
+
+    def effective_disk_size(self) -> int:
+        return self.disk_size or DEFAULT_DISK_SIZE_GIB[self.kind]
+
+
+def nodegroup_request(
+    pool: NodePoolConfig,
+    contract: IsolationContract,
+    *,
+    cluster_name: str,
+    subnet_ids: list[str],
+    node_role_arn: str,
+    kubernetes_version: str | None = None,
+) -> dict[str, Any]:
+    """The EKS CreateNodegroup request for `pool`, in the EKS API's own (camelCase) shape."""
+    request: dict[str, Any] = {
+        "clusterName": cluster_name,
+        "nodegroupName": pool.name,
+        "scalingConfig": {
+            "minSize": pool.scaling.min,
+            "maxSize": pool.scaling.max,
+            "desiredSize": pool.scaling.desired_size,
+        },
+        "diskSize": pool.effective_disk_size(),
+        "subnets": list(pool.subnet_ids or subnet_ids),
+        "instanceTypes": list(pool.instance_types),
+        "amiType": pool.ami().name,
+        "nodeRole": pool.node_role_arn or node_role_arn,
+        "labels": pool.node_labels(contract),
+        "taints": [t.to_eks() for t in contract.node_taints(gpu=pool.is_gpu)] + [t.taint().to_eks() for t in pool.taints],
+        "updateConfig": pool.update.to_eks(),
+        "capacityType": pool.capacity_type,
+        "tags": {"gpu-node-pools.io/pool": pool.name, "gpu-node-pools.io/pool-kind": pool.kind, **pool.tags},
+    }
+    version = pool.kubernetes_version or kubernetes_version
+    if version:
+        request["version"] = version
+    return request

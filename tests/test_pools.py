@@ -1,0 +1,89 @@
+"""Node pool config: defaults, derived facts, and the EKS request it becomes."""
+
+import pytest
+from pydantic import ValidationError
+
+from gpu_node_pools.contract import IsolationContract, Taint
+from gpu_node_pools.pools import NodePoolConfig, nodegroup_request
+
+
+def pool(**overrides) -> NodePoolConfig:
+    values = {"name": "gpu", "kind": "gpu", "instanceTypes": ["g5.xlarge"], "scaling": {"min": 0, "max": 2}}
+    return NodePoolConfig.model_validate({**values, **overrides})
+
+
+def request(p: NodePoolConfig, contract: IsolationContract | None = None) -> dict:
+    return nodegroup_request(
+        p, contract or IsolationContract(), cluster_name="c", subnet_ids=["subnet-1"], node_role_arn="arn:role"
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "ami"),
+    [
+        ({}, "AL2023_x86_64_NVIDIA"),
+        ({"instanceTypes": ["g5g.xlarge"]}, "AL2023_ARM_64_NVIDIA"),
+        ({"amiType": "BOTTLEROCKET_x86_64_NVIDIA"}, "BOTTLEROCKET_x86_64_NVIDIA"),
+        ({"kind": "general", "instanceTypes": ["m6i.large"]}, "AL2023_x86_64_STANDARD"),
+        ({"kind": "general", "instanceTypes": ["m7g.large"]}, "AL2023_ARM_64_STANDARD"),
+    ],
+)
+def test_ami_type_defaults_follow_kind_and_architecture(overrides: dict, ami: str) -> None:
+    assert request(pool(**overrides))["amiType"] == ami
+
+
+@pytest.mark.parametrize(
+    "taint", [Taint("nvidia.com/gpu", "true", "NoSchedule"), Taint("workload", "heavy", "NoExecute")], ids=str
+)
+def test_gpu_pool_carries_the_contract_taint_in_eks_spelling(taint: Taint) -> None:
+    req = request(pool(), IsolationContract(gpu_taint=taint))
+    effect = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}[taint.effect]
+    assert req["taints"][0] == {"key": taint.key, "value": taint.value, "effect": effect}
+    assert req["labels"]["nvidia.com/gpu.present"] == "true"
+    assert req["labels"]["gpu-node-pools.io/pool"] == "gpu"
+
+
+def test_general_pool_has_no_gpu_taint_or_label() -> None:
+    req = request(pool(name="general", kind="general", instanceTypes=["m6i.large"]))
+    assert req["taints"] == []
+    assert "nvidia.com/gpu.present" not in req["labels"]
+
+
+def test_extra_taints_follow_the_contract_taint() -> None:
+    req = request(pool(taints=[{"key": "team", "value": "ml", "effect": "PreferNoSchedule"}]))
+    assert [t["key"] for t in req["taints"]] == ["nvidia.com/gpu", "team"]
+    assert req["taints"][1]["effect"] == "PREFER_NO_SCHEDULE"
+
+
+@pytest.mark.parametrize(
+    ("scaling", "expected"),
+    [({"min": 1, "max": 3}, 1), ({"min": 1, "max": 3, "desired": 2}, 2)],
+)
+def test_desired_size_defaults_to_min(scaling: dict, expected: int) -> None:
+    assert request(pool(scaling=scaling))["scalingConfig"] == {
+        "minSize": scaling["min"], "maxSize": scaling["max"], "desiredSize": expected
+    }
+
+
+@pytest.mark.parametrize(
+    ("update", "expected"),
+    [(None, {"maxUnavailablePercentage": 33}), ({"maxUnavailable": 1}, {"maxUnavailable": 1})],
+)
+def test_update_config_has_exactly_one_setting(update: dict | None, expected: dict) -> None:
+    p = pool() if update is None else pool(update=update)
+    assert request(p)["updateConfig"] == expected
+
+
+def test_update_config_rejects_both_settings() -> None:
+    with pytest.raises(ValidationError, match="only one of"):
+        pool(update={"maxUnavailable": 1, "maxUnavailablePercentage": 10})
+
+
+def test_gpu_instance_in_a_general_pool_is_refused() -> None:
+    with pytest.raises(ValidationError, match="GPU instance"):
+        pool(name="general", kind="general", instanceTypes=["g5.xlarge"])
+
+
+def test_user_labels_cannot_override_the_contract() -> None:
+    with pytest.raises(ValidationError, match="isolation contract"):
+        pool(labels={"nvidia.com/gpu.present": "false"})
