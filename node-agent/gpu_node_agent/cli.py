@@ -1,0 +1,110 @@
+"""`gpu-node-agent readout | run | cluster`. Short by design: parse, build a config, hand over."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from datetime import datetime, timezone
+
+from . import __version__
+from .cluster import cluster_rows, fetch, render_cluster, rows_json
+from .config import DEFAULT_NAMESPACE, DEFAULT_PREFIX, ConfigError, add_run_arguments, run_config, validate_prefix
+from .daemon import make_reader, serve
+from .labels import LabelContext, desired_labels
+from .nvml import DRIVER_NOT_LOADED_HINT, NvmlUnavailable
+from .readout import readout_json, render_readout
+from .simulated import SimulationError
+from .sources import label_sources
+
+__all__ = ["main"]
+
+EXIT_UNAVAILABLE = 2  # NVML missing, bad configuration or bad simulated file: nothing a retry would fix
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gpu-node-agent", description=__doc__)
+    parser.add_argument("--version", action="version", version=__version__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    readout = commands.add_parser("readout", help="one-shot table of the local GPUs and the labels we would write")
+    readout.add_argument("--json", action="store_true", help="JSON instead of a table")
+    readout.add_argument("--gpu-source", default=None, help="nvml (default) or simulated:FILE [env GPU_NODE_AGENT_GPU_SOURCE]")
+    readout.add_argument("--prefix", default=None, help=f"label prefix (default {DEFAULT_PREFIX}) [env GPU_NODE_AGENT_PREFIX]")
+    readout.add_argument("--gfd-labels", action="store_true", default=None, help="also show nvidia.com/gpu.* keys")
+    add_run_arguments(commands.add_parser("run", help="the daemon: labels, metrics, heartbeat"))
+    cluster = commands.add_parser("cluster", help="the cluster's GPU nodes, their labels and agent heartbeats")
+    cluster.add_argument("--kubeconfig", default=None, help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    cluster.add_argument("--namespace", default=None, help=f"the agent's namespace (default {DEFAULT_NAMESPACE})")
+    cluster.add_argument("--prefix", default=None, help=f"the agent's label prefix (default {DEFAULT_PREFIX})")
+    cluster.add_argument("--json", action="store_true", help="JSON instead of a table")
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_UNAVAILABLE
+
+
+def _readout(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    gpu_source = args.gpu_source or env.get("GPU_NODE_AGENT_GPU_SOURCE") or "nvml"
+    prefix = args.prefix or env.get("GPU_NODE_AGENT_PREFIX") or DEFAULT_PREFIX
+    if problem := validate_prefix(prefix):
+        return _fail(f"prefix {prefix!r}: {problem}")
+    if gpu_source != "nvml" and not gpu_source.startswith("simulated:"):
+        return _fail(f"--gpu-source {gpu_source!r}: expected nvml or simulated:FILE")
+    reader = make_reader(gpu_source)
+    reader.open()
+    try:
+        snapshot = reader.read()
+    finally:
+        reader.close()
+    if snapshot.error:
+        hint = DRIVER_NOT_LOADED_HINT if snapshot.error == "DriverNotLoaded" else f"NVML error {snapshot.error}"
+        return _fail(hint)
+    labels = desired_labels(snapshot, LabelContext(prefix), label_sources(gfd=bool(args.gfd_labels)))
+    if args.json:
+        print(json.dumps(readout_json(snapshot, labels), indent=2))
+    else:
+        print(render_readout(snapshot, labels))
+    return 0
+
+
+def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    config = run_config(args, env)
+    logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
+    logging.getLogger(__name__).info("config: %s", asdict(config))
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    serve(config, stop)
+    return 0
+
+
+def _cluster(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    prefix = args.prefix or env.get("GPU_NODE_AGENT_PREFIX") or DEFAULT_PREFIX
+    namespace = args.namespace or env.get("POD_NAMESPACE") or DEFAULT_NAMESPACE
+    nodes, leases = fetch(args.kubeconfig, namespace)
+    rows = cluster_rows(nodes, leases, prefix, datetime.now(timezone.utc))
+    print(json.dumps(rows_json(rows), indent=2) if args.json else render_cluster(rows))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    env = os.environ if env is None else env
+    command = {"readout": _readout, "run": _run, "cluster": _cluster}[args.command]
+    try:
+        return command(args, env)
+    except (NvmlUnavailable, ConfigError, SimulationError) as error:
+        return _fail(str(error))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""`run`'s configuration: flags, else environment, else defaults, validated into one frozen value.
+
+Every error names the bad value and where it came from (`--interval` or `GPU_NODE_AGENT_INTERVAL`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .kubeclient import KubeTarget
+from .labels import GFD_KEYS
+from .policy import DEFAULT_MIN_INTERVAL_SECONDS, DEFAULT_SETTLE_SECONDS
+
+__all__ = [
+    "DEFAULT_INTERVAL_SECONDS",
+    "DEFAULT_NAMESPACE",
+    "DEFAULT_PORT",
+    "DEFAULT_PREFIX",
+    "ConfigError",
+    "RunConfig",
+    "add_run_arguments",
+    "run_config",
+    "validate_prefix",
+]
+
+DEFAULT_PREFIX = "node-agent.gpu-node-pools.io/"
+DEFAULT_INTERVAL_SECONDS = 15.0
+DEFAULT_PORT = 9402  # dcgm-exporter has 9400; the device plugin's metrics 9401 in some charts
+DEFAULT_NAMESPACE = "gpu-node-agent"
+# Kubernetes reserves these domains and their subdomains.
+RESERVED_PREFIX_DOMAINS = ("kubernetes.io", "k8s.io")
+# Taken by others: our pool labels (set by node groups) and GFD's own keys.
+TAKEN_PREFIX_DOMAINS = ("gpu-node-pools.io", "nvidia.com")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+class ConfigError(ValueError):
+    """A flag or environment value is invalid; the message names it."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    gpu_source: str = "nvml"
+    interval_seconds: float = DEFAULT_INTERVAL_SECONDS
+    address: str = "0.0.0.0"
+    port: int = DEFAULT_PORT
+    prefix: str = DEFAULT_PREFIX
+    gfd_labels: bool = False
+    dry_run: bool = False
+    node_name: str = ""
+    namespace: str = DEFAULT_NAMESPACE
+    settle_seconds: float = DEFAULT_SETTLE_SECONDS
+    min_write_interval_seconds: float = DEFAULT_MIN_INTERVAL_SECONDS
+    kube: KubeTarget = field(default_factory=KubeTarget)
+    log_level: str = "INFO"
+
+    @property
+    def owned_extra_keys(self) -> tuple[str, ...]:
+        return GFD_KEYS if self.gfd_labels else ()
+
+
+def validate_prefix(prefix: str) -> str | None:
+    """None when `prefix` is a usable label prefix (`domain/`), else why not."""
+    if not prefix.endswith("/"):
+        return "must end with '/'"
+    domain = prefix[:-1]
+    if len(domain) > 253 or not _DNS_SUBDOMAIN.match(domain):
+        return "must be a DNS subdomain (lowercase, at most 253 characters) followed by '/'"
+    for reserved in RESERVED_PREFIX_DOMAINS:
+        if domain == reserved or domain.endswith(f".{reserved}"):
+            return f"{reserved} is reserved by Kubernetes"
+    if domain in TAKEN_PREFIX_DOMAINS:
+        return f"{domain}/ holds labels the agent must not own"
+    return None
+
+
+# (dest, flag, env, help). Flags win over the environment.
+_OPTIONS: tuple[tuple[str, str, str, str], ...] = (
+    ("gpu_source", "--gpu-source", "GPU_NODE_AGENT_GPU_SOURCE", "nvml (default) or simulated:FILE"),
+    ("interval", "--interval", "GPU_NODE_AGENT_INTERVAL", f"seconds between reads (default {DEFAULT_INTERVAL_SECONDS:g})"),
+    ("address", "--address", "GPU_NODE_AGENT_ADDRESS", "metrics listen address (default 0.0.0.0)"),
+    ("port", "--port", "GPU_NODE_AGENT_PORT", f"metrics port (default {DEFAULT_PORT}; 0 picks a free one)"),
+    ("prefix", "--prefix", "GPU_NODE_AGENT_PREFIX", f"label prefix the agent owns (default {DEFAULT_PREFIX})"),
+    ("node_name", "--node-name", "NODE_NAME", "this node's name (downward API); default: hostname with --dry-run"),
+    ("namespace", "--namespace", "POD_NAMESPACE", f"namespace of the heartbeat Lease (default {DEFAULT_NAMESPACE})"),
+    ("settle", "--settle-seconds", "GPU_NODE_AGENT_SETTLE_SECONDS", "how long a new bucket must hold before it is written"),
+    (
+        "min_write_interval",
+        "--min-write-interval",
+        "GPU_NODE_AGENT_MIN_WRITE_INTERVAL",
+        "minimum seconds between label writes",
+    ),
+    ("kubeconfig", "--kubeconfig", "GPU_NODE_AGENT_KUBECONFIG", "kubeconfig file instead of in-cluster auth"),
+    ("api_server", "--api-server", "GPU_NODE_AGENT_API_SERVER", "API server URL (with --token-file) instead of in-cluster auth"),
+    ("token_file", "--token-file", "GPU_NODE_AGENT_TOKEN_FILE", "bearer token file, re-read when the token rotates"),
+    ("ca_file", "--ca-file", "GPU_NODE_AGENT_CA_FILE", "CA bundle for --api-server"),
+    ("log_level", "--log-level", "GPU_NODE_AGENT_LOG_LEVEL", "DEBUG, INFO (default), WARNING, ERROR"),
+)
+_SWITCHES: tuple[tuple[str, str, str, str], ...] = (
+    ("gfd_labels", "--gfd-labels", "GPU_NODE_AGENT_GFD_LABELS", "also write nvidia.com/gpu.product|count|memory"),
+    ("dry_run", "--dry-run", "GPU_NODE_AGENT_DRY_RUN", "log label changes, write nothing, need no cluster"),
+    (
+        "insecure",
+        "--insecure-skip-tls-verify",
+        "GPU_NODE_AGENT_INSECURE_SKIP_TLS_VERIFY",
+        "do not verify the API server's certificate (local tests only)",
+    ),
+)
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    for dest, flag, env, text in _OPTIONS:
+        parser.add_argument(flag, dest=dest, default=None, help=f"{text} [env {env}]")
+    for dest, flag, env, text in _SWITCHES:
+        parser.add_argument(flag, dest=dest, action="store_true", default=None, help=f"{text} [env {env}]")
+
+
+class _Values:
+    """Looks a setting up in the flags, then the environment; remembers where each came from."""
+
+    def __init__(self, args: argparse.Namespace, env: Mapping[str, str]) -> None:
+        self._args = args
+        self._env = env
+        self._names = {dest: (flag, env_name) for dest, flag, env_name, _ in _OPTIONS + _SWITCHES}
+
+    def raw(self, dest: str) -> tuple[Any, str]:
+        flag, env_name = self._names[dest]
+        value = getattr(self._args, dest)
+        if value is not None:
+            return value, flag
+        if env_name in self._env:
+            return self._env[env_name], f"${env_name}"
+        return None, ""
+
+    def text(self, dest: str, default: str) -> str:
+        value, _ = self.raw(dest)
+        return default if value in (None, "") else str(value)
+
+    def number(self, dest: str, default: float, *, minimum: float, kind: type = float) -> Any:
+        value, source = self.raw(dest)
+        if value in (None, ""):
+            return default
+        try:
+            number = kind(value)
+        except ValueError:
+            raise ConfigError(f"{source}={value!r}: not a {kind.__name__}") from None
+        if number < minimum:
+            raise ConfigError(f"{source}={value!r}: must be at least {minimum:g}")
+        return number
+
+    def switch(self, dest: str) -> bool:
+        value, source = self.raw(dest)
+        if value is None or value is True:
+            return bool(value)
+        lowered = str(value).strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("", "0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{source}={value!r}: expected true or false")
+
+
+def run_config(args: argparse.Namespace, env: Mapping[str, str]) -> RunConfig:
+    values = _Values(args, env)
+    gpu_source = values.text("gpu_source", "nvml")
+    if gpu_source != "nvml" and not gpu_source.startswith("simulated:"):
+        raise ConfigError(f"{values.raw('gpu_source')[1]}={gpu_source!r}: expected nvml or simulated:FILE")
+    prefix = values.text("prefix", DEFAULT_PREFIX)
+    problem = validate_prefix(prefix)
+    if problem:
+        raise ConfigError(f"{values.raw('prefix')[1]}={prefix!r}: {problem}")
+    port = values.number("port", DEFAULT_PORT, minimum=0, kind=int)
+    if port > 65535:
+        raise ConfigError(f"{values.raw('port')[1]}={port}: not a port")
+    dry_run = values.switch("dry_run")
+    node_name = values.text("node_name", "")
+    if not node_name:
+        if not dry_run:
+            raise ConfigError("no node name: set NODE_NAME (the DaemonSet sets it from spec.nodeName) or --node-name")
+        node_name = socket.gethostname()
+    log_level = values.text("log_level", "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"{values.raw('log_level')[1]}={log_level!r}: expected DEBUG, INFO, WARNING or ERROR")
+    kube = KubeTarget(
+        kubeconfig=values.text("kubeconfig", "") or None,
+        api_server=values.text("api_server", "") or None,
+        token_file=values.text("token_file", "") or None,
+        ca_file=values.text("ca_file", "") or None,
+        insecure_skip_tls_verify=values.switch("insecure"),
+    )
+    if kube.api_server and not kube.token_file:
+        raise ConfigError(f"{values.raw('api_server')[1]} needs --token-file (or GPU_NODE_AGENT_TOKEN_FILE)")
+    if kube.api_server and kube.kubeconfig:
+        raise ConfigError("--api-server and --kubeconfig are alternatives: give one")
+    return RunConfig(
+        gpu_source=gpu_source,
+        interval_seconds=values.number("interval", DEFAULT_INTERVAL_SECONDS, minimum=1),
+        address=values.text("address", "0.0.0.0"),
+        port=port,
+        prefix=prefix,
+        gfd_labels=values.switch("gfd_labels"),
+        dry_run=dry_run,
+        node_name=node_name,
+        namespace=values.text("namespace", DEFAULT_NAMESPACE),
+        settle_seconds=values.number("settle", DEFAULT_SETTLE_SECONDS, minimum=0),
+        min_write_interval_seconds=values.number("min_write_interval", DEFAULT_MIN_INTERVAL_SECONDS, minimum=0),
+        kube=kube,
+        log_level=log_level,
+    )

@@ -1,0 +1,83 @@
+"""Wires `run`: a reader, the label sources, the churn policy, the Kubernetes sinks, metrics, and the loop."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry
+
+from .config import RunConfig
+from .kubeclient import make_client
+from .lease import Heartbeat
+from .metrics import AgentCollector
+from .nodelabels import NodeLabeler, ownership
+from .nvml import NvmlReader
+from .policy import PublishPolicy
+from .retry import Backoff
+from .runner import Agent, GpuReader
+from .server import MetricsServer
+from .simulated import SimulatedReader
+from .sources import label_sources, live_keys
+from .state import AgentView
+
+__all__ = ["make_reader", "serve"]
+
+log = logging.getLogger(__name__)
+
+
+def make_reader(gpu_source: str) -> GpuReader:
+    """`nvml` or `simulated:FILE` (already validated by the config)."""
+    if gpu_source.startswith("simulated:"):
+        return SimulatedReader(Path(gpu_source.removeprefix("simulated:")))
+    return NvmlReader()
+
+
+def serve(config: RunConfig, stop: threading.Event, ready: threading.Event | None = None) -> None:
+    """Runs until `stop` is set. Raises `NvmlUnavailable` / `SimulationError` before serving anything."""
+    reader = make_reader(config.gpu_source)
+    reader.open()
+    client = None if config.dry_run else make_client(config.kube)
+    # Retries end within one interval, so an API outage delays the next read by at most that much.
+    backoff = Backoff(budget_seconds=config.interval_seconds)
+    agent = Agent(
+        reader=reader,
+        sources=label_sources(gfd=config.gfd_labels),
+        prefix=config.prefix,
+        policy=PublishPolicy(
+            live_keys=live_keys(config.prefix),
+            settle_seconds=config.settle_seconds,
+            min_interval_seconds=config.min_write_interval_seconds,
+        ),
+        view=AgentView(node=config.node_name),
+        labels=None if client is None else NodeLabeler(
+            client, config.node_name, ownership(config.prefix, config.owned_extra_keys), backoff
+        ),
+        heartbeat=None if client is None else Heartbeat(
+            client, config.node_name, config.namespace, int(3 * config.interval_seconds), backoff
+        ),
+    )
+    registry = CollectorRegistry()
+    registry.register(AgentCollector(lambda: agent.view))
+    started = time.time()
+    stall_after = 3 * config.interval_seconds + 2 * backoff.budget_seconds
+
+    def healthy() -> bool:
+        last = agent.view.last_cycle_time or started
+        return time.time() - last < stall_after
+
+    server = MetricsServer(config.address, config.port, registry, healthy)
+    try:
+        server.start()
+        log.info("serving /metrics and /healthz on %s:%d", config.address, server.port)
+        if ready is not None:
+            ready.set()
+        agent.run(stop, config.interval_seconds)
+    finally:
+        server.close()
+        reader.close()
+        if client is not None:
+            client.close()
+        log.info("stopped")

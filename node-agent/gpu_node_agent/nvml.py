@@ -1,0 +1,170 @@
+"""The NVML adapter: the only module that talks to the driver. One `read()` per cycle returns a snapshot.
+
+Every pynvml call goes through the `pynvml` module's attributes at call time, so tests swap those functions
+for fakes that raise pynvml's own error classes; the production path is the one under test.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import pynvml
+
+from .snapshot import GpuSnapshot, NodeSnapshot
+
+__all__ = ["NvmlReader", "NvmlUnavailable", "error_kind"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+LIBRARY_NOT_FOUND_HINT = (
+    "NVML library (libnvidia-ml.so.1) not found: check that the NVIDIA driver is installed on this node and, "
+    "in a container, that it runs with the NVIDIA runtime (runtimeClassName nvidia, NVIDIA_VISIBLE_DEVICES=all); "
+    "to try the agent without a GPU use --gpu-source simulated:FILE"
+)
+DRIVER_NOT_LOADED_HINT = "NVIDIA driver not loaded: check `lsmod | grep nvidia` and the driver install on this node"
+
+
+class NvmlUnavailable(Exception):
+    """NVML cannot be used on this machine at all; the message says what to check."""
+
+
+class _GpuLost(Exception):
+    """Internal: a call reported the GPU lost; stop reading it."""
+
+
+def error_kind(error: BaseException) -> str:
+    """`NVMLError_GpuIsLost` -> `GpuIsLost`: a short, stable name for logs and the errors metric."""
+    return type(error).__name__.removeprefix("NVMLError_")
+
+
+def _text(value: str | bytes) -> str:
+    # nvidia-ml-py before 11.5 returned bytes.
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class NvmlReader:
+    """Reads every GPU through NVML. `open()` fails with `NvmlUnavailable` only when the library is missing;
+    a driver that is not (yet) loaded yields snapshots with `error` set, and each read tries again."""
+
+    def __init__(self) -> None:
+        self._initialized = False
+
+    def open(self) -> None:
+        try:
+            self._init()
+        except pynvml.NVMLError_LibraryNotFound as error:
+            raise NvmlUnavailable(LIBRARY_NOT_FOUND_HINT) from error
+        except pynvml.NVMLError as error:
+            log.warning("NVML init failed (%s); will retry every cycle", error_kind(error))
+
+    def close(self) -> None:
+        if self._initialized:
+            self._initialized = False
+            try:
+                pynvml.nvmlShutdown()
+            except pynvml.NVMLError as error:
+                log.warning("nvmlShutdown failed: %s", error_kind(error))
+
+    def read(self) -> NodeSnapshot:
+        try:
+            self._init()
+            count = pynvml.nvmlDeviceGetCount()
+        except pynvml.NVMLError as error:
+            # Uninitialized / DriverNotLoaded / Unknown: re-init next cycle.
+            self._initialized = False
+            return NodeSnapshot(error=error_kind(error))
+        node_errors: list[str] = []
+        driver = self._node_fact(pynvml.nvmlSystemGetDriverVersion, node_errors)
+        cuda = self._node_fact(pynvml.nvmlSystemGetCudaDriverVersion, node_errors)
+        return NodeSnapshot(
+            gpus=tuple(_read_gpu(i) for i in range(count)),
+            driver_version=_text(driver) if driver is not None else None,
+            cuda_driver_version=cuda,
+            errors=tuple(node_errors),
+        )
+
+    def _init(self) -> None:
+        if not self._initialized:
+            pynvml.nvmlInit()
+            self._initialized = True
+
+    @staticmethod
+    def _node_fact(call: Callable[[], T], errors: list[str]) -> T | None:
+        try:
+            return call()
+        except pynvml.NVMLError_NotSupported:
+            return None
+        except pynvml.NVMLError as error:
+            errors.append(error_kind(error))
+            return None
+
+
+def _read_gpu(index: int) -> GpuSnapshot:
+    try:
+        handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+    except pynvml.NVMLError as error:
+        log.warning("GPU %d: no handle (%s)", index, error_kind(error))
+        return GpuSnapshot(index=index, lost=True, errors=(error_kind(error),))
+    facts: dict[str, Any] = {}
+    errors: list[str] = []
+
+    def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        try:
+            return fn(handle, *args, **kwargs)
+        except (pynvml.NVMLError_NotSupported, pynvml.NVMLError_FunctionNotFound):
+            return None  # this GPU or driver lacks the call: omit the field
+        except pynvml.NVMLError_GpuIsLost as error:
+            errors.append(error_kind(error))
+            raise _GpuLost from error
+        except pynvml.NVMLError as error:
+            errors.append(error_kind(error))
+            return None
+
+    try:
+        _read_facts(call, facts)
+    except _GpuLost:
+        log.warning("GPU %d is lost", index)
+        return GpuSnapshot(index=index, lost=True, errors=tuple(errors), **facts)
+    if errors:
+        log.warning("GPU %d: errors reading %s", index, ", ".join(errors))
+    return GpuSnapshot(index=index, errors=tuple(errors), **facts)
+
+
+def _read_facts(call: Callable[..., Any], facts: dict[str, Any]) -> None:
+    """Fills `facts` in place, so a GPU lost halfway keeps what was read before it was lost."""
+    uuid = call(pynvml.nvmlDeviceGetUUID)
+    facts["uuid"] = _text(uuid) if uuid is not None else ""
+    name = call(pynvml.nvmlDeviceGetName)
+    facts["name"] = _text(name) if name is not None else ""
+    memory = _memory_info(call)
+    if memory is not None:
+        facts.update(
+            memory_total_bytes=memory.total,
+            memory_used_bytes=memory.used,
+            memory_free_bytes=memory.free,
+            memory_reserved_bytes=getattr(memory, "reserved", None),
+        )
+    utilization = call(pynvml.nvmlDeviceGetUtilizationRates)
+    if utilization is not None:
+        facts.update(utilization_gpu_percent=utilization.gpu, utilization_memory_percent=utilization.memory)
+    facts["temperature_celsius"] = call(pynvml.nvmlDeviceGetTemperature, pynvml.NVML_TEMPERATURE_GPU)
+    power_mw = call(pynvml.nvmlDeviceGetPowerUsage)
+    facts["power_watts"] = power_mw / 1000.0 if power_mw is not None else None
+    mig = call(pynvml.nvmlDeviceGetMigMode)
+    facts["mig_capable"] = mig is not None
+    facts["mig_enabled"] = bool(mig[0]) if mig is not None else None
+    capability = call(pynvml.nvmlDeviceGetCudaComputeCapability)
+    facts["compute_capability"] = (int(capability[0]), int(capability[1])) if capability is not None else None
+
+
+def _memory_info(call: Callable[..., Any]) -> Any:
+    """The v2 call adds `reserved`; a driver without it answers NotSupported or FunctionNotFound: use v1."""
+    version = getattr(pynvml, "nvmlMemory_v2", None)
+    if version is not None:
+        memory = call(pynvml.nvmlDeviceGetMemoryInfo, version=version)
+        if memory is not None:
+            return memory
+    return call(pynvml.nvmlDeviceGetMemoryInfo)

@@ -1,0 +1,115 @@
+"""The daemon loop: read, reason, maybe write, heartbeat; repeat until told to stop.
+
+Collection never waits on the API server for longer than one retry budget; metrics are served from another
+thread the whole time, so an API outage shows as write failures, not as a silent agent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Protocol
+
+from .labels import LabelContext, LabelSource, desired_labels
+from .policy import PublishPolicy, PublishState, decide
+from .snapshot import NodeSnapshot
+from .state import AgentView
+
+__all__ = ["Agent", "GpuReader", "HeartbeatSink", "LabelSink", "describe_change"]
+
+log = logging.getLogger(__name__)
+
+# A full label resync (a read of the Node; a write only on drift) at least this often.
+RESYNC_SECONDS = 600.0
+
+
+class GpuReader(Protocol):
+    def open(self) -> None: ...
+    def read(self) -> NodeSnapshot: ...
+    def close(self) -> None: ...
+
+
+class LabelSink(Protocol):
+    def sync(self, desired: Mapping[str, str]) -> bool: ...
+
+
+class HeartbeatSink(Protocol):
+    def beat(self, now: datetime) -> None: ...
+
+
+def describe_change(before: Mapping[str, str], after: Mapping[str, str]) -> str:
+    """`a=1 -> 2, +b=3, -c` for logs."""
+    parts = [f"{k}={before[k]} -> {after[k]}" for k in sorted(after) if k in before and before[k] != after[k]]
+    parts += [f"+{k}={after[k]}" for k in sorted(after) if k not in before]
+    parts += [f"-{k}" for k in sorted(before) if k not in after]
+    return ", ".join(parts) or "no change"
+
+
+@dataclass
+class Agent:
+    """`labels=None` is dry-run: changes are logged and taken as written."""
+
+    reader: GpuReader
+    sources: Sequence[LabelSource]
+    prefix: str
+    policy: PublishPolicy
+    view: AgentView
+    labels: LabelSink | None = None
+    heartbeat: HeartbeatSink | None = None
+    clock: Callable[[], float] = time.monotonic
+    wall: Callable[[], float] = time.time
+    publish: PublishState = PublishState()
+    last_sync: float | None = None
+
+    def cycle(self) -> None:
+        started = self.clock()
+        snapshot = self.reader.read()
+        now = self.clock()
+        self.view = self.view.after_cycle(snapshot, now - started, self.wall())
+        if snapshot.error:
+            log.warning("NVML read failed: %s", snapshot.error)
+        desired = desired_labels(snapshot, LabelContext(self.prefix, self.publish.published), self.sources)
+        self.publish, target = decide(self.publish, desired, now, self.policy)
+        if target is None and self.last_sync is not None and now - self.last_sync >= RESYNC_SECONDS:
+            target = dict(self.publish.published)  # repairs drift, e.g. a label someone deleted
+        if target is not None:
+            self._write(target, now)
+        self._beat()
+
+    def _write(self, target: dict[str, str], now: float) -> None:
+        change = describe_change(self.publish.published, target)
+        if self.labels is None:
+            log.info("dry-run: labels %s", change)
+            self.publish = self.publish.written(target, now)
+            return
+        try:
+            patched = self.labels.sync(target)
+        except Exception as error:  # noqa: BLE001 - any API failure: keep collecting, retry next cycle
+            log.error("label write failed, will retry next cycle: %s", error)
+            self.view = self.view.after_write(False, self.wall())
+            return
+        self.last_sync = now
+        # A sync that found nothing to change is not a write: it must not delay the next real one.
+        self.publish = self.publish.written(target, now if patched else self.publish.last_write)
+        if patched:
+            log.info("labels written: %s", change)
+            self.view = self.view.after_write(True, self.wall())
+
+    def _beat(self) -> None:
+        if self.heartbeat is None:
+            return
+        try:
+            self.heartbeat.beat(datetime.fromtimestamp(self.wall(), tz=timezone.utc))
+        except Exception as error:  # noqa: BLE001 - a missed heartbeat must not stop collection
+            log.error("heartbeat failed: %s", error)
+
+    def run(self, stop: threading.Event, interval_seconds: float) -> None:
+        """Cycles every `interval_seconds` until `stop` is set (SIGTERM)."""
+        while not stop.is_set():
+            started = self.clock()
+            self.cycle()
+            stop.wait(max(0.0, interval_seconds - (self.clock() - started)))

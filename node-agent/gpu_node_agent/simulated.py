@@ -1,0 +1,186 @@
+"""`--gpu-source simulated:FILE`: GPUs described in YAML/JSON, with an optional time series to replay.
+
+File shape (see node-agent/examples/):
+
+    driverVersion: "550.54.15"
+    cudaDriverVersion: 12040
+    gpus:                       # each entry may stand for `count` identical GPUs
+      - {count: 8, name: NVIDIA H100 80GB HBM3, memoryTotalMiB: 81559, computeCapability: "9.0", migCapable: true}
+    samples:                    # optional; by seconds since start, looping after the last one
+      - {t: 0, utilization: 3, memoryUsedMiB: 500}
+      - {t: 60, utilization: 92, memoryUsedMiB: 61000, gpus: {3: {lost: true}}}
+
+A sample's values apply to every GPU, `gpus: {INDEX: {...}}` to one; a field not in the current sample takes
+the value from the `gpus` entry.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .snapshot import GpuSnapshot, NodeSnapshot
+
+__all__ = ["SimulatedReader", "SimulationError", "load_simulation"]
+
+MIB = 1024 * 1024
+_LIVE_FIELDS = {"memoryUsedMiB", "utilization", "memoryUtilization", "temperature", "powerWatts", "lost"}
+_GPU_FIELDS = _LIVE_FIELDS | {"count", "name", "uuid", "memoryTotalMiB", "computeCapability", "migCapable", "migEnabled"}
+_TOP_FIELDS = {"driverVersion", "cudaDriverVersion", "gpus", "samples"}
+_SAMPLE_FIELDS = _LIVE_FIELDS | {"t", "gpus"}
+
+
+class SimulationError(ValueError):
+    """The simulated GPU file is malformed; the message names the file and the bad entry."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    t: float
+    all_gpus: Mapping[str, Any]
+    per_gpu: Mapping[int, Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Simulation:
+    base: NodeSnapshot
+    samples: tuple[Sample, ...]
+
+    @property
+    def period(self) -> float:
+        """Replay length: the last sample's time plus the step before it."""
+        if len(self.samples) < 2:
+            return float("inf")
+        return self.samples[-1].t + (self.samples[-1].t - self.samples[-2].t)
+
+    def at(self, elapsed: float) -> NodeSnapshot:
+        if not self.samples:
+            return self.base
+        elapsed %= self.period
+        index = bisect.bisect_right([s.t for s in self.samples], elapsed) - 1
+        sample = self.samples[max(index, 0)]
+        gpus = tuple(
+            _apply(gpu, {**sample.all_gpus, **sample.per_gpu.get(gpu.index, {})}) for gpu in self.base.gpus
+        )
+        return replace(self.base, gpus=gpus)
+
+
+def _apply(gpu: GpuSnapshot, values: Mapping[str, Any]) -> GpuSnapshot:
+    changes: dict[str, Any] = {}
+    if "memoryUsedMiB" in values and gpu.memory_total_bytes is not None:
+        used = min(int(values["memoryUsedMiB"] * MIB), gpu.memory_total_bytes)
+        changes.update(memory_used_bytes=used, memory_free_bytes=gpu.memory_total_bytes - used)
+    for key, attr in (
+        ("utilization", "utilization_gpu_percent"),
+        ("memoryUtilization", "utilization_memory_percent"),
+        ("temperature", "temperature_celsius"),
+    ):
+        if key in values:
+            changes[attr] = int(values[key])
+    if "powerWatts" in values:
+        changes["power_watts"] = float(values["powerWatts"])
+    if values.get("lost"):
+        changes.update(lost=True, errors=("GpuIsLost",))
+    return replace(gpu, **changes)
+
+
+def _check_keys(where: str, entry: Any, allowed: set[str]) -> Mapping[str, Any]:
+    if not isinstance(entry, Mapping):
+        raise SimulationError(f"{where}: expected a mapping, got {entry!r}")
+    unknown = sorted(set(entry) - allowed)
+    if unknown:
+        raise SimulationError(f"{where}: unknown keys {unknown}; allowed: {sorted(allowed)}")
+    return entry
+
+
+def _gpus(path: str, entries: Any) -> tuple[GpuSnapshot, ...]:
+    if not isinstance(entries, list) or not entries:
+        raise SimulationError(f"{path}: `gpus` must be a non-empty list")
+    gpus: list[GpuSnapshot] = []
+    for n, raw in enumerate(entries):
+        entry = _check_keys(f"{path}: gpus[{n}]", raw, _GPU_FIELDS)
+        try:
+            capability = entry.get("computeCapability")
+            major_minor = tuple(int(x) for x in str(capability).split(".")) if capability is not None else None
+            if major_minor is not None and len(major_minor) != 2:
+                raise ValueError(f"computeCapability {capability!r} is not MAJOR.MINOR")
+            total = int(entry["memoryTotalMiB"]) * MIB if "memoryTotalMiB" in entry else None
+            for _ in range(int(entry.get("count", 1))):
+                index = len(gpus)
+                gpu = GpuSnapshot(
+                    index=index,
+                    uuid=str(entry.get("uuid", f"GPU-00000000-0000-0000-0000-{index:012d}")),
+                    name=str(entry.get("name", "")),
+                    memory_total_bytes=total,
+                    memory_used_bytes=0 if total is not None else None,
+                    memory_free_bytes=total,
+                    mig_capable=entry.get("migCapable"),
+                    mig_enabled=entry.get("migEnabled"),
+                    compute_capability=major_minor,  # type: ignore[arg-type]
+                )
+                gpus.append(_apply(gpu, entry))
+        except (KeyError, TypeError, ValueError) as error:
+            raise SimulationError(f"{path}: gpus[{n}]: {error}") from error
+    return tuple(gpus)
+
+
+def _samples(path: str, entries: Any) -> tuple[Sample, ...]:
+    if entries is None:
+        return ()
+    if not isinstance(entries, list):
+        raise SimulationError(f"{path}: `samples` must be a list")
+    samples: list[Sample] = []
+    for n, raw in enumerate(entries):
+        entry = _check_keys(f"{path}: samples[{n}]", raw, _SAMPLE_FIELDS)
+        if "t" not in entry or (samples and float(entry["t"]) <= samples[-1].t):
+            raise SimulationError(f"{path}: samples[{n}]: needs `t` (seconds), increasing")
+        per_gpu = {
+            int(i): _check_keys(f"{path}: samples[{n}].gpus[{i}]", v, _LIVE_FIELDS)
+            for i, v in (entry.get("gpus") or {}).items()
+        }
+        all_gpus = {k: v for k, v in entry.items() if k in _LIVE_FIELDS}
+        samples.append(Sample(t=float(entry["t"]), all_gpus=all_gpus, per_gpu=per_gpu))
+    return tuple(samples)
+
+
+def load_simulation(path: str | Path) -> Simulation:
+    """Parses a simulated GPU file; every error names the file and the entry."""
+    where = str(path)
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except OSError as error:
+        raise SimulationError(f"{where}: cannot read ({error.strerror})") from error
+    except yaml.YAMLError as error:
+        raise SimulationError(f"{where}: not valid YAML/JSON: {error}") from error
+    data = _check_keys(where, data, _TOP_FIELDS)
+    cuda = data.get("cudaDriverVersion")
+    base = NodeSnapshot(
+        gpus=_gpus(where, data.get("gpus")),
+        driver_version=str(data["driverVersion"]) if "driverVersion" in data else None,
+        cuda_driver_version=int(cuda) if cuda is not None else None,
+    )
+    return Simulation(base=base, samples=_samples(where, data.get("samples")))
+
+
+class SimulatedReader:
+    """Same interface as `NvmlReader`; replays the file's samples against `clock` (seconds)."""
+
+    def __init__(self, path: str | Path, clock: Callable[[], float] = time.monotonic) -> None:
+        self._simulation = load_simulation(path)
+        self._clock = clock
+        self._start = clock()
+
+    def open(self) -> None:
+        self._start = self._clock()
+
+    def read(self) -> NodeSnapshot:
+        return self._simulation.at(self._clock() - self._start)
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,58 @@
+"""What one collection cycle saw: frozen data, read once, reasoned about everywhere else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["GpuSnapshot", "NodeSnapshot"]
+
+
+@dataclass(frozen=True)
+class GpuSnapshot:
+    """One GPU as read in one cycle. `None` means the fact could not be read (not supported, or an error)."""
+
+    index: int
+    uuid: str = ""
+    name: str = ""
+    memory_total_bytes: int | None = None
+    memory_used_bytes: int | None = None
+    memory_free_bytes: int | None = None
+    memory_reserved_bytes: int | None = None
+    utilization_gpu_percent: int | None = None
+    utilization_memory_percent: int | None = None
+    temperature_celsius: int | None = None
+    power_watts: float | None = None
+    mig_enabled: bool | None = None
+    mig_capable: bool | None = None
+    compute_capability: tuple[int, int] | None = None
+    # The GPU is lost or every read of it failed; its facts are not to be trusted.
+    lost: bool = False
+    # pynvml error class names met while reading this GPU (not-supported calls are not errors).
+    errors: tuple[str, ...] = ()
+
+    @property
+    def healthy(self) -> bool:
+        return not self.lost and not self.errors
+
+
+@dataclass(frozen=True)
+class NodeSnapshot:
+    """Every GPU of the node plus node-wide facts. `error` is set when NVML could not be read at all."""
+
+    gpus: tuple[GpuSnapshot, ...] = ()
+    driver_version: str | None = None
+    cuda_driver_version: int | None = None  # NVML's integer form: 12040 is CUDA 12.4
+    error: str | None = None
+    # Node-wide errors (pynvml class names) that did not stop the read.
+    errors: tuple[str, ...] = field(default=())
+
+    @property
+    def healthy(self) -> bool:
+        return self.error is None and bool(self.gpus) and all(g.healthy for g in self.gpus)
+
+    def error_kinds(self) -> tuple[str, ...]:
+        """Every error met in this cycle, node-wide and per GPU, for the metrics."""
+        kinds = list(self.errors) + ([self.error] if self.error else [])
+        for gpu in self.gpus:
+            kinds.extend(gpu.errors)
+        return tuple(kinds)

@@ -1,0 +1,36 @@
+"""What the agent has seen and done so far, as one immutable value the loop replaces each cycle.
+
+The metrics collector and `/healthz` read it; only the loop writes it (a single reference swap).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from .snapshot import NodeSnapshot
+
+__all__ = ["AgentView"]
+
+
+@dataclass(frozen=True)
+class AgentView:
+    node: str
+    snapshot: NodeSnapshot | None = None
+    collection_seconds: float | None = None
+    last_cycle_time: float | None = None  # wall clock, seconds
+    nvml_errors: Mapping[str, int] = field(default_factory=dict)
+    label_writes: int = 0
+    label_write_failures: int = 0
+    last_write_time: float | None = None  # wall clock, seconds
+
+    def after_cycle(self, snapshot: NodeSnapshot, seconds: float, now: float) -> AgentView:
+        errors = dict(self.nvml_errors)
+        for kind in snapshot.error_kinds():
+            errors[kind] = errors.get(kind, 0) + 1
+        return replace(self, snapshot=snapshot, collection_seconds=seconds, last_cycle_time=now, nvml_errors=errors)
+
+    def after_write(self, ok: bool, now: float) -> AgentView:
+        if ok:
+            return replace(self, label_writes=self.label_writes + 1, last_write_time=now)
+        return replace(self, label_write_failures=self.label_write_failures + 1)

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import pytest
+
+from gpu_node_agent.policy import PublishPolicy, PublishState, decide
+
+LIVE = "p/gpu.utilization"
+POLICY = PublishPolicy(live_keys=frozenset({LIVE}), settle_seconds=30, min_interval_seconds=30)
+
+
+def run(samples: list[tuple[float, dict[str, str]]], state: PublishState = PublishState()) -> list[tuple[float, dict]]:
+    """Feeds (time, desired) samples; returns the writes as (time, labels)."""
+    writes = []
+    for now, desired in samples:
+        state, target = decide(state, desired, now, POLICY)
+        if target is not None:
+            writes.append((now, target))
+            state = state.written(target, now)
+    return writes
+
+
+def test_first_cycle_writes_everything_at_once() -> None:
+    assert run([(0, {LIVE: "0-10", "p/gpu.count": "8"})]) == [(0, {LIVE: "0-10", "p/gpu.count": "8"})]
+
+
+def test_nothing_is_written_when_nothing_changes() -> None:
+    steady = {LIVE: "50-80", "p/gpu.count": "8"}
+    state = PublishState(published=steady, last_write=-1000)
+    assert run([(t, steady) for t in range(0, 3600, 15)], state) == []
+
+
+def test_a_live_change_is_written_once_it_has_held_for_the_settle_time() -> None:
+    state = PublishState(published={LIVE: "0-10"}, last_write=-1000)
+    writes = run([(t, {LIVE: "80-100"}) for t in range(0, 60, 15)], state)
+    assert writes == [(30, {LIVE: "80-100"})]
+
+
+def test_a_blip_shorter_than_the_settle_time_is_never_written() -> None:
+    state = PublishState(published={LIVE: "0-10"}, last_write=-1000)
+    samples = [(0, {LIVE: "80-100"}), (15, {LIVE: "80-100"}), (30, {LIVE: "0-10"}), (45, {LIVE: "80-100"})]
+    assert run(samples, state) == []
+
+
+def test_a_flapping_value_restarts_the_settle_clock() -> None:
+    state = PublishState(published={LIVE: "0-10"}, last_write=-1000)
+    samples = [(0, {LIVE: "10-50"}), (15, {LIVE: "80-100"}), (30, {LIVE: "80-100"}), (45, {LIVE: "80-100"})]
+    assert run(samples, state) == [(45, {LIVE: "80-100"})]
+
+
+@pytest.mark.parametrize("key", ["p/gpu.health", "p/gpu.count"])
+def test_static_and_health_changes_wait_only_for_the_min_interval(key: str) -> None:
+    state = PublishState(published={key: "a"}, last_write=0)
+    assert run([(10, {key: "b"}), (20, {key: "b"}), (30, {key: "b"})], state) == [(30, {key: "b"})]
+
+
+def test_removed_static_key_is_written_as_a_removal() -> None:
+    state = PublishState(published={"p/gpu.count": "8", "p/gpu.family": "hopper"}, last_write=-1000)
+    assert run([(0, {"p/gpu.count": "8"})], state) == [(0, {"p/gpu.count": "8"})]
+
+
+def test_a_write_that_found_nothing_to_change_does_not_start_the_min_interval() -> None:
+    state = PublishState().written({"p/gpu.count": "8"}, None)
+    assert state.last_write is None and state.published == {"p/gpu.count": "8"}
