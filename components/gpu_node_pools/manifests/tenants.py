@@ -1,0 +1,215 @@
+"""Tenant namespaces: Pod Security labels, default requests and limits, quotas, and optional default-deny.
+
+The LimitRange gives every container that sets none its requests and limits, so no pod runs unbounded; a
+ResourceQuota caps the namespace and its GPUs (`requests.nvidia.com/gpu`; extended resources can only be capped
+on requests). A namespace without `gpuAccess` gets a GPU quota of 0, so GPU pods there fail at admission
+rather than sit Pending.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from .._model import ConfigModel
+from ..contract import IsolationContract
+from ._fields import DnsLabel, Quantity, parse_quantity
+
+__all__ = [
+    "CpuMemory",
+    "CpuMemoryMax",
+    "DEFAULT_CONTAINER_LIMITS",
+    "DEFAULT_CONTAINER_REQUESTS",
+    "GPU_ACCESS_LABEL",
+    "GPU_QUOTA_KEY",
+    "LimitRangeConfig",
+    "QuotaConfig",
+    "TenantNamespaceConfig",
+    "build_tenant_namespace",
+]
+
+GPU_QUOTA_KEY = "requests.nvidia.com/gpu"
+# Marks tenant namespaces and whether they may use GPUs, for policies and selectors.
+GPU_ACCESS_LABEL = "gpu-node-pools.io/gpu-access"
+_PART_OF = {"app.kubernetes.io/part-of": "gpu-node-pools"}
+_PSA_VERSION = re.compile(r"^(latest|v1\.\d+)$")
+_RESERVED_NAMESPACES = ("default",)
+_RESERVED_PREFIX = "kube-"
+
+
+class CpuMemory(ConfigModel):
+    cpu: Quantity
+    memory: Quantity
+
+
+class CpuMemoryMax(ConfigModel):
+    cpu: Quantity | None = None
+    memory: Quantity | None = None
+
+
+DEFAULT_CONTAINER_REQUESTS = CpuMemory(cpu="100m", memory="128Mi")
+DEFAULT_CONTAINER_LIMITS = CpuMemory(cpu="1", memory="512Mi")
+
+
+class LimitRangeConfig(ConfigModel):
+    """Per-container defaults (the LimitRange's `defaultRequest` and `default`) and optional maxima."""
+
+    default_request: CpuMemory = DEFAULT_CONTAINER_REQUESTS
+    default: CpuMemory = DEFAULT_CONTAINER_LIMITS
+    max: CpuMemoryMax | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LimitRangeConfig:
+        # The API server's own rule: defaultRequest <= default <= max.
+        for resource in ("cpu", "memory"):
+            chain = [
+                ("defaultRequest", getattr(self.default_request, resource)),
+                ("default", getattr(self.default, resource)),
+                ("max", getattr(self.max, resource) if self.max else None),
+            ]
+            bounded = [(name, value) for name, value in chain if value is not None]
+            for (low_name, low), (high_name, high) in zip(bounded, bounded[1:]):
+                if parse_quantity(low) > parse_quantity(high):
+                    raise ValueError(f"{low_name}.{resource} {low} is above {high_name}.{resource} {high}")
+        return self
+
+
+class QuotaConfig(ConfigModel):
+    """Namespace totals; unset keys are not capped."""
+
+    requests_cpu: Quantity | None = None
+    requests_memory: Quantity | None = None
+    limits_cpu: Quantity | None = None
+    limits_memory: Quantity | None = None
+    pods: int | None = Field(default=None, ge=0)
+    gpus: int | None = Field(default=None, ge=0, description=f"caps {GPU_QUOTA_KEY}")
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> QuotaConfig:
+        if not self.hard():
+            raise ValueError("set at least one of requestsCpu, requestsMemory, limitsCpu, limitsMemory, pods, gpus")
+        return self
+
+    def hard(self) -> dict[str, str]:
+        caps = {
+            "requests.cpu": self.requests_cpu,
+            "requests.memory": self.requests_memory,
+            "limits.cpu": self.limits_cpu,
+            "limits.memory": self.limits_memory,
+            "pods": self.pods,
+            GPU_QUOTA_KEY: self.gpus,
+        }
+        return {key: str(value) for key, value in caps.items() if value is not None}
+
+
+class TenantNamespaceConfig(ConfigModel):
+    """One entry of the stack file's `tenants` list."""
+
+    name: DnsLabel
+    pod_security: Literal["restricted", "baseline", "privileged"] = "restricted"
+    pod_security_version: str = Field(default="latest", description="`latest` or a Kubernetes minor like v1.32")
+    limit_range: LimitRangeConfig = Field(default_factory=LimitRangeConfig)
+    quota: QuotaConfig | None = None
+    gpu_access: bool = Field(default=False, description="may pods here request nvidia.com/gpu")
+    default_deny_network_policy: bool = Field(
+        default=False, description="deny all ingress and egress except DNS; add allow policies per workload"
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, name: str) -> str:
+        if name in _RESERVED_NAMESPACES or name.startswith(_RESERVED_PREFIX):
+            raise ValueError(f"{name!r} is reserved for Kubernetes; pick a namespace of your own")
+        return name
+
+    @field_validator("pod_security_version")
+    @classmethod
+    def _psa_version(cls, version: str) -> str:
+        if not _PSA_VERSION.match(version):
+            raise ValueError(f"{version!r} is not a Pod Security version: use 'latest' or a minor like 'v1.32'")
+        return version
+
+    @model_validator(mode="after")
+    def _gpu_quota_needs_access(self) -> TenantNamespaceConfig:
+        if not self.gpu_access and self.quota and self.quota.gpus:
+            raise ValueError("quota.gpus is set but gpuAccess is false: set gpuAccess: true to grant GPUs")
+        return self
+
+
+def build_tenant_namespace(config: TenantNamespaceConfig, contract: IsolationContract) -> list[dict[str, Any]]:
+    """Namespace, LimitRange, ResourceQuota (when capped) and NetworkPolicies (when default-deny).
+
+    `contract` keeps every builder's signature alike.
+    """
+    objects = [_namespace(config), _limit_range(config)]
+    hard = config.quota.hard() if config.quota else {}
+    if not config.gpu_access:
+        hard[GPU_QUOTA_KEY] = "0"
+    if hard:
+        objects.append(_namespaced(config.name, "v1", "ResourceQuota", "tenant-quota", spec={"hard": hard}))
+    if config.default_deny_network_policy:
+        objects.extend(_network_policies(config.name))
+    return objects
+
+
+def _namespaced(namespace: str, api_version: str, kind: str, name: str, **fields: Any) -> dict[str, Any]:
+    metadata = {"name": name, "namespace": namespace, "labels": dict(_PART_OF)}
+    return {"apiVersion": api_version, "kind": kind, "metadata": metadata, **fields}
+
+
+def _namespace(config: TenantNamespaceConfig) -> dict[str, Any]:
+    labels = {**_PART_OF, GPU_ACCESS_LABEL: str(config.gpu_access).lower()}
+    for mode in ("enforce", "audit", "warn"):
+        labels[f"pod-security.kubernetes.io/{mode}"] = config.pod_security
+        labels[f"pod-security.kubernetes.io/{mode}-version"] = config.pod_security_version
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": config.name, "labels": labels}}
+
+
+def _limit_range(config: TenantNamespaceConfig) -> dict[str, Any]:
+    limits = config.limit_range
+    container: dict[str, Any] = {
+        "type": "Container",
+        "defaultRequest": limits.default_request.model_dump(),
+        "default": limits.default.model_dump(),
+    }
+    if limits.max:
+        container["max"] = limits.max.model_dump(exclude_none=True)
+    return _namespaced(config.name, "v1", "LimitRange", "tenant-defaults", spec={"limits": [container]})
+
+
+def _network_policies(namespace: str) -> list[dict[str, Any]]:
+    networking = "networking.k8s.io/v1"
+    dns_port = [{"protocol": protocol, "port": 53} for protocol in ("UDP", "TCP")]
+    return [
+        _namespaced(
+            namespace,
+            networking,
+            "NetworkPolicy",
+            "default-deny",
+            spec={"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        ),
+        # Without DNS nothing resolves, and a default-deny namespace is unusable rather than safe.
+        _namespaced(
+            namespace,
+            networking,
+            "NetworkPolicy",
+            "allow-dns-egress",
+            spec={
+                "podSelector": {},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [
+                            {
+                                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                            }
+                        ],
+                        "ports": dns_port,
+                    }
+                ],
+            },
+        ),
+    ]
