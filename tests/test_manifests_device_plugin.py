@@ -24,7 +24,7 @@ CONTRACTS = [
     IsolationContract(Taint("example.com/accelerator", "", "NoExecute")),
     IsolationContract(Taint("nvidia.com/gpu", "true", "PreferNoSchedule")),
 ]
-CONFIGS = {
+CONFIGS: dict[str, dict[str, Any]] = {
     "default": {},
     "time-slicing": {"timeSlicing": {"replicas": 4}},
     "time-slicing-strict": {"timeSlicing": {"replicas": 2, "failRequestsGreaterThanOne": True}},

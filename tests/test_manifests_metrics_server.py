@@ -22,7 +22,7 @@ CONTRACTS = [
     IsolationContract(Taint("workload", "heavy", "NoSchedule")),
     IsolationContract(Taint("nvidia.com/gpu", "present", "NoExecute")),
 ]
-CONFIGS = {
+CONFIGS: dict[str, dict[str, Any]] = {
     "default": {},
     "ha": {"ha": True},
     "unregistered": {"registerApiService": False},

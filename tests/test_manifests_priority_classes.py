@@ -15,7 +15,7 @@ from gpu_node_pools.manifests.priority_classes import (
     build_priority_classes,
 )
 
-CUSTOM = {
+CUSTOM: dict[str, Any] = {
     "classes": [
         {"name": "inference", "value": MAX_USER_PRIORITY, "description": "top"},
         {"name": "research.example.com", "value": -10, "preemptionPolicy": "Never"},

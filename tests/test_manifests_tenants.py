@@ -16,7 +16,7 @@ from gpu_node_pools.manifests.tenants import (
     build_tenant_namespace,
 )
 
-CONFIGS = {
+CONFIGS: dict[str, dict[str, Any]] = {
     "minimal": {"name": "web"},
     "gpu-team": {
         "name": "ml-research",

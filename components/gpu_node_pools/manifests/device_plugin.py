@@ -116,14 +116,14 @@ def _daemonset(config: DevicePluginConfig, contract: IsolationContract, config_f
         # can't reach NVML should crash visibly rather than advertise nothing.
         {"name": "FAIL_ON_INIT_ERROR", "value": "true"},
     ]
-    mounts = [{"name": "kubelet-device-plugins-dir", "mountPath": _KUBELET_DEVICE_PLUGINS}]
+    mounts: list[dict[str, Any]] = [{"name": "kubelet-device-plugins-dir", "mountPath": _KUBELET_DEVICE_PLUGINS}]
     volumes: list[dict[str, Any]] = [
         {
             "name": "kubelet-device-plugins-dir",
             "hostPath": {"path": _KUBELET_DEVICE_PLUGINS, "type": "Directory"},
         }
     ]
-    annotations = {}
+    annotations: dict[str, str] = {}
     if config_file is not None:
         env.append({"name": "CONFIG_FILE", "value": DEVICE_PLUGIN_CONFIG_FILE})
         mounts.append({"name": "config", "mountPath": DEVICE_PLUGIN_CONFIG_FILE.rsplit("/", 1)[0], "readOnly": True})
@@ -137,7 +137,8 @@ def _daemonset(config: DevicePluginConfig, contract: IsolationContract, config_f
         "env": env,
         # Named exception to our non-root rule: the plugin writes its gRPC socket into the kubelet's root-owned
         # device-plugins directory, so it runs as root (the image's USER 0). It keeps no capabilities and cannot
-        # escalate; the policy pack allow-lists exactly this container.
+        # escalate; the policy pack allow-lists exactly this container. A read-only root is fine: with the default
+        # `envvar` device-list strategy the plugin writes nothing but that socket.
         "securityContext": container_security_context(run_as_non_root=False),
         "resources": config.resources.to_k8s(),
         "volumeMounts": mounts,
