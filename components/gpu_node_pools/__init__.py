@@ -1,0 +1,56 @@
+"""gpu-node-pools: Pulumi components for isolated, observable, safe-by-default GPU node pools.
+
+Import the whole platform (`GpuPlatform`) or a single component (`NodePool`, `DevicePlugin`, ...). Names
+are loaded on first use, so the command line and the pure parts don't pay for importing pulumi_aws.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    "AddonArgs",
+    "Cluster",
+    "ConfigError",
+    "DevicePlugin",
+    "GpuPlatform",
+    "IsolationContract",
+    "MetricsServer",
+    "NodeAgent",
+    "NodePool",
+    "NodePoolArgs",
+    "NodePoolConfig",
+    "PlatformConfig",
+    "PriorityClasses",
+    "Taint",
+    "WorkloadNamespaces",
+    "load_stack",
+    "parse_platform_config",
+]
+
+_EXPORTS = {
+    "IsolationContract": "contract",
+    "Taint": "contract",
+    "ConfigError": "platform_config",
+    "PlatformConfig": "platform_config",
+    "load_stack": "platform_config",
+    "parse_platform_config": "platform_config",
+    "NodePoolConfig": "pools",
+    "AddonArgs": "addons",
+    "DevicePlugin": "addons",
+    "MetricsServer": "addons",
+    "NodeAgent": "addons",
+    "PriorityClasses": "addons",
+    "WorkloadNamespaces": "addons",
+    "Cluster": "cluster",
+    "GpuPlatform": "platform",
+    "NodePool": "node_pool",
+    "NodePoolArgs": "node_pool",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,60 @@
+"""Hand plain Kubernetes objects to pulumi-kubernetes: one typed resource per object, parented to a component."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from typing import Any
+
+import pulumi
+
+__all__ = ["declare_objects", "resource_class"]
+
+# API group -> pulumi_kubernetes module (the SDK names modules by the group's first label, rbac excepted).
+_GROUP_MODULES = {
+    "": "core",
+    "apps": "apps",
+    "policy": "policy",
+    "rbac.authorization.k8s.io": "rbac",
+    "scheduling.k8s.io": "scheduling",
+    "networking.k8s.io": "networking",
+    "admissionregistration.k8s.io": "admissionregistration",
+    "apiregistration.k8s.io": "apiregistration",
+    "coordination.k8s.io": "coordination",
+}
+
+
+def resource_class(api_version: str, kind: str) -> type[pulumi.CustomResource]:
+    group, _, version = api_version.rpartition("/")
+    if group not in _GROUP_MODULES:
+        raise ValueError(f"no pulumi-kubernetes module known for API group {group!r} ({kind})")
+    module = importlib.import_module(f"pulumi_kubernetes.{_GROUP_MODULES[group]}.{version}")
+    return getattr(module, kind)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def declare_objects(
+    objects: list[dict[str, Any]], parent: pulumi.Resource
+) -> dict[str, pulumi.CustomResource]:
+    """Declare each object as a child of `parent`; namespaced objects wait for a Namespace declared here.
+
+    Nested fields keep Kubernetes' camelCase (the SDK passes dict inputs through); only top-level fields are
+    Python keyword arguments.
+    """
+    resources: dict[str, pulumi.CustomResource] = {}
+    namespaces: dict[str, pulumi.CustomResource] = {}
+    for obj in objects:
+        meta = obj["metadata"]
+        name = "/".join(p for p in (obj["kind"].lower(), meta.get("namespace"), meta["name"]) if p)
+        depends = [namespaces[meta["namespace"]]] if meta.get("namespace") in namespaces else []
+        kwargs = {_snake(k): v for k, v in obj.items() if k not in ("apiVersion", "kind")}
+        resource = resource_class(obj["apiVersion"], obj["kind"])(
+            name, opts=pulumi.ResourceOptions(parent=parent, depends_on=depends), **kwargs
+        )
+        if obj["kind"] == "Namespace":
+            namespaces[meta["name"]] = resource
+        resources[name] = resource
+    return resources

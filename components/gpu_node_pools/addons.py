@@ -1,0 +1,111 @@
+"""The in-cluster components. Each builds its objects with a pure function and hands them to Pulumi.
+
+They take the Kubernetes provider through `opts` (`ResourceOptions(provider=...)`) like any Pulumi component,
+so another project can deploy a single one into a cluster it already manages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Generic, TypeVar
+
+import pulumi
+
+from ._k8s_resources import declare_objects
+from .contract import IsolationContract
+from .manifests.device_plugin import DevicePluginConfig, build_device_plugin
+from .manifests.metrics_server import MetricsServerConfig, build_metrics_server
+from .manifests.node_agent import NodeAgentConfig, build_node_agent
+from .manifests.priority_classes import PriorityLadderConfig, build_priority_classes
+from .manifests.tenants import TenantNamespaceConfig, build_tenant_namespace
+
+__all__ = [
+    "AddonArgs",
+    "DevicePlugin",
+    "MetricsServer",
+    "NodeAgent",
+    "PriorityClasses",
+    "WorkloadNamespaces",
+]
+
+ConfigT = TypeVar("ConfigT")
+
+
+@dataclass(frozen=True)
+class AddonArgs(Generic[ConfigT]):
+    """A component's config model and the isolation contract it fences itself with."""
+
+    config: ConfigT
+    contract: IsolationContract = field(default_factory=IsolationContract)
+
+
+class _ObjectsComponent(pulumi.ComponentResource):
+    """Declares the objects `build(config, contract)` returns; outputs their `Kind/namespace/name` ids."""
+
+    _type: str
+    objects: list[dict[str, Any]]
+    resources: dict[str, pulumi.CustomResource]
+
+    def __init__(
+        self,
+        name: str,
+        args: AddonArgs[Any],
+        build: Callable[[Any, IsolationContract], list[dict[str, Any]]],
+        opts: pulumi.ResourceOptions | None,
+    ) -> None:
+        super().__init__(self._type, name, None, opts)
+        self.objects = build(args.config, args.contract)
+        self.resources = declare_objects(self.objects, self)
+        self.object_ids = sorted(self.resources)
+        self.register_outputs({"object_ids": self.object_ids})
+
+
+class DevicePlugin(_ObjectsComponent):
+    """NVIDIA's device plugin DaemonSet: on GPU nodes only, tolerating the GPU taint."""
+
+    _type = "gpu-node-pools:index:DevicePlugin"
+
+    def __init__(self, name: str, args: AddonArgs[DevicePluginConfig], opts: pulumi.ResourceOptions | None = None):
+        super().__init__(name, args, build_device_plugin, opts)
+
+
+class MetricsServer(_ObjectsComponent):
+    """metrics-server (so `kubectl top` works), kept off GPU nodes."""
+
+    _type = "gpu-node-pools:index:MetricsServer"
+
+    def __init__(self, name: str, args: AddonArgs[MetricsServerConfig], opts: pulumi.ResourceOptions | None = None):
+        super().__init__(name, args, build_metrics_server, opts)
+
+
+class PriorityClasses(_ObjectsComponent):
+    """The priority ladder for GPU work and a general default."""
+
+    _type = "gpu-node-pools:index:PriorityClasses"
+
+    def __init__(self, name: str, args: AddonArgs[PriorityLadderConfig], opts: pulumi.ResourceOptions | None = None):
+        super().__init__(name, args, build_priority_classes, opts)
+
+
+class WorkloadNamespaces(_ObjectsComponent):
+    """Tenant namespaces with guardrails: LimitRange defaults, quota, Pod Security, optional default-deny."""
+
+    _type = "gpu-node-pools:index:WorkloadNamespaces"
+
+    def __init__(
+        self, name: str, args: AddonArgs[list[TenantNamespaceConfig]], opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__(name, args, _build_tenants, opts)
+
+
+class NodeAgent(_ObjectsComponent):
+    """The NVML node agent DaemonSet, its RBAC and its per-node admission policy."""
+
+    _type = "gpu-node-pools:index:NodeAgent"
+
+    def __init__(self, name: str, args: AddonArgs[NodeAgentConfig], opts: pulumi.ResourceOptions | None = None):
+        super().__init__(name, args, build_node_agent, opts)
+
+
+def _build_tenants(tenants: list[TenantNamespaceConfig], contract: IsolationContract) -> list[dict[str, Any]]:
+    return [obj for tenant in tenants for obj in build_tenant_namespace(tenant, contract)]

@@ -1,0 +1,107 @@
+"""`gpu-node-pools`: read a stack file and print what it deploys, with no Pulumi CLI and no cloud access."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .cluster_config import EksClusterConfig
+from .platform_config import ConfigError, PlatformConfig, find_project_root, load_stack
+from .pools import nodegroup_request
+from .render import in_cluster_objects
+from .simulated_nodes import simulated_nodes
+
+__all__ = ["main", "nodegroup_requests"]
+
+
+def nodegroup_requests(config: PlatformConfig) -> list[dict[str, Any]]:
+    """One EKS CreateNodegroup request per pool. Values only known after deploy are named placeholders."""
+    cluster = config.cluster
+    if isinstance(cluster, EksClusterConfig):
+        cluster_name, subnets = cluster.name, cluster.subnet_ids
+    else:  # existing cluster: the pools describe nodes that are already there (simulated ones, locally)
+        cluster_name, subnets = cluster.context or "existing-cluster", []
+    version = cluster.version if isinstance(cluster, EksClusterConfig) else None
+    return [
+        nodegroup_request(
+            pool,
+            config.contract,
+            cluster_name=cluster_name,
+            subnet_ids=subnets,
+            node_role_arn=f"<created on deploy: IAM role of node pool {pool.name}>",
+            kubernetes_version=version,
+        )
+        for pool in config.node_pools
+    ]
+
+
+def _dump_yaml(objects: list[dict[str, Any]]) -> str:
+    return yaml.safe_dump_all(objects, sort_keys=False, default_flow_style=False)
+
+
+def _pools_table(config: PlatformConfig) -> str:
+    header = ("NAME", "KIND", "INSTANCE TYPES", "AMI TYPE", "CAPACITY", "MIN/DESIRED/MAX", "DISK", "TAINTS")
+    rows = [header]
+    for pool in config.node_pools:
+        taints = ",".join(f"{t['key']}={t['value']}:{t['effect']}" for t in pool.node_taints(config.contract))
+        rows.append((
+            pool.name,
+            pool.kind,
+            ",".join(pool.instance_types),
+            pool.ami().name,
+            pool.capacity_type,
+            f"{pool.scaling.min}/{pool.scaling.desired_size}/{pool.scaling.max}",
+            f"{pool.effective_disk_size()}Gi",
+            taints or "<none>",
+        ))
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
+    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gpu-node-pools", description=__doc__)
+    parser.add_argument(
+        "--project-dir", type=Path, default=None,
+        help="project folder holding Pulumi.yaml and stacks/ (default: nearest one above the current folder)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    render = commands.add_parser("render", help="print the stack's in-cluster Kubernetes objects as YAML")
+    pools = commands.add_parser("pools", help="show the stack's node pools")
+    pools.add_argument("--json", action="store_true", help="EKS CreateNodegroup requests as a JSON list")
+    nodes = commands.add_parser("simulated-nodes", help="print kwok Node objects mirroring the stack's pools")
+    for sub in (render, pools, nodes):
+        sub.add_argument("--stack", required=True, help="stack name: reads stacks/Pulumi.<NAME>.yaml")
+    commands.add_parser("config-reference", help="print the stack config reference as a Markdown table")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "config-reference":
+        from .config_reference import config_reference_markdown
+
+        print(config_reference_markdown())
+        return 0
+    try:
+        config = load_stack(args.stack, args.project_dir or find_project_root())
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.command == "render":
+        sys.stdout.write(_dump_yaml(in_cluster_objects(config)))
+    elif args.command == "simulated-nodes":
+        sys.stdout.write(_dump_yaml(simulated_nodes(config.node_pools, config.contract)))
+    elif args.json:
+        print(json.dumps(nodegroup_requests(config), indent=2))
+    else:
+        print(_pools_table(config))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""`GpuPlatform`: the cluster, its node pools and the whole in-cluster layer, from one `PlatformConfig`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+
+from .addons import AddonArgs, DevicePlugin, MetricsServer, NodeAgent, PriorityClasses, WorkloadNamespaces
+from .cluster import Cluster
+from .cluster_config import EksClusterConfig
+from .node_pool import NodePool, NodePoolArgs
+from .platform_config import PlatformConfig
+
+__all__ = ["GpuPlatform"]
+
+
+class GpuPlatform(pulumi.ComponentResource):
+    """Composes every component. Disabled parts are None, and so are their outputs."""
+
+    cluster: Cluster
+    node_pools: list[NodePool]
+    device_plugin: DevicePlugin | None
+    metrics_server: MetricsServer | None
+    node_agent: NodeAgent | None
+
+    def __init__(
+        self,
+        name: str,
+        config: PlatformConfig,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        project_root: Path | None = None,
+    ) -> None:
+        super().__init__("gpu-node-pools:index:GpuPlatform", name, None, opts)
+        contract = config.contract
+        self.cluster = Cluster(name, config.cluster, pulumi.ResourceOptions(parent=self), project_root=project_root)
+
+        self.node_pools = []
+        if isinstance(config.cluster, EksClusterConfig):
+            assert self.cluster.name is not None
+            self.node_pools = [
+                NodePool(
+                    f"{name}-{pool.name}",
+                    NodePoolArgs(
+                        pool=pool,
+                        contract=contract,
+                        cluster_name=self.cluster.name,
+                        subnet_ids=config.cluster.subnet_ids,
+                        kubernetes_version=config.cluster.version,
+                    ),
+                    pulumi.ResourceOptions(parent=self),
+                )
+                for pool in config.node_pools
+            ]
+
+        # In-cluster objects wait for the node pools: Deployments need nodes before they can become ready.
+        in_cluster = pulumi.ResourceOptions(parent=self, provider=self.cluster.provider, depends_on=self.node_pools)
+        self.priority_classes = PriorityClasses(f"{name}-priority", AddonArgs(config.priority_classes, contract), in_cluster)
+        self.tenants = WorkloadNamespaces(f"{name}-tenants", AddonArgs(config.tenants, contract), in_cluster)
+        self.device_plugin = (
+            DevicePlugin(f"{name}-device-plugin", AddonArgs(config.device_plugin, contract), in_cluster)
+            if config.device_plugin.enabled else None
+        )
+        self.metrics_server = (
+            MetricsServer(f"{name}-metrics-server", AddonArgs(config.metrics_server, contract), in_cluster)
+            if config.metrics_server.enabled else None
+        )
+        self.node_agent = (
+            NodeAgent(f"{name}-node-agent", AddonArgs(config.node_agent, contract), in_cluster)
+            if config.node_agent.enabled else None
+        )
+        self.register_outputs({
+            "cluster_name": self.cluster.name,
+            "node_group_names": [p.node_group_name for p in self.node_pools],
+            "gpu_taint": str(contract.gpu_taint),
+        })

@@ -1,0 +1,178 @@
+"""The whole platform's config: one model composed of each part's model, and how stack files become it.
+
+Every check runs here, before any resource exists: pydantic collects every problem with its path, and
+`ConfigError` reports them all at once, each named by its stack-file key (`gpu-node-pools:nodePools[1].scaling`)
+and the file it came from.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, ValidationError, model_validator
+
+from ._model import ConfigModel
+from .cluster_config import ClusterConfig, EksClusterConfig
+from .contract import IsolationContract
+from .isolation import IsolationConfig
+from .manifests.device_plugin import DevicePluginConfig
+from .manifests.metrics_server import MetricsServerConfig
+from .manifests.node_agent import NodeAgentConfig
+from .manifests.priority_classes import PriorityLadderConfig
+from .manifests.tenants import TenantNamespaceConfig
+from .pools import NodePoolConfig
+
+__all__ = [
+    "CONFIG_NAMESPACE",
+    "ConfigError",
+    "PlatformConfig",
+    "find_project_root",
+    "load_stack",
+    "parse_platform_config",
+    "read_stack_file",
+    "stack_file",
+]
+
+# The Pulumi project name: stack-file keys of ours are `gpu-node-pools:<key>`.
+CONFIG_NAMESPACE = "gpu-node-pools"
+# Discriminator values that pydantic puts into error paths of tagged unions; not keys a user wrote.
+_UNION_TAGS = frozenset({"eks", "existing"})
+
+
+class PlatformConfig(ConfigModel):
+    """Everything one stack deploys. Each key is a stack-file key under `gpu-node-pools:`."""
+
+    cluster: ClusterConfig
+    isolation: IsolationConfig = Field(default_factory=IsolationConfig)
+    node_pools: list[NodePoolConfig] = Field(default_factory=list)
+    device_plugin: DevicePluginConfig = Field(default_factory=DevicePluginConfig)
+    metrics_server: MetricsServerConfig = Field(default_factory=MetricsServerConfig)
+    priority_classes: PriorityLadderConfig = Field(default_factory=PriorityLadderConfig)
+    tenants: list[TenantNamespaceConfig] = Field(default_factory=list)
+    node_agent: NodeAgentConfig = Field(default_factory=NodeAgentConfig)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> PlatformConfig:
+        for what, names in (
+            ("node pool", [p.name for p in self.node_pools]),
+            ("tenant namespace", [t.name for t in self.tenants]),
+        ):
+            duplicates = sorted({n for n in names if names.count(n) > 1})
+            if duplicates:
+                raise ValueError(f"duplicate {what} names: {', '.join(duplicates)}")
+        return self
+
+    @property
+    def contract(self) -> IsolationContract:
+        return self.isolation.contract()
+
+    @property
+    def on_eks(self) -> bool:
+        return isinstance(self.cluster, EksClusterConfig)
+
+
+class ConfigError(ValueError):
+    """Bad stack config: every problem, each named by its key, and the file it came from."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = [f"{key}: {message}" if key else message for key, message in problems]
+        if len(lines) == 1:
+            text = f"{source}: {lines[0]}"
+        else:
+            text = f"{source}: {len(lines)} problems\n" + "\n".join(f"  {line}" for line in lines)
+        super().__init__(text)
+
+
+def parse_platform_config(values: Mapping[str, Any], source: str) -> PlatformConfig:
+    """Validate un-namespaced config `values` (e.g. {"nodePools": [...]}) read from `source`."""
+    try:
+        return PlatformConfig.model_validate(dict(values))
+    except ValidationError as error:
+        raise ConfigError(source, [_describe(e) for e in error.errors()]) from None
+
+
+def _describe(error: Any) -> tuple[str, str]:
+    key = CONFIG_NAMESPACE + ":" if error["loc"] else ""
+    parts: list[str] = []
+    for i, part in enumerate(error["loc"]):
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        elif part in _UNION_TAGS and i > 0 and error["loc"][i - 1] == "cluster":
+            continue
+        else:
+            parts.append(("." if parts else "") + str(part))
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif error["type"] == "missing":
+        message = "required key is missing"
+    elif error["type"] in ("literal_error", "enum"):
+        message = f"{error['input']!r} is not allowed: {message.lower()}"
+    return key + "".join(parts), message
+
+
+# --- stack files ------------------------------------------------------------------------------------------
+
+def find_project_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above `start` (default: cwd) holding Pulumi.yaml; else `start` itself."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "Pulumi.yaml").is_file():
+            return folder
+    return here
+
+
+def stack_file(stack: str, root: Path) -> Path:
+    return root / "stacks" / f"Pulumi.{stack}.yaml"
+
+
+def read_stack_file(path: Path, source: str) -> dict[str, Any]:
+    """Our namespace's keys from a stack file, un-namespaced; other namespaces (aws:, kubernetes:) are skipped."""
+    if not path.is_file():
+        raise ConfigError(source, [("", f"stack file not found ({path})")])
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(source, [("", f"not valid YAML: {error}")]) from None
+    config = document.get("config") or {}
+    if not isinstance(config, dict):
+        raise ConfigError(source, [("config", "must be a mapping of config keys")])
+    return namespace_values(config)
+
+
+def namespace_values(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Keys `gpu-node-pools:x` (or a bare `x`, which Pulumi puts in the project's namespace) -> {x: value}.
+
+    Pulumi hands a program its config as strings, objects JSON-encoded; stack files hold them as YAML. Both
+    arrive here: a string that parses as a JSON object or list is decoded.
+    """
+    values: dict[str, Any] = {}
+    for key, value in config.items():
+        namespace, _, name = str(key).rpartition(":")
+        if namespace not in ("", CONFIG_NAMESPACE):
+            continue
+        values[name] = _decode(value)
+    return values
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def load_stack(stack: str, root: Path | None = None) -> PlatformConfig:
+    """Read and validate `stacks/Pulumi.<stack>.yaml` under the project root."""
+    project = root or find_project_root()
+    path = stack_file(stack, project)
+    source = str(path.relative_to(project)) if path.is_relative_to(project) else str(path)
+    return parse_platform_config(read_stack_file(path, source), source)

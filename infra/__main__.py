@@ -1,0 +1,31 @@
+"""The stack program: validate this stack's config, then declare the whole GPU platform from it."""
+
+from pathlib import Path
+
+import pulumi
+
+from gpu_node_pools import ConfigError, GpuPlatform
+from gpu_node_pools.stack_program import aws_credentials_problem, load_running_stack
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+try:
+    config = load_running_stack()
+except ConfigError as error:
+    raise pulumi.RunError(str(error)) from None  # before any resource is registered
+if config.on_eks and (problem := aws_credentials_problem()):
+    raise pulumi.RunError(problem)
+
+platform = GpuPlatform(pulumi.get_stack(), config, project_root=PROJECT_ROOT)
+
+pulumi.export("gpuTaint", str(config.contract.gpu_taint))
+pulumi.export("clusterName", platform.cluster.name)
+pulumi.export("kubeconfig", platform.cluster.kubeconfig)
+pulumi.export("nodeGroups", [pool.node_group_name for pool in platform.node_pools])
+pulumi.export("inClusterObjects", sorted(
+    object_id
+    for part in (platform.priority_classes, platform.tenants, platform.device_plugin, platform.metrics_server,
+                 platform.node_agent)
+    if part is not None
+    for object_id in part.object_ids
+))

@@ -1,0 +1,77 @@
+"""Run the real stack program under Pulumi's mocks: every resource it declares, with its inputs and options.
+
+AWS can't be reached from here, so `set_mocks` stands in for the engine and providers; the program, the
+components and the config handling are the real ones. Config is fed the way the Pulumi CLI feeds it: every
+key of the stack file, objects JSON-encoded.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Declared:
+    typ: str
+    name: str
+    inputs: dict[str, Any]
+    protect: bool = False
+    ignore_changes: list[str] = field(default_factory=list)
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.resources: list[pulumi.runtime.MockResourceArgs] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.resources.append(args)
+        state = dict(args.inputs)
+        if args.typ == "aws:iam/role:Role":
+            state.update(arn=f"arn:aws:iam::123456789012:role/{args.name}", name=args.name)
+        if args.typ == "aws:eks/cluster:Cluster":
+            state.update(endpoint="https://example.eks.amazonaws.com", certificateAuthority={"data": "Y2E="})
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        return {}
+
+
+def stack_config(stack: str) -> dict[str, str]:
+    raw = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()}
+
+
+def run_program(stack: str, config: dict[str, str] | None = None) -> list[Declared]:
+    """Declare `stack`'s resources through infra/__main__.py; returns them in declaration order."""
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project="gpu-node-pools", stack=stack, preview=False)
+    pulumi.runtime.set_all_config(stack_config(stack) if config is None else config)
+    options: dict[str, pulumi.ResourceOptions] = {}
+
+    def record(args: pulumi.ResourceTransformationArgs) -> None:
+        options[args.name] = args.opts
+
+    @pulumi.runtime.test
+    def program() -> None:
+        pulumi.runtime.register_stack_transformation(record)
+        runpy.run_path(str(ROOT / "infra" / "__main__.py"), run_name="__main__")
+
+    program()
+    declared = []
+    for r in mocks.resources:
+        opts = options.get(r.name)
+        declared.append(Declared(
+            r.typ, r.name, dict(r.inputs),
+            protect=bool(opts and opts.protect),
+            ignore_changes=list(opts.ignore_changes or []) if opts else [],
+        ))
+    return declared

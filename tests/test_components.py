@@ -1,0 +1,165 @@
+"""The stack programs under Pulumi mocks: what each stack declares, and how the components fence GPU nodes."""
+
+from collections import Counter
+
+import pulumi
+import pytest
+from pulumi_harness import Declared, run_program
+
+from gpu_node_pools.contract import IsolationContract, Taint
+
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+WORKLOADS = ("kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:Deployment")
+
+
+@pytest.fixture(autouse=True)
+def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "example")
+
+
+@pytest.fixture(scope="module")
+def stacks() -> dict[str, list[Declared]]:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+        return {stack: run_program(stack) for stack in ("dev", "prod", "local")}
+
+
+def of_type(resources: list[Declared], typ: str) -> list[Declared]:
+    return [r for r in resources if r.typ == typ]
+
+
+def pod_spec(workload: Declared) -> dict:
+    return workload.inputs["spec"]["template"]["spec"]
+
+
+@pytest.mark.parametrize(
+    ("stack", "expected"),
+    [
+        ("dev", {"aws:eks/cluster:Cluster": 1, NODE_GROUP: 2, "aws:iam/role:Role": 3,
+                 "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 7, "pulumi:providers:kubernetes": 1}),
+        ("prod", {"aws:eks/cluster:Cluster": 1, NODE_GROUP: 2, "aws:iam/role:Role": 3,
+                  "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 7, "pulumi:providers:kubernetes": 1}),
+        ("local", {"aws:eks/cluster:Cluster": 0, NODE_GROUP: 0, "aws:iam/role:Role": 0,
+                   "pulumi:providers:kubernetes": 1}),
+    ],
+)
+def test_resource_counts(stacks: dict, stack: str, expected: dict[str, int]) -> None:
+    counts = Counter(r.typ for r in stacks[stack])
+    assert {typ: counts[typ] for typ in expected} == expected
+    if stack == "local":
+        assert not [r for r in stacks[stack] if r.typ.startswith("aws:")], "local stack must create no AWS resource"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_gpu_node_groups_carry_the_contract_taint_and_ignore_desired_drift(stacks: dict, stack: str) -> None:
+    taint = IsolationContract().gpu_taint.to_eks()
+    for group in of_type(stacks[stack], NODE_GROUP):
+        gpu = group.inputs["amiType"].endswith("NVIDIA")
+        assert (taint in group.inputs["taints"]) is gpu, group.name
+        assert group.ignore_changes == ["scalingConfig.desiredSize"]
+
+
+def test_prod_node_groups_are_protected_and_dev_ones_are_not(stacks: dict) -> None:
+    assert all(g.protect for g in of_type(stacks["prod"], NODE_GROUP))
+    assert not any(g.protect for g in of_type(stacks["dev"], NODE_GROUP))
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+def test_gpu_daemons_tolerate_the_taint_and_select_only_gpu_nodes(stacks: dict, stack: str) -> None:
+    contract = IsolationContract()
+    daemonsets = of_type(stacks[stack], "kubernetes:apps/v1:DaemonSet")
+    assert daemonsets, "no GPU daemon declared"
+    for ds in daemonsets:
+        spec = pod_spec(ds)
+        assert contract.tolerates_gpu_taint(spec["tolerations"]), ds.name
+        assert spec["affinity"] == {**spec["affinity"], **contract.gpu_node_affinity()}, ds.name
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+def test_general_addons_cannot_land_on_gpu_nodes(stacks: dict, stack: str) -> None:
+    contract = IsolationContract()
+    deployments = of_type(stacks[stack], "kubernetes:apps/v1:Deployment")
+    assert deployments, "metrics-server missing"
+    for deployment in deployments:
+        spec = pod_spec(deployment)
+        assert not contract.tolerates_gpu_taint(spec.get("tolerations")), deployment.name
+        assert spec["affinity"]["nodeAffinity"] == contract.general_node_affinity()["nodeAffinity"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+def test_every_container_has_requests_and_limits(stacks: dict, stack: str) -> None:
+    for workload in [r for r in stacks[stack] if r.typ in WORKLOADS]:
+        spec = pod_spec(workload)
+        for container in spec.get("initContainers", []) + spec["containers"]:
+            res = container["resources"]
+            assert {"cpu", "memory"} <= set(res["requests"]), (workload.name, container["name"])
+            assert {"cpu", "memory"} <= set(res["limits"]), (workload.name, container["name"])
+
+
+def test_priority_ladder_is_declared_and_daemons_use_node_critical(stacks: dict) -> None:
+    classes = {r.inputs["metadata"]["name"]: r.inputs for r in of_type(stacks["dev"], "kubernetes:scheduling.k8s.io/v1:PriorityClass")}
+    assert not any(c.get("globalDefault") for c in classes.values())
+    batch = [c for c in classes.values() if c.get("preemptionPolicy") == "Never"]
+    assert batch, "no non-preempting batch class"
+    for ds in of_type(stacks["dev"], "kubernetes:apps/v1:DaemonSet"):
+        assert pod_spec(ds)["priorityClassName"] == "system-node-critical"
+
+
+def test_prod_metrics_server_is_highly_available(stacks: dict) -> None:
+    deployment = next(r for r in of_type(stacks["prod"], "kubernetes:apps/v1:Deployment") if "metrics-server" in r.name)
+    assert deployment.inputs["spec"]["replicas"] == 2
+    assert of_type(stacks["prod"], "kubernetes:policy/v1:PodDisruptionBudget")
+
+
+def test_custom_taint_flows_to_node_groups_and_daemons() -> None:
+    import json
+
+    from pulumi_harness import stack_config
+
+    config = stack_config("dev")
+    config["gpu-node-pools:isolation"] = json.dumps({"gpuTaint": {"key": "workload", "value": "heavy", "effect": "NoSchedule"}})
+    resources = run_program("dev", config)
+    contract = IsolationContract(gpu_taint=Taint("workload", "heavy", "NoSchedule"))
+    gpu_group = next(g for g in of_type(resources, NODE_GROUP) if g.inputs["amiType"].endswith("NVIDIA"))
+    assert gpu_group.inputs["taints"] == [{"key": "workload", "value": "heavy", "effect": "NO_SCHEDULE"}]
+    for ds in of_type(resources, "kubernetes:apps/v1:DaemonSet"):
+        assert contract.tolerates_gpu_taint(pod_spec(ds)["tolerations"])
+
+
+def test_bad_config_fails_before_any_resource_is_declared() -> None:
+    from pulumi_harness import stack_config
+
+    config = stack_config("dev")
+    config["gpu-node-pools:nodePools"] = config["gpu-node-pools:nodePools"].replace('"max": 2', '"max": -1')
+    with pytest.raises(Exception, match=r"stacks/Pulumi.dev.yaml: .*gpu-node-pools:nodePools\[1\]\.scaling"):
+        run_program("dev", config)
+
+
+def test_no_aws_credentials_fails_fast_with_a_clear_message(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+                "AWS_CONFIG_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pytest.raises(Exception, match="no AWS credentials"):
+        run_program("dev")
+
+
+def test_a_single_component_deploys_on_its_own() -> None:
+    """Another project imports one component and hands it its own provider and contract."""
+    from pulumi_harness import RecordingMocks
+
+    from gpu_node_pools import AddonArgs, DevicePlugin
+    from gpu_node_pools.manifests.device_plugin import DevicePluginConfig
+
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project="other", stack="test", preview=False)
+    contract = IsolationContract(gpu_taint=Taint("accelerator", "nvidia", "NoSchedule"))
+
+    @pulumi.runtime.test
+    def program() -> None:
+        DevicePlugin("gpu", AddonArgs(DevicePluginConfig(), contract))
+
+    program()
+    ds = next(r for r in mocks.resources if r.typ == "kubernetes:apps/v1:DaemonSet")
+    assert contract.tolerates_gpu_taint(ds.inputs["spec"]["template"]["spec"]["tolerations"])

@@ -1,0 +1,88 @@
+"""Bad stack config fails with one clear message naming the stack file and the key, before anything runs."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gpu_node_pools.cli import main
+
+GOOD_POOLS = [
+    {"name": "general", "kind": "general", "instanceTypes": ["m6i.large"], "scaling": {"min": 1, "max": 2}},
+    {"name": "gpu", "kind": "gpu", "instanceTypes": ["g5.xlarge"], "scaling": {"min": 0, "max": 2}},
+]
+
+
+def with_pool(index: int, **changes) -> dict:
+    pools = [dict(p) for p in GOOD_POOLS]
+    pools[index].update(changes)
+    return {"gpu-node-pools:nodePools": pools}
+
+
+CASES = [
+    ("unknown top-level key", {"gpu-node-pools:nodepools": []}, "gpu-node-pools:nodepools", "unknown key"),
+    ("unknown nested key", with_pool(0, instanceType="m6i.large"), "gpu-node-pools:nodePools[0].instanceType",
+     "unknown key"),
+    ("taint effect", {"gpu-node-pools:isolation": {"gpuTaint": {"key": "nvidia.com/gpu", "effect": "NoScheduleX"}}},
+     "gpu-node-pools:isolation.gpuTaint.effect", "'NoScheduleX' is not allowed"),
+    ("min > max", with_pool(1, scaling={"min": 3, "max": 2}), "gpu-node-pools:nodePools[1].scaling",
+     "min (3) is greater than max (2)"),
+    ("desired outside range", with_pool(1, scaling={"min": 0, "max": 2, "desired": 5}),
+     "gpu-node-pools:nodePools[1].scaling", "desired (5) is outside [min, max] = [0, 2]"),
+    ("invalid label key", with_pool(0, labels={"team/": "ml"}), "gpu-node-pools:nodePools[0].labels",
+     "label key 'team/'"),
+    ("invalid label value", with_pool(0, labels={"team": "-ml-"}), "gpu-node-pools:nodePools[0].labels",
+     "label value '-ml-'"),
+    ("reserved label prefix", with_pool(0, labels={"kubernetes.io/role": "x"}), "gpu-node-pools:nodePools[0].labels",
+     "reserved"),
+    ("empty instance types", with_pool(1, instanceTypes=[]), "gpu-node-pools:nodePools[1].instanceTypes",
+     "at least 1 item"),
+    ("GPU pool with a non-GPU AMI", with_pool(1, amiType="AL2023_x86_64_STANDARD"), "gpu-node-pools:nodePools[1]",
+     "needs an NVIDIA AMI type"),
+    ("AL2 AMI", with_pool(1, amiType="AL2_x86_64_GPU"), "gpu-node-pools:nodePools[1].amiType",
+     "end of support"),
+    ("GPU pool of CPU instances", with_pool(1, instanceTypes=["m6i.large"]), "gpu-node-pools:nodePools[1]",
+     "has no GPU"),
+    ("duplicate pool names", {"gpu-node-pools:nodePools": [GOOD_POOLS[0], GOOD_POOLS[0]]}, "",
+     "duplicate node pool names: general"),
+    ("negative min", with_pool(1, scaling={"min": -1, "max": 2}), "gpu-node-pools:nodePools[1].scaling.min",
+     "greater than or equal to 0"),
+]
+
+
+def write_project(root: Path, extra: dict) -> None:
+    (root / "Pulumi.yaml").write_text("name: gpu-node-pools\nruntime: python\n")
+    (root / "stacks").mkdir()
+    config = {
+        "gpu-node-pools:cluster": {"mode": "existing", "kubeconfig": "kubeconfig"},
+        "gpu-node-pools:nodePools": GOOD_POOLS,
+        **extra,
+    }
+    (root / "stacks" / "Pulumi.bad.yaml").write_text(yaml.safe_dump({"config": config}))
+
+
+@pytest.mark.parametrize("command", ["render", "pools", "simulated-nodes"])
+@pytest.mark.parametrize(("case", "extra", "key", "message"), CASES, ids=[c[0] for c in CASES])
+def test_bad_config_names_the_file_and_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, case: str, extra: dict, key: str, message: str
+) -> None:
+    write_project(tmp_path, extra)
+    assert main(["--project-dir", str(tmp_path), command, "--stack", "bad"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # nothing rendered
+    error = captured.err
+    assert error.startswith("error: stacks/Pulumi.bad.yaml: ")
+    assert f"{key}: " in error if key else True
+    assert message in error
+
+
+def test_good_config_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_project(tmp_path, {})
+    assert main(["--project-dir", str(tmp_path), "pools", "--stack", "bad"]) == 0
+    assert "general" in capsys.readouterr().out
+
+
+def test_missing_stack_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_project(tmp_path, {})
+    assert main(["--project-dir", str(tmp_path), "render", "--stack", "nope"]) == 2
+    assert "stacks/Pulumi.nope.yaml: stack file not found" in capsys.readouterr().err

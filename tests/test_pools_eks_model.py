@@ -1,0 +1,50 @@
+"""Every node group the stacks declare is a valid EKS CreateNodegroup request (botocore's EKS model)."""
+
+import json
+
+import pytest
+from eks_model import eks_input_shape, eks_problems
+
+from gpu_node_pools.amis import AMI_TYPES, RETIRED_AMI_TYPES
+from gpu_node_pools.cli import main
+
+STACKS = ["dev", "prod", "local"]
+
+
+def pools_json(stack: str, capsys: pytest.CaptureFixture[str]) -> list[dict]:
+    assert main(["pools", "--stack", stack, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_pools_json_is_a_valid_create_nodegroup_request(stack: str, capsys: pytest.CaptureFixture[str]) -> None:
+    requests = pools_json(stack, capsys)
+    assert requests, f"stack {stack} declares no pools"
+    for request in requests:
+        if stack == "local":  # simulated pools: no subnets exist; every other member must still be valid
+            request["subnets"] = ["subnet-simulated"]
+        assert eks_problems("CreateNodegroup", request) == [], request["nodegroupName"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_gpu_node_groups_are_tainted_and_general_ones_are_not(stack: str, capsys) -> None:
+    for request in pools_json(stack, capsys):
+        gpu = request["labels"].get("nvidia.com/gpu.present") == "true"
+        taint_keys = [t["key"] for t in request["taints"]]
+        assert ("nvidia.com/gpu" in taint_keys) is gpu, request["nodegroupName"]
+        assert request["amiType"].endswith("NVIDIA") is gpu
+
+
+def test_offered_ami_types_exist_in_the_eks_api_and_al2_is_not_offered() -> None:
+    api_enum = set(eks_input_shape("CreateNodegroup").members["amiType"].enum)
+    assert set(AMI_TYPES) <= api_enum
+    assert not set(AMI_TYPES) & RETIRED_AMI_TYPES
+
+
+def test_dev_gpu_pool_is_small_spot_and_prod_is_on_demand_and_protected(capsys) -> None:
+    dev = {r["nodegroupName"]: r for r in pools_json("dev", capsys)}
+    assert dev["gpu"]["capacityType"] == "SPOT" and dev["gpu"]["scalingConfig"]["minSize"] == 0
+    assert dev["gpu"]["scalingConfig"]["maxSize"] == 2
+    prod = {r["nodegroupName"]: r for r in pools_json("prod", capsys)}
+    assert prod["gpu"]["capacityType"] == "ON_DEMAND"
+    assert prod["general"]["scalingConfig"]["minSize"] >= 3

@@ -1,0 +1,50 @@
+"""`gpu-node-pools render` and `simulated-nodes`: every object valid for the Kubernetes versions we support."""
+
+import pytest
+import yaml
+from k8s_schema import validate_objects
+
+from gpu_node_pools.cli import main
+from gpu_node_pools.platform_config import load_stack
+from gpu_node_pools.render import in_cluster_objects, object_id
+
+STACKS = ["dev", "prod", "local"]
+
+
+def cli_yaml(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict]:
+    assert main(list(args)) == 0
+    return [doc for doc in yaml.safe_load_all(capsys.readouterr().out) if doc]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_render_prints_the_stacks_objects_valid_against_the_schema(stack: str, capsys) -> None:
+    objects = cli_yaml(capsys, "render", "--stack", stack)
+    assert objects == in_cluster_objects(load_stack(stack))
+    ids = [object_id(o) for o in objects]
+    assert len(ids) == len(set(ids)), "two objects share a kind, namespace and name"
+    validate_objects(objects)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_namespaces_come_before_the_objects_in_them(stack: str, capsys) -> None:
+    objects = cli_yaml(capsys, "render", "--stack", stack)
+    seen_namespaces = {"kube-system", "default"}
+    for obj in objects:
+        namespace = obj["metadata"].get("namespace")
+        assert namespace is None or namespace in seen_namespaces, object_id(obj)
+        if obj["kind"] == "Namespace":
+            seen_namespaces.add(obj["metadata"]["name"])
+
+
+def test_simulated_nodes_mirror_the_local_pools(capsys) -> None:
+    nodes = cli_yaml(capsys, "simulated-nodes", "--stack", "local")
+    config = load_stack("local")
+    assert len(nodes) == sum(p.scaling.desired_size for p in config.node_pools)
+    validate_objects(nodes)
+    for node in nodes:
+        labels = node["metadata"]["labels"]
+        gpu = labels.get("nvidia.com/gpu.present") == "true"
+        taints = node["spec"].get("taints", [])
+        assert (config.contract.gpu_taint.to_k8s() in taints) is gpu
+        assert ("nvidia.com/gpu" in node["status"]["allocatable"]) is gpu
+        assert labels["eks.amazonaws.com/nodegroup"] == labels["gpu-node-pools.io/pool"]
