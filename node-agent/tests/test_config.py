@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from gpu_node_agent.config import ConfigError, add_run_arguments, run_config, validate_prefix
+
+
+def config(argv: list[str], env: dict[str, str] | None = None):
+    parser = argparse.ArgumentParser()
+    add_run_arguments(parser)
+    return run_config(parser.parse_args(argv), env or {})
+
+
+def test_defaults_need_only_a_node_name() -> None:
+    cfg = config([], {"NODE_NAME": "ip-10-0-0-1"})
+    assert (cfg.gpu_source, cfg.interval_seconds, cfg.port, cfg.prefix, cfg.dry_run) == (
+        "nvml", 15.0, 9402, "node-agent.gpu-node-pools.io/", False
+    )
+    assert cfg.kube.describe() == "in-cluster service account"
+
+
+def test_every_flag_can_come_from_the_environment_and_flags_win() -> None:
+    env = {
+        "NODE_NAME": "n1", "GPU_NODE_AGENT_INTERVAL": "5", "GPU_NODE_AGENT_PORT": "9999",
+        "GPU_NODE_AGENT_GPU_SOURCE": "simulated:x.yaml", "GPU_NODE_AGENT_DRY_RUN": "true",
+        "GPU_NODE_AGENT_GFD_LABELS": "1", "GPU_NODE_AGENT_PREFIX": "gpu.example.com/",
+    }
+    cfg = config(["--interval", "7"], env)
+    assert (cfg.interval_seconds, cfg.port, cfg.gpu_source, cfg.dry_run, cfg.gfd_labels, cfg.prefix) == (
+        7.0, 9999, "simulated:x.yaml", True, True, "gpu.example.com/"
+    )
+    assert cfg.owned_extra_keys == ("nvidia.com/gpu.product", "nvidia.com/gpu.count", "nvidia.com/gpu.memory")
+
+
+def test_host_process_against_a_local_api_server() -> None:
+    cfg = config(["--node-name", "n1", "--api-server", "https://127.0.0.1:6443", "--token-file", "/t", "--ca-file", "/ca"])
+    assert cfg.kube.api_server == "https://127.0.0.1:6443" and cfg.kube.token_file == "/t" and cfg.kube.ca_file == "/ca"
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "message"),
+    [
+        (["--interval", "soon"], {}, r"--interval='soon': not a float"),
+        ([], {"GPU_NODE_AGENT_INTERVAL": "0.1"}, r"\$GPU_NODE_AGENT_INTERVAL='0.1': must be at least 1"),
+        (["--port", "70000"], {}, r"--port=70000: not a port"),
+        ([], {"GPU_NODE_AGENT_DRY_RUN": "maybe"}, r"\$GPU_NODE_AGENT_DRY_RUN='maybe': expected true or false"),
+        (["--gpu-source", "dcgm"], {}, r"--gpu-source='dcgm': expected nvml or simulated:FILE"),
+        (["--prefix", "gpu-node-pools.io/"], {}, r"holds labels the agent must not own"),
+        ([], {"NODE_NAME": ""}, r"no node name: set NODE_NAME"),
+        (["--api-server", "https://x"], {}, r"--api-server needs --token-file"),
+    ],
+)
+def test_errors_name_the_value_and_its_source(argv: list[str], env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config(argv, {"NODE_NAME": "n", **env} if "NODE_NAME" not in env else env)
+
+
+@pytest.mark.parametrize(
+    ("prefix", "ok"),
+    [
+        ("node-agent.gpu-node-pools.io/", True),
+        ("gpu.example.com/", True),
+        ("gpu-node-pools.io/", False),  # our pool labels
+        ("nvidia.com/", False),  # GFD's
+        ("node.kubernetes.io/", False),
+        ("k8s.io/", False),
+        ("no-slash", False),
+        ("UPPER.example.com/", False),
+    ],
+)
+def test_prefix_rules(prefix: str, ok: bool) -> None:
+    assert (validate_prefix(prefix) is None) is ok

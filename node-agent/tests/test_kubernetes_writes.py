@@ -1,0 +1,154 @@
+"""Label writes and heartbeats against a fake API server over real HTTP: only our keys, only labels,
+retries on connection errors / 409 / 429 / 5xx, no retry on 403, a rotated token picked up."""
+
+from __future__ import annotations
+
+import socket
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx2
+import pytest
+from fake_apiserver import FakeApiServer
+
+from gpu_node_agent.kubeclient import KubeTarget, make_client
+from gpu_node_agent.labels import GFD_KEYS
+from gpu_node_agent.lease import Heartbeat
+from gpu_node_agent.nodelabels import NodeLabeler, label_patch, ownership
+from gpu_node_agent.retry import Backoff
+
+P = "node-agent.gpu-node-pools.io/"
+OWNS = ownership(P)
+FAST = Backoff(base_seconds=0.001, cap_seconds=0.01, budget_seconds=2.0, max_attempts=5)
+FOREIGN = {"gpu-node-pools.io/pool": "training", "nvidia.com/gpu.product": "from-gfd", "kubernetes.io/hostname": "n1"}
+
+
+@pytest.fixture
+def token_file(tmp_path: Path) -> Path:
+    path = tmp_path / "token"
+    path.write_text("token-1\n")
+    return path
+
+
+@pytest.fixture
+def api(token_file: Path):
+    with FakeApiServer() as server:
+        server.add_node("n1", {**FOREIGN, f"{P}gpu.count": "8", f"{P}gpu.family": "hopper"},
+                        annotations={"a": "b"})
+        yield server
+
+
+def labeler(api: FakeApiServer, token_file: Path, owns=OWNS, backoff: Backoff = FAST) -> NodeLabeler:
+    client = make_client(KubeTarget(api_server=api.url, token_file=str(token_file)), timeout_seconds=2)
+    return NodeLabeler(client, "n1", owns, backoff)
+
+
+def test_patch_adds_updates_and_removes_only_our_keys(api: FakeApiServer, token_file: Path) -> None:
+    assert labeler(api, token_file).sync({f"{P}gpu.count": "4", f"{P}gpu.health": "ok"})
+    (_, path, body, auth), = api.calls("PATCH")
+    assert path == "/api/v1/nodes/n1?fieldManager=gpu-node-agent" and auth == "Bearer token-1"
+    # The whole patch: labels (ours only) and the read resourceVersion, nothing else of the Node.
+    assert body == {
+        "metadata": {
+            "resourceVersion": "1",
+            "labels": {f"{P}gpu.count": "4", f"{P}gpu.health": "ok", f"{P}gpu.family": None},
+        }
+    }
+    labels = api.nodes["n1"]["metadata"]["labels"]
+    assert labels == {**FOREIGN, f"{P}gpu.count": "4", f"{P}gpu.health": "ok"}
+    assert api.nodes["n1"]["metadata"]["annotations"] == {"a": "b"}
+
+
+def test_no_patch_when_the_node_already_carries_the_labels(api: FakeApiServer, token_file: Path) -> None:
+    assert not labeler(api, token_file).sync({f"{P}gpu.count": "8", f"{P}gpu.family": "hopper"})
+    assert api.calls("PATCH") == [] and len(api.calls("GET")) == 1
+
+
+def test_gfd_keys_are_owned_only_in_gfd_mode(api: FakeApiServer, token_file: Path) -> None:
+    with pytest.raises(ValueError, match="outside the agent's ownership.*nvidia.com/gpu.product"):
+        label_patch({}, {"nvidia.com/gpu.product": "x"}, OWNS)
+    gfd = labeler(api, token_file, owns=ownership(P, GFD_KEYS))
+    assert gfd.sync({f"{P}gpu.count": "8", f"{P}gpu.family": "hopper", "nvidia.com/gpu.product": "NVIDIA-H100"})
+    labels = api.nodes["n1"]["metadata"]["labels"]
+    assert labels["nvidia.com/gpu.product"] == "NVIDIA-H100" and labels["gpu-node-pools.io/pool"] == "training"
+
+
+@pytest.mark.parametrize(
+    ("method", "code", "json_body", "headers"),
+    [
+        ("PATCH", 429, True, {"Retry-After": "0"}),
+        ("PATCH", 500, True, {}),
+        ("GET", 503, True, {}),
+        ("PATCH", 502, False, {}),  # a proxy's HTML error page, not a Status
+        ("PATCH", 409, True, {}),
+    ],
+)
+def test_transient_errors_are_retried(
+    api: FakeApiServer, token_file: Path, method: str, code: int, json_body: bool, headers: dict[str, str]
+) -> None:
+    api.fail_next(method, code, json_body=json_body, **headers)
+    api.fail_next(method, code, json_body=json_body, **headers)
+    assert labeler(api, token_file).sync({f"{P}gpu.health": "ok"})
+    assert api.nodes["n1"]["metadata"]["labels"][f"{P}gpu.health"] == "ok"
+    assert len(api.calls(method)) == 3
+
+
+def test_a_real_conflict_rereads_the_node(api: FakeApiServer, token_file: Path) -> None:
+    writer = labeler(api, token_file)
+    original_get = writer._client.get
+
+    def get_then_someone_else_writes(*args, **kwargs):
+        node = original_get(*args, **kwargs)
+        if len(api.calls("GET")) == 1:  # another writer bumps the version between our GET and PATCH
+            api.nodes["n1"]["metadata"]["resourceVersion"] = "7"
+        return node
+
+    writer._client.get = get_then_someone_else_writes  # type: ignore[method-assign]
+    assert writer.sync({f"{P}gpu.health": "ok"})
+    assert [r[2]["metadata"]["resourceVersion"] for r in api.calls("PATCH")] == ["1", "7"]
+
+
+def test_forbidden_is_not_retried(api: FakeApiServer, token_file: Path) -> None:
+    api.fail_next("PATCH", 403)
+    with pytest.raises(httpx2.HTTPStatusError):
+        labeler(api, token_file).sync({f"{P}gpu.health": "ok"})
+    assert len(api.calls("PATCH")) == 1
+
+
+def test_retries_stop_at_the_budget(api: FakeApiServer, token_file: Path) -> None:
+    for _ in range(10):
+        api.fail_next("GET", 503)
+    with pytest.raises(httpx2.HTTPStatusError):
+        labeler(api, token_file).sync({f"{P}gpu.health": "ok"})
+    assert len(api.calls("GET")) == FAST.max_attempts
+
+
+def test_unreachable_api_server_raises_a_connection_error_after_retries(token_file: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once closed
+    client = make_client(KubeTarget(api_server=f"http://127.0.0.1:{port}", token_file=str(token_file)), 1)
+    with pytest.raises(httpx2.TransportError):
+        NodeLabeler(client, "n1", OWNS, FAST).sync({f"{P}gpu.health": "ok"})
+
+
+def test_a_rotated_token_is_picked_up_without_a_restart(api: FakeApiServer, token_file: Path) -> None:
+    writer = labeler(api, token_file)
+    assert writer.sync({f"{P}gpu.health": "ok"})
+    token_file.write_text("token-2\n")  # the kubelet rotated the projected token
+    api.tokens = {"token-2"}  # and the old one expired
+    assert writer.sync({f"{P}gpu.health": "degraded"})
+    assert [r[3] for r in api.requests] == [
+        "Bearer token-1", "Bearer token-1",  # first sync: GET, PATCH
+        "Bearer token-1", "Bearer token-2",  # 401 on the old token, re-read, retried
+        "Bearer token-2",
+    ]
+
+
+def test_heartbeat_applies_a_lease_named_after_the_node(api: FakeApiServer, token_file: Path) -> None:
+    client = make_client(KubeTarget(api_server=api.url, token_file=str(token_file)), 2)
+    Heartbeat(client, "n1", "gpu-node-agent", 45, FAST).beat(datetime(2026, 11, 23, 9, 0, 1, 5, tzinfo=timezone.utc))
+    (_, path, body, _), = api.calls("PATCH")
+    assert path.startswith("/apis/coordination.k8s.io/v1/namespaces/gpu-node-agent/leases/n1?")
+    assert "fieldManager=gpu-node-agent" in path and "force=true" in path
+    assert body["spec"] == {"holderIdentity": "n1", "leaseDurationSeconds": 45, "renewTime": "2026-11-23T09:00:01.000005Z"}

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from conftest import gpu, node
+from prometheus_client import CollectorRegistry, generate_latest
+
+from gpu_node_agent.metrics import AgentCollector
+from gpu_node_agent.snapshot import NodeSnapshot
+from gpu_node_agent.state import AgentView
+
+
+def scrape(view: AgentView) -> dict[str, float]:
+    registry = CollectorRegistry()
+    registry.register(AgentCollector(lambda: view))
+    samples = {}
+    for line in generate_latest(registry).decode().splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
+
+
+def test_per_gpu_values_with_dcgm_like_labels() -> None:
+    view = AgentView(node="n1").after_cycle(node(gpu(0, used_mib=1024, util=77)), 0.004, 1.7e9)
+    samples = scrape(view)
+    key = 'gpu="0",model="NVIDIA H100 80GB HBM3",node="n1",uuid="GPU-0"'
+    assert samples[f"gpu_node_agent_gpu_memory_used_bytes{{{key}}}"] == 1024 * 1024 * 1024
+    assert samples[f"gpu_node_agent_gpu_utilization_percent{{{key}}}"] == 77
+    assert samples[f"gpu_node_agent_gpu_healthy{{{key}}}"] == 1
+    assert samples['gpu_node_agent_up{node="n1"}'] == 1
+    assert samples["gpu_node_agent_collection_duration_seconds"] == 0.004
+    # Not read (power, temperature): no sample rather than a made-up zero.
+    assert not any(name.startswith("gpu_node_agent_gpu_power_watts{") for name in samples)
+
+
+def test_agent_health_counters() -> None:
+    view = AgentView(node="n1")
+    for _ in range(3):
+        view = view.after_cycle(NodeSnapshot(error="DriverNotLoaded"), 0.001, 1.0)
+    view = view.after_cycle(node(gpu(0), gpu(1, lost=True, errors=("GpuIsLost",))), 0.001, 2.0)
+    view = view.after_write(True, 5.0).after_write(False, 6.0)
+    samples = scrape(view)
+    assert samples['gpu_node_agent_nvml_errors_total{kind="DriverNotLoaded"}'] == 3
+    assert samples['gpu_node_agent_nvml_errors_total{kind="GpuIsLost"}'] == 1
+    assert samples["gpu_node_agent_label_writes_total"] == 1
+    assert samples["gpu_node_agent_label_write_failures_total"] == 1
+    assert samples["gpu_node_agent_last_label_write_timestamp_seconds"] == 5.0
+
+
+def test_up_is_zero_before_and_after_a_failed_read() -> None:
+    assert scrape(AgentView(node="n"))['gpu_node_agent_up{node="n"}'] == 0
+    failed = AgentView(node="n").after_cycle(NodeSnapshot(error="Unknown"), 0.0, 0.0)
+    assert scrape(failed)['gpu_node_agent_up{node="n"}'] == 0
+
+
+def test_collector_is_stateless_each_scrape_reflects_the_latest_view() -> None:
+    views = [AgentView(node="n").after_cycle(node(gpu(util=u)), 0.0, 0.0) for u in (10, 20)]
+    current = iter(views)
+    registry = CollectorRegistry()
+    registry.register(AgentCollector(lambda: next(current)))
+    outputs = [generate_latest(registry).decode() for _ in views]
+    assert "} 10.0" in outputs[0] and "} 20.0" in outputs[1] and "} 10.0" not in outputs[1]
