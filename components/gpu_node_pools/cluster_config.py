@@ -20,15 +20,17 @@ _VERSION = re.compile(r"^1\.(\d+)$")
 class EksClusterConfig(ConfigModel):
     """A new EKS cluster with its IAM role, in the given subnets; node pools become managed node groups."""
 
-    mode: Literal["eks"]
-    name: str = Field(min_length=1, max_length=100, pattern=r"^[0-9A-Za-z][A-Za-z0-9\-_]*$")
-    version: str = DEFAULT_KUBERNETES_VERSION
-    subnet_ids: list[str] = Field(min_length=2)
-    endpoint_public_access: bool = True
-    endpoint_private_access: bool = True
-    public_access_cidrs: list[str] | None = None
+    mode: Literal["eks"] = Field(description="create a new EKS cluster (needs AWS credentials and aws:region)")
+    name: str = Field(
+        min_length=1, max_length=100, pattern=r"^[0-9A-Za-z][A-Za-z0-9\-_]*$", description="EKS cluster name"
+    )
+    version: str = Field(default=DEFAULT_KUBERNETES_VERSION, description="Kubernetes minor version, 1.32 or newer")
+    subnet_ids: list[str] = Field(min_length=2, description="subnets (two or more AZs) for the cluster and pools")
+    endpoint_public_access: bool = Field(default=True, description="API endpoint reachable from the internet")
+    endpoint_private_access: bool = Field(default=True, description="API endpoint reachable from inside the VPC")
+    public_access_cidrs: list[str] | None = Field(default=None, description="CIDRs allowed to the public endpoint")
     enabled_log_types: list[Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]] = Field(
-        default_factory=lambda: ["api", "audit", "authenticator"]
+        default_factory=lambda: ["api", "audit", "authenticator"], description="control-plane logs to CloudWatch"
     )
 
     @field_validator("version")
@@ -50,9 +52,9 @@ class ExistingClusterConfig(ConfigModel):
     Node pools given alongside describe the cluster's pools (on the local stack: the simulated nodes).
     """
 
-    mode: Literal["existing"]
-    kubeconfig: str = Field(min_length=1)
-    context: str | None = None
+    mode: Literal["existing"] = Field(description="deploy the in-cluster layer into a cluster that exists")
+    kubeconfig: str = Field(min_length=1, description="kubeconfig path, relative to the project folder or absolute")
+    context: str | None = Field(default=None, description="kubeconfig context (default: its current context)")
 
 
 ClusterConfig = Annotated[Union[EksClusterConfig, ExistingClusterConfig], Field(discriminator="mode")]

@@ -14,9 +14,9 @@ __all__ = ["IsolationConfig", "TaintConfig"]
 class TaintConfig(ConfigModel):
     """A taint in Kubernetes spelling (`NoSchedule`); EKS spelling is derived from it."""
 
-    key: str
-    value: str = ""
-    effect: TaintEffect
+    key: str = Field(description="taint key (label-key syntax)")
+    value: str = Field(default="", description="taint value (label-value syntax)")
+    effect: TaintEffect = Field(description="NoSchedule, PreferNoSchedule or NoExecute")
 
     @field_validator("key")
     @classmethod
@@ -44,7 +44,8 @@ class IsolationConfig(ConfigModel):
     gpu_taint: TaintConfig = Field(
         default_factory=lambda: TaintConfig(
             key=DEFAULT_GPU_TAINT.key, value=DEFAULT_GPU_TAINT.value, effect=DEFAULT_GPU_TAINT.effect
-        )
+        ),
+        description="the taint every GPU node carries; GPU daemons tolerate its key whatever its value",
     )
 
     def contract(self) -> IsolationContract:

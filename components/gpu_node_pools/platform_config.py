@@ -46,14 +46,16 @@ _UNION_TAGS = frozenset({"eks", "existing"})
 class PlatformConfig(ConfigModel):
     """Everything one stack deploys. Each key is a stack-file key under `gpu-node-pools:`."""
 
-    cluster: ClusterConfig
-    isolation: IsolationConfig = Field(default_factory=IsolationConfig)
-    node_pools: list[NodePoolConfig] = Field(default_factory=list)
-    device_plugin: DevicePluginConfig = Field(default_factory=DevicePluginConfig)
-    metrics_server: MetricsServerConfig = Field(default_factory=MetricsServerConfig)
-    priority_classes: PriorityLadderConfig = Field(default_factory=PriorityLadderConfig)
-    tenants: list[TenantNamespaceConfig] = Field(default_factory=list)
-    node_agent: NodeAgentConfig = Field(default_factory=NodeAgentConfig)
+    cluster: ClusterConfig = Field(description="mode eks: a new EKS cluster; mode existing: a kubeconfig")
+    isolation: IsolationConfig = Field(default_factory=IsolationConfig, description="how GPU nodes are fenced")
+    node_pools: list[NodePoolConfig] = Field(default_factory=list, description="EKS managed node groups")
+    device_plugin: DevicePluginConfig = Field(default_factory=DevicePluginConfig, description="NVIDIA device plugin")
+    metrics_server: MetricsServerConfig = Field(default_factory=MetricsServerConfig, description="metrics-server")
+    priority_classes: PriorityLadderConfig = Field(
+        default_factory=PriorityLadderConfig, description="priority ladder for GPU work"
+    )
+    tenants: list[TenantNamespaceConfig] = Field(default_factory=list, description="tenant namespaces with guardrails")
+    node_agent: NodeAgentConfig = Field(default_factory=NodeAgentConfig, description="the NVML node agent")
 
     @model_validator(mode="after")
     def _unique_names(self) -> PlatformConfig:

@@ -42,9 +42,9 @@ _OUR_LABEL_KEYS = frozenset({POOL_LABEL, POOL_KIND_LABEL, GPU_PRESENT_LABEL})
 class ScalingConfig(ConfigModel):
     """Node count bounds. `desired` is only the initial size: later drift (cluster autoscaler) is ignored."""
 
-    min: int = Field(ge=0)
-    max: int = Field(ge=1)
-    desired: int | None = Field(default=None, ge=0)
+    min: int = Field(ge=0, description="fewest nodes")
+    max: int = Field(ge=1, description="most nodes")
+    desired: int | None = Field(default=None, ge=0, description="initial node count (default: min)")
 
     @model_validator(mode="after")
     def _ordered(self) -> ScalingConfig:
@@ -62,8 +62,10 @@ class ScalingConfig(ConfigModel):
 class UpdateConfig(ConfigModel):
     """How many nodes a rolling update may take down: a count or a percentage (default 33 %), not both."""
 
-    max_unavailable: int | None = Field(default=None, ge=1, le=100)
-    max_unavailable_percentage: int | None = Field(default=None, ge=1, le=100)
+    max_unavailable: int | None = Field(default=None, ge=1, le=100, description="nodes down at once in an update")
+    max_unavailable_percentage: int | None = Field(
+        default=None, ge=1, le=100, description="percent of nodes down at once (default 33 when neither is set)"
+    )
 
     @model_validator(mode="after")
     def _at_most_one(self) -> UpdateConfig:
@@ -80,21 +82,23 @@ class UpdateConfig(ConfigModel):
 class NodePoolConfig(ConfigModel):
     """One node pool: an EKS managed node group (or, on the local stack, a set of simulated nodes)."""
 
-    name: str
-    kind: PoolKind
-    instance_types: list[str] = Field(min_length=1)
-    scaling: ScalingConfig
-    ami_type: str | None = None
-    capacity_type: CapacityType = "ON_DEMAND"
-    disk_size: int | None = Field(default=None, ge=1, le=16384)
-    update: UpdateConfig = Field(default_factory=UpdateConfig)
-    labels: dict[str, str] = Field(default_factory=dict)
-    taints: list[TaintConfig] = Field(default_factory=list)
-    node_role_arn: str | None = None
-    subnet_ids: list[str] | None = None
-    kubernetes_version: str | None = None
-    tags: dict[str, str] = Field(default_factory=dict)
-    protect: bool = False
+    name: str = Field(description="node group name, also the value of the gpu-node-pools.io/pool label")
+    kind: PoolKind = Field(description="gpu pools carry the GPU taint and label; general pools neither")
+    instance_types: list[str] = Field(min_length=1, description="EC2 instance types, first is preferred")
+    scaling: ScalingConfig = Field(description="node count bounds; desired-size drift is ignored after creation")
+    ami_type: str | None = Field(
+        default=None, description="EKS AMI type (default AL2023 NVIDIA for gpu, AL2023 standard for general)"
+    )
+    capacity_type: CapacityType = Field(default="ON_DEMAND", description="ON_DEMAND, SPOT or CAPACITY_BLOCK")
+    disk_size: int | None = Field(default=None, ge=1, le=16384, description="root volume GiB (default 100 gpu, 50 general)")
+    update: UpdateConfig = Field(default_factory=UpdateConfig, description="rolling update settings")
+    labels: dict[str, str] = Field(default_factory=dict, description="extra node labels")
+    taints: list[TaintConfig] = Field(default_factory=list, description="extra taints, after the GPU taint")
+    node_role_arn: str | None = Field(default=None, description="existing node IAM role (default: create one)")
+    subnet_ids: list[str] | None = Field(default=None, description="subnets for this pool (default: the cluster's)")
+    kubernetes_version: str | None = Field(default=None, description="pool version (default: the cluster's)")
+    tags: dict[str, str] = Field(default_factory=dict, description="extra AWS tags on the node group")
+    protect: bool = Field(default=False, description="refuse to delete the node group (Pulumi protect)")
 
     @field_validator("name")
     @classmethod
