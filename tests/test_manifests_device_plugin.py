@@ -148,6 +148,7 @@ def test_objects_match_the_kubernetes_schema(name: str) -> None:
         ({"timeSlicing": {}}, "timeSlicing.replicas", "Field required"),
         ({"image": "nvcr.io/nvidia/k8s-device-plugin"}, "image", "must be pinned"),
         ({"image": "nvcr.io/nvidia/k8s-device-plugin:latest"}, "image", "must be pinned"),
+        ({"image": "registry.example.com:5000/k8s-device-plugin"}, "image", "must be pinned"),
         ({"namespace": "GPU_System"}, "namespace", "DNS-1123 label"),
         (
             {"resources": {"cpu": "2", "memory": "64Mi", "cpuLimit": "1", "memoryLimit": "64Mi"}},

@@ -44,7 +44,8 @@ _NAME = "nvidia-device-plugin"
 _DAEMONSET = "nvidia-device-plugin-daemonset"
 _CONTAINER = "nvidia-device-plugin-ctr"
 _SELECTOR = {"name": "nvidia-device-plugin-ds"}
-_PART_OF = {"app.kubernetes.io/name": _NAME, "app.kubernetes.io/part-of": "gpu-node-pools"}
+_CONFIG_MAP = "nvidia-device-plugin-config"
+_LABELS = {"app.kubernetes.io/name": _NAME, "app.kubernetes.io/part-of": "gpu-node-pools"}
 _KUBELET_DEVICE_PLUGINS = "/var/lib/kubelet/device-plugins"
 _GPU_RESOURCE = "nvidia.com/gpu"
 # The chart's deprecated but still honoured critical add-on toleration.
@@ -54,7 +55,7 @@ _CRITICAL_ADDONS_ONLY = {"key": "CriticalAddonsOnly", "operator": "Exists"}
 class TimeSlicingConfig(ConfigModel):
     """Advertise each GPU `replicas` times; pods share it with no memory or fault isolation."""
 
-    replicas: int = Field(ge=2, le=64, description="shares advertised per physical GPU (upstream requires >= 2)")
+    replicas: int = Field(ge=2, description="shares advertised per physical GPU (upstream requires >= 2)")
     fail_requests_greater_than_one: bool = Field(
         default=False, description="reject pods asking for more than one share, which buys no extra GPU time"
     )
@@ -97,7 +98,7 @@ def build_device_plugin(config: DevicePluginConfig, contract: IsolationContract)
 def _namespace(name: str) -> dict[str, Any]:
     # The plugin needs a hostPath volume and root, which only the `privileged` Pod Security level admits; say so
     # explicitly so a stricter cluster-wide default doesn't leave the DaemonSet with no pods.
-    labels = {**_PART_OF, "pod-security.kubernetes.io/enforce": "privileged"}
+    labels = {**_LABELS, "pod-security.kubernetes.io/enforce": "privileged"}
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
 
 
@@ -105,7 +106,7 @@ def _config_map(namespace: str, config_file: str) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {"name": f"{_NAME}-config", "namespace": namespace, "labels": dict(_PART_OF)},
+        "metadata": {"name": _CONFIG_MAP, "namespace": namespace, "labels": dict(_LABELS)},
         "data": {"config.yaml": config_file},
     }
 
@@ -127,7 +128,7 @@ def _daemonset(config: DevicePluginConfig, contract: IsolationContract, config_f
     if config_file is not None:
         env.append({"name": "CONFIG_FILE", "value": DEVICE_PLUGIN_CONFIG_FILE})
         mounts.append({"name": "config", "mountPath": DEVICE_PLUGIN_CONFIG_FILE.rsplit("/", 1)[0], "readOnly": True})
-        volumes.append({"name": "config", "configMap": {"name": f"{_NAME}-config"}})
+        volumes.append({"name": "config", "configMap": {"name": _CONFIG_MAP}})
         # The plugin reads its config once at start: a changed config must roll the pods.
         annotations["gpu-node-pools.io/config-sha256"] = hashlib.sha256(config_file.encode()).hexdigest()
 
@@ -144,13 +145,13 @@ def _daemonset(config: DevicePluginConfig, contract: IsolationContract, config_f
         "volumeMounts": mounts,
     }
     scheduling = contract.gpu_daemon_scheduling()
-    template_metadata: dict[str, Any] = {"labels": {**_SELECTOR, **_PART_OF}}
+    template_metadata: dict[str, Any] = {"labels": {**_SELECTOR, **_LABELS}}
     if annotations:
         template_metadata["annotations"] = annotations
     return {
         "apiVersion": "apps/v1",
         "kind": "DaemonSet",
-        "metadata": {"name": _DAEMONSET, "namespace": config.namespace, "labels": dict(_PART_OF)},
+        "metadata": {"name": _DAEMONSET, "namespace": config.namespace, "labels": dict(_LABELS)},
         "spec": {
             "selector": {"matchLabels": dict(_SELECTOR)},
             "updateStrategy": {"type": "RollingUpdate"},
