@@ -1,0 +1,129 @@
+"""The daemon loop: survives NVML and API failures, catches up, writes only on settled change."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from conftest import PREFIX, gpu, node
+from fake_apiserver import FakeApiServer
+
+from gpu_node_agent.kubeclient import KubeTarget, make_client
+from gpu_node_agent.nodelabels import NodeLabeler, ownership
+from gpu_node_agent.policy import PublishPolicy
+from gpu_node_agent.retry import Backoff
+from gpu_node_agent.runner import Agent, describe_change
+from gpu_node_agent.snapshot import NodeSnapshot
+from gpu_node_agent.sources import label_sources, live_keys
+from gpu_node_agent.state import AgentView
+
+FAST = Backoff(base_seconds=0.001, cap_seconds=0.01, budget_seconds=0.5, max_attempts=3)
+
+
+class ScriptedReader:
+    def __init__(self, *snapshots: NodeSnapshot) -> None:
+        self.snapshots = list(snapshots)
+
+    def open(self) -> None: ...
+    def close(self) -> None: ...
+
+    def read(self) -> NodeSnapshot:
+        return self.snapshots.pop(0) if len(self.snapshots) > 1 else self.snapshots[0]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def agent(reader: ScriptedReader, labels=None, clock: Clock | None = None) -> Agent:
+    return Agent(
+        reader=reader,
+        sources=label_sources(gfd=False),
+        prefix=PREFIX,
+        policy=PublishPolicy(live_keys=live_keys(PREFIX), settle_seconds=30, min_interval_seconds=30),
+        view=AgentView(node="n1"),
+        labels=labels,
+        clock=clock or Clock(),
+        wall=lambda: 1.7e9,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_api_down_keeps_collecting_and_catches_up_when_it_returns(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("token-1")
+    port = free_port()
+    client = make_client(KubeTarget(api_server=f"http://127.0.0.1:{port}", token_file=str(token)), 1)
+    clock = Clock()
+    a = agent(ScriptedReader(node(gpu(util=90, used_mib=70000))), NodeLabeler(client, "n1", ownership(PREFIX), FAST), clock)
+    for _ in range(3):
+        a.cycle()
+        clock.now += 15
+    assert a.view.label_write_failures == 3 and a.view.label_writes == 0
+    assert a.view.snapshot is not None and a.view.snapshot.healthy  # metrics still fresh
+    with FakeApiServer(port=port) as api:
+        api.add_node("n1", {"gpu-node-pools.io/pool": "p"})
+        a.cycle()
+        labels = api.nodes["n1"]["metadata"]["labels"]
+    assert a.view.label_writes == 1
+    assert labels[f"{PREFIX}gpu.utilization"] == "80-100" and labels["gpu-node-pools.io/pool"] == "p"
+
+
+class RecordingSink:
+    def __init__(self) -> None:
+        self.node: dict[str, str] = {}
+        self.patches = 0
+
+    def sync(self, desired):
+        if dict(desired) == self.node:
+            return False
+        self.node = dict(desired)
+        self.patches += 1
+        return True
+
+
+def test_restart_with_labels_already_in_place_writes_nothing() -> None:
+    sink = RecordingSink()
+    first = agent(ScriptedReader(node(gpu())), sink)
+    first.cycle()
+    restarted = agent(ScriptedReader(node(gpu())), sink)
+    restarted.cycle()
+    assert sink.patches == 1 and restarted.view.label_writes == 0
+
+
+def test_gpu_lost_mid_run_turns_health_degraded_at_once() -> None:
+    sink = RecordingSink()
+    clock = Clock()
+    a = agent(ScriptedReader(node(gpu(0), gpu(1)), node(gpu(0), gpu(1, lost=True, errors=("GpuIsLost",)))), sink, clock)
+    a.cycle()
+    clock.now += 30
+    a.cycle()
+    assert sink.node[f"{PREFIX}gpu.health"] == "degraded" and sink.node[f"{PREFIX}gpu.count"] == "2"
+    assert a.view.nvml_errors == {"GpuIsLost": 1}
+
+
+def test_driver_not_loaded_keeps_the_loop_alive_and_reports_degraded() -> None:
+    sink = RecordingSink()
+    a = agent(ScriptedReader(NodeSnapshot(error="DriverNotLoaded")), sink)
+    a.cycle()
+    assert sink.node == {f"{PREFIX}gpu.health": "degraded"} and a.view.nvml_errors == {"DriverNotLoaded": 1}
+
+
+def test_dry_run_logs_the_change(caplog) -> None:
+    caplog.set_level("INFO")
+    a = agent(ScriptedReader(node(gpu())))
+    a.cycle()
+    assert f"dry-run: labels +{PREFIX}cuda.driver-version.full=550.54.15" in caplog.text
+
+
+def test_describe_change() -> None:
+    assert describe_change({"a": "1", "c": "3"}, {"a": "2", "b": "1"}) == "a=1 -> 2, +b=1, -c"
