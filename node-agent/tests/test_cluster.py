@@ -50,5 +50,5 @@ def test_table() -> None:
     table = render_cluster(cluster_rows(NODES, [lease("gpu-b", "2026-11-23T08:59:48Z")], P, NOW))
     header, a, b = table.splitlines()
     assert header.split() == ["NODE", "POOL", "TAINTS", "GPUS", "PRODUCT", "MEMORY", "MEM-USED", "UTIL", "HEALTH", "LAST-REPORT"]
-    assert a.split()[-2:] == ["never", "(stale)"] and "81559Mi" in b and b.endswith("12s ago")
+    assert a.endswith("never") and "81559Mi" in b and b.endswith("12s ago")
     assert render_cluster([]) == "no GPU nodes found"
