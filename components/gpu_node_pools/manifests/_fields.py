@@ -9,7 +9,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from .._model import ConfigModel
 from ..labels import label_key_problem, label_value_problem
@@ -78,10 +78,10 @@ PinnedImage = Annotated[str, AfterValidator(_check_pinned_image)]
 class ContainerResources(ConfigModel):
     """Requests and limits of one container; every container we ship sets all four."""
 
-    cpu: Quantity
-    memory: Quantity
-    cpu_limit: Quantity
-    memory_limit: Quantity
+    cpu: Quantity = Field(description="cpu request, e.g. 100m")
+    memory: Quantity = Field(description="memory request, e.g. 128Mi")
+    cpu_limit: Quantity = Field(description="cpu limit, at least the request")
+    memory_limit: Quantity = Field(description="memory limit, at least the request")
 
     @model_validator(mode="after")
     def _requests_within_limits(self) -> ContainerResources:
@@ -100,10 +100,12 @@ class ContainerResources(ConfigModel):
 class TolerationConfig(ConfigModel):
     """An extra toleration, in Kubernetes spelling (`operator: Exists` takes no value)."""
 
-    key: str
-    operator: Literal["Exists", "Equal"] = "Exists"
-    value: str = ""
-    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+    key: str = Field(description="taint key to tolerate")
+    operator: Literal["Exists", "Equal"] = Field(default="Exists", description="Exists matches any value")
+    value: str = Field(default="", description="taint value, with operator Equal only")
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(
+        default=None, description="effect to tolerate; unset tolerates every effect"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> TolerationConfig:

@@ -64,11 +64,13 @@ class TimeSlicingConfig(ConfigModel):
 class DevicePluginConfig(ConfigModel):
     """The stack file's `devicePlugin` key."""
 
-    enabled: bool = True
-    namespace: DnsLabel = DEFAULT_DEVICE_PLUGIN_NAMESPACE
-    image: PinnedImage = DEFAULT_DEVICE_PLUGIN_IMAGE
-    resources: ContainerResources = DEFAULT_DEVICE_PLUGIN_RESOURCES
-    time_slicing: TimeSlicingConfig | None = None
+    enabled: bool = Field(default=True, description="deploy the device plugin (Bottlerocket NVIDIA AMIs ship one)")
+    namespace: DnsLabel = Field(default=DEFAULT_DEVICE_PLUGIN_NAMESPACE, description="namespace created for it")
+    image: PinnedImage = Field(default=DEFAULT_DEVICE_PLUGIN_IMAGE, description="pinned image (tag or digest)")
+    resources: ContainerResources = Field(
+        default=DEFAULT_DEVICE_PLUGIN_RESOURCES, description="default: requests 50m/64Mi, limits 200m/256Mi"
+    )
+    time_slicing: TimeSlicingConfig | None = Field(default=None, description="share each GPU; unset: no sharing")
     extra_tolerations: list[TolerationConfig] = Field(
         default_factory=list, description="for other taints the GPU pools carry (e.g. a spot taint)"
     )

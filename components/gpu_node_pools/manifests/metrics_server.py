@@ -59,7 +59,7 @@ _VERSION = re.compile(r"^v?(\d+)\.(\d+)(\.\d+)?")
 class MetricsServerConfig(ConfigModel):
     """The stack file's `metricsServer` key."""
 
-    enabled: bool = True
+    enabled: bool = Field(default=True, description="deploy metrics-server (false where EKS's add-on runs one)")
     ha: bool = Field(default=False, description="2 replicas on different nodes and a PodDisruptionBudget")
     image: PinnedImage | None = Field(
         default=None, description="default: the release for the cluster's Kubernetes version"
@@ -68,7 +68,9 @@ class MetricsServerConfig(ConfigModel):
         default=True,
         description="register v1beta1.metrics.k8s.io; false where another metrics-server already serves it",
     )
-    resources: ContainerResources = DEFAULT_METRICS_SERVER_RESOURCES
+    resources: ContainerResources = Field(
+        default=DEFAULT_METRICS_SERVER_RESOURCES, description="default: requests 100m/200Mi, limits 1/400Mi"
+    )
     extra_args: list[str] = Field(
         default_factory=list, description="flags; one named like an upstream flag replaces it"
     )

@@ -32,11 +32,13 @@ _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9
 class PriorityClassConfig(ConfigModel):
     """One rung of the ladder: a PriorityClass."""
 
-    name: str
-    value: int = Field(ge=_MIN_PRIORITY, le=MAX_USER_PRIORITY)
-    description: str = ""
-    preemption_policy: Literal["PreemptLowerPriority", "Never"] = "PreemptLowerPriority"
-    global_default: bool = False
+    name: str = Field(description="PriorityClass name; no 'system-' prefix")
+    value: int = Field(ge=_MIN_PRIORITY, le=MAX_USER_PRIORITY, description="higher runs first; at most 1000000000")
+    description: str = Field(default="", description="shown by kubectl describe")
+    preemption_policy: Literal["PreemptLowerPriority", "Never"] = Field(
+        default="PreemptLowerPriority", description="Never: waits in the queue instead of evicting lower pods"
+    )
+    global_default: bool = Field(default=False, description="the class of pods that name none; at most one")
 
     @field_validator("name")
     @classmethod
@@ -76,8 +78,11 @@ DEFAULT_PRIORITY_LADDER = (
 class PriorityLadderConfig(ConfigModel):
     """The stack file's `priorityClasses` key."""
 
-    enabled: bool = True
-    classes: list[PriorityClassConfig] = Field(default_factory=lambda: list(DEFAULT_PRIORITY_LADDER))
+    enabled: bool = Field(default=True, description="create the priority classes")
+    classes: list[PriorityClassConfig] = Field(
+        default_factory=lambda: list(DEFAULT_PRIORITY_LADDER),
+        description="default: gpu-serving 1000000, gpu-training 100000, gpu-batch 10000 (Never), general 1000",
+    )
 
     @field_validator("classes")
     @classmethod

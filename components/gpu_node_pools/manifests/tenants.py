@@ -40,13 +40,13 @@ _RESERVED_PREFIX = "kube-"
 
 
 class CpuMemory(ConfigModel):
-    cpu: Quantity
-    memory: Quantity
+    cpu: Quantity = Field(description="e.g. 100m or 2")
+    memory: Quantity = Field(description="e.g. 128Mi or 4Gi")
 
 
 class CpuMemoryMax(ConfigModel):
-    cpu: Quantity | None = None
-    memory: Quantity | None = None
+    cpu: Quantity | None = Field(default=None, description="unset: no maximum")
+    memory: Quantity | None = Field(default=None, description="unset: no maximum")
 
 
 DEFAULT_CONTAINER_REQUESTS = CpuMemory(cpu="100m", memory="128Mi")
@@ -56,9 +56,13 @@ DEFAULT_CONTAINER_LIMITS = CpuMemory(cpu="1", memory="512Mi")
 class LimitRangeConfig(ConfigModel):
     """Per-container defaults (the LimitRange's `defaultRequest` and `default`) and optional maxima."""
 
-    default_request: CpuMemory = DEFAULT_CONTAINER_REQUESTS
-    default: CpuMemory = DEFAULT_CONTAINER_LIMITS
-    max: CpuMemoryMax | None = None
+    default_request: CpuMemory = Field(
+        default=DEFAULT_CONTAINER_REQUESTS, description="requests of containers that set none; default 100m/128Mi"
+    )
+    default: CpuMemory = Field(
+        default=DEFAULT_CONTAINER_LIMITS, description="limits of containers that set none; default 1/512Mi"
+    )
+    max: CpuMemoryMax | None = Field(default=None, description="largest limits a container may set")
 
     @model_validator(mode="after")
     def _ordered(self) -> LimitRangeConfig:
@@ -79,11 +83,11 @@ class LimitRangeConfig(ConfigModel):
 class QuotaConfig(ConfigModel):
     """Namespace totals; unset keys are not capped."""
 
-    requests_cpu: Quantity | None = None
-    requests_memory: Quantity | None = None
-    limits_cpu: Quantity | None = None
-    limits_memory: Quantity | None = None
-    pods: int | None = Field(default=None, ge=0)
+    requests_cpu: Quantity | None = Field(default=None, description="caps requests.cpu")
+    requests_memory: Quantity | None = Field(default=None, description="caps requests.memory")
+    limits_cpu: Quantity | None = Field(default=None, description="caps limits.cpu")
+    limits_memory: Quantity | None = Field(default=None, description="caps limits.memory")
+    pods: int | None = Field(default=None, ge=0, description="caps the number of pods")
     gpus: int | None = Field(default=None, ge=0, description=f"caps {GPU_QUOTA_KEY}")
 
     @model_validator(mode="after")
@@ -107,12 +111,18 @@ class QuotaConfig(ConfigModel):
 class TenantNamespaceConfig(ConfigModel):
     """One entry of the stack file's `tenants` list."""
 
-    name: DnsLabel
-    pod_security: Literal["restricted", "baseline", "privileged"] = "restricted"
+    name: DnsLabel = Field(description="namespace name (DNS-1123 label; not default or kube-*)")
+    pod_security: Literal["restricted", "baseline", "privileged"] = Field(
+        default="restricted", description="Pod Security level, enforced, audited and warned"
+    )
     pod_security_version: str = Field(default="latest", description="`latest` or a Kubernetes minor like v1.32")
-    limit_range: LimitRangeConfig = Field(default_factory=LimitRangeConfig)
-    quota: QuotaConfig | None = None
-    gpu_access: bool = Field(default=False, description="may pods here request nvidia.com/gpu")
+    limit_range: LimitRangeConfig = Field(
+        default_factory=LimitRangeConfig, description="per-container default requests and limits"
+    )
+    quota: QuotaConfig | None = Field(
+        default=None, description="namespace totals; unset: uncapped (GPUs still 0 without gpuAccess)"
+    )
+    gpu_access: bool = Field(default=False, description="may pods here request nvidia.com/gpu; false: GPU quota 0")
     default_deny_network_policy: bool = Field(
         default=False, description="deny all ingress and egress except DNS; add allow policies per workload"
     )
