@@ -1,0 +1,233 @@
+"""The node agent's objects: schema-valid, on GPU nodes only, least privilege, and an admission policy that
+confines the agent to its own labels on its own node. (The policy's CEL is proven on a real API server in
+tests/integration/; here its structure and wiring.)"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from k8s_schema import validate_objects
+from pydantic import ValidationError
+
+from gpu_node_pools.contract import GPU_PRESENT_LABEL, IsolationContract, Taint
+from gpu_node_pools.manifests.node_agent import (
+    DEFAULT_NODE_AGENT_PREFIX,
+    GFD_LABEL_KEYS,
+    NODE_NAME_CLAIM,
+    NodeAgentConfig,
+    build_node_agent,
+    node_agent_service_account,
+)
+
+CONTRACTS = [
+    IsolationContract(),
+    IsolationContract(Taint("nvidia.com/gpu", "present", "NoSchedule")),
+    IsolationContract(Taint("example.com/accelerator", "", "NoExecute")),
+]
+CONFIGS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "gfd-labels": {"gfdLabels": True},
+    "nvidia-default-runtime": {"runtimeClassName": None},
+    "custom": {
+        "namespace": "monitoring-gpu",
+        "image": "registry.example.com/gpu-node-agent@sha256:" + "b" * 64,
+        "prefix": "gpu.example.com/",
+        "port": 19402,
+        "intervalSeconds": 30,
+        "settleSeconds": 45,
+        "minWriteIntervalSeconds": 60,
+        "nvidiaVisibleDevices": "0,1",
+        "resources": {"cpu": "10m", "memory": "48Mi", "cpuLimit": "100m", "memoryLimit": "96Mi"},
+        "extraTolerations": [{"key": "spot", "operator": "Equal", "value": "true", "effect": "NoSchedule"}],
+    },
+}
+
+
+def build(config: dict[str, Any] | None = None, contract: IsolationContract | None = None) -> list[dict[str, Any]]:
+    return build_node_agent(NodeAgentConfig.model_validate(config or {}), contract or IsolationContract())
+
+
+def find(objects: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
+    (found,) = [o for o in objects if o["kind"] == kind and name in (None, o["metadata"]["name"])]
+    return found
+
+
+def pod_spec(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    return find(objects, "DaemonSet")["spec"]["template"]["spec"]
+
+
+def env(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in pod_spec(objects)["containers"][0]["env"]}
+
+
+@pytest.mark.parametrize("config", CONFIGS.values(), ids=CONFIGS.keys())
+def test_objects_are_valid_for_every_supported_kubernetes(config: dict[str, Any]) -> None:
+    validate_objects(build(config))
+
+
+def test_disabled_builds_nothing() -> None:
+    assert build({"enabled": False}) == []
+
+
+def test_every_namespaced_object_is_in_the_agents_namespace() -> None:
+    objects = build(CONFIGS["custom"])
+    namespaced = [o for o in objects if "namespace" in o["metadata"]]
+    assert {o["kind"] for o in namespaced} == {"ServiceAccount", "Role", "RoleBinding", "DaemonSet", "Service"}
+    assert {o["metadata"]["namespace"] for o in namespaced} == {"monitoring-gpu"}
+    assert find(objects, "Namespace")["metadata"]["name"] == "monitoring-gpu"
+
+
+@pytest.mark.parametrize("contract", CONTRACTS, ids=str)
+def test_runs_on_every_gpu_node_and_nowhere_else(contract: IsolationContract) -> None:
+    spec = pod_spec(build(contract=contract))
+    assert contract.tolerates_gpu_taint(spec["tolerations"])
+    terms = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert terms == [{"matchExpressions": [{"key": GPU_PRESENT_LABEL, "operator": "In", "values": ["true"]}]}]
+
+
+def test_pod_is_node_critical_non_root_and_locked_down() -> None:
+    spec = pod_spec(build())
+    (container,) = spec["containers"]
+    assert spec["priorityClassName"] == "system-node-critical"
+    assert spec["securityContext"]["runAsNonRoot"] and spec["securityContext"]["runAsUser"] == 65532
+    context = container["securityContext"]
+    assert context["readOnlyRootFilesystem"] and not context["allowPrivilegeEscalation"]
+    assert context["capabilities"] == {"drop": ["ALL"]} and context["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert set(container["resources"]) == {"requests", "limits"}
+    assert set(container["resources"]["limits"]) == {"cpu", "memory"}
+    assert "hostPID" not in spec and "hostNetwork" not in spec and not any("hostPath" in v for v in spec["volumes"])
+
+
+def test_node_name_comes_from_the_downward_api_and_settings_from_config() -> None:
+    variables = env(build(CONFIGS["custom"]))
+    assert variables["NODE_NAME"] == {"fieldRef": {"apiVersion": "v1", "fieldPath": "spec.nodeName"}}
+    assert variables["POD_NAMESPACE"] == {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}
+    assert (variables["GPU_NODE_AGENT_PREFIX"], variables["GPU_NODE_AGENT_PORT"], variables["GPU_NODE_AGENT_INTERVAL"]) == (
+        "gpu.example.com/", "19402", "30"
+    )
+    assert (variables["GPU_NODE_AGENT_SETTLE_SECONDS"], variables["GPU_NODE_AGENT_MIN_WRITE_INTERVAL"]) == ("45", "60")
+    assert (variables["NVIDIA_VISIBLE_DEVICES"], variables["NVIDIA_DRIVER_CAPABILITIES"]) == ("0,1", "utility")
+
+
+@pytest.mark.parametrize(("runtime", "expected"), [("nvidia", "nvidia"), ("nvidia-cdi", "nvidia-cdi"), (None, None)])
+def test_runtime_class_is_configurable(runtime: str | None, expected: str | None) -> None:
+    assert pod_spec(build({"runtimeClassName": runtime})).get("runtimeClassName") == expected
+
+
+def test_token_is_projected_pod_bound_and_expiring() -> None:
+    objects = build()
+    spec = pod_spec(objects)
+    assert spec["automountServiceAccountToken"] is False and spec["serviceAccountName"] == "gpu-node-agent"
+    assert find(objects, "ServiceAccount")["automountServiceAccountToken"] is False
+    (volume,) = spec["volumes"]
+    token = volume["projected"]["sources"][0]["serviceAccountToken"]
+    assert token["path"] == "token" and 600 <= token["expirationSeconds"] <= 86400
+    (mount,) = spec["containers"][0]["volumeMounts"]
+    assert mount == {"name": volume["name"], "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": True}
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "rules"),
+    [
+        ("ClusterRole", "gpu-node-agent", [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "patch"]}]),
+        (
+            "Role",
+            "gpu-node-agent",
+            [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "patch"]}],
+        ),
+        (
+            "ClusterRole",
+            "gpu-node-agent-reader",
+            [
+                {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "list", "watch"]},
+            ],
+        ),
+    ],
+)
+def test_rbac_is_exactly_what_each_user_needs(kind: str, name: str, rules: list[dict[str, Any]]) -> None:
+    assert find(build(), kind, name)["rules"] == rules
+
+
+def test_bindings_give_the_agent_its_roles_and_the_reader_role_to_no_one() -> None:
+    objects = build(CONFIGS["custom"])
+    subject = [{"kind": "ServiceAccount", "name": "gpu-node-agent", "namespace": "monitoring-gpu"}]
+    for kind, role_kind in (("ClusterRoleBinding", "ClusterRole"), ("RoleBinding", "Role")):
+        binding = find(objects, kind)
+        assert binding["subjects"] == subject and binding["roleRef"]["kind"] == role_kind
+        assert find(objects, role_kind, binding["roleRef"]["name"])
+    assert not any(o["kind"].endswith("Binding") and o.get("roleRef", {}).get("name") == "gpu-node-agent-reader" for o in objects)
+
+
+def test_metrics_service_selects_the_agent_pods_port() -> None:
+    objects = build(CONFIGS["custom"])
+    service, daemonset = find(objects, "Service"), find(objects, "DaemonSet")
+    assert service["spec"]["selector"].items() <= daemonset["spec"]["template"]["metadata"]["labels"].items()
+    (port,) = service["spec"]["ports"]
+    assert port["port"] == 19402 and port["targetPort"] == "metrics"
+    assert daemonset["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] == 19402
+
+
+def policy_text(policy: dict[str, Any]) -> str:
+    return "\n".join(v["expression"] for v in policy["spec"]["validations"])
+
+
+@pytest.mark.parametrize("config", [CONFIGS["default"], CONFIGS["custom"]], ids=["default", "custom"])
+def test_policies_match_only_the_agents_service_account(config: dict[str, Any]) -> None:
+    objects = build(config)
+    user = node_agent_service_account(NodeAgentConfig.model_validate(config))
+    for name in ("gpu-node-agent-node-labels", "gpu-node-agent-leases"):
+        policy = find(objects, "ValidatingAdmissionPolicy", name)
+        assert policy["spec"]["failurePolicy"] == "Fail"
+        assert policy["spec"]["matchConditions"] == [
+            {"name": "is-gpu-node-agent", "expression": f"request.userInfo.username == '{user}'"}
+        ]
+        binding = find(objects, "ValidatingAdmissionPolicyBinding", name)
+        assert binding["spec"] == {"policyName": name, "validationActions": ["Deny"]}
+
+
+def test_node_policy_confines_the_agent_to_its_prefix_on_its_own_node() -> None:
+    policy = find(build(CONFIGS["custom"]), "ValidatingAdmissionPolicy", "gpu-node-agent-node-labels")
+    (rule,) = policy["spec"]["matchConstraints"]["resourceRules"]
+    assert rule["resources"] == ["nodes", "nodes/status"] and set(rule["operations"]) == {"CREATE", "UPDATE", "DELETE"}
+    text = policy_text(policy)
+    assert f"object.metadata.name == request.userInfo.extra['{NODE_NAME_CLAIM}'][0]" in text
+    assert text.count("k.startsWith('gpu.example.com/')") == 2  # no foreign label changed, none removed
+    for path in ("metadata.annotations", "metadata.finalizers", "metadata.ownerReferences", "spec", "status"):
+        assert f"object.{path} == oldObject.{path}" in text
+    assert "nvidia.com/gpu.product" not in text and DEFAULT_NODE_AGENT_PREFIX not in text
+
+
+def test_gfd_mode_lets_the_policy_allow_exactly_gfds_three_keys() -> None:
+    text = policy_text(find(build({"gfdLabels": True}), "ValidatingAdmissionPolicy", "gpu-node-agent-node-labels"))
+    keys = ", ".join(f"'{k}'" for k in GFD_LABEL_KEYS)
+    assert text.count(f"k in [{keys}]") == 2 and "nvidia.com/gpu.present" not in text
+
+
+def test_lease_policy_pins_the_lease_to_the_node_in_the_token() -> None:
+    text = policy_text(find(build(CONFIGS["custom"]), "ValidatingAdmissionPolicy", "gpu-node-agent-leases"))
+    assert "request.namespace == 'monitoring-gpu'" in text
+    assert f"object.metadata.name == request.userInfo.extra['{NODE_NAME_CLAIM}'][0]" in text
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"prefix": "gpu-node-pools.io/"}, "holds labels the agent must not own"),
+        ({"prefix": "nvidia.com/"}, "holds labels the agent must not own"),
+        ({"prefix": "node.kubernetes.io/"}, "reserved for Kubernetes"),
+        ({"prefix": "Gpu.Example.com/"}, "lowercase DNS subdomain"),
+        ({"prefix": "gpu.example.com"}, "followed by '/'"),
+        ({"prefix": "gpu.example.com/'"}, "lowercase DNS subdomain"),  # nothing can break out of the CEL strings
+        ({"port": 80}, "greater than or equal to 1024"),
+        ({"image": "gpu-node-agent:latest"}, "must be pinned"),
+        ({"intervalSeconds": 0}, "greater than or equal to 1"),
+        ({"resources": {"cpu": "1", "memory": "64Mi", "cpuLimit": "100m", "memoryLimit": "64Mi"}}, "above its limit"),
+        ({"namespce": "x"}, "Extra inputs are not permitted"),
+    ],
+)
+def test_bad_config_is_rejected_naming_the_key(config: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message) as error:
+        NodeAgentConfig.model_validate(config)
+    assert next(iter(config)) in str(error.value)
