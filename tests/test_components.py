@@ -73,7 +73,9 @@ def test_gpu_daemons_tolerate_the_taint_and_select_only_gpu_nodes(stacks: dict, 
     for ds in daemonsets:
         spec = pod_spec(ds)
         assert contract.tolerates_gpu_taint(spec["tolerations"]), ds.name
-        assert spec["affinity"] == {**spec["affinity"], **contract.gpu_node_affinity()}, ds.name
+        terms = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+        gpu_only = {"key": "nvidia.com/gpu.present", "operator": "In", "values": ["true"]}
+        assert terms and all(gpu_only in term["matchExpressions"] for term in terms), ds.name
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "local"])
@@ -163,3 +165,11 @@ def test_a_single_component_deploys_on_its_own() -> None:
     program()
     ds = next(r for r in mocks.resources if r.typ == "kubernetes:apps/v1:DaemonSet")
     assert contract.tolerates_gpu_taint(ds.inputs["spec"]["template"]["spec"]["tolerations"])
+
+
+def test_metrics_server_release_follows_the_eks_cluster_version(stacks: dict) -> None:
+    from gpu_node_pools.manifests.metrics_server import metrics_server_image
+
+    deployment = next(r for r in of_type(stacks["dev"], "kubernetes:apps/v1:Deployment") if "metrics-server" in r.name)
+    image = pod_spec(deployment)["containers"][0]["image"]
+    assert image == metrics_server_image("1.34")

@@ -56,3 +56,12 @@ def test_daemon_scheduling_selects_gpu_nodes_and_addons_avoid_them() -> None:
     expression = addon["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
         "nodeSelectorTerms"][0]["matchExpressions"][0]
     assert expression == {"key": GPU_PRESENT_LABEL, "operator": "NotIn", "values": ["true"]}
+
+
+def test_device_plugin_affinity_skips_nodes_with_a_builtin_plugin() -> None:
+    terms = IsolationContract().device_plugin_node_affinity()["nodeAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert terms == [{"matchExpressions": [
+        {"key": GPU_PRESENT_LABEL, "operator": "In", "values": ["true"]},
+        {"key": "gpu-node-pools.io/builtin-device-plugin", "operator": "NotIn", "values": ["true"]},
+    ]}]

@@ -60,7 +60,11 @@ def test_selects_only_gpu_nodes(contract: IsolationContract) -> None:
     terms = pod_spec(build(contract=contract))["affinity"]["nodeAffinity"][
         "requiredDuringSchedulingIgnoredDuringExecution"
     ]["nodeSelectorTerms"]
-    assert terms == [{"matchExpressions": [{"key": GPU_PRESENT_LABEL, "operator": "In", "values": ["true"]}]}]
+    assert terms == [{"matchExpressions": [
+        {"key": GPU_PRESENT_LABEL, "operator": "In", "values": ["true"]},
+        # Bottlerocket NVIDIA nodes run NVIDIA's plugin themselves
+        {"key": "gpu-node-pools.io/builtin-device-plugin", "operator": "NotIn", "values": ["true"]},
+    ]}]
 
 
 def test_mirrors_the_upstream_static_manifest() -> None:

@@ -87,3 +87,11 @@ def test_gpu_instance_in_a_general_pool_is_refused() -> None:
 def test_user_labels_cannot_override_the_contract() -> None:
     with pytest.raises(ValidationError, match="isolation contract"):
         pool(labels={"nvidia.com/gpu.present": "false"})
+
+
+@pytest.mark.parametrize(
+    ("ami", "builtin"), [("BOTTLEROCKET_x86_64_NVIDIA", True), ("AL2023_x86_64_NVIDIA", False)]
+)
+def test_pools_whose_image_runs_the_device_plugin_are_marked_for_ours_to_avoid(ami: str, builtin: bool) -> None:
+    labels = request(pool(amiType=ami))["labels"]
+    assert (labels.get("gpu-node-pools.io/builtin-device-plugin") == "true") is builtin

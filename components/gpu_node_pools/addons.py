@@ -6,6 +6,7 @@ so another project can deploy a single one into a cluster it already manages.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, TypeVar
 
@@ -17,12 +18,14 @@ from .manifests.device_plugin import DevicePluginConfig, build_device_plugin
 from .manifests.metrics_server import MetricsServerConfig, build_metrics_server
 from .manifests.node_agent import NodeAgentConfig, build_node_agent
 from .manifests.priority_classes import PriorityLadderConfig, build_priority_classes
-from .manifests.tenants import TenantNamespaceConfig, build_tenant_namespace
+from .manifests.tenants import TenantNamespaceConfig
+from .render import build_tenants
 
 __all__ = [
     "AddonArgs",
     "DevicePlugin",
     "MetricsServer",
+    "MetricsServerArgs",
     "NodeAgent",
     "PriorityClasses",
     "WorkloadNamespaces",
@@ -37,6 +40,13 @@ class AddonArgs(Generic[ConfigT]):
 
     config: ConfigT
     contract: IsolationContract = field(default_factory=IsolationContract)
+
+
+@dataclass(frozen=True)
+class MetricsServerArgs(AddonArgs[MetricsServerConfig]):
+    """`kubernetes_version` picks the metrics-server release that supports the cluster (None: the default)."""
+
+    kubernetes_version: str | None = None
 
 
 class _ObjectsComponent(pulumi.ComponentResource):
@@ -74,8 +84,9 @@ class MetricsServer(_ObjectsComponent):
 
     _type = "gpu-node-pools:index:MetricsServer"
 
-    def __init__(self, name: str, args: AddonArgs[MetricsServerConfig], opts: pulumi.ResourceOptions | None = None):
-        super().__init__(name, args, build_metrics_server, opts)
+    def __init__(self, name: str, args: MetricsServerArgs, opts: pulumi.ResourceOptions | None = None):
+        build = functools.partial(build_metrics_server, kubernetes_version=args.kubernetes_version)
+        super().__init__(name, args, build, opts)
 
 
 class PriorityClasses(_ObjectsComponent):
@@ -95,7 +106,7 @@ class WorkloadNamespaces(_ObjectsComponent):
     def __init__(
         self, name: str, args: AddonArgs[list[TenantNamespaceConfig]], opts: pulumi.ResourceOptions | None = None
     ):
-        super().__init__(name, args, _build_tenants, opts)
+        super().__init__(name, args, build_tenants, opts)
 
 
 class NodeAgent(_ObjectsComponent):
@@ -105,7 +116,3 @@ class NodeAgent(_ObjectsComponent):
 
     def __init__(self, name: str, args: AddonArgs[NodeAgentConfig], opts: pulumi.ResourceOptions | None = None):
         super().__init__(name, args, build_node_agent, opts)
-
-
-def _build_tenants(tenants: list[TenantNamespaceConfig], contract: IsolationContract) -> list[dict[str, Any]]:
-    return [obj for tenant in tenants for obj in build_tenant_namespace(tenant, contract)]

@@ -45,7 +45,7 @@ def _default(field: FieldInfo) -> str:
     value = field.default_factory() if field.default_factory else field.default  # type: ignore[call-arg]
     if value is PydanticUndefined:
         return ""
-    if isinstance(value, BaseModel):
+    if isinstance(value, BaseModel) or (isinstance(value, list) and any(isinstance(v, BaseModel) for v in value)):
         return "see below"
     return f"`{value!r}`"
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 __all__ = [
+    "BUILTIN_DEVICE_PLUGIN_LABEL",
     "DEFAULT_GPU_TAINT",
     "EKS_TAINT_EFFECTS",
     "GPU_PRESENT_LABEL",
@@ -36,6 +37,9 @@ GPU_PRESENT_LABEL = "nvidia.com/gpu.present"
 # Our own pool labels, set by the node group on every node it launches.
 POOL_LABEL = "gpu-node-pools.io/pool"
 POOL_KIND_LABEL = "gpu-node-pools.io/pool-kind"
+# On nodes whose image runs NVIDIA's device plugin itself (Bottlerocket NVIDIA AMIs): ours must stay off them,
+# or two plugins would advertise the same GPUs.
+BUILTIN_DEVICE_PLUGIN_LABEL = "gpu-node-pools.io/builtin-device-plugin"
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,13 @@ class IsolationContract:
         """Required node affinity to GPU nodes only."""
         return _required_affinity({"key": GPU_PRESENT_LABEL, "operator": "In", "values": ["true"]})
 
+    def device_plugin_node_affinity(self) -> dict[str, Any]:
+        """GPU nodes whose image does not bring its own device plugin."""
+        return _required_affinity(
+            {"key": GPU_PRESENT_LABEL, "operator": "In", "values": ["true"]},
+            {"key": BUILTIN_DEVICE_PLUGIN_LABEL, "operator": "NotIn", "values": ["true"]},
+        )
+
     def general_node_affinity(self) -> dict[str, Any]:
         """Required node affinity away from GPU nodes (also matches nodes without the label)."""
         return _required_affinity({"key": GPU_PRESENT_LABEL, "operator": "NotIn", "values": ["true"]})
@@ -106,11 +117,12 @@ class IsolationContract:
         return any(_tolerates(t, self.gpu_taint) for t in tolerations or [])
 
 
-def _required_affinity(expression: dict[str, Any]) -> dict[str, Any]:
+def _required_affinity(*expressions: dict[str, Any]) -> dict[str, Any]:
+    """Affinity to nodes matching every expression (one node selector term)."""
     return {
         "nodeAffinity": {
             "requiredDuringSchedulingIgnoredDuringExecution": {
-                "nodeSelectorTerms": [{"matchExpressions": [expression]}]
+                "nodeSelectorTerms": [{"matchExpressions": list(expressions)}]
             }
         }
     }

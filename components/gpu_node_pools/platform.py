@@ -6,11 +6,20 @@ from pathlib import Path
 
 import pulumi
 
-from .addons import AddonArgs, DevicePlugin, MetricsServer, NodeAgent, PriorityClasses, WorkloadNamespaces
+from .addons import (
+    AddonArgs,
+    DevicePlugin,
+    MetricsServer,
+    MetricsServerArgs,
+    NodeAgent,
+    PriorityClasses,
+    WorkloadNamespaces,
+)
 from .cluster import Cluster
 from .cluster_config import EksClusterConfig
 from .node_pool import NodePool, NodePoolArgs
 from .platform_config import PlatformConfig
+from .render import cluster_kubernetes_version
 
 __all__ = ["GpuPlatform"]
 
@@ -63,7 +72,11 @@ class GpuPlatform(pulumi.ComponentResource):
             if config.device_plugin.enabled else None
         )
         self.metrics_server = (
-            MetricsServer(f"{name}-metrics-server", AddonArgs(config.metrics_server, contract), in_cluster)
+            MetricsServer(
+                f"{name}-metrics-server",
+                MetricsServerArgs(config.metrics_server, contract, cluster_kubernetes_version(config)),
+                in_cluster,
+            )
             if config.metrics_server.enabled else None
         )
         self.node_agent = (

@@ -14,7 +14,13 @@ from pydantic import Field, field_validator, model_validator
 
 from ._model import ConfigModel
 from .amis import AMI_TYPES, DEFAULT_AMI, RETIRED_AMI_TYPES, AmiType
-from .contract import GPU_PRESENT_LABEL, POOL_KIND_LABEL, POOL_LABEL, IsolationContract
+from .contract import (
+    BUILTIN_DEVICE_PLUGIN_LABEL,
+    GPU_PRESENT_LABEL,
+    POOL_KIND_LABEL,
+    POOL_LABEL,
+    IsolationContract,
+)
 from .instance_types import lookup
 from .isolation import TaintConfig
 from .labels import label_key_problem, label_value_problem
@@ -36,7 +42,7 @@ DEFAULT_MAX_UNAVAILABLE_PERCENTAGE = 33
 # GPU images and model caches are large; EKS' own default of 20 GiB fills up quickly.
 DEFAULT_DISK_SIZE_GIB: dict[str, int] = {"gpu": 100, "general": 50}
 _NODEGROUP_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,62}$")
-_OUR_LABEL_KEYS = frozenset({POOL_LABEL, POOL_KIND_LABEL, GPU_PRESENT_LABEL})
+_OUR_LABEL_KEYS = frozenset({POOL_LABEL, POOL_KIND_LABEL, GPU_PRESENT_LABEL, BUILTIN_DEVICE_PLUGIN_LABEL})
 
 
 class ScalingConfig(ConfigModel):
@@ -173,7 +179,10 @@ class NodePoolConfig(ConfigModel):
         return AMI_TYPES[DEFAULT_AMI[(self.is_gpu, arch)]]
 
     def node_labels(self, contract: IsolationContract) -> dict[str, str]:
-        return {**self.labels, **contract.node_labels(self.name, gpu=self.is_gpu)}
+        labels = {**self.labels, **contract.node_labels(self.name, gpu=self.is_gpu)}
+        if self.ami().ships_device_plugin:
+            labels[BUILTIN_DEVICE_PLUGIN_LABEL] = "true"
+        return labels
 
     def node_taints(self, contract: IsolationContract) -> list[dict[str, str]]:
         """Kubernetes-spelled taints: the contract's GPU taint first, then the pool's own."""

@@ -8,10 +8,12 @@ from .manifests.device_plugin import build_device_plugin
 from .manifests.metrics_server import build_metrics_server
 from .manifests.node_agent import build_node_agent
 from .manifests.priority_classes import build_priority_classes
-from .manifests.tenants import build_tenant_namespace
+from .manifests.tenants import TenantNamespaceConfig, build_tenant_namespace
+from .cluster_config import EksClusterConfig
+from .contract import IsolationContract
 from .platform_config import PlatformConfig
 
-__all__ = ["APPLY_ORDER", "in_cluster_objects", "object_id"]
+__all__ = ["APPLY_ORDER", "build_tenants", "cluster_kubernetes_version", "in_cluster_objects", "object_id"]
 
 # Cluster-wide and container objects first, so namespaced objects find their namespace and roles exist.
 APPLY_ORDER = (
@@ -41,13 +43,24 @@ def in_cluster_objects(config: PlatformConfig) -> list[dict[str, Any]]:
     contract = config.contract
     objects = [
         *build_priority_classes(config.priority_classes, contract),
-        *[obj for tenant in config.tenants for obj in build_tenant_namespace(tenant, contract)],
+        *build_tenants(config.tenants, contract),
         *build_device_plugin(config.device_plugin, contract),
-        *build_metrics_server(config.metrics_server, contract),
+        *build_metrics_server(
+            config.metrics_server, contract, kubernetes_version=cluster_kubernetes_version(config)
+        ),
         *build_node_agent(config.node_agent, contract),
     ]
     rank = {kind: i for i, kind in enumerate(APPLY_ORDER)}
     return sorted(objects, key=lambda o: rank.get(o["kind"], len(APPLY_ORDER)))
+
+
+def build_tenants(tenants: list[TenantNamespaceConfig], contract: IsolationContract) -> list[dict[str, Any]]:
+    return [obj for tenant in tenants for obj in build_tenant_namespace(tenant, contract)]
+
+
+def cluster_kubernetes_version(config: PlatformConfig) -> str | None:
+    """The cluster's Kubernetes version when this stack creates the cluster; unknown for an existing one."""
+    return config.cluster.version if isinstance(config.cluster, EksClusterConfig) else None
 
 
 def object_id(obj: dict[str, Any]) -> str:

@@ -167,7 +167,8 @@ def _daemonset(config: DevicePluginConfig, contract: IsolationContract, config_f
                         _CRITICAL_ADDONS_ONLY,
                         *(t.to_k8s() for t in config.extra_tolerations),
                     ],
-                    "affinity": scheduling["affinity"],
+                    # GPU nodes only, and not those whose image runs its own plugin (Bottlerocket NVIDIA).
+                    "affinity": contract.device_plugin_node_affinity(),
                     "containers": [container],
                     "volumes": volumes,
                 },
