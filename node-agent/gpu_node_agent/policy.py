@@ -1,6 +1,6 @@
 """When to write labels: the churn guard. Pure: state in, decision out, no clock of its own.
 
-- a live key (bucket) takes a new value only after the value has held for `settle_seconds`;
+- a live key (bucket) takes a new value only after it has differed from the published one for `settle_seconds`;
 - static facts and health take effect at once;
 - nothing is written sooner than `min_interval_seconds` after the previous write;
 - nothing is written when the labels equal what was last written.
@@ -26,11 +26,11 @@ class PublishPolicy:
 
 @dataclass(frozen=True)
 class PublishState:
-    """`published`: what the node carries (our keys only). `pending`: live key -> (value or None, first seen)."""
+    """`published`: what the node carries (our keys only). `pending`: live key -> since when it has differed."""
 
     published: Mapping[str, str] = field(default_factory=dict)
     last_write: float | None = None
-    pending: Mapping[str, tuple[str | None, float]] = field(default_factory=dict)
+    pending: Mapping[str, float] = field(default_factory=dict)
 
     def written(self, labels: Mapping[str, str], now: float | None) -> PublishState:
         """The state after the node was found to carry `labels`, written at `now` (None: nothing was sent)."""
@@ -42,7 +42,7 @@ def decide(
 ) -> tuple[PublishState, dict[str, str] | None]:
     """The next state, and the full label set to write now (None: write nothing this cycle)."""
     target = {k: v for k, v in desired.items() if k not in policy.live_keys}
-    pending: dict[str, tuple[str | None, float]] = {}
+    pending: dict[str, float] = {}
     for key in policy.live_keys:
         want, have = desired.get(key), state.published.get(key)
         if want == have or have is None:
@@ -50,12 +50,12 @@ def decide(
             if want is not None:
                 target[key] = want
             continue
-        value, since = state.pending.get(key, (None, now))
-        if value != want:
-            since = now
-        pending[key] = (want, since)
-        settled = now - since >= policy.settle_seconds
-        chosen = want if settled else have
+        # Settled once the key has differed from what is published for the whole settle time, whichever
+        # new values it took meanwhile (noise between two new buckets is still a sustained change); the
+        # latest value is the one written.
+        since = state.pending.get(key, now)
+        pending[key] = since
+        chosen = want if now - since >= policy.settle_seconds else have
         if chosen is not None:
             target[key] = chosen
     next_state = replace(state, pending=pending)

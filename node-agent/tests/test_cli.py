@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -83,8 +84,10 @@ def test_run_serves_metrics_and_exits_cleanly_on_sigterm(examples_dir: str) -> N
         assert port, "agent never started serving"
         base = f"http://127.0.0.1:{port}"
         assert urllib.request.urlopen(f"{base}/healthz", timeout=5).status == 200
-        metrics = urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
-        assert 'gpu_node_agent_up{node="n1"} 1.0' in metrics
+        deadline = time.monotonic() + 10  # the first cycle runs just after the server starts
+        while 'gpu_node_agent_up{node="n1"} 1.0' not in urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode():
+            assert time.monotonic() < deadline, "no successful cycle within 10 s"
+            time.sleep(0.05)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
         assert "stopped" in proc.stderr.read()

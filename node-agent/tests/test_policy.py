@@ -41,10 +41,17 @@ def test_a_blip_shorter_than_the_settle_time_is_never_written() -> None:
     assert run(samples, state) == []
 
 
-def test_a_flapping_value_restarts_the_settle_clock() -> None:
+def test_noise_between_new_buckets_is_still_a_sustained_change_and_the_latest_value_wins() -> None:
+    state = PublishState(published={LIVE: "80-100"}, last_write=-1000)
+    samples = [(0, {LIVE: "10-50"}), (15, {LIVE: "50-80"}), (30, {LIVE: "10-50"})]
+    assert run(samples, state) == [(30, {LIVE: "10-50"})]
+
+
+def test_a_return_to_the_published_value_restarts_the_settle_clock() -> None:
     state = PublishState(published={LIVE: "0-10"}, last_write=-1000)
-    samples = [(0, {LIVE: "10-50"}), (15, {LIVE: "80-100"}), (30, {LIVE: "80-100"}), (45, {LIVE: "80-100"})]
-    assert run(samples, state) == [(45, {LIVE: "80-100"})]
+    samples = [(0, {LIVE: "80-100"}), (15, {LIVE: "0-10"}), (30, {LIVE: "80-100"}), (45, {LIVE: "80-100"}),
+               (60, {LIVE: "80-100"})]
+    assert run(samples, state) == [(60, {LIVE: "80-100"})]
 
 
 @pytest.mark.parametrize("key", ["p/gpu.health", "p/gpu.count"])
