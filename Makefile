@@ -11,4 +11,19 @@ setup: ## create .venv and install both packages with test extras
 test: setup ## run every test (unit, schema, control plane, pulumi up/preview/destroy)
 	@scripts/test.sh
 
+tools-controlplane: ## build (or reuse from the cache) kube-apiserver, etcd, kwok, metrics-server, ...
+	@tools/controlplane/build.sh >/dev/null
+
+cluster-up: setup ## start the local cluster with the local stack's simulated nodes (.state/kubeconfig)
+	@scripts/cluster.sh up
+
+cluster-down: ## stop the local cluster; leaves nothing running
+	@scripts/cluster.sh down
+
 .PHONY: help setup test
+.PHONY: tools-controlplane cluster-up cluster-down
+
+readme: setup ## regenerate the README's config reference table from the config models
+	@.venv/bin/python -c 'import re,pathlib; from gpu_node_pools.config_reference import config_reference_markdown as t; p=pathlib.Path("README.md"); s=p.read_text(); p.write_text(re.sub(r"(<!-- config-reference:start -->\n).*?(<!-- config-reference:end -->)", lambda m: m.group(1)+t()+"\n"+m.group(2), s, flags=re.S))'
+
+.PHONY: readme

@@ -20,9 +20,14 @@ stamp=.venv/.gnp-installed
 want="$( { cat pyproject.toml; cat node-agent/pyproject.toml 2>/dev/null || true; } | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "[setup] installing packages into .venv" >&2
-  .venv/bin/python -m pip install -q --upgrade pip
   pkgs=(-e '.[test]')
   [ -f node-agent/pyproject.toml ] && pkgs+=(-e './node-agent[test]')
-  .venv/bin/python -m pip install -q "${pkgs[@]}"
+  # Build back-ends are chatty; keep their output for when something fails.
+  if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install "${pkgs[@]}"; } \
+      > .venv/pip.log 2>&1; then
+    tail -n 40 .venv/pip.log >&2
+    echo "error: installing the Python packages failed (full log: .venv/pip.log)" >&2
+    exit 1
+  fi
   echo "$want" > "$stamp"
 fi

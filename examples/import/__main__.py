@@ -1,0 +1,24 @@
+"""The README's example: another Pulumi project importing gpu-node-pools (kept identical by a test)."""
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from gpu_node_pools import AddonArgs, DevicePlugin, GpuPlatform, IsolationContract, PlatformConfig, Taint
+from gpu_node_pools.manifests.device_plugin import DevicePluginConfig
+
+# 1. Everything: an EKS cluster, its pools and the in-cluster layer (same keys as the stack files).
+platform = GpuPlatform("ml", PlatformConfig.model_validate({
+    "cluster": {"mode": "eks", "name": "ml", "subnetIds": ["subnet-aaa", "subnet-bbb"]},
+    "nodePools": [
+        {"name": "general", "kind": "general", "instanceTypes": ["m7i.large"], "scaling": {"min": 2, "max": 4}},
+        {"name": "gpu", "kind": "gpu", "instanceTypes": ["g6.xlarge"], "scaling": {"min": 0, "max": 4}},
+    ],
+}))
+
+# 2. Just the device plugin, into a cluster you already manage, fenced by your own taint.
+provider = k8s.Provider("existing", kubeconfig="~/.kube/config")
+DevicePlugin(
+    "gpu",
+    AddonArgs(DevicePluginConfig(), IsolationContract(gpu_taint=Taint("workload", "heavy", "NoSchedule"))),
+    pulumi.ResourceOptions(provider=provider),
+)
