@@ -29,7 +29,8 @@ def resource_class(api_version: str, kind: str) -> type[pulumi.CustomResource]:
     if group not in _GROUP_MODULES:
         raise ValueError(f"no pulumi-kubernetes module known for API group {group!r} ({kind})")
     module = importlib.import_module(f"pulumi_kubernetes.{_GROUP_MODULES[group]}.{version}")
-    return getattr(module, kind)
+    resource: type[pulumi.CustomResource] = getattr(module, kind)
+    return resource
 
 
 def _snake(name: str) -> str:

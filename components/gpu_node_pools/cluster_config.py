@@ -15,6 +15,8 @@ __all__ = ["ClusterConfig", "DEFAULT_KUBERNETES_VERSION", "EksClusterConfig", "E
 DEFAULT_KUBERNETES_VERSION = "1.34"
 MINIMUM_KUBERNETES_VERSION = (1, 32)
 _VERSION = re.compile(r"^1\.(\d+)$")
+LogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
+DEFAULT_LOG_TYPES: tuple[LogType, ...] = ("api", "audit", "authenticator")
 
 
 class EksClusterConfig(ConfigModel):
@@ -29,8 +31,8 @@ class EksClusterConfig(ConfigModel):
     endpoint_public_access: bool = Field(default=True, description="API endpoint reachable from the internet")
     endpoint_private_access: bool = Field(default=True, description="API endpoint reachable from inside the VPC")
     public_access_cidrs: list[str] | None = Field(default=None, description="CIDRs allowed to the public endpoint")
-    enabled_log_types: list[Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]] = Field(
-        default_factory=lambda: ["api", "audit", "authenticator"], description="control-plane logs to CloudWatch"
+    enabled_log_types: list[LogType] = Field(
+        default_factory=lambda: list(DEFAULT_LOG_TYPES), description="control-plane logs to CloudWatch"
     )
 
     @field_validator("version")

@@ -136,4 +136,4 @@ def _tolerates(toleration: dict[str, Any], taint: Taint) -> bool:
     key = toleration.get("key", "")
     if operator == "Exists":
         return key in ("", taint.key)
-    return key == taint.key and toleration.get("value", "") == taint.value
+    return bool(key == taint.key and toleration.get("value", "") == taint.value)
