@@ -1,0 +1,133 @@
+"""CPU time per collection cycle with 8 simulated GPUs, and steady RSS of `gpu-node-agent run`.
+
+1. In process: the agent's real cycle (simulated read of 8 GPUs, label sources, churn policy) and one
+   Prometheus scrape of the result, timed with process CPU time over many cycles.
+2. As the DaemonSet runs it: `gpu-node-agent run` as a child process with a 1 s interval, scraped every
+   second; RSS from /proc after a warm-up, in two modes: `--dry-run`, and writing labels and Leases to a
+   (fake, local HTTP) API server, so the Kubernetes client's memory is in the figure.
+
+No GPU here: NVML's own cost is not in these numbers (see benchmarks/RESULTS.md).
+Run: .venv/bin/python benchmarks/agent_cycle.py
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, generate_latest
+
+from gpu_node_agent.config import DEFAULT_PREFIX
+from gpu_node_agent.metrics import AgentCollector
+from gpu_node_agent.policy import PublishPolicy
+from gpu_node_agent.runner import Agent
+from gpu_node_agent.simulated import SimulatedReader
+from gpu_node_agent.sources import label_sources, live_keys
+from gpu_node_agent.state import AgentView
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "node-agent" / "examples" / "8x-h100.yaml"
+CYCLES = 2000
+WARMUP_SECONDS = 20
+SAMPLES = 10
+RSS_TARGET_MIB = 50
+
+
+def cpu_per_cycle() -> tuple[float, float]:
+    """Microseconds of CPU per cycle, and per scrape."""
+    agent = Agent(
+        reader=SimulatedReader(EXAMPLE),
+        sources=label_sources(gfd=False),
+        prefix=DEFAULT_PREFIX,
+        policy=PublishPolicy(live_keys=live_keys(DEFAULT_PREFIX)),
+        view=AgentView(node="bench"),
+    )
+    registry = CollectorRegistry()
+    registry.register(AgentCollector(lambda: agent.view))
+    logging.disable(logging.INFO)  # the dry-run log line of the first cycle is not what we time
+    start = time.process_time()
+    for _ in range(CYCLES):
+        agent.cycle()
+    cycle = (time.process_time() - start) / CYCLES
+    start = time.process_time()
+    for _ in range(CYCLES):
+        generate_latest(registry)
+    scrape = (time.process_time() - start) / CYCLES
+    return cycle * 1e6, scrape * 1e6
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def steady_rss(extra_args: list[str]) -> tuple[float, float]:
+    """(steady RSS MiB, CPU seconds per wall second) of `gpu-node-agent run` with a 1 s interval."""
+    args = [
+        sys.executable, "-m", "gpu_node_agent.cli", "run", "--interval", "1", "--port", "0",
+        "--address", "127.0.0.1", "--node-name", "bench", "--gpu-source", f"simulated:{EXAMPLE}", *extra_args,
+    ]
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        port = next(int(line.rsplit(":", 1)[1]) for line in proc.stderr if "serving /metrics" in line)
+        for _ in range(WARMUP_SECONDS):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+            time.sleep(1)
+        ticks_before = _cpu_ticks(proc.pid)
+        samples = []
+        for _ in range(SAMPLES):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+            samples.append(rss_mib(proc.pid))
+            time.sleep(1)
+        cpu = (_cpu_ticks(proc.pid) - ticks_before) / os.sysconf("SC_CLK_TCK")
+        return max(samples), cpu / SAMPLES
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def main() -> None:
+    cycle_us, scrape_us = cpu_per_cycle()
+    print(f"CPU per cycle, 8 simulated GPUs ({CYCLES} cycles, in process)")
+    print(f"{'step':<40}{'CPU µs':>10}")
+    print(f"{'cycle: read, labels, policy':<40}{cycle_us:>10.0f}")
+    print(f"{'scrape: /metrics text for 8 GPUs':<40}{scrape_us:>10.0f}")
+    print()
+    sys.path.insert(0, str(ROOT / "node-agent" / "tests"))
+    from fake_apiserver import FakeApiServer
+
+    token = ROOT / ".state" / "bench-token"
+    token.parent.mkdir(exist_ok=True)
+    token.write_text("token-1")
+    print(f"gpu-node-agent run, 1 s interval, scraped every second; RSS max of {SAMPLES} samples after {WARMUP_SECONDS} s")
+    print(f"{'mode':<40}{'RSS MiB':>10}{'CPU %':>8}{'target':>10}")
+    with FakeApiServer() as api:
+        api.add_node("bench", {"gpu-node-pools.io/pool": "bench"})
+        for mode, extra in (
+            ("--dry-run", ["--dry-run"]),
+            ("writing to a local fake API server", ["--api-server", api.url, "--token-file", str(token)]),
+        ):
+            rss, cpu = steady_rss(extra)
+            verdict = "ok" if rss <= RSS_TARGET_MIB else "OVER"
+            print(f"{mode:<40}{rss:>10.1f}{cpu * 100:>8.2f}{f'<= {RSS_TARGET_MIB} {verdict}':>10}")
+        leases = len(api.leases)
+    print(f"(the writing run renewed its Lease and labelled the node: {leases} lease, "
+          f"{len(api.calls('PATCH'))} PATCH requests in all)")
+
+
+if __name__ == "__main__":
+    main()
