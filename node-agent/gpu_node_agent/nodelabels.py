@@ -50,8 +50,9 @@ class NodeLabeler:
         return retrying(lambda: self._sync_once(desired), f"label sync of node {self._node}", self._backoff)
 
     def _sync_once(self, desired: Mapping[str, str]) -> bool:
-        node = self._client.get(Node, self._node)
-        metadata = node.metadata
+        metadata = self._client.get(Node, self._node).metadata
+        if metadata is None:
+            raise RuntimeError(f"the API server returned node {self._node} without metadata")
         patch = label_patch(dict(metadata.labels or {}), desired, self._owns)
         if not patch:
             return False

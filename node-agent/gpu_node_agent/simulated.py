@@ -122,7 +122,7 @@ def _gpus(path: str, entries: Any) -> tuple[GpuSnapshot, ...]:
                     memory_free_bytes=total,
                     mig_capable=entry.get("migCapable"),
                     mig_enabled=entry.get("migEnabled"),
-                    compute_capability=major_minor,  # type: ignore[arg-type]
+                    compute_capability=major_minor,
                 )
                 gpus.append(_apply(gpu, entry))
         except (KeyError, TypeError, ValueError) as error:

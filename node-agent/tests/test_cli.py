@@ -96,3 +96,12 @@ def test_run_serves_metrics_and_exits_cleanly_on_sigterm(examples_dir: str) -> N
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_run_without_nvml_exits_2_before_serving(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    def missing() -> None:
+        raise pynvml.NVMLError_LibraryNotFound()
+
+    monkeypatch.setattr(pynvml, "nvmlInit", missing)
+    assert main(["run", "--dry-run", "--port", "0", "--address", "127.0.0.1"], env={}) == 2
+    assert capsys.readouterr().err.startswith("error: NVML library (libnvidia-ml.so.1) not found")
