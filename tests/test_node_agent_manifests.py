@@ -231,3 +231,78 @@ def test_bad_config_is_rejected_naming_the_key(config: dict[str, Any], message: 
     with pytest.raises(ValidationError, match=message) as error:
         NodeAgentConfig.model_validate(config)
     assert next(iter(config)) in str(error.value)
+
+
+# The node policy's CEL, evaluated with a generic CEL engine (cel-python) on admission-request shaped data. Not a
+# substitute for the real API server (tests/integration/), but it catches logic slips in seconds. Runs when
+# `cel-python` is installed (the root test extra).
+_AGENT = "system:serviceaccount:gpu-node-agent:gpu-node-agent"
+_P = DEFAULT_NODE_AGENT_PREFIX
+_OLD_NODE: dict[str, Any] = {
+    "metadata": {
+        "name": "n1",
+        "labels": {"gpu-node-pools.io/pool": "a", f"{_P}gpu.health": "ok", f"{_P}gpu.count": "8"},
+        "annotations": {"x": "y"},
+    },
+    "spec": {"taints": [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}]},
+    "status": {"capacity": {"cpu": "8"}},
+}
+
+
+def _request(node_claim: tuple[str, ...] | None = ("n1",)) -> dict[str, Any]:
+    user: dict[str, Any] = {"username": _AGENT}
+    if node_claim is not None:
+        user["extra"] = {NODE_NAME_CLAIM: list(node_claim)}
+    return {"operation": "UPDATE", "userInfo": user}
+
+
+def _changed(change: Any) -> dict[str, Any]:
+    import copy
+
+    node = copy.deepcopy(_OLD_NODE)
+    change(node)
+    return node
+
+
+@pytest.mark.parametrize(
+    ("config", "request_", "change", "allowed"),
+    [
+        ({}, _request(), lambda n: n["metadata"]["labels"].update({f"{_P}gpu.health": "degraded"}), True),
+        ({}, _request(), lambda n: n["metadata"]["labels"].pop(f"{_P}gpu.count"), True),
+        ({}, _request(), lambda n: None, True),
+        ({}, _request(("n2",)), lambda n: None, False),  # another node
+        ({}, _request(None), lambda n: None, False),  # a token without the node-name claim
+        ({}, _request(), lambda n: n["metadata"]["labels"].update({"gpu-node-pools.io/pool": "b"}), False),
+        ({}, _request(), lambda n: n["metadata"]["labels"].update({"evil": "1"}), False),
+        ({}, _request(), lambda n: n["metadata"]["labels"].pop("gpu-node-pools.io/pool"), False),
+        ({}, _request(), lambda n: n["metadata"]["annotations"].update({"x": "z"}), False),
+        ({}, _request(), lambda n: n["metadata"].pop("annotations"), False),
+        ({}, _request(), lambda n: n["spec"].update({"taints": []}), False),
+        ({}, _request(), lambda n: n["metadata"]["labels"].update({"nvidia.com/gpu.product": "x"}), False),
+        ({"gfdLabels": True}, _request(), lambda n: n["metadata"]["labels"].update({"nvidia.com/gpu.product": "x"}), True),
+        ({"gfdLabels": True}, _request(), lambda n: n["metadata"]["labels"].update({"nvidia.com/gpu.present": "x"}), False),
+    ],
+    ids=[
+        "own-label-changed", "own-label-removed", "no-change", "other-node", "no-node-claim", "foreign-label-changed",
+        "foreign-label-added", "foreign-label-removed", "annotation-changed", "annotations-removed", "taint-removed",
+        "gfd-key-outside-gfd-mode", "gfd-key-in-gfd-mode", "other-nvidia-key-in-gfd-mode",
+    ],
+)
+def test_node_policy_cel_allows_only_own_labels(
+    config: dict[str, Any], request_: dict[str, Any], change: Any, allowed: bool
+) -> None:
+    celpy = pytest.importorskip("celpy")
+    policy = find(build(config), "ValidatingAdmissionPolicy", "gpu-node-agent-node-labels")
+    activation = {
+        "request": celpy.json_to_cel(request_),
+        "object": celpy.json_to_cel(_changed(change)),
+        "oldObject": celpy.json_to_cel(_OLD_NODE),
+    }
+    environment = celpy.Environment()
+    verdicts = [
+        environment.program(environment.compile(v["expression"])).evaluate(activation)
+        for v in policy["spec"]["validations"]
+    ]
+    # An evaluation error comes back as a value, not an exception: only a real boolean true passes.
+    passed = [isinstance(v, (bool, celpy.celtypes.BoolType)) and bool(v) for v in verdicts]
+    assert all(passed) is allowed, verdicts
