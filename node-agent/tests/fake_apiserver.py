@@ -1,7 +1,7 @@
 """A fake Kubernetes API server at the network boundary: real HTTP, the few endpoints the agent calls.
 
-Nodes: GET and merge-PATCH (with resourceVersion preconditions, as the real server checks them).
-Leases: server-side apply. Bearer tokens are checked; `failures` queues canned error responses.
+Nodes: list, GET and merge-PATCH (with resourceVersion preconditions, as the real server checks them).
+Leases: list and server-side apply. Bearer tokens are checked; `failures` queues canned error responses.
 """
 
 from __future__ import annotations
@@ -89,11 +89,19 @@ class FakeApiServer:
                             del fake.failures[n]
                             text = status(code, "Injected") if json_body else "<html>bad gateway</html>"
                             return self._reply(code, text, json_body, headers)
-                    if self.path.startswith(NODE_PATH):
-                        return self._node(method, self.path.removeprefix(NODE_PATH).split("?")[0], body)
-                    if self.path.startswith(LEASE_PATH) and method == "PATCH":
+                    path = self.path.split("?")[0]
+                    if method == "GET" and path == NODE_PATH.rstrip("/"):
+                        return self._list("NodeList", fake.nodes.values())
+                    if method == "GET" and path.startswith(LEASE_PATH) and path.endswith("/leases"):
+                        return self._list("LeaseList", fake.leases.values())
+                    if path.startswith(NODE_PATH):
+                        return self._node(method, path.removeprefix(NODE_PATH), body)
+                    if path.startswith(LEASE_PATH) and method == "PATCH":
                         return self._lease(body)
                     return self._reply(404, status(404, "NotFound"))
+
+            def _list(self, kind: str, items: Any) -> None:
+                self._reply(200, {"kind": kind, "apiVersion": "v1", "metadata": {}, "items": [copy.deepcopy(i) for i in items]})
 
             def _node(self, method: str, name: str, body: Any) -> None:
                 node = fake.nodes.get(name)

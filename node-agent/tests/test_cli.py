@@ -10,9 +10,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pynvml
 import pytest
+from fake_apiserver import FakeApiServer
 
 from gpu_node_agent.cli import main
 
@@ -104,3 +106,48 @@ def test_run_without_nvml_exits_2_before_serving(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(pynvml, "nvmlInit", missing)
     assert main(["run", "--dry-run", "--port", "0", "--address", "127.0.0.1"], env={}) == 2
     assert capsys.readouterr().err.startswith("error: NVML library (libnvidia-ml.so.1) not found")
+
+
+def _kubeconfig(tmp_path: Path, server: str, token_file: Path) -> Path:
+    path = tmp_path / "kubeconfig"
+    path.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "local",
+        "clusters": [{"name": "local", "cluster": {"server": server}}],
+        "users": [{"name": "agent", "user": {"tokenFile": str(token_file)}}],
+        "contexts": [{"name": "local", "context": {"cluster": "local", "user": "agent"}}],
+    }))
+    return path
+
+
+def test_run_as_a_host_process_labels_its_node_heartbeats_and_cluster_shows_it(
+    examples_dir: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = tmp_path / "token"
+    token.write_text("token-1")
+    with FakeApiServer() as api:
+        api.add_node("n1", {"gpu-node-pools.io/pool": "training", "nvidia.com/gpu.present": "true"})
+        kubeconfig = _kubeconfig(tmp_path, api.url, token)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gpu_node_agent.cli", "run", "--kubeconfig", str(kubeconfig), "--node-name", "n1",
+             "--port", "0", "--address", "127.0.0.1", "--interval", "1",
+             "--gpu-source", f"simulated:{examples_dir}/8x-h100.yaml"],
+            stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            deadline = time.monotonic() + 15
+            while not ("n1" in api.leases and f"{P}gpu.health" in api.nodes["n1"]["metadata"]["labels"]):
+                assert time.monotonic() < deadline, "no label write and heartbeat within 15 s"
+                time.sleep(0.1)
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=10) == 0
+        finally:
+            proc.kill()
+            proc.wait()
+        labels = api.nodes["n1"]["metadata"]["labels"]
+        assert labels[f"{P}gpu.product"] == "NVIDIA-H100-80GB-HBM3" and labels["gpu-node-pools.io/pool"] == "training"
+        assert main(["cluster", "--kubeconfig", str(kubeconfig), "--json"], env={}) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert (row["node"], row["pool"], row["gpus"], row["product"], row["health"]) == (
+        "n1", "training", None, "NVIDIA-H100-80GB-HBM3", "ok"
+    )
+    assert row["last_report_seconds"] < 30 and not row["stale"]
