@@ -30,7 +30,8 @@ P = PREFIX
         ("Tesla T4", "Tesla-T4"),
         ("NVIDIA A100-SXM4-40GB", "NVIDIA-A100-SXM4-40GB"),
         ("NVIDIA GeForce RTX 4090 (rev. a1)", "NVIDIA-GeForce-RTX-4090-rev.-a1"),
-        ("  NVIDIA L4  ", "NVIDIA-L4"),  # GFD would keep the dashes at the ends: not a valid value
+        ("  NVIDIA  L4  ", "NVIDIA-L4"),  # runs of spaces become one dash, as GFD's strings.Fields join
+        ("-NVIDIA L4.", "NVIDIA-L4"),  # GFD would keep these ends: not a valid label value
         ("NVIDIA " + "X" * 80, "NVIDIA-" + "X" * 56),  # cut to 63
         ("???", None),  # nothing valid left: omitted, not garbage
     ],

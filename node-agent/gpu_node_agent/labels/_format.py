@@ -23,8 +23,9 @@ def label_value(raw: str) -> str | None:
 
 
 def sanitize_product(name: str) -> str | None:
-    """GFD's product rule (drop characters outside `[A-Za-z0-9-_. ]`, spaces to `-`), then made a valid value.
+    """GFD's product rule (drop characters outside `[A-Za-z0-9-_. ]`, join the words with `-`), then made a
+    valid value.
 
     `NVIDIA H100 80GB HBM3` -> `NVIDIA-H100-80GB-HBM3`, as GFD writes `nvidia.com/gpu.product`.
     """
-    return label_value(_GFD_KEEP.sub("", name).replace(" ", "-"))
+    return label_value("-".join(_GFD_KEEP.sub("", name).split()))
