@@ -96,7 +96,7 @@ class Agent:
         # A sync that found nothing to change is not a write: it must not delay the next real one.
         self.publish = self.publish.written(target, now if patched else self.publish.last_write)
         if patched:
-            log.info("labels written: %s", change)
+            log.info("labels written: %s", "drift repaired" if change == "no change" else change)
             self.view = self.view.after_write(True, self.wall())
 
     def _beat(self) -> None:

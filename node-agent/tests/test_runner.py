@@ -127,3 +127,21 @@ def test_dry_run_logs_the_change(caplog) -> None:
 
 def test_describe_change() -> None:
     assert describe_change({"a": "1", "c": "3"}, {"a": "2", "b": "1"}) == "a=1 -> 2, +b=1, -c"
+
+
+def test_a_deleted_label_is_restored_by_the_periodic_resync(caplog) -> None:
+    from gpu_node_agent.runner import RESYNC_SECONDS
+
+    caplog.set_level("INFO")
+    sink = RecordingSink()
+    clock = Clock()
+    a = agent(ScriptedReader(node(gpu())), sink, clock)
+    a.cycle()
+    del sink.node[f"{PREFIX}gpu.family"]  # someone edits the Node by hand
+    clock.now += RESYNC_SECONDS - 1
+    a.cycle()
+    assert f"{PREFIX}gpu.family" not in sink.node  # nothing changed on our side: no read, no write yet
+    clock.now += 1
+    a.cycle()
+    assert sink.node[f"{PREFIX}gpu.family"] == "hopper" and sink.patches == 2
+    assert "labels written: drift repaired" in caplog.text
