@@ -71,8 +71,21 @@ def rss_mib(pid: int) -> float:
 def steady_rss(extra_args: list[str]) -> tuple[float, float]:
     """(steady RSS MiB, CPU seconds per wall second) of `gpu-node-agent run` with a 1 s interval."""
     args = [
-        sys.executable, "-m", "gpu_node_agent.cli", "run", "--interval", "1", "--port", "0",
-        "--address", "127.0.0.1", "--node-name", "bench", "--gpu-source", f"simulated:{EXAMPLE}", *extra_args,
+        sys.executable,
+        "-m",
+        "gpu_node_agent.cli",
+        "run",
+        "--interval",
+        "1",
+        "--port",
+        "0",
+        "--address",
+        "127.0.0.1",
+        "--node-name",
+        "bench",
+        "--gpu-source",
+        f"simulated:{EXAMPLE}",
+        *extra_args,
     ]
     proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
     try:
@@ -112,7 +125,9 @@ def main() -> None:
     token = ROOT / ".state" / "bench-token"
     token.parent.mkdir(exist_ok=True)
     token.write_text("token-1")
-    print(f"gpu-node-agent run, 1 s interval, scraped every second; RSS max of {SAMPLES} samples after {WARMUP_SECONDS} s")
+    print(
+        f"gpu-node-agent run, 1 s interval, scraped every second; RSS max of {SAMPLES} samples after {WARMUP_SECONDS} s"
+    )
     print(f"{'mode':<40}{'RSS MiB':>10}{'CPU %':>8}{'target':>10}")
     with FakeApiServer() as api:
         api.add_node("bench", {"gpu-node-pools.io/pool": "bench"})
@@ -124,8 +139,10 @@ def main() -> None:
             verdict = "ok" if rss <= RSS_TARGET_MIB else "OVER"
             print(f"{mode:<40}{rss:>10.1f}{cpu * 100:>8.2f}{f'<= {RSS_TARGET_MIB} {verdict}':>10}")
         leases = len(api.leases)
-    print(f"(the writing run renewed its Lease and labelled the node: {leases} lease, "
-          f"{len(api.calls('PATCH'))} PATCH requests in all)")
+    print(
+        f"(the writing run renewed its Lease and labelled the node: {leases} lease, "
+        f"{len(api.calls('PATCH'))} PATCH requests in all)"
+    )
 
 
 if __name__ == "__main__":

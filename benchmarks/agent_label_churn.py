@@ -128,8 +128,9 @@ def main() -> None:
         print(f"{name:<14}{start // 60:>6}min{('never' if delay is None else f'{delay:g} s'):>14}")
     print()
     print("agent writes (time, utilization, memory-used, health):")
+    health = f"{DEFAULT_PREFIX}gpu.health"
     for t, labels in writes:
-        print(f"  {t / 60:6.2f} min  {labels.get(UTIL)}  {labels.get(MEMORY)}  {labels.get(f'{DEFAULT_PREFIX}gpu.health')}")
+        print(f"  {t / 60:6.2f} min  {labels.get(UTIL)}  {labels.get(MEMORY)}  {labels.get(health)}")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ CONTRACTS = [
 CONFIGS: dict[str, dict[str, Any]] = {
     "default": {},
     "gfd-labels": {"gfdLabels": True},
-    "nvidia-default-runtime": {"runtimeClassName": None},
+    "gpu-operator-runtime-class": {"runtimeClassName": "nvidia"},
     "custom": {
         "namespace": "monitoring-gpu",
         "image": "registry.example.com/gpu-node-agent@sha256:" + "b" * 64,
@@ -103,16 +103,22 @@ def test_node_name_comes_from_the_downward_api_and_settings_from_config() -> Non
     variables = env(build(CONFIGS["custom"]))
     assert variables["NODE_NAME"] == {"fieldRef": {"apiVersion": "v1", "fieldPath": "spec.nodeName"}}
     assert variables["POD_NAMESPACE"] == {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}
-    assert (variables["GPU_NODE_AGENT_PREFIX"], variables["GPU_NODE_AGENT_PORT"], variables["GPU_NODE_AGENT_INTERVAL"]) == (
-        "gpu.example.com/", "19402", "30"
-    )
+    assert (
+        variables["GPU_NODE_AGENT_PREFIX"],
+        variables["GPU_NODE_AGENT_PORT"],
+        variables["GPU_NODE_AGENT_INTERVAL"],
+    ) == ("gpu.example.com/", "19402", "30")
     assert (variables["GPU_NODE_AGENT_SETTLE_SECONDS"], variables["GPU_NODE_AGENT_MIN_WRITE_INTERVAL"]) == ("45", "60")
     assert (variables["NVIDIA_VISIBLE_DEVICES"], variables["NVIDIA_DRIVER_CAPABILITIES"]) == ("0,1", "utility")
 
 
-@pytest.mark.parametrize(("runtime", "expected"), [("nvidia", "nvidia"), ("nvidia-cdi", "nvidia-cdi"), (None, None)])
-def test_runtime_class_is_configurable(runtime: str | None, expected: str | None) -> None:
-    assert pod_spec(build({"runtimeClassName": runtime})).get("runtimeClassName") == expected
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [({}, None), ({"runtimeClassName": "nvidia"}, "nvidia"), ({"runtimeClassName": "nvidia-cdi"}, "nvidia-cdi")],
+)
+def test_runtime_class_is_configurable_and_off_by_default(config: dict[str, Any], expected: str | None) -> None:
+    # Off by default: EKS' NVIDIA AMIs run the NVIDIA runtime as the default and define no RuntimeClass.
+    assert pod_spec(build(config)).get("runtimeClassName") == expected
 
 
 def test_token_is_projected_pod_bound_and_expiring() -> None:
@@ -124,7 +130,11 @@ def test_token_is_projected_pod_bound_and_expiring() -> None:
     token = volume["projected"]["sources"][0]["serviceAccountToken"]
     assert token["path"] == "token" and 600 <= token["expirationSeconds"] <= 86400
     (mount,) = spec["containers"][0]["volumeMounts"]
-    assert mount == {"name": volume["name"], "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": True}
+    assert mount == {
+        "name": volume["name"],
+        "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
+        "readOnly": True,
+    }
 
 
 @pytest.mark.parametrize(
@@ -157,7 +167,9 @@ def test_bindings_give_the_agent_its_roles_and_the_reader_role_to_no_one() -> No
         binding = find(objects, kind)
         assert binding["subjects"] == subject and binding["roleRef"]["kind"] == role_kind
         assert find(objects, role_kind, binding["roleRef"]["name"])
-    assert not any(o["kind"].endswith("Binding") and o.get("roleRef", {}).get("name") == "gpu-node-agent-reader" for o in objects)
+    assert not any(
+        o["kind"].endswith("Binding") and o.get("roleRef", {}).get("name") == "gpu-node-agent-reader" for o in objects
+    )
 
 
 def test_metrics_service_selects_the_agent_pods_port() -> None:
@@ -279,13 +291,34 @@ def _changed(change: Any) -> dict[str, Any]:
         ({}, _request(), lambda n: n["metadata"].pop("annotations"), False),
         ({}, _request(), lambda n: n["spec"].update({"taints": []}), False),
         ({}, _request(), lambda n: n["metadata"]["labels"].update({"nvidia.com/gpu.product": "x"}), False),
-        ({"gfdLabels": True}, _request(), lambda n: n["metadata"]["labels"].update({"nvidia.com/gpu.product": "x"}), True),
-        ({"gfdLabels": True}, _request(), lambda n: n["metadata"]["labels"].update({"nvidia.com/gpu.present": "x"}), False),
+        (
+            {"gfdLabels": True},
+            _request(),
+            lambda n: n["metadata"]["labels"].update({"nvidia.com/gpu.product": "x"}),
+            True,
+        ),
+        (
+            {"gfdLabels": True},
+            _request(),
+            lambda n: n["metadata"]["labels"].update({"nvidia.com/gpu.present": "x"}),
+            False,
+        ),
     ],
     ids=[
-        "own-label-changed", "own-label-removed", "no-change", "other-node", "no-node-claim", "foreign-label-changed",
-        "foreign-label-added", "foreign-label-removed", "annotation-changed", "annotations-removed", "taint-removed",
-        "gfd-key-outside-gfd-mode", "gfd-key-in-gfd-mode", "other-nvidia-key-in-gfd-mode",
+        "own-label-changed",
+        "own-label-removed",
+        "no-change",
+        "other-node",
+        "no-node-claim",
+        "foreign-label-changed",
+        "foreign-label-added",
+        "foreign-label-removed",
+        "annotation-changed",
+        "annotations-removed",
+        "taint-removed",
+        "gfd-key-outside-gfd-mode",
+        "gfd-key-in-gfd-mode",
+        "other-nvidia-key-in-gfd-mode",
     ],
 )
 def test_node_policy_cel_allows_only_own_labels(

@@ -46,7 +46,7 @@ def main() -> None:
         'driverVersion: "550.54.15"',
         "cudaDriverVersion: 12040",
         "gpus:",
-        f"  - {{count: 8, name: NVIDIA H100 80GB HBM3, memoryTotalMiB: {MEMORY_TOTAL_MIB}, computeCapability: \"9.0\"}}",
+        f'  - {{count: 8, name: NVIDIA H100 80GB HBM3, memoryTotalMiB: {MEMORY_TOTAL_MIB}, computeCapability: "9.0"}}',
         "samples:",
     ]
     stall_until = 0

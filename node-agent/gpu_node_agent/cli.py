@@ -34,8 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     readout = commands.add_parser("readout", help="one-shot table of the local GPUs and the labels we would write")
     readout.add_argument("--json", action="store_true", help="JSON instead of a table")
-    readout.add_argument("--gpu-source", default=None, help="nvml (default) or simulated:FILE [env GPU_NODE_AGENT_GPU_SOURCE]")
-    readout.add_argument("--prefix", default=None, help=f"label prefix (default {DEFAULT_PREFIX}) [env GPU_NODE_AGENT_PREFIX]")
+    readout.add_argument(
+        "--gpu-source", default=None, help="nvml (default) or simulated:FILE [env GPU_NODE_AGENT_GPU_SOURCE]"
+    )
+    readout.add_argument(
+        "--prefix", default=None, help=f"label prefix (default {DEFAULT_PREFIX}) [env GPU_NODE_AGENT_PREFIX]"
+    )
     readout.add_argument("--gfd-labels", action="store_true", default=None, help="also show nvidia.com/gpu.* keys")
     add_run_arguments(commands.add_parser("run", help="the daemon: labels, metrics, heartbeat"))
     cluster = commands.add_parser("cluster", help="the cluster's GPU nodes, their labels and agent heartbeats")

@@ -71,9 +71,7 @@ def cluster_rows(
             ClusterRow(
                 node=name,
                 pool=labels.get(POOL_LABEL),
-                taints=tuple(
-                    f"{t['key']}={t.get('value', '')}:{t['effect']}" for t in spec.get("taints") or []
-                ),
+                taints=tuple(f"{t['key']}={t.get('value', '')}:{t['effect']}" for t in spec.get("taints") or []),
                 gpus=(node.get("status", {}).get("allocatable") or {}).get(GPU_RESOURCE),
                 product=labels.get(f"{prefix}gpu.product") or labels.get("nvidia.com/gpu.product"),
                 memory_mib=labels.get(f"{prefix}gpu.memory") or labels.get("nvidia.com/gpu.memory"),

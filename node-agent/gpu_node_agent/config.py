@@ -82,13 +82,23 @@ def validate_prefix(prefix: str) -> str | None:
 # (dest, flag, env, help). Flags win over the environment.
 _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("gpu_source", "--gpu-source", "GPU_NODE_AGENT_GPU_SOURCE", "nvml (default) or simulated:FILE"),
-    ("interval", "--interval", "GPU_NODE_AGENT_INTERVAL", f"seconds between reads (default {DEFAULT_INTERVAL_SECONDS:g})"),
+    (
+        "interval",
+        "--interval",
+        "GPU_NODE_AGENT_INTERVAL",
+        f"seconds between reads (default {DEFAULT_INTERVAL_SECONDS:g})",
+    ),
     ("address", "--address", "GPU_NODE_AGENT_ADDRESS", "metrics listen address (default 0.0.0.0)"),
     ("port", "--port", "GPU_NODE_AGENT_PORT", f"metrics port (default {DEFAULT_PORT}; 0 picks a free one)"),
     ("prefix", "--prefix", "GPU_NODE_AGENT_PREFIX", f"label prefix the agent owns (default {DEFAULT_PREFIX})"),
     ("node_name", "--node-name", "NODE_NAME", "this node's name (downward API); default: hostname with --dry-run"),
     ("namespace", "--namespace", "POD_NAMESPACE", f"namespace of the heartbeat Lease (default {DEFAULT_NAMESPACE})"),
-    ("settle", "--settle-seconds", "GPU_NODE_AGENT_SETTLE_SECONDS", "how long a new bucket must hold before it is written"),
+    (
+        "settle",
+        "--settle-seconds",
+        "GPU_NODE_AGENT_SETTLE_SECONDS",
+        "how long a new bucket must hold before it is written",
+    ),
     (
         "min_write_interval",
         "--min-write-interval",
@@ -96,7 +106,12 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
         "minimum seconds between label writes",
     ),
     ("kubeconfig", "--kubeconfig", "GPU_NODE_AGENT_KUBECONFIG", "kubeconfig file instead of in-cluster auth"),
-    ("api_server", "--api-server", "GPU_NODE_AGENT_API_SERVER", "API server URL (with --token-file) instead of in-cluster auth"),
+    (
+        "api_server",
+        "--api-server",
+        "GPU_NODE_AGENT_API_SERVER",
+        "API server URL (with --token-file) instead of in-cluster auth",
+    ),
     ("token_file", "--token-file", "GPU_NODE_AGENT_TOKEN_FILE", "bearer token file, re-read when the token rotates"),
     ("ca_file", "--ca-file", "GPU_NODE_AGENT_CA_FILE", "CA bundle for --api-server"),
     ("log_level", "--log-level", "GPU_NODE_AGENT_LOG_LEVEL", "DEBUG, INFO (default), WARNING, ERROR"),

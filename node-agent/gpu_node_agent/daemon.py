@@ -52,12 +52,12 @@ def serve(config: RunConfig, stop: threading.Event, ready: threading.Event | Non
             min_interval_seconds=config.min_write_interval_seconds,
         ),
         view=AgentView(node=config.node_name),
-        labels=None if client is None else NodeLabeler(
-            client, config.node_name, ownership(config.prefix, config.owned_extra_keys), backoff
-        ),
-        heartbeat=None if client is None else Heartbeat(
-            client, config.node_name, config.namespace, int(3 * config.interval_seconds), backoff
-        ),
+        labels=None
+        if client is None
+        else NodeLabeler(client, config.node_name, ownership(config.prefix, config.owned_extra_keys), backoff),
+        heartbeat=None
+        if client is None
+        else Heartbeat(client, config.node_name, config.namespace, int(3 * config.interval_seconds), backoff),
     )
     registry = CollectorRegistry()
     registry.register(AgentCollector(lambda: agent.view))

@@ -37,9 +37,7 @@ def label_patch(
 
 
 class NodeLabeler:
-    def __init__(
-        self, client: Client, node: str, owns: Callable[[str], bool], backoff: Backoff = Backoff()
-    ) -> None:
+    def __init__(self, client: Client, node: str, owns: Callable[[str], bool], backoff: Backoff = Backoff()) -> None:
         self._client = client
         self._node = node
         self._owns = owns

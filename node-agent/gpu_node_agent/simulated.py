@@ -31,7 +31,15 @@ __all__ = ["SimulatedReader", "SimulationError", "load_simulation"]
 
 MIB = 1024 * 1024
 _LIVE_FIELDS = {"memoryUsedMiB", "utilization", "memoryUtilization", "temperature", "powerWatts", "lost"}
-_GPU_FIELDS = _LIVE_FIELDS | {"count", "name", "uuid", "memoryTotalMiB", "computeCapability", "migCapable", "migEnabled"}
+_GPU_FIELDS = _LIVE_FIELDS | {
+    "count",
+    "name",
+    "uuid",
+    "memoryTotalMiB",
+    "computeCapability",
+    "migCapable",
+    "migEnabled",
+}
 _TOP_FIELDS = {"driverVersion", "cudaDriverVersion", "gpus", "samples"}
 _SAMPLE_FIELDS = _LIVE_FIELDS | {"t", "gpus"}
 
@@ -65,9 +73,7 @@ class Simulation:
         elapsed %= self.period
         index = bisect.bisect_right([s.t for s in self.samples], elapsed) - 1
         sample = self.samples[max(index, 0)]
-        gpus = tuple(
-            _apply(gpu, {**sample.all_gpus, **sample.per_gpu.get(gpu.index, {})}) for gpu in self.base.gpus
-        )
+        gpus = tuple(_apply(gpu, {**sample.all_gpus, **sample.per_gpu.get(gpu.index, {})}) for gpu in self.base.gpus)
         return replace(self.base, gpus=gpus)
 
 

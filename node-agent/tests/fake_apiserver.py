@@ -17,7 +17,14 @@ LEASE_PATH = "/apis/coordination.k8s.io/v1/namespaces/"
 
 
 def status(code: int, reason: str) -> dict[str, Any]:
-    return {"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": reason, "reason": reason, "code": code}
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "status": "Failure",
+        "message": reason,
+        "reason": reason,
+        "code": code,
+    }
 
 
 class FakeApiServer:
@@ -65,7 +72,9 @@ class FakeApiServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def _reply(self, code: int, body: Any, json_body: bool = True, headers: dict[str, str] | None = None) -> None:
+            def _reply(
+                self, code: int, body: Any, json_body: bool = True, headers: dict[str, str] | None = None
+            ) -> None:
                 data = json.dumps(body).encode() if json_body else str(body).encode()
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json" if json_body else "text/plain")
@@ -101,7 +110,9 @@ class FakeApiServer:
                     return self._reply(404, status(404, "NotFound"))
 
             def _list(self, kind: str, items: Any) -> None:
-                self._reply(200, {"kind": kind, "apiVersion": "v1", "metadata": {}, "items": [copy.deepcopy(i) for i in items]})
+                self._reply(
+                    200, {"kind": kind, "apiVersion": "v1", "metadata": {}, "items": [copy.deepcopy(i) for i in items]}
+                )
 
             def _node(self, method: str, name: str, body: Any) -> None:
                 node = fake.nodes.get(name)

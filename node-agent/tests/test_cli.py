@@ -29,7 +29,13 @@ def test_readout_of_the_example_file(examples_dir: str, capsys: pytest.CaptureFi
 
 
 def test_readout_json(examples_dir: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["readout", "--json", "--gfd-labels"], env={"GPU_NODE_AGENT_GPU_SOURCE": f"simulated:{examples_dir}/1x-t4.yaml"}) == 0
+    assert (
+        main(
+            ["readout", "--json", "--gfd-labels"],
+            env={"GPU_NODE_AGENT_GPU_SOURCE": f"simulated:{examples_dir}/1x-t4.yaml"},
+        )
+        == 0
+    )
     data = json.loads(capsys.readouterr().out)
     assert data["labels"]["nvidia.com/gpu.product"] == "Tesla-T4" and data["node"]["gpus"][0]["index"] == 0
 
@@ -71,9 +77,22 @@ def test_bad_input_exits_2_naming_it(argv: list[str], message: str, capsys) -> N
 def test_run_serves_metrics_and_exits_cleanly_on_sigterm(examples_dir: str) -> None:
     env = {**os.environ, "GPU_NODE_AGENT_GPU_SOURCE": f"simulated:{examples_dir}/8x-h100.yaml", "NODE_NAME": "n1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gpu_node_agent.cli", "run", "--dry-run", "--port", "0", "--address", "127.0.0.1",
-         "--interval", "1"],
-        env=env, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "gpu_node_agent.cli",
+            "run",
+            "--dry-run",
+            "--port",
+            "0",
+            "--address",
+            "127.0.0.1",
+            "--interval",
+            "1",
+        ],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         port = None
@@ -86,7 +105,10 @@ def test_run_serves_metrics_and_exits_cleanly_on_sigterm(examples_dir: str) -> N
         base = f"http://127.0.0.1:{port}"
         assert urllib.request.urlopen(f"{base}/healthz", timeout=5).status == 200
         deadline = time.monotonic() + 10  # the first cycle runs just after the server starts
-        while 'gpu_node_agent_up{node="n1"} 1.0' not in urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode():
+        while (
+            'gpu_node_agent_up{node="n1"} 1.0'
+            not in urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
+        ):
             assert time.monotonic() < deadline, "no successful cycle within 10 s"
             time.sleep(0.05)
         proc.send_signal(signal.SIGTERM)
@@ -110,12 +132,18 @@ def test_run_without_nvml_exits_2_before_serving(monkeypatch: pytest.MonkeyPatch
 
 def _kubeconfig(tmp_path: Path, server: str, token_file: Path) -> Path:
     path = tmp_path / "kubeconfig"
-    path.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "local",
-        "clusters": [{"name": "local", "cluster": {"server": server}}],
-        "users": [{"name": "agent", "user": {"tokenFile": str(token_file)}}],
-        "contexts": [{"name": "local", "context": {"cluster": "local", "user": "agent"}}],
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "local",
+                "clusters": [{"name": "local", "cluster": {"server": server}}],
+                "users": [{"name": "agent", "user": {"tokenFile": str(token_file)}}],
+                "contexts": [{"name": "local", "context": {"cluster": "local", "user": "agent"}}],
+            }
+        )
+    )
     return path
 
 
@@ -128,10 +156,26 @@ def test_run_as_a_host_process_labels_its_node_heartbeats_and_cluster_shows_it(
         api.add_node("n1", {"gpu-node-pools.io/pool": "training", "nvidia.com/gpu.present": "true"})
         kubeconfig = _kubeconfig(tmp_path, api.url, token)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gpu_node_agent.cli", "run", "--kubeconfig", str(kubeconfig), "--node-name", "n1",
-             "--port", "0", "--address", "127.0.0.1", "--interval", "1",
-             "--gpu-source", f"simulated:{examples_dir}/8x-h100.yaml"],
-            stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "gpu_node_agent.cli",
+                "run",
+                "--kubeconfig",
+                str(kubeconfig),
+                "--node-name",
+                "n1",
+                "--port",
+                "0",
+                "--address",
+                "127.0.0.1",
+                "--interval",
+                "1",
+                "--gpu-source",
+                f"simulated:{examples_dir}/8x-h100.yaml",
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
         )
         try:
             deadline = time.monotonic() + 15
@@ -148,6 +192,10 @@ def test_run_as_a_host_process_labels_its_node_heartbeats_and_cluster_shows_it(
         assert main(["cluster", "--kubeconfig", str(kubeconfig), "--json"], env={}) == 0
     (row,) = json.loads(capsys.readouterr().out)
     assert (row["node"], row["pool"], row["gpus"], row["product"], row["health"]) == (
-        "n1", "training", None, "NVIDIA-H100-80GB-HBM3", "ok"
+        "n1",
+        "training",
+        None,
+        "NVIDIA-H100-80GB-HBM3",
+        "ok",
     )
     assert row["last_report_seconds"] < 30 and not row["stale"]

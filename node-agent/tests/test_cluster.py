@@ -17,14 +17,26 @@ def k8s_node(name: str, labels: dict[str, str], gpus: str | None = None, taints:
 
 
 def lease(node: str, renew: str, duration: int = 45) -> dict:
-    return {"metadata": {"name": node}, "spec": {"holderIdentity": node, "renewTime": renew, "leaseDurationSeconds": duration}}
+    return {
+        "metadata": {"name": node},
+        "spec": {"holderIdentity": node, "renewTime": renew, "leaseDurationSeconds": duration},
+    }
 
 
 NODES = [
-    k8s_node("gpu-b", {"gpu-node-pools.io/pool": "training", f"{P}gpu.product": "NVIDIA-H100-80GB-HBM3",
-                       f"{P}gpu.memory": "81559", f"{P}gpu.memory-used": "75-100", f"{P}gpu.utilization": "80-100",
-                       f"{P}gpu.health": "ok"}, "8",
-             [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}]),
+    k8s_node(
+        "gpu-b",
+        {
+            "gpu-node-pools.io/pool": "training",
+            f"{P}gpu.product": "NVIDIA-H100-80GB-HBM3",
+            f"{P}gpu.memory": "81559",
+            f"{P}gpu.memory-used": "75-100",
+            f"{P}gpu.utilization": "80-100",
+            f"{P}gpu.health": "ok",
+        },
+        "8",
+        [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}],
+    ),
     k8s_node("gpu-a", {"nvidia.com/gpu.present": "true", "nvidia.com/gpu.product": "Tesla-T4"}, "1"),
     k8s_node("general", {"gpu-node-pools.io/pool": "general"}),
 ]
@@ -36,7 +48,11 @@ def test_rows_cover_gpu_nodes_only_with_heartbeat_age() -> None:
     a, b = rows
     assert (a.product, a.gpus, a.last_report_seconds, a.stale) == ("Tesla-T4", "1", None, True)  # GFD label fallback
     assert (b.pool, b.taints, b.memory_used, b.utilization, b.health) == (
-        "training", ("nvidia.com/gpu=true:NoSchedule",), "75-100", "80-100", "ok"
+        "training",
+        ("nvidia.com/gpu=true:NoSchedule",),
+        "75-100",
+        "80-100",
+        "ok",
     )
     assert b.last_report_seconds == 12 and not b.stale
 
@@ -49,6 +65,17 @@ def test_a_lease_older_than_its_duration_is_stale() -> None:
 def test_table() -> None:
     table = render_cluster(cluster_rows(NODES, [lease("gpu-b", "2026-11-23T08:59:48Z")], P, NOW))
     header, a, b = table.splitlines()
-    assert header.split() == ["NODE", "POOL", "TAINTS", "GPUS", "PRODUCT", "MEMORY", "MEM-USED", "UTIL", "HEALTH", "LAST-REPORT"]
+    assert header.split() == [
+        "NODE",
+        "POOL",
+        "TAINTS",
+        "GPUS",
+        "PRODUCT",
+        "MEMORY",
+        "MEM-USED",
+        "UTIL",
+        "HEALTH",
+        "LAST-REPORT",
+    ]
     assert a.endswith("never") and "81559Mi" in b and b.endswith("12s ago")
     assert render_cluster([]) == "no GPU nodes found"

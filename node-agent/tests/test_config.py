@@ -16,26 +16,41 @@ def config(argv: list[str], env: dict[str, str] | None = None):
 def test_defaults_need_only_a_node_name() -> None:
     cfg = config([], {"NODE_NAME": "ip-10-0-0-1"})
     assert (cfg.gpu_source, cfg.interval_seconds, cfg.port, cfg.prefix, cfg.dry_run) == (
-        "nvml", 15.0, 9402, "node-agent.gpu-node-pools.io/", False
+        "nvml",
+        15.0,
+        9402,
+        "node-agent.gpu-node-pools.io/",
+        False,
     )
     assert cfg.kube.describe() == "in-cluster service account"
 
 
 def test_every_flag_can_come_from_the_environment_and_flags_win() -> None:
     env = {
-        "NODE_NAME": "n1", "GPU_NODE_AGENT_INTERVAL": "5", "GPU_NODE_AGENT_PORT": "9999",
-        "GPU_NODE_AGENT_GPU_SOURCE": "simulated:x.yaml", "GPU_NODE_AGENT_DRY_RUN": "true",
-        "GPU_NODE_AGENT_GFD_LABELS": "1", "GPU_NODE_AGENT_PREFIX": "gpu.example.com/",
+        "NODE_NAME": "n1",
+        "GPU_NODE_AGENT_INTERVAL": "5",
+        "GPU_NODE_AGENT_PORT": "9999",
+        "GPU_NODE_AGENT_GPU_SOURCE": "simulated:x.yaml",
+        "GPU_NODE_AGENT_DRY_RUN": "true",
+        "GPU_NODE_AGENT_GFD_LABELS": "1",
+        "GPU_NODE_AGENT_PREFIX": "gpu.example.com/",
     }
     cfg = config(["--interval", "7"], env)
     assert (cfg.interval_seconds, cfg.port, cfg.gpu_source, cfg.dry_run, cfg.gfd_labels, cfg.prefix) == (
-        7.0, 9999, "simulated:x.yaml", True, True, "gpu.example.com/"
+        7.0,
+        9999,
+        "simulated:x.yaml",
+        True,
+        True,
+        "gpu.example.com/",
     )
     assert cfg.owned_extra_keys == ("nvidia.com/gpu.product", "nvidia.com/gpu.count", "nvidia.com/gpu.memory")
 
 
 def test_host_process_against_a_local_api_server() -> None:
-    cfg = config(["--node-name", "n1", "--api-server", "https://127.0.0.1:6443", "--token-file", "/t", "--ca-file", "/ca"])
+    cfg = config(
+        ["--node-name", "n1", "--api-server", "https://127.0.0.1:6443", "--token-file", "/t", "--ca-file", "/ca"]
+    )
     assert cfg.kube.api_server == "https://127.0.0.1:6443" and cfg.kube.token_file == "/t" and cfg.kube.ca_file == "/ca"
 
 

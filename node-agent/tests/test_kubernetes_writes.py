@@ -33,8 +33,7 @@ def token_file(tmp_path: Path) -> Path:
 @pytest.fixture
 def api(token_file: Path):
     with FakeApiServer() as server:
-        server.add_node("n1", {**FOREIGN, f"{P}gpu.count": "8", f"{P}gpu.family": "hopper"},
-                        annotations={"a": "b"})
+        server.add_node("n1", {**FOREIGN, f"{P}gpu.count": "8", f"{P}gpu.family": "hopper"}, annotations={"a": "b"})
         yield server
 
 
@@ -45,7 +44,7 @@ def labeler(api: FakeApiServer, token_file: Path, owns=OWNS, backoff: Backoff = 
 
 def test_patch_adds_updates_and_removes_only_our_keys(api: FakeApiServer, token_file: Path) -> None:
     assert labeler(api, token_file).sync({f"{P}gpu.count": "4", f"{P}gpu.health": "ok"})
-    (_, path, body, auth), = api.calls("PATCH")
+    ((_, path, body, auth),) = api.calls("PATCH")
     assert path == "/api/v1/nodes/n1?fieldManager=gpu-node-agent" and auth == "Bearer token-1"
     # The whole patch: labels (ours only) and the read resourceVersion, nothing else of the Node.
     assert body == {
@@ -139,8 +138,10 @@ def test_a_rotated_token_is_picked_up_without_a_restart(api: FakeApiServer, toke
     api.tokens = {"token-2"}  # and the old one expired
     assert writer.sync({f"{P}gpu.health": "degraded"})
     assert [r[3] for r in api.requests] == [
-        "Bearer token-1", "Bearer token-1",  # first sync: GET, PATCH
-        "Bearer token-1", "Bearer token-2",  # 401 on the old token, re-read, retried
+        "Bearer token-1",
+        "Bearer token-1",  # first sync: GET, PATCH
+        "Bearer token-1",
+        "Bearer token-2",  # 401 on the old token, re-read, retried
         "Bearer token-2",
     ]
 
@@ -148,7 +149,11 @@ def test_a_rotated_token_is_picked_up_without_a_restart(api: FakeApiServer, toke
 def test_heartbeat_applies_a_lease_named_after_the_node(api: FakeApiServer, token_file: Path) -> None:
     client = make_client(KubeTarget(api_server=api.url, token_file=str(token_file)), 2)
     Heartbeat(client, "n1", "gpu-node-agent", 45, FAST).beat(datetime(2026, 11, 23, 9, 0, 1, 5, tzinfo=timezone.utc))
-    (_, path, body, _), = api.calls("PATCH")
+    ((_, path, body, _),) = api.calls("PATCH")
     assert path.startswith("/apis/coordination.k8s.io/v1/namespaces/gpu-node-agent/leases/n1?")
     assert "fieldManager=gpu-node-agent" in path and "force=true" in path
-    assert body["spec"] == {"holderIdentity": "n1", "leaseDurationSeconds": 45, "renewTime": "2026-11-23T09:00:01.000005Z"}
+    assert body["spec"] == {
+        "holderIdentity": "n1",
+        "leaseDurationSeconds": 45,
+        "renewTime": "2026-11-23T09:00:01.000005Z",
+    }

@@ -49,8 +49,17 @@ def test_label_value(raw: str, expected: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("capability", "expected"),
-    [((7, 0), "volta"), ((7, 5), "turing"), ((8, 0), "ampere"), ((8, 6), "ampere"), ((8, 9), "ada-lovelace"),
-     ((9, 0), "hopper"), ((10, 0), "blackwell"), ((12, 0), "blackwell"), ((11, 0), "undefined")],
+    [
+        ((7, 0), "volta"),
+        ((7, 5), "turing"),
+        ((8, 0), "ampere"),
+        ((8, 6), "ampere"),
+        ((8, 9), "ada-lovelace"),
+        ((9, 0), "hopper"),
+        ((10, 0), "blackwell"),
+        ((12, 0), "blackwell"),
+        ((11, 0), "undefined"),
+    ],
 )
 def test_family_follows_gfd(capability: tuple[int, int], expected: str) -> None:
     assert family(*capability) == expected

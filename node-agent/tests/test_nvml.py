@@ -99,7 +99,9 @@ def test_reads_every_fact(nvml: FakeNvml) -> None:
     first = snapshot.gpus[0]
     assert first.name == "NVIDIA H100 80GB HBM3"  # bytes from old bindings decoded
     assert (first.memory_total_bytes, first.memory_used_bytes, first.memory_reserved_bytes) == (
-        81559 * MIB, 1024 * MIB, 512 * MIB
+        81559 * MIB,
+        1024 * MIB,
+        512 * MIB,
     )
     assert (first.utilization_gpu_percent, first.temperature_celsius, first.power_watts) == (40, 50, 350.5)
     assert (first.mig_capable, first.mig_enabled, first.compute_capability) == (True, False, (9, 0))

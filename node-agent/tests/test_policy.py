@@ -49,8 +49,13 @@ def test_noise_between_new_buckets_is_still_a_sustained_change_and_the_latest_va
 
 def test_a_return_to_the_published_value_restarts_the_settle_clock() -> None:
     state = PublishState(published={LIVE: "0-10"}, last_write=-1000)
-    samples = [(0, {LIVE: "80-100"}), (15, {LIVE: "0-10"}), (30, {LIVE: "80-100"}), (45, {LIVE: "80-100"}),
-               (60, {LIVE: "80-100"})]
+    samples = [
+        (0, {LIVE: "80-100"}),
+        (15, {LIVE: "0-10"}),
+        (30, {LIVE: "80-100"}),
+        (45, {LIVE: "80-100"}),
+        (60, {LIVE: "80-100"}),
+    ]
     assert run(samples, state) == [(60, {LIVE: "80-100"})]
 
 

@@ -64,7 +64,9 @@ def test_api_down_keeps_collecting_and_catches_up_when_it_returns(tmp_path: Path
     port = free_port()
     client = make_client(KubeTarget(api_server=f"http://127.0.0.1:{port}", token_file=str(token)), 1)
     clock = Clock()
-    a = agent(ScriptedReader(node(gpu(util=90, used_mib=70000))), NodeLabeler(client, "n1", ownership(PREFIX), FAST), clock)
+    a = agent(
+        ScriptedReader(node(gpu(util=90, used_mib=70000))), NodeLabeler(client, "n1", ownership(PREFIX), FAST), clock
+    )
     for _ in range(3):
         a.cycle()
         clock.now += 15

@@ -9,7 +9,8 @@ Least privilege in three layers:
 - the pod: non-root, read-only root, no capabilities, seccomp RuntimeDefault, a short-lived projected token.
 
 NVML needs the driver's device nodes and library, which the NVIDIA container runtime injects when the pod runs
-with its RuntimeClass and `NVIDIA_VISIBLE_DEVICES`; the device nodes are world-readable, so no root is needed.
+under it (the node default on EKS' NVIDIA AMIs, or a RuntimeClass) with `NVIDIA_VISIBLE_DEVICES`; the device
+nodes are world-readable, so no root is needed.
 """
 
 from __future__ import annotations
@@ -75,19 +76,28 @@ class NodeAgentConfig(ConfigModel):
         default=DEFAULT_NODE_AGENT_PREFIX,
         description="label prefix the agent owns on its node (a DNS subdomain and '/'); nothing outside it is touched",
     )
-    interval_seconds: int = Field(default=DEFAULT_NODE_AGENT_INTERVAL_SECONDS, ge=1, description="seconds between reads")
+    interval_seconds: int = Field(
+        default=DEFAULT_NODE_AGENT_INTERVAL_SECONDS, ge=1, description="seconds between reads"
+    )
     settle_seconds: int = Field(
-        default=DEFAULT_NODE_AGENT_SETTLE_SECONDS, ge=0, description="how long a new live bucket must hold before it is written"
+        default=DEFAULT_NODE_AGENT_SETTLE_SECONDS,
+        ge=0,
+        description="how long a new live bucket must hold before it is written",
     )
     min_write_interval_seconds: int = Field(
         default=DEFAULT_NODE_AGENT_MIN_WRITE_INTERVAL_SECONDS, ge=0, description="minimum seconds between label writes"
     )
-    port: int = Field(default=DEFAULT_NODE_AGENT_PORT, ge=1024, le=65535, description="metrics port (non-root: >= 1024)")
+    port: int = Field(
+        default=DEFAULT_NODE_AGENT_PORT, ge=1024, le=65535, description="metrics port (non-root: >= 1024)"
+    )
     gfd_labels: bool = Field(
         default=False, description="also write nvidia.com/gpu.product|count|memory, for clusters without GFD"
     )
+    # EKS' NVIDIA AMIs (AL2023, Bottlerocket) make the NVIDIA runtime containerd's default and create no
+    # RuntimeClass; a pod naming a RuntimeClass that doesn't exist is rejected at admission. So none by default.
     runtime_class_name: DnsLabel | None = Field(
-        default="nvidia", description="RuntimeClass of the NVIDIA container runtime; null where it is the node default"
+        default=None,
+        description="RuntimeClass of the NVIDIA runtime (`nvidia` with the GPU Operator); null: the node default",
     )
     nvidia_visible_devices: str = Field(default="all", description="NVIDIA_VISIBLE_DEVICES: the GPUs NVML sees")
     nvidia_driver_capabilities: str = Field(
@@ -186,9 +196,7 @@ def _lease_rbac(config: NodeAgentConfig) -> list[dict[str, Any]]:
         "kind": "Role",
         "metadata": _meta(NODE_AGENT_NAME, config.namespace),
         # Server-side apply of the heartbeat creates the Lease once, then patches it.
-        "rules": [
-            {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "patch"]}
-        ],
+        "rules": [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "patch"]}],
     }
     binding = {
         "apiVersion": "rbac.authorization.k8s.io/v1",
@@ -228,10 +236,7 @@ def _owned(config: NodeAgentConfig, key: str) -> str:
 
 def _unchanged(path: str) -> str:
     """CEL: an optional field of the Node is the same before and after."""
-    return (
-        f"has(object.{path}) == has(oldObject.{path}) && "
-        f"(!has(object.{path}) || object.{path} == oldObject.{path})"
-    )
+    return f"has(object.{path}) == has(oldObject.{path}) && (!has(object.{path}) || object.{path} == oldObject.{path})"
 
 
 _TOKEN_NODE = f"request.userInfo.extra[{_cel_string(NODE_NAME_CLAIM)}]"
@@ -377,7 +382,9 @@ def _token_volume() -> dict[str, Any]:
                 {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
                 {
                     "downwardAPI": {
-                        "items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]
+                        "items": [
+                            {"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}
+                        ]
                     }
                 },
             ],

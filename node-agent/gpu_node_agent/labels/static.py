@@ -54,11 +54,13 @@ def static_labels(snapshot: NodeSnapshot, ctx: LabelContext) -> dict[str, str]:
         raw[f"{p}gpu.memory"] = str(gpu.memory_total_bytes // MIB)
     if gpu.compute_capability is not None:
         major, minor = gpu.compute_capability
-        raw.update({
-            f"{p}gpu.family": family(major, minor),
-            f"{p}gpu.compute.major": str(major),
-            f"{p}gpu.compute.minor": str(minor),
-        })
+        raw.update(
+            {
+                f"{p}gpu.family": family(major, minor),
+                f"{p}gpu.compute.major": str(major),
+                f"{p}gpu.compute.minor": str(minor),
+            }
+        )
     if gpu.mig_capable is not None:
         raw[f"{p}mig.capable"] = str(gpu.mig_capable).lower()
     raw.update(_driver_labels(p, snapshot.driver_version))
