@@ -1,0 +1,144 @@
+"""The local cluster (scripts/cluster.sh) as session fixtures, and helpers for tests that run on it.
+
+Tests marked `cluster` run against real kube-apiserver/scheduler/controller-manager binaries with kwok nodes.
+They are skipped only when GNP_SKIP_CLUSTER=1; otherwise a missing toolchain is built, and a failure to build or
+start is an error, never a silent skip.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import yaml
+from kubernetes import client, config
+
+ROOT = Path(__file__).resolve().parents[2]
+CLUSTER_SH = ROOT / "scripts" / "cluster.sh"
+STATE = Path(os.environ.get("GNP_STATE", ROOT / ".state"))
+SKIP_ENV = "GNP_SKIP_CLUSTER"
+
+T = TypeVar("T")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get(SKIP_ENV) != "1":
+        return
+    skip = pytest.mark.skip(reason=f"{SKIP_ENV}=1: local cluster tests skipped on request")
+    for item in items:
+        if "cluster" in item.keywords:
+            item.add_marker(skip)
+
+
+def wait_for(check: Callable[[], T | None], timeout: float, what: str, interval: float = 0.5) -> T:
+    """Polls `check` until it returns something truthy; fails with `what` and the last value after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+
+
+@dataclass(frozen=True)
+class LocalCluster:
+    """Handle on the running local cluster."""
+
+    kubeconfig: Path
+
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+        cmd = ["kubectl", "--kubeconfig", str(self.kubeconfig), *args]
+        proc = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=300)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
+        return proc
+
+    def apply(self, manifest: str | list[dict[str, Any]], field_manager: str = "gnp-tests") -> list[str]:
+        """Server-side applies a manifest; returns the API server's warnings (failing if it rejects any object)."""
+        text = manifest if isinstance(manifest, str) else yaml.safe_dump_all(manifest)
+        proc = self.kubectl("apply", "--server-side", f"--field-manager={field_manager}", "-f", "-", input=text)
+        return [line for line in proc.stderr.splitlines() if line.startswith("Warning:")]
+
+    def api(self) -> client.ApiClient:
+        return config.new_client_from_config(config_file=str(self.kubeconfig))
+
+    def core(self) -> client.CoreV1Api:
+        return client.CoreV1Api(self.api())
+
+    def nodes(self, label_selector: str = "") -> list[client.V1Node]:
+        return self.core().list_node(label_selector=label_selector).items
+
+    def namespace(self, prefix: str = "t", labels: dict[str, str] | None = None) -> str:
+        """Creates a uniquely named namespace; the caller deletes it (see the `namespace` fixture)."""
+        name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+        body = client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels=labels or {}))
+        self.core().create_namespace(body)
+        return name
+
+    def pods(self, namespace: str, label_selector: str = "") -> list[client.V1Pod]:
+        return self.core().list_namespaced_pod(namespace, label_selector=label_selector).items
+
+
+def _cluster_running() -> bool:
+    return subprocess.run([str(CLUSTER_SH), "status"], capture_output=True).returncode == 0
+
+
+@pytest.fixture(scope="session")
+def local_cluster() -> Iterator[LocalCluster]:
+    """The local cluster with the local stack's simulated nodes; started (and at the end stopped) if not running."""
+    started_here = not _cluster_running()
+    # Builds the control plane when it is not cached yet; its progress shows in the test output on failure.
+    up = subprocess.run([str(CLUSTER_SH), "up"], capture_output=True, text=True)
+    if up.returncode != 0:
+        pytest.fail(f"scripts/cluster.sh up failed ({up.returncode}):\n{up.stderr[-4000:]}", pytrace=False)
+    try:
+        yield LocalCluster(kubeconfig=STATE / "kubeconfig")
+    finally:
+        if started_here:
+            subprocess.run([str(CLUSTER_SH), "down"], capture_output=True)
+
+
+@pytest.fixture
+def namespace(local_cluster: LocalCluster) -> Iterator[str]:
+    """A fresh namespace for one test, deleted afterwards (waiting, so its pods free their nodes for the next)."""
+    core = local_cluster.core()
+    name = local_cluster.namespace()
+    yield name
+    core.delete_namespace(name, grace_period_seconds=0)
+    wait_for(lambda: name not in {n.metadata.name for n in core.list_namespace().items}, 120, f"namespace {name} gone")
+
+
+def render_stack(stack: str = "local") -> list[dict[str, Any]]:
+    """The stack's in-cluster layer exactly as `gpu-node-pools render` prints it."""
+    cli = Path(sys.executable).parent / "gpu-node-pools"
+    proc = subprocess.run([str(cli), "render", "--stack", stack], capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        raise AssertionError(f"gpu-node-pools render --stack {stack} failed:\n{proc.stderr}")
+    return [doc for doc in yaml.safe_load_all(proc.stdout) if doc]
+
+
+@dataclass(frozen=True)
+class AppliedLayer:
+    objects: list[dict[str, Any]]
+    warnings: list[str]
+
+    def of_kind(self, kind: str) -> list[dict[str, Any]]:
+        return [o for o in self.objects if o["kind"] == kind]
+
+
+@pytest.fixture(scope="session")
+def local_layer(local_cluster: LocalCluster) -> AppliedLayer:
+    """The local stack's rendered layer, server-side applied once for the session."""
+    objects = render_stack("local")
+    warnings = local_cluster.apply(objects, field_manager="gnp-layer")
+    return AppliedLayer(objects=objects, warnings=warnings)

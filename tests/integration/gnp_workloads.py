@@ -1,0 +1,97 @@
+"""Small builders for the pods and controllers the proofs submit, and readers of what the scheduler did."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubernetes import client
+
+GPU = "nvidia.com/gpu"
+GPU_PRESENT = "nvidia.com/gpu.present"
+# kwok never pulls it; any pinned image would do.
+IMAGE = "registry.k8s.io/pause:3.10"
+
+__all__ = [
+    "GPU",
+    "GPU_PRESENT",
+    "deployment",
+    "gpu_tolerations",
+    "pending_message",
+    "pod",
+    "restricted_container",
+]
+
+
+def restricted_container(name: str = "main", resources: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A container that Pod Security Admission's `restricted` level admits."""
+    container: dict[str, Any] = {
+        "name": name,
+        "image": IMAGE,
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "runAsNonRoot": True,
+            "runAsUser": 65532,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+    }
+    if resources is not None:
+        container["resources"] = resources
+    return container
+
+
+def gpu_tolerations(gpu_nodes: list[client.V1Node]) -> list[dict[str, Any]]:
+    """Tolerations for every taint the GPU nodes carry, by key with `Exists`, as the isolation contract does."""
+    keys = {(t.key, t.effect) for node in gpu_nodes for t in (node.spec.taints or [])}
+    return [{"key": key, "operator": "Exists", "effect": effect} for key, effect in sorted(keys)]
+
+
+def pod_spec(
+    *,
+    requests: dict[str, str] | None = None,
+    tolerations: list[dict[str, Any]] | None = None,
+    priority_class: str | None = None,
+) -> dict[str, Any]:
+    resources = {"requests": dict(requests or {}), "limits": {}}
+    if requests and GPU in requests:  # extended resources need limit == request
+        resources["limits"][GPU] = requests[GPU]
+    spec: dict[str, Any] = {
+        "containers": [restricted_container(resources=resources)],
+        "terminationGracePeriodSeconds": 0,
+    }
+    if tolerations:
+        spec["tolerations"] = tolerations
+    if priority_class:
+        spec["priorityClassName"] = priority_class
+    return spec
+
+
+def pod(name: str, labels: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": labels or {"app": name}},
+        "spec": pod_spec(**spec),
+    }
+
+
+def deployment(name: str, replicas: int, **spec: Any) -> dict[str, Any]:
+    labels = {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": pod_spec(**spec)},
+        },
+    }
+
+
+def pending_message(pod_: client.V1Pod) -> str | None:
+    """The scheduler's reason for an unschedulable pod, or None when it is not (yet) marked unschedulable."""
+    for condition in pod_.status.conditions or []:
+        if condition.type == "PodScheduled" and condition.status == "False" and condition.reason == "Unschedulable":
+            return condition.message or ""
+    return None

@@ -1,0 +1,117 @@
+"""Proof 7 of issue 4: the node agent's ValidatingAdmissionPolicy, driven with a real token bound to a real pod.
+
+The token comes from the TokenRequest API bound to the agent's DaemonSet pod on node X, so the API server's
+authenticator itself puts `authentication.kubernetes.io/node-name: X` in the request's user info.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+
+from gnp_workloads import GPU_PRESENT
+from gnp_cluster import AppliedLayer, LocalCluster, wait_for
+
+pytestmark = pytest.mark.cluster
+
+
+def agent_daemonset(layer: AppliedLayer) -> dict[str, Any]:
+    found = [d for d in layer.of_kind("DaemonSet")
+             if d["metadata"]["name"] == "gpu-node-agent"]
+    assert found, "the local layer has no gpu-node-agent DaemonSet"
+    return found[0]
+
+
+def agent_prefix(daemonset: dict[str, Any]) -> str:
+    [container] = daemonset["spec"]["template"]["spec"]["containers"]
+    return next(e["value"] for e in container["env"] if e["name"] == "GPU_NODE_AGENT_PREFIX")
+
+
+@pytest.fixture(scope="module")
+def agent(local_cluster: LocalCluster, local_layer: AppliedLayer) -> tuple[client.CoreV1Api, str, str, str]:
+    """(client authenticated as the agent pod on node X, X, another node Y, the agent's label prefix)."""
+    ds = agent_daemonset(local_layer)
+    namespace = ds["metadata"]["namespace"]
+    account = ds["spec"]["template"]["spec"]["serviceAccountName"]
+    selector = ",".join(f"{k}={v}" for k, v in ds["spec"]["selector"]["matchLabels"].items())
+    pod = wait_for(
+        lambda: next((p for p in local_cluster.pods(namespace, selector) if p.status.phase == "Running"), None),
+        120, "a running node-agent pod",
+    )
+    token = local_cluster.core().create_namespaced_service_account_token(account, namespace, {
+        "spec": {
+            "audiences": [],
+            "expirationSeconds": 600,
+            "boundObjectRef": {"apiVersion": "v1", "kind": "Pod", "name": pod.metadata.name, "uid": pod.metadata.uid},
+        }
+    }).status.token
+
+    configuration = client.Configuration()
+    config.load_kube_config(config_file=str(local_cluster.kubeconfig), client_configuration=configuration)
+    configuration.cert_file = configuration.key_file = None
+    configuration.api_key = {"authorization": f"Bearer {token}"}
+    as_agent = client.CoreV1Api(client.ApiClient(configuration))
+
+    node_x = pod.spec.node_name
+    others = [n.metadata.name for n in local_cluster.nodes() if n.metadata.name != node_x]
+    # Prefer another GPU node as Y: the policy must fence nodes of the agent's own kind too.
+    gpu_others = [n.metadata.name for n in local_cluster.nodes(f"{GPU_PRESENT}=true") if n.metadata.name != node_x]
+    return as_agent, node_x, (gpu_others or others)[0], agent_prefix(ds)
+
+
+def denied(call: Any, message: str) -> None:
+    with pytest.raises(ApiException) as err:
+        call()
+    assert err.value.status in (403, 422), err.value
+    assert message in json.loads(err.value.body)["message"], err.value.body
+
+
+def test_token_carries_the_pod_node(local_cluster: LocalCluster, agent: tuple[Any, str, str, str]) -> None:
+    as_agent, node_x, _, _ = agent
+    review = client.AuthenticationV1Api(as_agent.api_client).create_self_subject_review({})
+    assert review.status.user_info.extra["authentication.kubernetes.io/node-name"] == [node_x]
+
+
+def test_agent_may_label_its_own_node_under_its_prefix(
+    local_cluster: LocalCluster, agent: tuple[Any, str, str, str]
+) -> None:
+    as_agent, node_x, _, prefix = agent
+    as_agent.patch_node(node_x, {"metadata": {"labels": {f"{prefix}proof": "7"}}})
+    assert local_cluster.core().read_node(node_x).metadata.labels[f"{prefix}proof"] == "7"
+    as_agent.patch_node(node_x, {"metadata": {"labels": {f"{prefix}proof": None}}})
+    assert f"{prefix}proof" not in local_cluster.core().read_node(node_x).metadata.labels
+
+
+def test_agent_may_not_label_another_node(agent: tuple[Any, str, str, str]) -> None:
+    as_agent, _, node_y, prefix = agent
+    denied(lambda: as_agent.patch_node(node_y, {"metadata": {"labels": {f"{prefix}proof": "7"}}}),
+           "the node agent may only change the Node its pod runs on")
+
+
+def test_agent_may_not_set_a_label_outside_its_prefix(agent: tuple[Any, str, str, str]) -> None:
+    as_agent, node_x, _, prefix = agent
+    denied(lambda: as_agent.patch_node(node_x, {"metadata": {"labels": {"example.com/proof": "7"}}}),
+           f"the node agent may only set labels under {prefix}")
+
+
+def test_agent_may_not_remove_a_label_outside_its_prefix(agent: tuple[Any, str, str, str]) -> None:
+    as_agent, node_x, _, prefix = agent
+    denied(lambda: as_agent.patch_node(node_x, {"metadata": {"labels": {GPU_PRESENT: None}}}),
+           f"the node agent may only remove labels under {prefix}")
+
+
+def test_agent_may_not_change_taints(local_cluster: LocalCluster, agent: tuple[Any, str, str, str]) -> None:
+    as_agent, node_x, _, _ = agent
+    taints = local_cluster.core().read_node(node_x).spec.taints or []
+    assert taints, f"GPU node {node_x} should be tainted"
+    denied(lambda: as_agent.patch_node(node_x, {"spec": {"taints": []}}), "the node agent may not change spec")
+
+
+def test_agent_may_not_change_annotations(agent: tuple[Any, str, str, str]) -> None:
+    as_agent, node_x, _, _ = agent
+    denied(lambda: as_agent.patch_node(node_x, {"metadata": {"annotations": {"example.com/proof": "7"}}}),
+           "the node agent may not change metadata.annotations")
