@@ -1,0 +1,69 @@
+"""Real `pulumi` runs against the local cluster: the toolchain from tools/pulumi/build.sh, a throwaway project.
+
+Every run uses a copy of the project file and stack config in a temporary folder (main: the repo's infra/),
+its own file backend and PULUMI_HOME, so tests never write into stacks/ or .state/pulumi. Tests marked
+`pulumi` need the local cluster and skip only when GNP_SKIP_CLUSTER=1, like the cluster tests.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from gnp_pulumi import ROOT, PulumiProject, make_project, repo_stack_config
+
+
+# The cluster fixture lives with the cluster tests, in a module importable under a unique name.
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+from gnp_cluster import SKIP_ENV, local_cluster, render_stack  # noqa: E402
+
+__all__ = ["local_cluster"]
+
+
+def _ours(item: pytest.Item) -> bool:
+    return Path(str(item.fspath)).is_relative_to(Path(__file__).parent)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Deploy onto the fresh cluster before the cluster tests apply the same objects with kubectl.
+    items.sort(key=lambda item: not (_ours(item) and "pulumi" in item.keywords))
+    if os.environ.get(SKIP_ENV) == "1":
+        skip = pytest.mark.skip(reason=f"{SKIP_ENV}=1: local cluster tests skipped on request")
+        for item in items:
+            if _ours(item) and "pulumi" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def toolchain_path() -> str:
+    """PATH entries of the Pulumi toolchain, built (or reused from the cache) by tools/pulumi/build.sh."""
+    build = subprocess.run([str(ROOT / "tools" / "pulumi" / "build.sh")], capture_output=True, text=True)
+    if build.returncode != 0:
+        pytest.fail(f"tools/pulumi/build.sh failed ({build.returncode}):\n{build.stderr[-4000:]}", pytrace=False)
+    return build.stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def local_objects() -> list[dict]:
+    """Every Kubernetes object of the local stack's in-cluster layer, as `gpu-node-pools render` prints them."""
+    return render_stack("local")
+
+
+@pytest.fixture(scope="module")
+def local_config(local_cluster) -> dict:
+    """The local stack's config, aimed at the cluster the fixture runs (GNP_STATE may move its kubeconfig)."""
+    config = repo_stack_config("local")
+    config["gpu-node-pools:cluster"]["kubeconfig"] = str(local_cluster.kubeconfig)
+    return config
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory, toolchain_path: str, local_config: dict) -> PulumiProject:
+    """The real project (program infra/, the local stack's config) in a throwaway backend."""
+    project_file = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    return make_project(tmp_path_factory.mktemp("project"), toolchain_path, ROOT / "infra",
+                        {"local": local_config}, project_file)
