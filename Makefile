@@ -27,3 +27,14 @@ readme: setup ## regenerate the README's config reference table from the config 
 	@.venv/bin/python -c 'import re,pathlib; from gpu_node_pools.config_reference import config_reference_markdown as t; p=pathlib.Path("README.md"); s=p.read_text(); p.write_text(re.sub(r"(<!-- config-reference:start -->\n).*?(<!-- config-reference:end -->)", lambda m: m.group(1)+t()+"\n"+m.group(2), s, flags=re.S))'
 
 .PHONY: readme
+
+tools-pulumi: ## build (or reuse from the cache) the Pulumi CLI, Python language host and Kubernetes provider
+	@tools/pulumi/build.sh >/dev/null
+
+up: ## the main job: set-up, toolchains, local cluster, `pulumi up --stack local`, then the GPU readout
+	@scripts/up.sh
+
+down: ## destroy the local stack and stop the local cluster
+	@scripts/down.sh
+
+.PHONY: tools-pulumi up down
