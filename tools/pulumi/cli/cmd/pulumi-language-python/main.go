@@ -191,6 +191,7 @@ func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.Langu
 	}
 	defer closer.Close()
 
+	// -u: a policy pack prints the port it serves on without flushing, and the engine waits for that line.
 	cmd := exec.CommandContext(server.Context(), python, append([]string{"-u", program}, req.GetArgs()...)...)
 	cmd.Dir = req.GetPwd()
 	cmd.Env = append(env, req.GetEnv()...)
