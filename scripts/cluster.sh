@@ -6,6 +6,7 @@
 #   scripts/cluster.sh up      start it (no-op when running) and create the nodes of $GNP_STACK (default local)
 #   scripts/cluster.sh status  say whether it runs and list its nodes
 #   scripts/cluster.sh down    stop every process and delete its state
+#   scripts/cluster.sh stop|start  stop the processes keeping etcd's data, and start them again (outage drills)
 #
 # Kubeconfig: $GNP_STATE/kubeconfig (.state/kubeconfig). GNP_NODES_FILE=FILE applies that Node YAML instead of
 # `gpu-node-pools simulated-nodes --stack $GNP_STACK`.
@@ -114,9 +115,19 @@ down() {
   rm -f "$KUBECONFIG_PATH" "$GNP_STATE/kwokctl.yaml"
 }
 
+# stop|start: kwokctl stops and restarts every component of the cluster; etcd's data and the nodes survive.
+pause_or_resume() {
+  [ -d "$KWOK_WORKDIR/clusters/$CLUSTER_NAME" ] || die "cluster $CLUSTER_NAME does not exist; run: $0 up"
+  source "$GNP_ROOT/tools/controlplane/paths.sh"
+  kwokctl_ "$1" cluster >"$GNP_STATE/kwokctl.log" 2>&1 \
+    || { tail -n 20 "$GNP_STATE/kwokctl.log" >&2; die "kwokctl $1 cluster failed"; }
+  log "cluster $CLUSTER_NAME: $1 done"
+}
+
 case "${1:-}" in
   up) up ;;
   down) down ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  stop|start) pause_or_resume "$1" ;;
+  *) echo "usage: $0 up|down|status|stop|start" >&2; exit 2 ;;
 esac

@@ -63,10 +63,14 @@ class LocalCluster:
             raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
         return proc
 
-    def apply(self, manifest: str | list[dict[str, Any]], field_manager: str = "gnp-tests") -> list[str]:
-        """Server-side applies a manifest; returns the API server's warnings (failing if it rejects any object)."""
+    def apply(self, manifest: str | list[dict[str, Any]], field_manager: str = "gnp-tests", force: bool = False) -> list[str]:
+        """Server-side applies a manifest; returns the API server's warnings (failing if it rejects any object).
+
+        `force` takes over fields another manager set (on a cluster someone else also applied the layer to).
+        """
         text = manifest if isinstance(manifest, str) else yaml.safe_dump_all(manifest)
-        proc = self.kubectl("apply", "--server-side", f"--field-manager={field_manager}", "-f", "-", input=text)
+        args = ["apply", "--server-side", f"--field-manager={field_manager}", *(["--force-conflicts"] * force)]
+        proc = self.kubectl(*args, "-f", "-", input=text)
         return [line for line in proc.stderr.splitlines() if line.startswith("Warning:")]
 
     def api(self) -> client.ApiClient:
@@ -87,6 +91,32 @@ class LocalCluster:
 
     def pods(self, namespace: str, label_selector: str = "") -> list[client.V1Pod]:
         return self.core().list_namespaced_pod(namespace, label_selector=label_selector).items
+
+    def pod_bound_token(self, pod: client.V1Pod, account: str, seconds: int = 3600) -> str:
+        """A TokenRequest token for `account` bound to `pod`: the API server adds the pod's node to its user info."""
+        ref = {"apiVersion": "v1", "kind": "Pod", "name": pod.metadata.name, "uid": pod.metadata.uid}
+        request = {"spec": {"audiences": [], "expirationSeconds": seconds, "boundObjectRef": ref}}
+        return self.core().create_namespaced_service_account_token(account, pod.metadata.namespace, request).status.token
+
+    def as_token(self, token: str) -> client.ApiClient:
+        """A client for this cluster that authenticates with `token` only."""
+        configuration = client.Configuration()
+        config.load_kube_config(config_file=str(self.kubeconfig), client_configuration=configuration)
+        configuration.cert_file = configuration.key_file = None
+        configuration.api_key = {"authorization": f"Bearer {token}"}
+        return client.ApiClient(configuration)
+
+    def server(self) -> tuple[str, str]:
+        """(API server URL, CA bundle path)."""
+        configuration = client.Configuration()
+        config.load_kube_config(config_file=str(self.kubeconfig), client_configuration=configuration)
+        return configuration.host, configuration.ssl_ca_cert
+
+
+def cluster_sh(*args: str) -> None:
+    proc = subprocess.run([str(CLUSTER_SH), *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise AssertionError(f"scripts/cluster.sh {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
 
 
 def _cluster_running() -> bool:
@@ -140,5 +170,5 @@ class AppliedLayer:
 def local_layer(local_cluster: LocalCluster) -> AppliedLayer:
     """The local stack's rendered layer, server-side applied once for the session."""
     objects = render_stack("local")
-    warnings = local_cluster.apply(objects, field_manager="gnp-layer")
+    warnings = local_cluster.apply(objects, field_manager="gnp-layer", force=True)
     return AppliedLayer(objects=objects, warnings=warnings)

@@ -6,6 +6,8 @@ from typing import Any
 
 from kubernetes import client
 
+from gnp_cluster import AppliedLayer, LocalCluster, wait_for
+
 GPU = "nvidia.com/gpu"
 GPU_PRESENT = "nvidia.com/gpu.present"
 # kwok never pulls it; any pinned image would do.
@@ -14,11 +16,14 @@ IMAGE = "registry.k8s.io/pause:3.10"
 __all__ = [
     "GPU",
     "GPU_PRESENT",
+    "agent_daemonset",
+    "agent_prefix",
     "deployment",
     "gpu_tolerations",
     "pending_message",
     "pod",
     "restricted_container",
+    "running_agent_pod",
 ]
 
 
@@ -95,3 +100,23 @@ def pending_message(pod_: client.V1Pod) -> str | None:
         if condition.type == "PodScheduled" and condition.status == "False" and condition.reason == "Unschedulable":
             return condition.message or ""
     return None
+
+
+def agent_daemonset(layer: AppliedLayer) -> dict[str, Any]:
+    found = [d for d in layer.of_kind("DaemonSet") if d["metadata"]["name"] == "gpu-node-agent"]
+    assert found, "the local layer has no gpu-node-agent DaemonSet"
+    return found[0]
+
+
+def agent_prefix(daemonset: dict[str, Any]) -> str:
+    [container] = daemonset["spec"]["template"]["spec"]["containers"]
+    return next(e["value"] for e in container["env"] if e["name"] == "GPU_NODE_AGENT_PREFIX")
+
+
+def running_agent_pod(cluster: LocalCluster, daemonset: dict[str, Any]) -> client.V1Pod:
+    selector = ",".join(f"{k}={v}" for k, v in daemonset["spec"]["selector"]["matchLabels"].items())
+    namespace = daemonset["metadata"]["namespace"]
+    return wait_for(
+        lambda: next((p for p in cluster.pods(namespace, selector) if p.status.phase == "Running"), None),
+        120, "a running node-agent pod",
+    )

@@ -10,52 +10,22 @@ import json
 from typing import Any
 
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from gnp_workloads import GPU_PRESENT
-from gnp_cluster import AppliedLayer, LocalCluster, wait_for
+from gnp_cluster import AppliedLayer, LocalCluster
+from gnp_workloads import GPU_PRESENT, agent_daemonset, agent_prefix, running_agent_pod
 
 pytestmark = pytest.mark.cluster
-
-
-def agent_daemonset(layer: AppliedLayer) -> dict[str, Any]:
-    found = [d for d in layer.of_kind("DaemonSet")
-             if d["metadata"]["name"] == "gpu-node-agent"]
-    assert found, "the local layer has no gpu-node-agent DaemonSet"
-    return found[0]
-
-
-def agent_prefix(daemonset: dict[str, Any]) -> str:
-    [container] = daemonset["spec"]["template"]["spec"]["containers"]
-    return next(e["value"] for e in container["env"] if e["name"] == "GPU_NODE_AGENT_PREFIX")
 
 
 @pytest.fixture(scope="module")
 def agent(local_cluster: LocalCluster, local_layer: AppliedLayer) -> tuple[client.CoreV1Api, str, str, str]:
     """(client authenticated as the agent pod on node X, X, another node Y, the agent's label prefix)."""
     ds = agent_daemonset(local_layer)
-    namespace = ds["metadata"]["namespace"]
-    account = ds["spec"]["template"]["spec"]["serviceAccountName"]
-    selector = ",".join(f"{k}={v}" for k, v in ds["spec"]["selector"]["matchLabels"].items())
-    pod = wait_for(
-        lambda: next((p for p in local_cluster.pods(namespace, selector) if p.status.phase == "Running"), None),
-        120, "a running node-agent pod",
-    )
-    token = local_cluster.core().create_namespaced_service_account_token(account, namespace, {
-        "spec": {
-            "audiences": [],
-            "expirationSeconds": 600,
-            "boundObjectRef": {"apiVersion": "v1", "kind": "Pod", "name": pod.metadata.name, "uid": pod.metadata.uid},
-        }
-    }).status.token
-
-    configuration = client.Configuration()
-    config.load_kube_config(config_file=str(local_cluster.kubeconfig), client_configuration=configuration)
-    configuration.cert_file = configuration.key_file = None
-    configuration.api_key = {"authorization": f"Bearer {token}"}
-    as_agent = client.CoreV1Api(client.ApiClient(configuration))
-
+    pod = running_agent_pod(local_cluster, ds)
+    token = local_cluster.pod_bound_token(pod, ds["spec"]["template"]["spec"]["serviceAccountName"], seconds=600)
+    as_agent = client.CoreV1Api(local_cluster.as_token(token))
     node_x = pod.spec.node_name
     others = [n.metadata.name for n in local_cluster.nodes() if n.metadata.name != node_x]
     # Prefer another GPU node as Y: the policy must fence nodes of the agent's own kind too.
