@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make up`: from a fresh machine to the GPU platform deployed by a real `pulumi up` on the local cluster.
 #   set-up (.venv) -> Pulumi toolchain (built once, cached) -> local cluster (control plane built once, cached)
-#   -> pulumi up --stack local --yes -> GPU readout (gpu-node-agent cluster)
+#   -> pulumi up --stack local --yes, guarded by the policy pack -> GPU readout (gpu-node-agent cluster)
 set -euo pipefail
 source "$(dirname "$0")/../tools/lib.sh"
 cd "$GNP_ROOT"
@@ -20,10 +20,10 @@ was_running=true
 scripts/cluster.sh status >/dev/null 2>&1 || was_running=false
 scripts/cluster.sh up
 
-step "4/5 pulumi up --stack $STACK"
+step "4/5 pulumi up --stack $STACK --policy-pack policies"
 source scripts/pulumi-env.sh
 pulumi stack select --create "$STACK" >/dev/null
-up_args=(--stack "$STACK" --yes)
+up_args=(--stack "$STACK" --yes --policy-pack policies)
 # A cluster started just now has none of the objects an earlier deployment left in the stack's state.
 $was_running || up_args+=(--refresh)
 pulumi up "${up_args[@]}"
