@@ -83,12 +83,20 @@ YAML
   log "creating the simulated nodes of stack '$STACK'"
   local nodes; nodes="$(simulated_nodes)" || die "could not produce the simulated nodes of stack '$STACK'"
   printf '%s\n' "$nodes" | kubectl_ apply --server-side --field-manager=gnp-cluster -f - >/dev/null
-  local names; names="$(printf '%s\n' "$nodes" | kubectl_ create --dry-run=client -o name -f -)"
-  # kwok marks them Ready within seconds; waiting here means callers can schedule right away.
-  # shellcheck disable=SC2086
-  kubectl_ wait --for=condition=Ready --timeout=120s $names >/dev/null \
-    || die "simulated nodes did not become Ready; see kubectl --kubeconfig $KUBECONFIG_PATH get nodes"
-  log "cluster $CLUSTER_NAME is up with $(printf '%s\n' "$names" | wc -l) simulated nodes"
+  local names; names="$(printf '%s\n' "$nodes" | kubectl_ create --dry-run=client -o name -f - | sed 's|^node/||')"
+  # kwok marks them Ready within seconds; waiting here means callers can schedule right away. One list per
+  # poll: `kubectl wait` on a thousand nodes takes minutes.
+  local want ready deadline=$((SECONDS + 180))
+  want="$(printf '%s\n' "$names" | wc -l)"
+  while :; do
+    ready="$(kubectl_ get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' \
+      | awk '$2 == "True" {print $1}' | grep -cxFf <(printf '%s\n' "$names") || true)"
+    [ "$ready" -ge "$want" ] && break
+    [ "$SECONDS" -lt "$deadline" ] \
+      || die "$ready of $want simulated nodes Ready after 180s; see kubectl --kubeconfig $KUBECONFIG_PATH get nodes"
+    sleep 1
+  done
+  log "cluster $CLUSTER_NAME is up with $want simulated nodes"
   log "use it: export KUBECONFIG=$KUBECONFIG_PATH"
 }
 
