@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import PREFIX, gpu, node
+from snapshot_builders import PREFIX, gpu, node
 
 from gpu_node_agent.labels import (
     MEMORY_USED_BUCKETS,

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from conftest import gpu, node
+from snapshot_builders import gpu, node
 from prometheus_client import CollectorRegistry, generate_latest
 
 from gpu_node_agent.metrics import AgentCollector

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from conftest import PREFIX, gpu, node
+from snapshot_builders import PREFIX, gpu, node
 from fake_apiserver import FakeApiServer
 
 from gpu_node_agent.kubeclient import KubeTarget, make_client
