@@ -72,7 +72,8 @@ def test_bad_config_names_the_file_and_key(
     assert captured.out == ""  # nothing rendered
     error = captured.err
     assert error.startswith("error: stacks/Pulumi.bad.yaml: ")
-    assert f"{key}: " in error if key else True
+    if key:
+        assert f"{key}: " in error
     assert message in error
 
 

@@ -13,7 +13,7 @@ import yaml
 from .cluster_config import EksClusterConfig
 from .platform_config import ConfigError, PlatformConfig, find_project_root, load_stack
 from .pools import nodegroup_request
-from .render import in_cluster_objects
+from .render import cluster_kubernetes_version, in_cluster_objects
 from .simulated_nodes import simulated_nodes
 
 __all__ = ["main", "nodegroup_requests"]
@@ -26,7 +26,6 @@ def nodegroup_requests(config: PlatformConfig) -> list[dict[str, Any]]:
         cluster_name, subnets = cluster.name, cluster.subnet_ids
     else:  # existing cluster: the pools describe nodes that are already there (simulated ones, locally)
         cluster_name, subnets = cluster.context or "existing-cluster", []
-    version = cluster.version if isinstance(cluster, EksClusterConfig) else None
     return [
         nodegroup_request(
             pool,
@@ -34,7 +33,7 @@ def nodegroup_requests(config: PlatformConfig) -> list[dict[str, Any]]:
             cluster_name=cluster_name,
             subnet_ids=subnets,
             node_role_arn=f"<created on deploy: IAM role of node pool {pool.name}>",
-            kubernetes_version=version,
+            kubernetes_version=cluster_kubernetes_version(config),
         )
         for pool in config.node_pools
     ]
@@ -48,7 +47,7 @@ def _pools_table(config: PlatformConfig) -> str:
     header = ("NAME", "KIND", "INSTANCE TYPES", "AMI TYPE", "CAPACITY", "MIN/DESIRED/MAX", "DISK", "TAINTS")
     rows = [header]
     for pool in config.node_pools:
-        taints = ",".join(f"{t['key']}={t['value']}:{t['effect']}" for t in pool.node_taints(config.contract))
+        taints = ",".join(str(t) for t in pool.node_taints(config.contract))
         rows.append((
             pool.name,
             pool.kind,

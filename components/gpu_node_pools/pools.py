@@ -20,6 +20,7 @@ from .contract import (
     POOL_KIND_LABEL,
     POOL_LABEL,
     IsolationContract,
+    Taint,
 )
 from .instance_types import lookup
 from .isolation import TaintConfig
@@ -184,11 +185,9 @@ class NodePoolConfig(ConfigModel):
             labels[BUILTIN_DEVICE_PLUGIN_LABEL] = "true"
         return labels
 
-    def node_taints(self, contract: IsolationContract) -> list[dict[str, str]]:
-        """Kubernetes-spelled taints: the contract's GPU taint first, then the pool's own."""
-        return [t.to_k8s() for t in contract.node_taints(gpu=self.is_gpu)] + [
-            t.taint().to_k8s() for t in self.taints
-        ]
+    def node_taints(self, contract: IsolationContract) -> list[Taint]:
+        """The contract's GPU taint first (GPU pools), then the pool's own."""
+        return contract.node_taints(gpu=self.is_gpu) + [t.taint() for t in self.taints]
 
     def effective_disk_size(self) -> int:
         return self.disk_size or DEFAULT_DISK_SIZE_GIB[self.kind]
@@ -218,7 +217,7 @@ def nodegroup_request(
         "amiType": pool.ami().name,
         "nodeRole": pool.node_role_arn or node_role_arn,
         "labels": pool.node_labels(contract),
-        "taints": [t.to_eks() for t in contract.node_taints(gpu=pool.is_gpu)] + [t.taint().to_eks() for t in pool.taints],
+        "taints": [t.to_eks() for t in pool.node_taints(contract)],
         "updateConfig": pool.update.to_eks(),
         "capacityType": pool.capacity_type,
         "tags": {"gpu-node-pools.io/pool": pool.name, "gpu-node-pools.io/pool-kind": pool.kind, **pool.tags},

@@ -36,6 +36,7 @@ def _node(pool: NodePoolConfig, index: int, contract: IsolationContract) -> dict
     if pool.is_gpu and not facts.is_gpu:
         facts = InstanceType(facts.name, facts.vcpu, facts.memory_mib, facts.arch, gpus=1)
     name = simulated_node_name(pool, index)
+    taints = [t.to_k8s() for t in pool.node_taints(contract)]
     capacity = {
         "cpu": str(facts.vcpu),
         "memory": f"{facts.memory_mib}Mi",
@@ -62,6 +63,6 @@ def _node(pool: NodePoolConfig, index: int, contract: IsolationContract) -> dict
             "labels": labels,
             "annotations": {**KWOK_NODE_ANNOTATION, "node.alpha.kubernetes.io/ttl": "0"},
         },
-        "spec": {"taints": pool.node_taints(contract)} if pool.node_taints(contract) else {},
+        "spec": {"taints": taints} if taints else {},
         "status": {"capacity": capacity, "allocatable": dict(capacity)},
     }
