@@ -11,8 +11,11 @@ setup: ## create .venv and install both packages with test extras
 test: setup ## run every test (unit, schema, control plane, pulumi up/preview/destroy)
 	@scripts/test.sh
 
-tools-controlplane: ## build (or reuse from the cache) kube-apiserver, etcd, kwok, metrics-server, ...
-	@tools/controlplane/build.sh >/dev/null
+tools: ## build (or reuse from the cache) the whole Go-built toolchain, with one progress line per step
+	@tools/build.sh
+
+tools-controlplane: ## build (or reuse from the cache) kube-apiserver, kubectl, etcd, kwok, metrics-server, ...
+	@tools/build.sh kube etcd kwok metrics_server
 
 cluster-up: setup ## start the local cluster with the local stack's simulated nodes (.state/kubeconfig)
 	@scripts/cluster.sh up
@@ -20,8 +23,11 @@ cluster-up: setup ## start the local cluster with the local stack's simulated no
 cluster-down: ## stop the local cluster; leaves nothing running
 	@scripts/cluster.sh down
 
+cluster-check: ## every local cluster component running, API ready, nodes Ready, metrics API answering
+	@scripts/cluster.sh check
+
 .PHONY: help setup test
-.PHONY: tools-controlplane cluster-up cluster-down
+.PHONY: tools tools-controlplane cluster-up cluster-down cluster-check
 
 readme: setup ## regenerate the README's config reference table from the config models
 	@.venv/bin/python -c 'import re,pathlib; from gpu_node_pools.config_reference import config_reference_markdown as t; p=pathlib.Path("README.md"); s=p.read_text(); p.write_text(re.sub(r"(<!-- config-reference:start -->\n).*?(<!-- config-reference:end -->)", lambda m: m.group(1)+t()+"\n"+m.group(2), s, flags=re.S))'
@@ -29,7 +35,7 @@ readme: setup ## regenerate the README's config reference table from the config 
 .PHONY: readme
 
 tools-pulumi: ## build (or reuse from the cache) the Pulumi CLI, Python language host and Kubernetes provider
-	@tools/pulumi/build.sh >/dev/null
+	@tools/build.sh pulumi pulumi_kubernetes
 
 up: ## the main job: set-up, toolchains, local cluster, `pulumi up --stack local`, then the GPU readout
 	@scripts/up.sh

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# The README's test command: Python set-up, the Go-built toolchain (built into the cache, or reused), then
-# every test: unit, schema, node agent, the local control plane proofs and the real `pulumi up` cycle.
-# GNP_SKIP_CLUSTER=1 skips the tests (and builds) that need the local control plane and Pulumi CLI.
+# The README's test command: Python set-up, the Go-built toolchain (built into the cache with one progress line
+# per step, or reused), then every test: unit, schema, node agent, the local control plane proofs and the real
+# `pulumi up` cycle. GNP_SKIP_CLUSTER=1 skips the tests (and builds) that need the local control plane and
+# Pulumi CLI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source tools/lib.sh
+log "set-up: .venv and packages"
 scripts/setup.sh
 if [ "${GNP_SKIP_CLUSTER:-0}" != 1 ]; then
-  for build in tools/controlplane/build.sh tools/pulumi/build.sh; do
-    [ -x "$build" ] && "$build"
-  done
+  log "toolchain: control plane, kubectl and Pulumi, built once from Go modules and cached in $GNP_CACHE"
+  tools/build.sh
 fi
+log "tests (the control-plane and Pulumi phases announce themselves)"
 exec .venv/bin/python -m pytest "$@"
