@@ -105,8 +105,11 @@ def main() -> None:
     env = {**os.environ, "GNP_STATE": str(state), "GNP_CLUSTER_NAME": CLUSTER}
     kubeconfig = str(state / "kubeconfig")
 
+    exports = run(str(ROOT / "tools" / "controlplane" / "build.sh"))
+    kubectl_bin = next(line.split("=", 1)[1] for line in exports.splitlines() if line.startswith("export GNP_KUBECTL="))
+
     def kubectl(*a: str, input: str | None = None) -> str:
-        return run("kubectl", "--kubeconfig", kubeconfig, *a, input=input)
+        return run(kubectl_bin, "--kubeconfig", kubeconfig, *a, input=input)
 
     nodes = clone_nodes(cli("simulated-nodes", "--stack", "local"), args.gpu_nodes, args.general_nodes)
     nodes_file = state / "nodes.yaml"

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The local cluster: a real kube-apiserver, etcd, kube-controller-manager and kube-scheduler run by kwokctl as
 # host processes, simulated nodes (kwok) mirroring the pools of a stack, and a real metrics-server serving
-# metrics.k8s.io from kwok's simulated kubelet metrics.
+# metrics.k8s.io from kwok's simulated kubelet metrics. A watchdog (scripts/watchdog.py) restarts a component
+# that dies and records what it saw.
 #
-#   scripts/cluster.sh up      start it (no-op when running) and create the nodes of $GNP_STACK (default local)
-#   scripts/cluster.sh status  say whether it runs and list its nodes
-#   scripts/cluster.sh down    stop every process and delete its state
+#   scripts/cluster.sh up      start it (no-op when running), create the nodes of $GNP_STACK (default local),
+#                              and return only when every part serves (see `check`)
+#   scripts/cluster.sh check   every component running, API ready, nodes Ready, metrics API answering
+#   scripts/cluster.sh status  say whether it runs: components, restarts, nodes
+#   scripts/cluster.sh down    stop every process and delete its state, whatever state it is in
 #   scripts/cluster.sh stop|start  stop the processes keeping etcd's data, and start them again (outage drills)
 #
 # Kubeconfig: $GNP_STATE/kubeconfig (.state/kubeconfig). GNP_NODES_FILE=FILE applies that Node YAML instead of
@@ -18,12 +21,27 @@ STACK="${GNP_STACK:-local}"
 KUBECONFIG_PATH="$GNP_STATE/kubeconfig"
 # kwokctl keeps its pids, certificates, etcd data and logs here instead of ~/.kwok.
 export KWOK_WORKDIR="$GNP_STATE/kwok"
+CLUSTER_DIR="$KWOK_WORKDIR/clusters/$CLUSTER_NAME"
+WATCHDOG_PID="$CLUSTER_DIR/watchdog.pid"
+WATCHDOG_STATE="$CLUSTER_DIR/watchdog.json"
+PYTHON="$GNP_ROOT/.venv/bin/python"
+[ -x "$PYTHON" ] || PYTHON=python3
 
+# The built binaries (instant once cached; builds what is missing, with progress, on a fresh machine).
+binaries() { [ -n "${GNP_KUBECTL:-}" ] || source "$GNP_ROOT/tools/controlplane/paths.sh"; }
+# The same without building anything: status, check and down never start a build.
+built_binaries() {
+  [ -n "${GNP_KUBECTL:-}" ] && return 0
+  local exports
+  exports="$(bash -c 'source "$1/tools/lib.sh"; load_sets; controlplane_exports' _ "$GNP_ROOT" 2>/dev/null)" \
+    && eval "$exports"
+}
 kwokctl_() { "$GNP_KWOKCTL" --name "$CLUSTER_NAME" "$@"; }
-kubectl_() { kubectl --kubeconfig "$KUBECONFIG_PATH" "$@"; }
+kubectl_() { "$GNP_KUBECTL" --kubeconfig "$KUBECONFIG_PATH" "$@"; }
 
 running() {
-  [ -f "$KUBECONFIG_PATH" ] && kubectl_ get --raw /readyz --request-timeout=5s >/dev/null 2>&1
+  [ -f "$KUBECONFIG_PATH" ] && [ -d "$CLUSTER_DIR" ] && built_binaries \
+    && kubectl_ get --raw /readyz --request-timeout=5s >/dev/null 2>&1
 }
 
 simulated_nodes() {
@@ -45,19 +63,61 @@ for n in nodes:
 yaml.safe_dump_all(nodes, sys.stdout)'
 }
 
+# wait_until SECONDS WHAT CMD... : polls CMD once a second; dies naming WHAT (and the logs) when time runs out.
+wait_until() {
+  local limit="$1" what="$2" deadline=$((SECONDS + $1)); shift 2
+  until "$@" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || die "$what: not after ${limit}s; logs in $CLUSTER_DIR/logs/ (scripts/cluster.sh status)"
+    sleep 1
+  done
+}
+
+watchdog_alive() { [ -f "$WATCHDOG_PID" ] && kill -0 "$(cat "$WATCHDOG_PID")" 2>/dev/null; }
+
+start_watchdog() {
+  watchdog_alive && return 0
+  setsid "$PYTHON" "$GNP_ROOT/scripts/watchdog.py" --cluster-dir "$CLUSTER_DIR" --kwokctl "$GNP_KWOKCTL" \
+    --name "$CLUSTER_NAME" --state-file "$WATCHDOG_STATE" >>"$CLUSTER_DIR/logs/watchdog.log" 2>&1 </dev/null &
+  echo $! >"$WATCHDOG_PID"
+}
+
+stop_watchdog() {
+  if watchdog_alive; then
+    local pid; pid="$(cat "$WATCHDOG_PID")"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$WATCHDOG_PID"
+}
+
+# The aggregated metrics API answers (an empty list counts: kwok reports no usage for a node without pods, and
+# `kubectl top nodes` then says "metrics not available yet" although metrics-server serves).
+metrics_api_answers() {
+  kubectl_ get --raw /apis/metrics.k8s.io/v1beta1/nodes --request-timeout=5s >/dev/null 2>&1
+}
+
+nodes_ready() {
+  local names="$1" want ready
+  want="$(printf '%s\n' "$names" | wc -l)"
+  ready="$(kubectl_ get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' \
+    | awk '$2 == "True" {print $1}' | grep -cxFf <(printf '%s\n' "$names") || true)"
+  [ "$ready" -ge "$want" ]
+}
+
 up() {
-  command -v kubectl >/dev/null || die "kubectl is not on PATH (kwokctl and these scripts use it)."
-  source "$GNP_ROOT/tools/controlplane/paths.sh"
+  binaries
   mkdir -p "$GNP_STATE"
   if running; then
     log "cluster $CLUSTER_NAME already running ($KUBECONFIG_PATH)"
+    start_watchdog
   else
     # A cluster left behind by a crash (processes gone, state kept) would make create fail: clear it first.
-    kwokctl_ delete cluster --kubeconfig "$KUBECONFIG_PATH" >/dev/null 2>&1 || true
-    log "starting cluster $CLUSTER_NAME (kube $GNP_KUBE_VERSION) ..."
+    down >/dev/null 2>&1 || true
+    log "starting cluster $CLUSTER_NAME (kube $GNP_KUBE_VERSION): etcd, kube-apiserver, controller-manager, scheduler, kwok"
     # metrics.k8s.io is served by a real metrics-server on the host, registered through our own small manifest
     # (kwokctl's default downloads upstream's, and its Service name would clash with the stack's own).
-    cat > "$GNP_STATE/kwokctl.yaml" <<YAML
+    mkdir -p "$KWOK_WORKDIR"
+    cat > "$KWOK_WORKDIR/kwokctl-$CLUSTER_NAME.yaml" <<YAML
 apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration
 options:
@@ -65,8 +125,8 @@ options:
     - $GNP_ROOT/tools/controlplane/metrics-api
 YAML
     KWOK_KUBE_VERSION="$GNP_KUBE_VERSION" \
-    KWOK_KUBECTL_BINARY="$(command -v kubectl)" \
-      kwokctl_ --config "$GNP_STATE/kwokctl.yaml" create cluster \
+    KWOK_KUBECTL_BINARY="$GNP_KUBECTL" \
+      kwokctl_ --config "$KWOK_WORKDIR/kwokctl-$CLUSTER_NAME.yaml" create cluster \
         --runtime binary \
         --kubeconfig "$KUBECONFIG_PATH" \
         --kube-apiserver-binary "$GNP_KUBE_APISERVER" \
@@ -76,33 +136,72 @@ YAML
         --kwok-controller-binary "$GNP_KWOK" \
         --enable metrics-server --metrics-server-binary "$GNP_METRICS_SERVER" \
         --kube-authorization --kube-admission \
-        --wait 3m >"$GNP_STATE/kwokctl.log" 2>&1 \
-      || { tail -n 20 "$GNP_STATE/kwokctl.log" >&2
-           die "kwokctl could not start the cluster; see $GNP_STATE/kwokctl.log and $KWOK_WORKDIR/clusters/$CLUSTER_NAME/logs/"; }
+        --wait 3m >"$GNP_STATE/kwokctl-$CLUSTER_NAME.log" 2>&1 \
+      || { tail -n 20 "$GNP_STATE/kwokctl-$CLUSTER_NAME.log" >&2
+           down >/dev/null 2>&1 || true
+           die "kwokctl could not start the cluster; see $GNP_STATE/kwokctl-$CLUSTER_NAME.log"; }
+    # kwokctl starts metrics-server as soon as the API server's process exists, before it listens; such a
+    # metrics-server exits at once. The watchdog starts whatever is not running, now and whenever it dies.
+    start_watchdog
   fi
+  wait_until 60 "kube-apiserver ready (/readyz)" kubectl_ get --raw /readyz --request-timeout=5s
+
   log "creating the simulated nodes of stack '$STACK'"
-  local nodes; nodes="$(simulated_nodes)" || die "could not produce the simulated nodes of stack '$STACK'"
+  local nodes names
+  nodes="$(simulated_nodes)" || die "could not produce the simulated nodes of stack '$STACK'"
   printf '%s\n' "$nodes" | kubectl_ apply --server-side --field-manager=gnp-cluster -f - >/dev/null
-  local names; names="$(printf '%s\n' "$nodes" | kubectl_ create --dry-run=client -o name -f - | sed 's|^node/||')"
-  # kwok marks them Ready within seconds; waiting here means callers can schedule right away. One list per
-  # poll: `kubectl wait` on a thousand nodes takes minutes.
-  local want ready deadline=$((SECONDS + 180))
-  want="$(printf '%s\n' "$names" | wc -l)"
-  while :; do
-    ready="$(kubectl_ get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' \
-      | awk '$2 == "True" {print $1}' | grep -cxFf <(printf '%s\n' "$names") || true)"
-    [ "$ready" -ge "$want" ] && break
-    [ "$SECONDS" -lt "$deadline" ] \
-      || die "$ready of $want simulated nodes Ready after 180s; see kubectl --kubeconfig $KUBECONFIG_PATH get nodes"
-    sleep 1
+  names="$(printf '%s\n' "$nodes" | kubectl_ create --dry-run=client -o name -f - | sed 's|^node/||')"
+  # kwok marks them Ready within seconds. One list per poll: `kubectl wait` on a thousand nodes takes minutes.
+  wait_until 180 "$(printf '%s\n' "$names" | wc -l) simulated nodes Ready" nodes_ready "$names"
+  log "waiting for the metrics API (metrics-server on the host)"
+  wait_until 120 "metrics.k8s.io answering" metrics_api_answers
+  check >/dev/null || { check; die "cluster $CLUSTER_NAME started, but not every part serves (above)"; }
+  log "cluster $CLUSTER_NAME is up: $(printf '%s\n' "$names" | wc -l) simulated nodes Ready, metrics API answering"
+  log "use it: export KUBECONFIG=$KUBECONFIG_PATH (kubectl: $GNP_KUBECTL)"
+}
+
+# Prints one line per component and per check; exits non-zero when anything does not serve.
+check() {
+  [ -d "$CLUSTER_DIR" ] || { echo "cluster $CLUSTER_NAME: not created"; return 3; }
+  built_binaries || { echo "cluster $CLUSTER_NAME: its binaries are not built (tools/build.sh)"; return 3; }
+  local problems=0 name pidfile pid
+  for pidfile in "$CLUSTER_DIR"/pids/*.pid; do
+    [ -e "$pidfile" ] || continue
+    name="$(basename "$pidfile" .pid)"; pid="$(cat "$pidfile" 2>/dev/null || true)"
+    if [ -n "$pid" ] && [ -d "/proc/$pid" ] && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]; then
+      printf '%-26s running (pid %s)%s\n' "$name" "$pid" "$(restarts_of "$name")"
+    else
+      printf '%-26s NOT RUNNING%s\n' "$name" "$(restarts_of "$name")"; problems=1
+    fi
   done
-  log "cluster $CLUSTER_NAME is up with $want simulated nodes"
-  log "use it: export KUBECONFIG=$KUBECONFIG_PATH"
+  if watchdog_alive; then echo "watchdog                   running (pid $(cat "$WATCHDOG_PID"))"
+  else echo "watchdog                   NOT RUNNING (dead components are not restarted)"; problems=1; fi
+  if grep -q '"crash_looping": true' "$WATCHDOG_STATE" 2>/dev/null; then
+    echo "a component is crash-looping (see the restarts above)"; problems=1
+  fi
+  if kubectl_ get --raw /readyz --request-timeout=5s >/dev/null 2>&1; then echo "api                        ready"
+  else echo "api                        NOT READY"; problems=1; fi
+  local not_ready
+  not_ready="$(kubectl_ get nodes --no-headers 2>/dev/null | awk '$2 != "Ready" {print $1}' | head -5)"
+  if [ -z "$not_ready" ]; then echo "nodes                      all Ready"
+  else echo "nodes                      NOT READY: $(echo $not_ready)"; problems=1; fi
+  if metrics_api_answers; then echo "metrics.k8s.io             answering"
+  else echo "metrics.k8s.io             NOT ANSWERING"; problems=1; fi
+  return "$problems"
+}
+
+# ", N restarts" from the watchdog's record, or nothing.
+restarts_of() {
+  local n
+  n="$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["components"].get(sys.argv[2], {}).get("restarts", 0))' \
+    "$WATCHDOG_STATE" "$1" 2>/dev/null || echo 0)"
+  [ "$n" = 0 ] || printf ', %s restarts' "$n"
 }
 
 status() {
   if running; then
     echo "cluster $CLUSTER_NAME: running (KUBECONFIG=$KUBECONFIG_PATH)"
+    check || true
     kubectl_ get nodes -L node.kubernetes.io/instance-type,nvidia.com/gpu.present
   else
     echo "cluster $CLUSTER_NAME: not running"
@@ -110,32 +209,54 @@ status() {
   fi
 }
 
+# Every process whose command line names this cluster's folder (components kwokctl lost track of included).
+leftover_pids() {
+  local pid
+  for pid in $(pgrep -f -- "$CLUSTER_DIR/" || true); do
+    [ "$pid" != "$$" ] && [ "$pid" != "$BASHPID" ] && echo "$pid"
+  done
+}
+
 down() {
-  if [ -d "$KWOK_WORKDIR/clusters/$CLUSTER_NAME" ]; then
-    source "$GNP_ROOT/tools/controlplane/paths.sh"
+  stop_watchdog
+  if [ -d "$CLUSTER_DIR" ]; then
     log "stopping cluster $CLUSTER_NAME"
-    kwokctl_ delete cluster --kubeconfig "$KUBECONFIG_PATH" >"$GNP_STATE/kwokctl.log" 2>&1 \
-      || { tail -n 20 "$GNP_STATE/kwokctl.log" >&2; die "kwokctl could not delete cluster $CLUSTER_NAME"; }
-    log "cluster $CLUSTER_NAME stopped and deleted"
+    if built_binaries; then
+      timeout 120 "$GNP_KWOKCTL" --name "$CLUSTER_NAME" delete cluster --kubeconfig "$KUBECONFIG_PATH" \
+        >"$GNP_STATE/kwokctl-$CLUSTER_NAME.log" 2>&1 \
+        || log "kwokctl delete cluster failed (see $GNP_STATE/kwokctl-$CLUSTER_NAME.log); stopping its processes directly"
+    fi
   else
     log "cluster $CLUSTER_NAME is not running"
   fi
-  rm -f "$KUBECONFIG_PATH" "$GNP_STATE/kwokctl.yaml"
+  # Whatever kwokctl did not stop (its pid files lost, or the delete failed) is stopped here.
+  local pids; pids="$(leftover_pids)"
+  if [ -n "$pids" ]; then
+    log "stopping leftover processes: $(echo $pids)"
+    kill $pids 2>/dev/null || true; sleep 2
+    pids="$(leftover_pids)"; [ -z "$pids" ] || kill -9 $pids 2>/dev/null || true
+  fi
+  rm -rf "$CLUSTER_DIR" "$KUBECONFIG_PATH" "$KWOK_WORKDIR/kwokctl-$CLUSTER_NAME.yaml"
+  log "cluster $CLUSTER_NAME stopped; nothing of it runs"
 }
 
-# stop|start: kwokctl stops and restarts every component of the cluster; etcd's data and the nodes survive.
+# stop|start: kwokctl stops and restarts every component of the cluster; etcd's data and the nodes survive. The
+# watchdog is stopped first, so it does not undo a deliberate stop.
 pause_or_resume() {
-  [ -d "$KWOK_WORKDIR/clusters/$CLUSTER_NAME" ] || die "cluster $CLUSTER_NAME does not exist; run: $0 up"
-  source "$GNP_ROOT/tools/controlplane/paths.sh"
-  kwokctl_ "$1" cluster >"$GNP_STATE/kwokctl.log" 2>&1 \
-    || { tail -n 20 "$GNP_STATE/kwokctl.log" >&2; die "kwokctl $1 cluster failed"; }
+  [ -d "$CLUSTER_DIR" ] || die "cluster $CLUSTER_NAME does not exist; run: $0 up"
+  built_binaries || die "the control-plane binaries are not built; run: $0 up"
+  [ "$1" = start ] || stop_watchdog
+  kwokctl_ "$1" cluster >"$GNP_STATE/kwokctl-$CLUSTER_NAME.log" 2>&1 \
+    || { tail -n 20 "$GNP_STATE/kwokctl-$CLUSTER_NAME.log" >&2; die "kwokctl $1 cluster failed"; }
+  [ "$1" = stop ] || start_watchdog
   log "cluster $CLUSTER_NAME: $1 done"
 }
 
 case "${1:-}" in
   up) up ;;
   down) down ;;
+  check) check ;;
   status) status ;;
   stop|start) pause_or_resume "$1" ;;
-  *) echo "usage: $0 up|down|status|stop|start" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|check|status|stop|start" >&2; exit 2 ;;
 esac

@@ -7,12 +7,15 @@ start is an error, never a silent skip.
 
 from __future__ import annotations
 
+import functools
 import os
+import shlex
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,6 +41,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+def announce(config: pytest.Config, message: str) -> None:
+    """One progress line on the terminal for a long phase, shown even while pytest captures output."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else nullcontext():
+        reporter.write_line(f"[{time.strftime('%H:%M:%S')}] {message}")
+
+
+@functools.cache
+def controlplane_binaries() -> dict[str, str]:
+    """GNP_* variable -> path of every control-plane binary, kubectl included (tools/controlplane/build.sh, which
+    builds what the cache lacks)."""
+    proc = subprocess.run([str(ROOT / "tools" / "controlplane" / "build.sh")], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise AssertionError(f"tools/controlplane/build.sh failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    pairs = (line.removeprefix("export ").split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
+    return {name: shlex.split(value)[0] for name, value in pairs}
+
+
+def kubectl_path() -> str:
+    """The kubectl built at the control plane's version (never a host kubectl of another version)."""
+    return controlplane_binaries()["GNP_KUBECTL"]
+
+
 def wait_for(check: Callable[[], T | None], timeout: float, what: str, interval: float = 0.5) -> T:
     """Polls `check` until it returns something truthy; fails with `what` and the last value after `timeout`."""
     deadline = time.monotonic() + timeout
@@ -57,7 +86,7 @@ class LocalCluster:
     kubeconfig: Path
 
     def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-        cmd = ["kubectl", "--kubeconfig", str(self.kubeconfig), *args]
+        cmd = [kubectl_path(), "--kubeconfig", str(self.kubeconfig), *args]
         proc = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=300)
         if check and proc.returncode != 0:
             raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
@@ -124,9 +153,11 @@ def _cluster_running() -> bool:
 
 
 @pytest.fixture(scope="session")
-def local_cluster() -> Iterator[LocalCluster]:
+def local_cluster(pytestconfig: pytest.Config) -> Iterator[LocalCluster]:
     """The local cluster with the local stack's simulated nodes; started (and at the end stopped) if not running."""
     started_here = not _cluster_running()
+    announce(pytestconfig, "local cluster: " + ("starting it (real control plane, kwok nodes, metrics-server)"
+                                                if started_here else "using the one already running"))
     # Builds the control plane when it is not cached yet; its progress shows in the test output on failure.
     up = subprocess.run([str(CLUSTER_SH), "up"], capture_output=True, text=True)
     if up.returncode != 0:
@@ -135,6 +166,7 @@ def local_cluster() -> Iterator[LocalCluster]:
         yield LocalCluster(kubeconfig=STATE / "kubeconfig")
     finally:
         if started_here:
+            announce(pytestconfig, "local cluster: stopping it")
             subprocess.run([str(CLUSTER_SH), "down"], capture_output=True)
 
 
@@ -167,8 +199,9 @@ class AppliedLayer:
 
 
 @pytest.fixture(scope="session")
-def local_layer(local_cluster: LocalCluster) -> AppliedLayer:
+def local_layer(pytestconfig: pytest.Config, local_cluster: LocalCluster) -> AppliedLayer:
     """The local stack's rendered layer, server-side applied once for the session."""
+    announce(pytestconfig, "local cluster: applying the local stack's layer for the isolation proofs")
     objects = render_stack("local")
     warnings = local_cluster.apply(objects, field_manager="gnp-layer", force=True)
     return AppliedLayer(objects=objects, warnings=warnings)

@@ -19,7 +19,7 @@ from gnp_pulumi import ROOT, PulumiProject, make_project, repo_stack_config
 
 # The cluster fixture lives with the cluster tests, in a module importable under a unique name.
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
-from gnp_cluster import SKIP_ENV, local_cluster, render_stack  # noqa: E402
+from gnp_cluster import SKIP_ENV, announce, local_cluster, render_stack  # noqa: E402
 
 __all__ = ["local_cluster"]
 
@@ -62,8 +62,11 @@ def local_config(local_cluster) -> dict:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory, toolchain_path: str, local_config: dict) -> PulumiProject:
+def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, toolchain_path: str,
+            local_config: dict) -> PulumiProject:
     """The real project (program infra/, the local stack's config) in a throwaway backend."""
+    announce(request.config, f"pulumi: {request.module.__name__}: real engine runs on the local cluster "
+                             "(a few seconds to a minute each)")
     project_file = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
     return make_project(tmp_path_factory.mktemp("project"), toolchain_path, ROOT / "infra",
                         {"local": local_config}, project_file)
