@@ -10,6 +10,7 @@
 #   scripts/cluster.sh status  say whether it runs: components, restarts, nodes
 #   scripts/cluster.sh down    stop every process and delete its state, whatever state it is in
 #   scripts/cluster.sh stop|start  stop the processes keeping etcd's data, and start them again (outage drills)
+#   scripts/cluster.sh drop-aggregated-apis  unregister metrics.k8s.io & co. before a teardown (make down)
 #
 # Kubeconfig: $GNP_STATE/kubeconfig (.state/kubeconfig). GNP_NODES_FILE=FILE applies that Node YAML instead of
 # `gpu-node-pools simulated-nodes --stack $GNP_STACK`.
@@ -209,6 +210,17 @@ status() {
   fi
 }
 
+# Unregisters every aggregated API (metrics.k8s.io): the namespace controller finishes no deletion while one is
+# unavailable, so a teardown with a dead metrics-server would hang. Only for a cluster about to go.
+drop_aggregated_apis() {
+  running || die "cluster $CLUSTER_NAME is not running"
+  local api
+  for api in $(kubectl_ get apiservices -o jsonpath='{range .items[?(@.spec.service)]}{.metadata.name}{"\n"}{end}'); do
+    log "unregistering aggregated API $api (teardown: namespaces must not wait for it)"
+    kubectl_ delete apiservice "$api" --wait=false >/dev/null
+  done
+}
+
 # Every process whose command line names this cluster's folder (components kwokctl lost track of included).
 leftover_pids() {
   local pid
@@ -258,5 +270,6 @@ case "${1:-}" in
   check) check ;;
   status) status ;;
   stop|start) pause_or_resume "$1" ;;
-  *) echo "usage: $0 up|down|check|status|stop|start" >&2; exit 2 ;;
+  drop-aggregated-apis) drop_aggregated_apis ;;
+  *) echo "usage: $0 up|down|check|status|stop|start|drop-aggregated-apis" >&2; exit 2 ;;
 esac

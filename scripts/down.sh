@@ -11,13 +11,9 @@ destroyed=true
 
 if scripts/cluster.sh status >/dev/null 2>&1 && source scripts/env.sh \
     && pulumi stack select "$STACK" >/dev/null 2>&1; then
-  # The namespace controller finishes no deletion while an aggregated API (metrics.k8s.io) is unavailable, and
-  # pulumi would wait on it. This cluster is about to go, so an APIService nobody serves is dropped first.
-  for api in $(kubectl get apiservices -o jsonpath='{range .items[?(@.spec.service)]}{.metadata.name}={.status.conditions[?(@.type=="Available")].status}{"\n"}{end}' 2>/dev/null \
-      | awk -F= '$2 != "True" {print $1}'); do
-    log "==> dropping unavailable aggregated API $api so namespaces can be deleted"
-    kubectl delete apiservice "$api" --wait=false >/dev/null 2>&1 || true
-  done
+  # A metrics-server that is dead (or dies) during the destroy would hang namespace deletion: this cluster is
+  # about to go, so its aggregated APIs are unregistered first (a stack-owned one is then already gone).
+  scripts/cluster.sh drop-aggregated-apis || true
   log "==> pulumi destroy --stack $STACK (at most ${DESTROY_TIMEOUT}s)"
   if ! timeout "$DESTROY_TIMEOUT" pulumi destroy --stack "$STACK" --yes --non-interactive; then
     destroyed=false

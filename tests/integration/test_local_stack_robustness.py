@@ -69,8 +69,8 @@ def own_cluster(tmp_path: Path, pytestconfig: pytest.Config) -> Iterator[OwnClus
     announce(pytestconfig, f"robustness: starting cluster {NAME} of its own (its parts get killed)")
     cluster = OwnCluster(tmp_path / "state", {**os.environ, "GNP_STATE": str(tmp_path / "state"),
                                               "GNP_CLUSTER_NAME": NAME})
-    cluster.sh("up")
     try:
+        cluster.sh("up")
         yield cluster
     finally:
         cluster.sh("down", check=False)
@@ -142,3 +142,23 @@ def test_down_leaves_no_process_even_when_kwokctl_lost_track_of_one(own_cluster:
     assert own_cluster.processes() == []
     assert not own_cluster.dir.exists()
     assert not (own_cluster.state / "kubeconfig").exists()
+
+
+def test_teardown_with_a_dead_metrics_server_does_not_wait_on_its_api(own_cluster: OwnCluster) -> None:
+    """What `make down` does before `pulumi destroy`: with metrics.k8s.io unregistered, a namespace with workloads
+    is deleted even though nothing serves that API any more."""
+    watchdog = int((own_cluster.dir / "watchdog.pid").read_text())
+    os.kill(watchdog, signal.SIGTERM)
+    os.kill(own_cluster.pid("metrics-server"), signal.SIGKILL)
+    deployment = ('{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"w","namespace":"teardown"},'
+                  '"spec":{"replicas":2,"selector":{"matchLabels":{"app":"w"}},"template":{"metadata":'
+                  '{"labels":{"app":"w"}},"spec":{"containers":[{"name":"c","image":"registry.k8s.io/pause:3.10"}]}}}}')
+    assert own_cluster.kubectl("create", "namespace", "teardown").returncode == 0
+    assert own_cluster.kubectl("apply", "-f", "-", input=deployment).returncode == 0
+
+    own_cluster.sh("drop-aggregated-apis")
+    assert own_cluster.kubectl("delete", "namespace", "teardown", "--wait=false").returncode == 0
+
+    assert own_cluster.kubectl("get", "apiservice", "v1beta1.metrics.k8s.io").returncode != 0
+    wait_for(lambda: own_cluster.kubectl("get", "namespace", "teardown").returncode != 0, 60,
+             "the namespace deleted")
