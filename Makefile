@@ -30,7 +30,7 @@ cluster-check: ## every local cluster component running, API ready, nodes Ready,
 .PHONY: tools tools-controlplane cluster-up cluster-down cluster-check
 
 readme: setup ## regenerate the README's config reference table from the config models
-	@.venv/bin/python -c 'import re,pathlib; from gpu_node_pools.config_reference import config_reference_markdown as t; p=pathlib.Path("README.md"); s=p.read_text(); p.write_text(re.sub(r"(<!-- config-reference:start -->\n).*?(<!-- config-reference:end -->)", lambda m: m.group(1)+t()+"\n"+m.group(2), s, flags=re.S))'
+	@.venv/bin/python -c 'import re,pathlib; from gpu_node_pools.config.reference import config_reference_markdown as t; p=pathlib.Path("README.md"); s=p.read_text(); p.write_text(re.sub(r"(<!-- config-reference:start -->\n).*?(<!-- config-reference:end -->)", lambda m: m.group(1)+t()+"\n"+m.group(2), s, flags=re.S))'
 
 .PHONY: readme
 

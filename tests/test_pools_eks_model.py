@@ -5,8 +5,8 @@ import json
 import pytest
 from eks_model import eks_input_shape, eks_problems
 
-from gpu_node_pools.amis import AMI_TYPES, RETIRED_AMI_TYPES
 from gpu_node_pools.cli import main
+from gpu_node_pools.facts.amis import AMI_TYPES, RETIRED_AMI_TYPES
 
 STACKS = ["dev", "prod", "local"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pulumi
 from pulumi_harness import RecordingMocks
 
-from gpu_node_pools.config_reference import config_reference_markdown
+from gpu_node_pools.config.reference import config_reference_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

@@ -5,8 +5,8 @@ import yaml
 from k8s_schema import validate_objects
 
 from gpu_node_pools.cli import main
-from gpu_node_pools.platform_config import load_stack
-from gpu_node_pools.render import in_cluster_objects, object_id
+from gpu_node_pools.config.platform import load_stack
+from gpu_node_pools.manifests.in_cluster import in_cluster_objects, object_id
 
 STACKS = ["dev", "prod", "local"]
 

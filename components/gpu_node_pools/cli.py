@@ -10,11 +10,11 @@ from typing import Any
 
 import yaml
 
-from .cluster_config import EksClusterConfig
-from .platform_config import ConfigError, PlatformConfig, find_project_root, load_stack
-from .pools import nodegroup_request
-from .render import cluster_kubernetes_version, in_cluster_objects
-from .simulated_nodes import simulated_nodes
+from .config.cluster import EksClusterConfig
+from .config.node_pool import nodegroup_request
+from .config.platform import ConfigError, PlatformConfig, find_project_root, load_stack
+from .manifests.in_cluster import cluster_kubernetes_version, in_cluster_objects
+from .manifests.simulated_nodes import simulated_nodes
 
 __all__ = ["main", "nodegroup_requests"]
 
@@ -82,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "config-reference":
-        from .config_reference import config_reference_markdown
+        from .config.reference import config_reference_markdown
 
         print(config_reference_markdown())
         return 0

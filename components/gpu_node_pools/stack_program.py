@@ -8,7 +8,7 @@ from pathlib import Path
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from .platform_config import PlatformConfig, namespace_values, parse_platform_config
+from .config.platform import PlatformConfig, namespace_values, parse_platform_config
 
 __all__ = ["aws_credentials_problem", "load_running_stack"]
 

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from .._model import ConfigModel
-from ..labels import label_key_problem, label_value_problem
+from ..config._model import ConfigModel
+from ..config.labels import label_key_problem, label_value_problem
 from ._pod import resources
 
 __all__ = [

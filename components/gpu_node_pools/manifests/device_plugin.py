@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import Field
 
-from .._model import ConfigModel
+from ..config._model import ConfigModel
 from ..contract import IsolationContract
 from ._fields import ContainerResources, DnsLabel, PinnedImage, TolerationConfig
 from ._pod import container_security_context, pod_security_context

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from .._model import ConfigModel
+from ..config._model import ConfigModel
 from ..contract import IsolationContract
 from ._fields import ContainerResources, PinnedImage
 from ._pod import container_security_context, pod_security_context

@@ -20,9 +20,9 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from .._model import ConfigModel
+from ..config._model import ConfigModel
+from ..config.labels import RESERVED_LABEL_DOMAINS
 from ..contract import GPU_PRESENT_LABEL, POOL_LABEL, IsolationContract
-from ..labels import RESERVED_LABEL_DOMAINS
 from ._fields import ContainerResources, DnsLabel, PinnedImage, TolerationConfig
 from ._pod import container_security_context, pod_security_context
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from .._model import ConfigModel
+from ..config._model import ConfigModel
 from ..contract import IsolationContract
 
 __all__ = [

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .._model import ConfigModel
+from ..config._model import ConfigModel
 from ..contract import IsolationContract
 from ._fields import DnsLabel, Quantity, parse_quantity
 

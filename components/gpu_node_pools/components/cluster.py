@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from .cluster_config import ClusterConfig, EksClusterConfig
+from ..config.cluster import ClusterConfig, EksClusterConfig
 
 __all__ = ["CLUSTER_ROLE_POLICY", "Cluster", "eks_kubeconfig"]
 

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pulumi
 
+from ..config.cluster import EksClusterConfig
+from ..config.platform import PlatformConfig
+from ..manifests.in_cluster import cluster_kubernetes_version
 from .addons import (
     AddonArgs,
     DevicePlugin,
@@ -16,10 +19,7 @@ from .addons import (
     WorkloadNamespaces,
 )
 from .cluster import Cluster
-from .cluster_config import EksClusterConfig
 from .node_pool import NodePool, NodePoolArgs
-from .platform_config import PlatformConfig
-from .render import cluster_kubernetes_version
 
 __all__ = ["GpuPlatform"]
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .contract import IsolationContract
-from .instance_types import InstanceType, lookup
-from .pools import NodePoolConfig
+from ..config.node_pool import NodePoolConfig
+from ..contract import IsolationContract
+from ..facts.instance_types import InstanceType, lookup
 
 __all__ = ["KWOK_NODE_ANNOTATION", "simulated_node_name", "simulated_nodes"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
+from ..contract import DEFAULT_GPU_TAINT, IsolationContract, Taint, TaintEffect
 from ._model import ConfigModel
-from .contract import DEFAULT_GPU_TAINT, IsolationContract, Taint, TaintEffect
 from .labels import label_key_problem, label_value_problem
 
 __all__ = ["IsolationConfig", "TaintConfig"]

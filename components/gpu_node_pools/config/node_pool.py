@@ -12,9 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ._model import ConfigModel
-from .amis import AMI_TYPES, DEFAULT_AMI, RETIRED_AMI_TYPES, AmiType
-from .contract import (
+from ..contract import (
     BUILTIN_DEVICE_PLUGIN_LABEL,
     GPU_PRESENT_LABEL,
     POOL_KIND_LABEL,
@@ -22,7 +20,9 @@ from .contract import (
     IsolationContract,
     Taint,
 )
-from .instance_types import lookup
+from ..facts.amis import AMI_TYPES, DEFAULT_AMI, RETIRED_AMI_TYPES, AmiType
+from ..facts.instance_types import lookup
+from ._model import ConfigModel
 from .isolation import TaintConfig
 from .labels import label_key_problem, label_value_problem
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from .platform_config import CONFIG_NAMESPACE, PlatformConfig
+from .platform import CONFIG_NAMESPACE, PlatformConfig
 
 __all__ = ["config_reference_markdown", "config_reference_rows"]
 

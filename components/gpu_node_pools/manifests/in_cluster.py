@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .manifests.device_plugin import build_device_plugin
-from .manifests.metrics_server import build_metrics_server
-from .manifests.node_agent import build_node_agent
-from .manifests.priority_classes import build_priority_classes
-from .manifests.tenants import TenantNamespaceConfig, build_tenant_namespace
-from .cluster_config import EksClusterConfig
-from .contract import IsolationContract
-from .platform_config import PlatformConfig
+from ..config.cluster import EksClusterConfig
+from ..config.platform import PlatformConfig
+from ..contract import IsolationContract
+from .device_plugin import build_device_plugin
+from .metrics_server import build_metrics_server
+from .node_agent import build_node_agent
+from .priority_classes import build_priority_classes
+from .tenants import TenantNamespaceConfig, build_tenant_namespace
 
 __all__ = ["APPLY_ORDER", "build_tenants", "cluster_kubernetes_version", "in_cluster_objects", "object_id"]
 

@@ -15,16 +15,16 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
+from ..contract import IsolationContract
+from ..manifests.device_plugin import DevicePluginConfig
+from ..manifests.metrics_server import MetricsServerConfig
+from ..manifests.node_agent import NodeAgentConfig
+from ..manifests.priority_classes import PriorityLadderConfig
+from ..manifests.tenants import TenantNamespaceConfig
 from ._model import ConfigModel
-from .cluster_config import ClusterConfig, EksClusterConfig
-from .contract import IsolationContract
+from .cluster import ClusterConfig, EksClusterConfig
 from .isolation import IsolationConfig
-from .manifests.device_plugin import DevicePluginConfig
-from .manifests.metrics_server import MetricsServerConfig
-from .manifests.node_agent import NodeAgentConfig
-from .manifests.priority_classes import PriorityLadderConfig
-from .manifests.tenants import TenantNamespaceConfig
-from .pools import NodePoolConfig
+from .node_pool import NodePoolConfig
 
 __all__ = [
     "CONFIG_NAMESPACE",

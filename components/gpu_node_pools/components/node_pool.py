@@ -9,8 +9,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from .contract import IsolationContract
-from .pools import NodePoolConfig, nodegroup_request
+from ..config.node_pool import NodePoolConfig, nodegroup_request
+from ..contract import IsolationContract
 
 __all__ = ["NODE_ROLE_POLICIES", "NodePool", "NodePoolArgs"]
 
