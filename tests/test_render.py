@@ -5,7 +5,7 @@ import yaml
 from k8s_schema import validate_objects
 
 from gpu_node_pools.cli import main
-from gpu_node_pools.config.platform import load_stack
+from gpu_node_pools.config.stack_files import load_stack
 from gpu_node_pools.manifests.in_cluster import in_cluster_objects, object_id
 
 STACKS = ["dev", "prod", "local"]

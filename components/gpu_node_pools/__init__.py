@@ -35,7 +35,7 @@ _EXPORTS = {
     "Taint": "contract",
     "ConfigError": "config.platform",
     "PlatformConfig": "config.platform",
-    "load_stack": "config.platform",
+    "load_stack": "config.stack_files",
     "parse_platform_config": "config.platform",
     "NodePoolConfig": "config.node_pool",
     "AddonArgs": "components.addons",

@@ -11,9 +11,10 @@ from typing import Any
 import yaml
 
 from .config.cluster import EksClusterConfig
-from .config.node_pool import nodegroup_request
-from .config.platform import ConfigError, PlatformConfig, find_project_root, load_stack
-from .manifests.in_cluster import cluster_kubernetes_version, in_cluster_objects
+from .config.platform import ConfigError, PlatformConfig, cluster_kubernetes_version
+from .config.stack_files import find_project_root, load_stack
+from .eks.nodegroup import nodegroup_request
+from .manifests.in_cluster import in_cluster_objects
 from .manifests.simulated_nodes import simulated_nodes
 
 __all__ = ["main", "nodegroup_requests"]

@@ -8,7 +8,8 @@ from pathlib import Path
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from .config.platform import PlatformConfig, namespace_values, parse_platform_config
+from .config.platform import PlatformConfig, parse_platform_config
+from .config.stack_files import namespace_values
 
 __all__ = ["aws_credentials_problem", "load_running_stack"]
 

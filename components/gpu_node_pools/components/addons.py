@@ -14,11 +14,10 @@ import pulumi
 
 from ..contract import IsolationContract
 from ..manifests.device_plugin import DevicePluginConfig, build_device_plugin
-from ..manifests.in_cluster import build_tenants
 from ..manifests.metrics_server import MetricsServerConfig, build_metrics_server
 from ..manifests.node_agent import NodeAgentConfig, build_node_agent
 from ..manifests.priority_classes import PriorityLadderConfig, build_priority_classes
-from ..manifests.tenants import TenantNamespaceConfig
+from ..manifests.tenants import TenantNamespaceConfig, build_tenants
 from ._k8s_resources import declare_objects
 
 __all__ = [

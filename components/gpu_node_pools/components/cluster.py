@@ -4,39 +4,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from ..config.cluster import ClusterConfig, EksClusterConfig
+from ..eks.kubeconfig import eks_kubeconfig
 
-__all__ = ["CLUSTER_ROLE_POLICY", "Cluster", "eks_kubeconfig"]
+__all__ = ["CLUSTER_ROLE_POLICY", "Cluster"]
 
 CLUSTER_ROLE_POLICY = "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"
 _EKS_TRUST = json.dumps({
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "eks.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 })
-
-
-def eks_kubeconfig(name: str, endpoint: str, ca_data: str, region: str | None) -> dict[str, Any]:
-    """A kubeconfig that authenticates with `aws eks get-token` (short-lived tokens, no stored secret)."""
-    args = ["eks", "get-token", "--cluster-name", name, "--output", "json"]
-    if region:
-        args += ["--region", region]
-    return {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
-        "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
-        "current-context": name,
-        "users": [{
-            "name": name,
-            "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws", "args": args}},
-        }],
-    }
 
 
 class Cluster(pulumi.ComponentResource):

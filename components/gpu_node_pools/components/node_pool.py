@@ -9,8 +9,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from ..config.node_pool import NodePoolConfig, nodegroup_request
+from ..config.node_pool import NodePoolConfig
 from ..contract import IsolationContract
+from ..eks.nodegroup import nodegroup_request
 
 __all__ = ["NODE_ROLE_POLICIES", "NodePool", "NodePoolArgs"]
 

@@ -7,8 +7,7 @@ from pathlib import Path
 import pulumi
 
 from ..config.cluster import EksClusterConfig
-from ..config.platform import PlatformConfig
-from ..manifests.in_cluster import cluster_kubernetes_version
+from ..config.platform import PlatformConfig, cluster_kubernetes_version
 from .addons import (
     AddonArgs,
     DevicePlugin,

@@ -1,14 +1,13 @@
-"""Node pools as data: the config model, its checks, and the EKS CreateNodegroup request it becomes.
+"""Node pools as data: the config model, its checks, and the facts derived from it (AMI, labels, taints).
 
-`nodegroup_request` is the single source of what a pool is on EKS: `gpu-node-pools pools --json` prints it,
-the tests validate it against botocore's EKS model, and the `NodePool` component feeds it to
-`aws.eks.NodeGroup`. Simulated nodes for the local cluster are derived from the same data.
+`eks.nodegroup.nodegroup_request` turns a pool into its EKS CreateNodegroup request; simulated nodes for the
+local cluster are derived from the same model.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -32,7 +31,6 @@ __all__ = [
     "NodePoolConfig",
     "ScalingConfig",
     "UpdateConfig",
-    "nodegroup_request",
 ]
 
 PoolKind = Literal["gpu", "general"]
@@ -191,38 +189,3 @@ class NodePoolConfig(ConfigModel):
 
     def effective_disk_size(self) -> int:
         return self.disk_size or DEFAULT_DISK_SIZE_GIB[self.kind]
-
-
-def nodegroup_request(
-    pool: NodePoolConfig,
-    contract: IsolationContract,
-    *,
-    cluster_name: str,
-    subnet_ids: list[str],
-    node_role_arn: str,
-    kubernetes_version: str | None = None,
-) -> dict[str, Any]:
-    """The EKS CreateNodegroup request for `pool`, in the EKS API's own (camelCase) shape."""
-    request: dict[str, Any] = {
-        "clusterName": cluster_name,
-        "nodegroupName": pool.name,
-        "scalingConfig": {
-            "minSize": pool.scaling.min,
-            "maxSize": pool.scaling.max,
-            "desiredSize": pool.scaling.desired_size,
-        },
-        "diskSize": pool.effective_disk_size(),
-        "subnets": list(pool.subnet_ids or subnet_ids),
-        "instanceTypes": list(pool.instance_types),
-        "amiType": pool.ami().name,
-        "nodeRole": pool.node_role_arn or node_role_arn,
-        "labels": pool.node_labels(contract),
-        "taints": [t.to_eks() for t in pool.node_taints(contract)],
-        "updateConfig": pool.update.to_eks(),
-        "capacityType": pool.capacity_type,
-        "tags": {"gpu-node-pools.io/pool": pool.name, "gpu-node-pools.io/pool-kind": pool.kind, **pool.tags},
-    }
-    version = pool.kubernetes_version or kubernetes_version
-    if version:
-        request["version"] = version
-    return request

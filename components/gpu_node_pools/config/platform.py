@@ -1,4 +1,4 @@
-"""The whole platform's config: one model composed of each part's model, and how stack files become it.
+"""The whole platform's config: one model composed of each part's model, and the error that reports it.
 
 Every check runs here, before any resource exists: pydantic collects every problem with its path, and
 `ConfigError` reports them all at once, each named by its stack-file key (`gpu-node-pools:nodePools[1].scaling`)
@@ -7,12 +7,9 @@ and the file it came from.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from ..contract import IsolationContract
@@ -30,11 +27,8 @@ __all__ = [
     "CONFIG_NAMESPACE",
     "ConfigError",
     "PlatformConfig",
-    "find_project_root",
-    "load_stack",
+    "cluster_kubernetes_version",
     "parse_platform_config",
-    "read_stack_file",
-    "stack_file",
 ]
 
 # The Pulumi project name: stack-file keys of ours are `gpu-node-pools:<key>`.
@@ -77,6 +71,11 @@ class PlatformConfig(ConfigModel):
         return isinstance(self.cluster, EksClusterConfig)
 
 
+def cluster_kubernetes_version(config: PlatformConfig) -> str | None:
+    """The cluster's Kubernetes version when this stack creates the cluster; unknown for an existing one."""
+    return config.cluster.version if isinstance(config.cluster, EksClusterConfig) else None
+
+
 class ConfigError(ValueError):
     """Bad stack config: every problem, each named by its key, and the file it came from."""
 
@@ -117,64 +116,3 @@ def _describe(error: Any) -> tuple[str, str]:
     elif error["type"] in ("literal_error", "enum"):
         message = f"{error['input']!r} is not allowed: {message.lower()}"
     return key + "".join(parts), message
-
-
-# --- stack files ------------------------------------------------------------------------------------------
-
-def find_project_root(start: Path | None = None) -> Path:
-    """The nearest folder at or above `start` (default: cwd) holding Pulumi.yaml; else `start` itself."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "Pulumi.yaml").is_file():
-            return folder
-    return here
-
-
-def stack_file(stack: str, root: Path) -> Path:
-    return root / "stacks" / f"Pulumi.{stack}.yaml"
-
-
-def read_stack_file(path: Path, source: str) -> dict[str, Any]:
-    """Our namespace's keys from a stack file, un-namespaced; other namespaces (aws:, kubernetes:) are skipped."""
-    if not path.is_file():
-        raise ConfigError(source, [("", f"stack file not found ({path})")])
-    try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise ConfigError(source, [("", f"not valid YAML: {error}")]) from None
-    config = document.get("config") or {}
-    if not isinstance(config, dict):
-        raise ConfigError(source, [("config", "must be a mapping of config keys")])
-    return namespace_values(config)
-
-
-def namespace_values(config: Mapping[str, Any]) -> dict[str, Any]:
-    """Keys `gpu-node-pools:x` (or a bare `x`, which Pulumi puts in the project's namespace) -> {x: value}.
-
-    Pulumi hands a program its config as strings, objects JSON-encoded; stack files hold them as YAML. Both
-    arrive here: a string that parses as a JSON object or list is decoded.
-    """
-    values: dict[str, Any] = {}
-    for key, value in config.items():
-        namespace, _, name = str(key).rpartition(":")
-        if namespace not in ("", CONFIG_NAMESPACE):
-            continue
-        values[name] = _decode(value)
-    return values
-
-
-def _decode(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("{", "["):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
-
-
-def load_stack(stack: str, root: Path | None = None) -> PlatformConfig:
-    """Read and validate `stacks/Pulumi.<stack>.yaml` under the project root."""
-    project = root or find_project_root()
-    path = stack_file(stack, project)
-    source = str(path.relative_to(project)) if path.is_relative_to(project) else str(path)
-    return parse_platform_config(read_stack_file(path, source), source)

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config.cluster import EksClusterConfig
-from ..config.platform import PlatformConfig
-from ..contract import IsolationContract
+from ..config.platform import PlatformConfig, cluster_kubernetes_version
 from .device_plugin import build_device_plugin
 from .metrics_server import build_metrics_server
 from .node_agent import build_node_agent
 from .priority_classes import build_priority_classes
-from .tenants import TenantNamespaceConfig, build_tenant_namespace
+from .tenants import build_tenants
 
-__all__ = ["APPLY_ORDER", "build_tenants", "cluster_kubernetes_version", "in_cluster_objects", "object_id"]
+__all__ = ["APPLY_ORDER", "in_cluster_objects", "object_id"]
 
 # Cluster-wide and container objects first, so namespaced objects find their namespace and roles exist.
 APPLY_ORDER = (
@@ -52,15 +50,6 @@ def in_cluster_objects(config: PlatformConfig) -> list[dict[str, Any]]:
     ]
     rank = {kind: i for i, kind in enumerate(APPLY_ORDER)}
     return sorted(objects, key=lambda o: rank.get(o["kind"], len(APPLY_ORDER)))
-
-
-def build_tenants(tenants: list[TenantNamespaceConfig], contract: IsolationContract) -> list[dict[str, Any]]:
-    return [obj for tenant in tenants for obj in build_tenant_namespace(tenant, contract)]
-
-
-def cluster_kubernetes_version(config: PlatformConfig) -> str | None:
-    """The cluster's Kubernetes version when this stack creates the cluster; unknown for an existing one."""
-    return config.cluster.version if isinstance(config.cluster, EksClusterConfig) else None
 
 
 def object_id(obj: dict[str, Any]) -> str:

@@ -28,6 +28,7 @@ __all__ = [
     "QuotaConfig",
     "TenantNamespaceConfig",
     "build_tenant_namespace",
+    "build_tenants",
 ]
 
 GPU_QUOTA_KEY = "requests.nvidia.com/gpu"
@@ -162,6 +163,10 @@ def build_tenant_namespace(config: TenantNamespaceConfig, contract: IsolationCon
     if config.default_deny_network_policy:
         objects.extend(_network_policies(config.name))
     return objects
+
+
+def build_tenants(tenants: list[TenantNamespaceConfig], contract: IsolationContract) -> list[dict[str, Any]]:
+    return [obj for tenant in tenants for obj in build_tenant_namespace(tenant, contract)]
 
 
 def _namespaced(namespace: str, api_version: str, kind: str, name: str, **fields: Any) -> dict[str, Any]:
