@@ -5,7 +5,7 @@ from pydantic import ValidationError
 
 from gpu_node_pools.config.node_pool import NodePoolConfig
 from gpu_node_pools.contract import IsolationContract, Taint
-from gpu_node_pools.eks.nodegroup import nodegroup_request
+from gpu_node_pools.aws.nodegroup import nodegroup_request
 
 
 def pool(**overrides) -> NodePoolConfig:

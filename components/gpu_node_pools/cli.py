@@ -13,7 +13,7 @@ import yaml
 from .config.cluster import EksClusterConfig
 from .config.platform import ConfigError, PlatformConfig, cluster_kubernetes_version
 from .config.stack_files import find_project_root, load_stack
-from .eks.nodegroup import nodegroup_request
+from .aws.nodegroup import nodegroup_request
 from .manifests.in_cluster import in_cluster_objects
 from .manifests.simulated_nodes import simulated_nodes
 

@@ -10,7 +10,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from ..config.cluster import ClusterConfig, EksClusterConfig
-from ..eks.kubeconfig import eks_kubeconfig
+from ..aws.kubeconfig import eks_kubeconfig
 
 __all__ = ["CLUSTER_ROLE_POLICY", "Cluster"]
 

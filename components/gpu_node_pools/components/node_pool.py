@@ -11,7 +11,7 @@ import pulumi_aws as aws
 
 from ..config.node_pool import NodePoolConfig
 from ..contract import IsolationContract
-from ..eks.nodegroup import nodegroup_request
+from ..aws.nodegroup import nodegroup_request
 
 __all__ = ["NODE_ROLE_POLICIES", "NodePool", "NodePoolArgs"]
 
