@@ -74,7 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     pools = commands.add_parser("pools", help="show the stack's node pools")
     pools.add_argument("--json", action="store_true", help="EKS CreateNodegroup requests as a JSON list")
     nodes = commands.add_parser("simulated-nodes", help="print kwok Node objects mirroring the stack's pools")
-    for sub in (render, pools, nodes):
+    plan = commands.add_parser(
+        "plan", help="every AWS resource the stack declares, with its key settings (components under Pulumi mocks)")
+    plan.add_argument("--json", action="store_true", help="every declared resource with all its inputs, as JSON")
+    for sub in (render, pools, nodes, plan):
         sub.add_argument("--stack", required=True, help="stack name: reads stacks/Pulumi.<NAME>.yaml")
     commands.add_parser("config-reference", help="print the stack config reference as a Markdown table")
     return parser
@@ -96,6 +99,15 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(_dump_yaml(in_cluster_objects(config)))
     elif args.command == "simulated-nodes":
         sys.stdout.write(_dump_yaml(simulated_nodes(config.node_pools, config.contract)))
+    elif args.command == "plan":
+        # Imports pulumi and the providers' SDKs: only this command pays for them.
+        from .plan import aws_resources, declare, plan_table
+
+        declared = aws_resources(declare(config, args.stack, args.project_dir or find_project_root()))
+        if args.json:
+            print(json.dumps([vars(r) for r in declared], indent=2, default=str))
+        else:
+            print(plan_table(declared))
     elif args.json:
         print(json.dumps(nodegroup_requests(config), indent=2))
     else:
