@@ -8,7 +8,7 @@ help: ## list targets
 setup: ## create .venv and install both packages with test extras
 	@scripts/setup.sh
 
-test: setup ## run every test (unit, schema, control plane, pulumi up/preview/destroy)
+test: ## run every test (unit, schema, control plane, pulumi up/preview/destroy)
 	@scripts/test.sh
 
 tools: ## build (or reuse from the cache) the whole Go-built toolchain, with one progress line per step
@@ -17,7 +17,7 @@ tools: ## build (or reuse from the cache) the whole Go-built toolchain, with one
 tools-controlplane: ## build (or reuse from the cache) kube-apiserver, kubectl, etcd, kwok, metrics-server, ...
 	@tools/build.sh kube etcd kwok metrics_server
 
-cluster-up: setup ## start the local cluster with the local stack's simulated nodes (.state/kubeconfig)
+cluster-up: ## start the local cluster with the local stack's simulated nodes (.state/kubeconfig)
 	@scripts/cluster.sh up
 
 cluster-down: ## stop the local cluster; leaves nothing running
