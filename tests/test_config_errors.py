@@ -47,6 +47,17 @@ CASES = [
      "duplicate node pool names: general"),
     ("negative min", with_pool(1, scaling={"min": -1, "max": 2}), "gpu-node-pools:nodePools[1].scaling.min",
      "greater than or equal to 0"),
+    ("capacity block without reservation", with_pool(1, capacityType="CAPACITY_BLOCK"),
+     "gpu-node-pools:nodePools[1].capacityReservationId", "capacityType CAPACITY_BLOCK needs its reservation"),
+    ("reservation without capacity block", with_pool(1, capacityReservationId="cr-02168da1478b509e0"),
+     "gpu-node-pools:nodePools[1].capacityReservationId", "set only with capacityType CAPACITY_BLOCK, not ON_DEMAND"),
+    ("capacity block of two instance types", with_pool(1, capacityType="CAPACITY_BLOCK", instanceTypes=[
+        "p5.48xlarge", "p4d.24xlarge"], capacityReservationId="cr-02168da1478b509e0"),
+     "gpu-node-pools:nodePools[1].instanceTypes", "reserves one instance type"),
+    ("bad reservation id", with_pool(1, capacityType="CAPACITY_BLOCK", capacityReservationId="reservation-1"),
+     "gpu-node-pools:nodePools[1].capacityReservationId", "not a capacity reservation id"),
+    ("pool name too long for a name prefix", with_pool(1, name="g" * 37), "gpu-node-pools:nodePools[1].name",
+     "not a valid pool name"),
 ]
 
 

@@ -1,7 +1,8 @@
 """Node pools as data: the config model, its checks, and the facts derived from it (AMI, labels, taints).
 
-`eks.nodegroup.nodegroup_request` turns a pool into its EKS CreateNodegroup request; simulated nodes for the
-local cluster are derived from the same model.
+`aws.nodegroup.nodegroup_request` turns a pool into its EKS CreateNodegroup request and
+`aws.launch_template.launch_template_data` into its EC2 launch template; simulated nodes for the local cluster are
+derived from the same model.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from ..contract import (
     BUILTIN_DEVICE_PLUGIN_LABEL,
@@ -28,6 +30,7 @@ from .labels import label_key_problem, label_value_problem
 __all__ = [
     "DEFAULT_DISK_SIZE_GIB",
     "DEFAULT_MAX_UNAVAILABLE_PERCENTAGE",
+    "MAX_POOL_NAME_LENGTH",
     "NodePoolConfig",
     "ScalingConfig",
     "UpdateConfig",
@@ -40,7 +43,13 @@ CapacityType = Literal["ON_DEMAND", "SPOT", "CAPACITY_BLOCK"]
 DEFAULT_MAX_UNAVAILABLE_PERCENTAGE = 33
 # GPU images and model caches are large; EKS' own default of 20 GiB fills up quickly.
 DEFAULT_DISK_SIZE_GIB: dict[str, int] = {"gpu": 100, "general": 50}
-_NODEGROUP_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,62}$")
+# Node groups are named `<pool>-<26-character suffix>` (node_group_name_prefix, so a replacement can be created
+# before the old group is deleted); EKS allows 63 characters, which leaves 36 for the pool name.
+MAX_POOL_NAME_LENGTH = 63 - 26 - 1
+_NODEGROUP_NAME = re.compile(rf"^[0-9A-Za-z][A-Za-z0-9_-]{{0,{MAX_POOL_NAME_LENGTH - 1}}}$")
+_CAPACITY_RESERVATION_ID = re.compile(r"^cr-[0-9a-f]{8,17}$")
+# EC2 tag limits (EC2 User Guide, "Tag restrictions"); the `aws:` prefix is AWS's own.
+_MAX_TAG_KEY, _MAX_TAG_VALUE = 128, 256
 _OUR_LABEL_KEYS = frozenset({POOL_LABEL, POOL_KIND_LABEL, GPU_PRESENT_LABEL, BUILTIN_DEVICE_PLUGIN_LABEL})
 
 
@@ -87,7 +96,9 @@ class UpdateConfig(ConfigModel):
 class NodePoolConfig(ConfigModel):
     """One node pool: an EKS managed node group (or, on the local stack, a set of simulated nodes)."""
 
-    name: str = Field(description="node group name, also the value of the gpu-node-pools.io/pool label")
+    name: str = Field(
+        description="pool name, at most 36 characters: prefix of the node group name; the gpu-node-pools.io/pool label"
+    )
     kind: PoolKind = Field(description="gpu pools carry the GPU taint and label; general pools neither")
     instance_types: list[str] = Field(min_length=1, description="EC2 instance types, first is preferred")
     scaling: ScalingConfig = Field(description="node count bounds; desired-size drift is ignored after creation")
@@ -95,7 +106,14 @@ class NodePoolConfig(ConfigModel):
         default=None, description="EKS AMI type (default AL2023 NVIDIA for gpu, AL2023 standard for general)"
     )
     capacity_type: CapacityType = Field(default="ON_DEMAND", description="ON_DEMAND, SPOT or CAPACITY_BLOCK")
-    disk_size: int | None = Field(default=None, ge=1, le=16384, description="root volume GiB (default 100 gpu, 50 general)")
+    capacity_reservation_id: str | None = Field(
+        default=None,
+        description="the Capacity Block's reservation (cr-...), required with CAPACITY_BLOCK; give subnets in its AZ",
+    )
+    disk_size: int | None = Field(
+        default=None, ge=1, le=16384,
+        description="GiB of the nodes' gp3, encrypted data volume (Bottlerocket: xvdb) (default 100 gpu, 50 general)",
+    )
     update: UpdateConfig = Field(default_factory=UpdateConfig, description="rolling update settings")
     labels: dict[str, str] = Field(default_factory=dict, description="extra node labels")
     taints: list[TaintConfig] = Field(default_factory=list, description="extra taints, after the GPU taint")
@@ -103,6 +121,9 @@ class NodePoolConfig(ConfigModel):
     subnet_ids: list[str] | None = Field(default=None, description="subnets for this pool (default: the cluster's)")
     kubernetes_version: str | None = Field(default=None, description="pool version (default: the cluster's)")
     tags: dict[str, str] = Field(default_factory=dict, description="extra AWS tags on the node group")
+    instance_tags: dict[str, str] = Field(
+        default_factory=dict, description="extra AWS tags on the pool's instances and their volumes"
+    )
     protect: bool = Field(default=False, description="refuse to delete the node group (Pulumi protect)")
 
     @field_validator("name")
@@ -110,7 +131,8 @@ class NodePoolConfig(ConfigModel):
     def _name(cls, name: str) -> str:
         if not _NODEGROUP_NAME.match(name):
             raise ValueError(
-                f"{name!r} is not a valid node group name (1-63 letters, digits, '-' or '_', starting alphanumeric)"
+                f"{name!r} is not a valid pool name (1-{MAX_POOL_NAME_LENGTH} letters, digits, '-' or '_', starting "
+                "alphanumeric; the node group name adds a 27-character suffix)"
             )
         return name
 
@@ -130,6 +152,23 @@ class NodePoolConfig(ConfigModel):
         if ami is not None and ami not in AMI_TYPES:
             raise ValueError(f"unknown AMI type {ami!r}; allowed: {', '.join(AMI_TYPES)}")
         return ami
+
+    @field_validator("capacity_reservation_id")
+    @classmethod
+    def _reservation_id(cls, reservation: str | None) -> str | None:
+        if reservation is not None and not _CAPACITY_RESERVATION_ID.match(reservation):
+            raise ValueError(f"{reservation!r} is not a capacity reservation id (cr- and 8 to 17 hex digits)")
+        return reservation
+
+    @field_validator("instance_tags")
+    @classmethod
+    def _instance_tags(cls, tags: dict[str, str]) -> dict[str, str]:
+        for key, value in tags.items():
+            if not 1 <= len(key) <= _MAX_TAG_KEY or len(value) > _MAX_TAG_VALUE:
+                raise ValueError(f"tag {key!r}: keys are 1-{_MAX_TAG_KEY} characters, values at most {_MAX_TAG_VALUE}")
+            if key.lower().startswith("aws:"):
+                raise ValueError(f"tag {key!r}: the aws: prefix is reserved for AWS")
+        return tags
 
     @field_validator("labels")
     @classmethod
@@ -165,6 +204,21 @@ class NodePoolConfig(ConfigModel):
             raise ValueError(f"instance types {mismatched} do not match the {ami.arch} AMI type {ami.name}")
         return self
 
+    @model_validator(mode="after")
+    def _capacity_block(self) -> NodePoolConfig:
+        """EKS launches CAPACITY_BLOCK pools only through a launch template that targets the reservation."""
+        block = self.capacity_type == "CAPACITY_BLOCK"
+        if block and self.capacity_reservation_id is None:
+            raise _key_error("capacityReservationId", "capacityType CAPACITY_BLOCK needs its reservation's id (cr-...)")
+        if not block and self.capacity_reservation_id is not None:
+            raise _key_error(
+                "capacityReservationId", f"set only with capacityType CAPACITY_BLOCK, not {self.capacity_type}"
+            )
+        if block and len(self.instance_types) > 1:
+            count = len(self.instance_types)
+            raise _key_error("instanceTypes", f"a Capacity Block reserves one instance type; this pool lists {count}")
+        return self
+
     # --- derived facts ------------------------------------------------------------------------------------
     @property
     def is_gpu(self) -> bool:
@@ -189,3 +243,11 @@ class NodePoolConfig(ConfigModel):
 
     def effective_disk_size(self) -> int:
         return self.disk_size or DEFAULT_DISK_SIZE_GIB[self.kind]
+
+
+def _key_error(key: str, message: str) -> ValidationError:
+    """A cross-field problem reported at one key of the pool (a plain ValueError would name only the pool)."""
+    problem = PydanticCustomError("value_error", "{message}", {"message": message})
+    return ValidationError.from_exception_data(
+        "NodePoolConfig", [InitErrorDetails(type=problem, loc=(key,), input=None)]
+    )

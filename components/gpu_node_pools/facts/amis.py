@@ -1,4 +1,5 @@
-"""EKS AMI types we offer, as a table: which are GPU images, their architecture, and their family.
+"""EKS AMI types we offer, as a table: which are GPU images, their architecture, and their family; and each
+family's block devices.
 
 AL2 AMIs reached end of support in November 2025 and are not offered (`AL2_x86_64_GPU` and friends).
 """
@@ -8,7 +9,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["AmiType", "AMI_TYPES", "DEFAULT_AMI", "RETIRED_AMI_TYPES"]
+__all__ = ["AMI_FAMILIES", "AMI_TYPES", "AmiFamily", "AmiType", "DEFAULT_AMI", "RETIRED_AMI_TYPES"]
+
+FamilyName = Literal["al2023", "bottlerocket"]
+
+
+@dataclass(frozen=True)
+class AmiFamily:
+    """Where an image family keeps its OS and its data (container images, pod volumes, logs)."""
+
+    name: FamilyName
+    os_device: str
+    data_device: str
+
+
+AMI_FAMILIES: dict[str, AmiFamily] = {
+    f.name: f
+    for f in (
+        # One root volume holds everything.
+        AmiFamily("al2023", os_device="/dev/xvda", data_device="/dev/xvda"),
+        # A small read-only OS volume, and a separate data volume that is the one to size
+        # (Karpenter's Bottlerocket examples: xvda the root, xvdb "container resources such as images and logs").
+        AmiFamily("bottlerocket", os_device="/dev/xvda", data_device="/dev/xvdb"),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -16,12 +40,16 @@ class AmiType:
     name: str
     arch: Literal["x86_64", "arm64"]
     gpu: bool
-    family: Literal["al2023", "bottlerocket"]
+    family: FamilyName
 
     @property
     def ships_device_plugin(self) -> bool:
         """Bottlerocket NVIDIA images run NVIDIA's device plugin themselves; AL2023 NVIDIA images do not."""
         return self.gpu and self.family == "bottlerocket"
+
+    @property
+    def devices(self) -> AmiFamily:
+        return AMI_FAMILIES[self.family]
 
 
 AMI_TYPES: dict[str, AmiType] = {
