@@ -28,20 +28,36 @@ class Declared:
     ignore_changes: list[str] = field(default_factory=list)
 
 
+# cluster name -> node group name -> what EKS DescribeNodegroup says of it, in the provider's getNodeGroup shape,
+# e.g. {"gpu-dev": {"gpu-abc": {"scalingConfigs": [{"desiredSize": 2, "minSize": 0, "maxSize": 4}], "tags": {...}}}}
+LiveNodeGroups = dict[str, dict[str, dict[str, Any]]]
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
+    def __init__(self, live_node_groups: LiveNodeGroups | None = None) -> None:
         self.resources: list[pulumi.runtime.MockResourceArgs] = []
+        self.live_node_groups = live_node_groups or {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.resources.append(args)
         state = dict(args.inputs)
         if args.typ == "aws:iam/role:Role":
             state.update(arn=f"arn:aws:iam::123456789012:role/{args.name}", name=args.name)
+        if args.typ == "aws:ec2/launchTemplate:LaunchTemplate":
+            state.update(latestVersion=1)
         if args.typ == "aws:eks/cluster:Cluster":
             state.update(endpoint="https://example.eks.amazonaws.com", certificateAuthority={"data": "Y2E="})
         return f"{args.name}-id", state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
+        if args.token == "aws:eks/getNodeGroups:getNodeGroups":
+            cluster = args.args["clusterName"]
+            if cluster not in self.live_node_groups:  # as the provider reports EKS' answer
+                return {}, [("clusterName", f"ResourceNotFoundException: No cluster found for name: {cluster}.")]
+            return {"clusterName": cluster, "id": cluster, "names": sorted(self.live_node_groups[cluster])}
+        if args.token == "aws:eks/getNodeGroup:getNodeGroup":
+            group = self.live_node_groups[args.args["clusterName"]][args.args["nodeGroupName"]]
+            return {"clusterName": args.args["clusterName"], "nodeGroupName": args.args["nodeGroupName"], **group}
         return {}
 
 
@@ -50,9 +66,13 @@ def stack_config(stack: str) -> dict[str, str]:
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()}
 
 
-def run_program(stack: str, config: dict[str, str] | None = None) -> list[Declared]:
-    """Declare `stack`'s resources through infra/__main__.py; returns them in declaration order."""
-    mocks = RecordingMocks()
+def run_program(
+    stack: str, config: dict[str, str] | None = None, live_node_groups: LiveNodeGroups | None = None
+) -> list[Declared]:
+    """Declare `stack`'s resources through infra/__main__.py; returns them in declaration order.
+
+    `live_node_groups` are the node groups the EKS lookups find; by default no cluster exists yet."""
+    mocks = RecordingMocks(live_node_groups)
     pulumi.runtime.set_mocks(mocks, project="gpu-node-pools", stack=stack, preview=False)
     pulumi.runtime.set_all_config(stack_config(stack) if config is None else config)
     options: dict[str, pulumi.ResourceOptions] = {}

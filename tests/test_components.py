@@ -9,6 +9,7 @@ from pulumi_harness import Declared, run_program
 from gpu_node_pools.contract import IsolationContract, Taint
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 WORKLOADS = ("kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:Deployment")
 
 
@@ -36,11 +37,11 @@ def pod_spec(workload: Declared) -> dict:
 @pytest.mark.parametrize(
     ("stack", "expected"),
     [
-        ("dev", {"aws:eks/cluster:Cluster": 1, NODE_GROUP: 2, "aws:iam/role:Role": 3,
+        ("dev", {"aws:eks/cluster:Cluster": 1, NODE_GROUP: 2, LAUNCH_TEMPLATE: 2, "aws:iam/role:Role": 3,
                  "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 7, "pulumi:providers:kubernetes": 1}),
-        ("prod", {"aws:eks/cluster:Cluster": 1, NODE_GROUP: 2, "aws:iam/role:Role": 3,
+        ("prod", {"aws:eks/cluster:Cluster": 1, NODE_GROUP: 2, LAUNCH_TEMPLATE: 2, "aws:iam/role:Role": 3,
                   "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 7, "pulumi:providers:kubernetes": 1}),
-        ("local", {"aws:eks/cluster:Cluster": 0, NODE_GROUP: 0, "aws:iam/role:Role": 0,
+        ("local", {"aws:eks/cluster:Cluster": 0, NODE_GROUP: 0, LAUNCH_TEMPLATE: 0, "aws:iam/role:Role": 0,
                    "pulumi:providers:kubernetes": 1}),
     ],
 )
@@ -173,3 +174,102 @@ def test_metrics_server_release_follows_the_eks_cluster_version(stacks: dict) ->
     deployment = next(r for r in of_type(stacks["dev"], "kubernetes:apps/v1:Deployment") if "metrics-server" in r.name)
     image = pod_spec(deployment)["containers"][0]["image"]
     assert image == metrics_server_image("1.34")
+
+
+def pools_config(stack: str, **changes: dict) -> dict[str, str]:
+    """`stack`'s config with the named pools' keys changed."""
+    import json
+
+    from pulumi_harness import stack_config
+
+    config = stack_config(stack)
+    pools = json.loads(config["gpu-node-pools:nodePools"])
+    for pool in pools:
+        pool.update(changes.get(pool["name"], {}))
+    config["gpu-node-pools:nodePools"] = json.dumps(pools)
+    return config
+
+
+def node_group_of(resources: list[Declared], pool: str) -> Declared:
+    return next(g for g in of_type(resources, NODE_GROUP) if g.inputs["labels"]["gpu-node-pools.io/pool"] == pool)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_node_groups_use_their_launch_template_and_a_name_prefix(stacks: dict, stack: str) -> None:
+    templates = {t.name: t for t in of_type(stacks[stack], LAUNCH_TEMPLATE)}
+    for group in of_type(stacks[stack], NODE_GROUP):
+        pool = group.inputs["labels"]["gpu-node-pools.io/pool"]
+        assert group.inputs["nodeGroupNamePrefix"] == f"{pool}-"
+        assert "nodeGroupName" not in group.inputs and "diskSize" not in group.inputs
+        template = templates[group.name]  # one template per pool, named like its node group
+        assert group.inputs["launchTemplate"] == {"id": f"{template.name}-id", "version": "1"}  # its latest
+        assert template.inputs["metadataOptions"] == {
+            "httpTokens": "required", "httpPutResponseHopLimit": 1, "httpEndpoint": "enabled"
+        }
+        data_volume = template.inputs["blockDeviceMappings"][-1]["ebs"]
+        assert data_volume["volumeType"] == "gp3" and data_volume["encrypted"] == "true"
+
+
+def test_prod_gpu_disk_size_reaches_its_launch_template(stacks: dict) -> None:
+    template = next(t for t in of_type(stacks["prod"], LAUNCH_TEMPLATE) if t.name.endswith("-gpu"))
+    assert template.inputs["blockDeviceMappings"] == [
+        {"deviceName": "/dev/xvda",
+         "ebs": {"volumeType": "gp3", "volumeSize": 200, "encrypted": "true", "deleteOnTermination": "true"}}
+    ]
+    assert template.protect  # with its protected node group
+
+
+def test_raising_min_above_the_live_desired_size_sends_the_desired_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A live general group at desired 2 and a config min of 3: EKS would refuse min > desired if desiredSize
+    stayed ignored, so this once it is sent, as max(min, desired) = 3."""
+    messages: list[str] = []
+    monkeypatch.setattr(pulumi.log, "info", lambda message, *args, **kwargs: messages.append(message))
+    live = {"gpu-dev": {
+        "general-20250101000000000000000001": {
+            "scalingConfigs": [{"desiredSize": 2, "minSize": 2, "maxSize": 3}],
+            "tags": {"gpu-node-pools.io/pool": "general", "gpu-node-pools.io/pool-kind": "general"},
+        },
+        "gpu-20250101000000000000000002": {
+            "scalingConfigs": [{"desiredSize": 1, "minSize": 0, "maxSize": 2}],
+            "tags": {"gpu-node-pools.io/pool": "gpu", "gpu-node-pools.io/pool-kind": "gpu"},
+        },
+        "someone-elses": {"scalingConfigs": [{"desiredSize": 0, "minSize": 0, "maxSize": 1}], "tags": {}},
+    }}
+    config = pools_config("dev", general={"scaling": {"min": 3, "max": 4}})
+    resources = run_program("dev", config, live_node_groups=live)
+    general, gpu = node_group_of(resources, "general"), node_group_of(resources, "gpu")
+    assert general.inputs["scalingConfig"]["desiredSize"] == 3 and general.ignore_changes == []
+    assert gpu.ignore_changes == ["scalingConfig.desiredSize"]  # live 1 is inside [0, 2]: the autoscaler's
+    assert [m for m in messages if "node pool general" in m and "desired size 3" in m]
+    assert not [m for m in messages if "node pool gpu" in m]
+
+
+def test_bottlerocket_nvidia_pool_gets_device_plugin_and_agent_settings_as_user_data() -> None:
+    import base64
+    import json
+    import tomllib
+
+    config = pools_config("dev", gpu={"amiType": "BOTTLEROCKET_x86_64_NVIDIA"})
+    config["gpu-node-pools:devicePlugin"] = json.dumps({"timeSlicing": {"replicas": 4}})
+    resources = run_program("dev", config)
+    templates = {t.name.rsplit("-", 1)[1]: t for t in of_type(resources, LAUNCH_TEMPLATE)}
+    assert "userData" not in templates["general"].inputs
+    settings = tomllib.loads(base64.b64decode(templates["gpu"].inputs["userData"]).decode())["settings"]
+    assert settings["kubelet-device-plugins"]["nvidia"]["device-sharing-strategy"] == "time-slicing"
+    assert settings["kubelet-device-plugins"]["nvidia"]["time-slicing"]["replicas"] == 4
+    assert settings["nvidia-container-runtime"] == {"visible-devices-envvar-when-unprivileged": True}
+    assert [m["deviceName"] for m in templates["gpu"].inputs["blockDeviceMappings"]] == ["/dev/xvda", "/dev/xvdb"]
+
+
+def test_capacity_block_pool_launches_into_its_reservation() -> None:
+    config = pools_config("dev", gpu={
+        "instanceTypes": ["p5.48xlarge"], "capacityType": "CAPACITY_BLOCK",
+        "capacityReservationId": "cr-0123456789abcdef0",
+    })
+    resources = run_program("dev", config)
+    template = next(t for t in of_type(resources, LAUNCH_TEMPLATE) if t.name.endswith("-gpu"))
+    assert template.inputs["instanceMarketOptions"] == {"marketType": "capacity-block"}
+    assert template.inputs["capacityReservationSpecification"] == {
+        "capacityReservationTarget": {"capacityReservationId": "cr-0123456789abcdef0"}
+    }
+    assert node_group_of(resources, "gpu").inputs["capacityType"] == "CAPACITY_BLOCK"

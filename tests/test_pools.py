@@ -5,7 +5,7 @@ from pydantic import ValidationError
 
 from gpu_node_pools.config.node_pool import NodePoolConfig
 from gpu_node_pools.contract import IsolationContract, Taint
-from gpu_node_pools.aws.nodegroup import nodegroup_request
+from gpu_node_pools.aws.nodegroup import DesiredSizePlan, desired_size_plan, nodegroup_request
 
 
 def pool(**overrides) -> NodePoolConfig:
@@ -15,7 +15,8 @@ def pool(**overrides) -> NodePoolConfig:
 
 def request(p: NodePoolConfig, contract: IsolationContract | None = None) -> dict:
     return nodegroup_request(
-        p, contract or IsolationContract(), cluster_name="c", subnet_ids=["subnet-1"], node_role_arn="arn:role"
+        p, contract or IsolationContract(), cluster_name="c", subnet_ids=["subnet-1"], node_role_arn="arn:role",
+        launch_template={"id": "lt-1", "version": "1"},
     )
 
 
@@ -96,3 +97,66 @@ def test_user_labels_cannot_override_the_contract() -> None:
 def test_pools_whose_image_runs_the_device_plugin_are_marked_for_ours_to_avoid(ami: str, builtin: bool) -> None:
     labels = request(pool(amiType=ami))["labels"]
     assert (labels.get("gpu-node-pools.io/builtin-device-plugin") == "true") is builtin
+
+
+def test_request_names_the_launch_template_and_leaves_the_disk_to_it() -> None:
+    req = request(pool(diskSize=300))
+    assert req["launchTemplate"] == {"id": "lt-1", "version": "1"}
+    assert "diskSize" not in req
+
+
+def test_node_group_name_is_a_prefix_and_the_pool_label_stays_the_pool_name() -> None:
+    req = request(pool(name="train"))
+    assert req["nodegroupName"].startswith("train-") and req["nodegroupName"] != "train-"
+    assert req["labels"]["gpu-node-pools.io/pool"] == "train"
+    assert req["tags"]["gpu-node-pools.io/pool"] == "train"
+
+
+@pytest.mark.parametrize(
+    ("scaling", "live", "plan"),
+    [
+        ({"min": 0, "max": 2}, None, (0, True)),  # no live group: the initial size
+        ({"min": 1, "max": 4, "desired": 2}, None, (2, True)),
+        ({"min": 1, "max": 4}, 3, (1, True)),  # autoscaler's count is inside the bounds: leave it
+        ({"min": 3, "max": 6}, 3, (3, True)),
+        ({"min": 3, "max": 6}, 2, (3, False)),  # min rose above the live size: send max(min, desired)
+        ({"min": 3, "max": 6, "desired": 4}, 2, (4, False)),
+        ({"min": 1, "max": 5}, 8, (5, False)),  # max fell below the live size: send max
+    ],
+)
+def test_desired_size_is_sent_only_when_the_live_one_falls_outside_the_new_bounds(
+    scaling: dict, live: int | None, plan: tuple[int, bool]
+) -> None:
+    assert desired_size_plan(pool(scaling=scaling), live) == DesiredSizePlan(*plan)
+
+
+def test_request_carries_the_planned_desired_size() -> None:
+    p = pool(scaling={"min": 3, "max": 6})
+    req = nodegroup_request(
+        p, IsolationContract(), cluster_name="c", subnet_ids=["subnet-1"], node_role_arn="arn:role",
+        launch_template={"id": "lt-1", "version": "1"}, desired_size=desired_size_plan(p, 2).desired,
+    )
+    assert req["scalingConfig"]["desiredSize"] == 3
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"name": "a" * 37}, "not a valid pool name"),
+        ({"capacityType": "CAPACITY_BLOCK"}, "needs its reservation.s id"),
+        ({"capacityReservationId": "cr-02168da1478b509e0"}, "only with capacityType CAPACITY_BLOCK"),
+        ({"capacityType": "CAPACITY_BLOCK", "capacityReservationId": "res-1"}, "not a capacity reservation id"),
+        ({"capacityType": "CAPACITY_BLOCK", "capacityReservationId": "cr-02168da1478b509e0",
+          "instanceTypes": ["p5.48xlarge", "p4d.24xlarge"]}, "one instance type"),
+        ({"instanceTags": {"aws:cloudformation": "x"}}, "reserved for AWS"),
+    ],
+    ids=["name-too-long-for-a-prefix", "block-without-id", "id-without-block", "bad-id", "block-two-types",
+         "aws-tag"],
+)
+def test_pools_that_cannot_deploy_are_refused(overrides: dict, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        pool(**overrides)
+
+
+def test_a_36_character_pool_name_is_accepted() -> None:
+    assert pool(name="a" * 36).name == "a" * 36

@@ -1,8 +1,10 @@
-"""Every node group the stacks declare is a valid EKS CreateNodegroup request (botocore's EKS model)."""
+"""Every node group the stacks declare is a valid EKS CreateNodegroup request (botocore's EKS model), and every
+launch template a valid EC2 CreateLaunchTemplate request (botocore's EC2 model)."""
 
 import json
 
 import pytest
+from ec2_model import ec2_problems
 from eks_model import eks_input_shape, eks_problems
 
 from gpu_node_pools.cli import main
@@ -11,9 +13,13 @@ from gpu_node_pools.facts.amis import AMI_TYPES, RETIRED_AMI_TYPES
 STACKS = ["dev", "prod", "local"]
 
 
-def pools_json(stack: str, capsys: pytest.CaptureFixture[str]) -> list[dict]:
-    assert main(["pools", "--stack", stack, "--json"]) == 0
+def pools_json(stack: str, capsys: pytest.CaptureFixture[str], flag: str = "--json") -> list[dict]:
+    assert main(["pools", "--stack", stack, flag]) == 0
     return json.loads(capsys.readouterr().out)
+
+
+def by_pool(requests: list[dict]) -> dict[str, dict]:
+    return {r["tags"]["gpu-node-pools.io/pool"]: r for r in requests}
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -24,6 +30,23 @@ def test_pools_json_is_a_valid_create_nodegroup_request(stack: str, capsys: pyte
         if stack == "local":  # simulated pools: no subnets exist; every other member must still be valid
             request["subnets"] = ["subnet-simulated"]
         assert eks_problems("CreateNodegroup", request) == [], request["nodegroupName"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_node_groups_use_a_launch_template_and_no_disk_size(stack: str, capsys: pytest.CaptureFixture[str]) -> None:
+    for request in pools_json(stack, capsys):
+        assert set(request["launchTemplate"]) == {"id", "version"}
+        assert "diskSize" not in request  # EKS rejects diskSize together with a launch template
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_launch_templates_are_valid_create_launch_template_requests(
+    stack: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    requests = pools_json(stack, capsys, "--launch-templates")
+    assert len(requests) == len(pools_json(stack, capsys))
+    for request in requests:
+        assert ec2_problems("CreateLaunchTemplate", request) == [], request["LaunchTemplateName"]
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -42,9 +65,9 @@ def test_offered_ami_types_exist_in_the_eks_api_and_al2_is_not_offered() -> None
 
 
 def test_dev_gpu_pool_is_small_spot_and_prod_is_on_demand_and_protected(capsys) -> None:
-    dev = {r["nodegroupName"]: r for r in pools_json("dev", capsys)}
+    dev = by_pool(pools_json("dev", capsys))
     assert dev["gpu"]["capacityType"] == "SPOT" and dev["gpu"]["scalingConfig"]["minSize"] == 0
     assert dev["gpu"]["scalingConfig"]["maxSize"] == 2
-    prod = {r["nodegroupName"]: r for r in pools_json("prod", capsys)}
+    prod = by_pool(pools_json("prod", capsys))
     assert prod["gpu"]["capacityType"] == "ON_DEMAND"
     assert prod["general"]["scalingConfig"]["minSize"] >= 3

@@ -10,14 +10,16 @@ from typing import Any
 
 import yaml
 
+from .aws.bottlerocket import bottlerocket_nvidia_settings
+from .aws.launch_template import launch_template_data
+from .aws.nodegroup import nodegroup_request
 from .config.cluster import EksClusterConfig
 from .config.platform import ConfigError, PlatformConfig, cluster_kubernetes_version
 from .config.stack_files import find_project_root, load_stack
-from .aws.nodegroup import nodegroup_request
 from .manifests.in_cluster import in_cluster_objects
 from .manifests.simulated_nodes import simulated_nodes
 
-__all__ = ["main", "nodegroup_requests"]
+__all__ = ["launch_template_requests", "main", "nodegroup_requests"]
 
 
 def nodegroup_requests(config: PlatformConfig) -> list[dict[str, Any]]:
@@ -34,8 +36,24 @@ def nodegroup_requests(config: PlatformConfig) -> list[dict[str, Any]]:
             cluster_name=cluster_name,
             subnet_ids=subnets,
             node_role_arn=f"<created on deploy: IAM role of node pool {pool.name}>",
+            launch_template={
+                "id": f"<created on deploy: launch template of node pool {pool.name}>",
+                "version": "<its latest version>",
+            },
             kubernetes_version=cluster_kubernetes_version(config),
         )
+        for pool in config.node_pools
+    ]
+
+
+def launch_template_requests(config: PlatformConfig) -> list[dict[str, Any]]:
+    """One EC2 CreateLaunchTemplate request per pool. Bottlerocket NVIDIA pools carry the platform's settings."""
+    settings = bottlerocket_nvidia_settings(config.device_plugin, config.node_agent)
+    return [
+        {
+            "LaunchTemplateName": f"<named on deploy: launch template of node pool {pool.name}>",
+            "LaunchTemplateData": launch_template_data(pool, bottlerocket_settings=settings),
+        }
         for pool in config.node_pools
     ]
 
@@ -72,7 +90,11 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     render = commands.add_parser("render", help="print the stack's in-cluster Kubernetes objects as YAML")
     pools = commands.add_parser("pools", help="show the stack's node pools")
-    pools.add_argument("--json", action="store_true", help="EKS CreateNodegroup requests as a JSON list")
+    as_json = pools.add_mutually_exclusive_group()
+    as_json.add_argument("--json", action="store_true", help="EKS CreateNodegroup requests as a JSON list")
+    as_json.add_argument(
+        "--launch-templates", action="store_true", help="EC2 CreateLaunchTemplate requests as a JSON list"
+    )
     nodes = commands.add_parser("simulated-nodes", help="print kwok Node objects mirroring the stack's pools")
     plan = commands.add_parser(
         "plan", help="every AWS resource the stack declares, with its key settings (components under Pulumi mocks)")
@@ -110,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
             print(plan_table(declared))
     elif args.json:
         print(json.dumps(nodegroup_requests(config), indent=2))
+    elif args.launch_templates:
+        print(json.dumps(launch_template_requests(config), indent=2))
     else:
         print(_pools_table(config))
     return 0

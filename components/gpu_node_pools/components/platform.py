@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pulumi
 
+from ..aws.bottlerocket import bottlerocket_nvidia_settings
 from ..config.cluster import EksClusterConfig
 from ..config.platform import PlatformConfig, cluster_kubernetes_version
 from .addons import (
@@ -17,6 +18,7 @@ from .addons import (
     PriorityClasses,
     WorkloadNamespaces,
 )
+from ._live_node_groups import live_desired_sizes
 from .cluster import Cluster
 from .node_pool import NodePool, NodePoolArgs
 
@@ -47,6 +49,8 @@ class GpuPlatform(pulumi.ComponentResource):
         self.node_pools = []
         if isinstance(config.cluster, EksClusterConfig):
             assert self.cluster.name is not None
+            bottlerocket_settings = bottlerocket_nvidia_settings(config.device_plugin, config.node_agent)
+            live_sizes = live_desired_sizes(config.cluster.name) if config.node_pools else {}
             self.node_pools = [
                 NodePool(
                     f"{name}-{pool.name}",
@@ -56,6 +60,8 @@ class GpuPlatform(pulumi.ComponentResource):
                         cluster_name=self.cluster.name,
                         subnet_ids=config.cluster.subnet_ids,
                         kubernetes_version=config.cluster.version,
+                        bottlerocket_settings=bottlerocket_settings,
+                        live_desired_size=live_sizes.get(pool.name),
                     ),
                     pulumi.ResourceOptions(parent=self),
                 )
