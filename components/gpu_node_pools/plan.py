@@ -96,9 +96,9 @@ class PlanMocks(pulumi.runtime.Mocks):
             state.update(latestVersion=1)
         return f"{args.name}-id", state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]]]:
         answer = self.calls.get(args.token)
-        return (answer(args.args) if answer else {}), None
+        return (answer(args.args) if answer else {}), []
 
 
 def declare(
