@@ -10,19 +10,25 @@ from gpu_node_pools.contract import IsolationContract, Taint
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+CLUSTER = "aws:eks/cluster:Cluster"
 WORKLOADS = ("kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:Deployment")
+
+
+def fake_aws_credentials(env: pytest.MonkeyPatch) -> None:
+    env.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    env.setenv("AWS_SECRET_ACCESS_KEY", "example")
+    env.setenv("AWS_EC2_METADATA_DISABLED", "true")  # the credential check must never reach instance metadata
 
 
 @pytest.fixture(autouse=True)
 def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "example")
+    fake_aws_credentials(monkeypatch)
 
 
 @pytest.fixture(scope="module")
 def stacks() -> dict[str, list[Declared]]:
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+        fake_aws_credentials(env)
         return {stack: run_program(stack) for stack in ("dev", "prod", "local")}
 
 
@@ -139,11 +145,18 @@ def test_bad_config_fails_before_any_resource_is_declared() -> None:
         run_program("dev", config)
 
 
+def clear_aws_environment(env: pytest.MonkeyPatch, home) -> None:
+    """No AWS credential anywhere: no AWS_* variable, an empty home, instance metadata off."""
+    import os
+
+    for var in [v for v in os.environ if v.startswith("AWS_")]:
+        env.delenv(var)
+    env.setenv("HOME", str(home))
+    env.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
 def test_no_aws_credentials_fails_fast_with_a_clear_message(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    for var in ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_SHARED_CREDENTIALS_FILE",
-                "AWS_CONFIG_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))
+    clear_aws_environment(monkeypatch, tmp_path)
     with pytest.raises(Exception, match="no AWS credentials"):
         run_program("dev")
 
@@ -273,3 +286,37 @@ def test_capacity_block_pool_launches_into_its_reservation() -> None:
         "capacityReservationTarget": {"capacityReservationId": "cr-0123456789abcdef0"}
     }
     assert node_group_of(resources, "gpu").inputs["capacityType"] == "CAPACITY_BLOCK"
+
+
+def dev_with(**changes: object) -> list[Declared]:
+    """The dev stack with some config keys replaced (values as in a stack file)."""
+    import json
+
+    from pulumi_harness import stack_config
+
+    config = stack_config("dev")
+    for key, value in changes.items():
+        config[key] = value if isinstance(value, str) else json.dumps(value)
+    return run_program("dev", config)
+
+
+def test_kubeconfig_acts_as_the_aws_provider_identity() -> None:
+    import json
+
+    role = "arn:aws:iam::111122223333:role/deployer"
+    resources = dev_with(**{
+        "aws:profile": "ci", "aws:accessKey": "AKIAEXAMPLE", "aws:secretKey": "secret",
+        "aws:assumeRoles": [{"roleArn": role}],
+    })
+    (provider,) = of_type(resources, "pulumi:providers:kubernetes")
+    kubeconfig = provider.inputs["kubeconfig"]
+    kubeconfig = json.loads(kubeconfig["value"] if isinstance(kubeconfig, dict) else kubeconfig)
+    block = kubeconfig["users"][0]["user"]["exec"]
+    assert block["args"][-4:] == ["--role-arn", role, "--profile", "ci"]
+    assert block["env"] == [{"name": "AWS_PROFILE", "value": "ci"}]
+
+
+def test_aws_keys_in_the_stack_config_count_as_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    clear_aws_environment(monkeypatch, tmp_path)
+    resources = dev_with(**{"aws:accessKey": "AKIAEXAMPLE", "aws:secretKey": "secret"})
+    assert of_type(resources, CLUSTER)

@@ -9,8 +9,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from ..config.cluster import ClusterConfig, EksClusterConfig
 from ..aws.kubeconfig import eks_kubeconfig
+from ..aws.provider_settings import AwsProviderSettings
+from ..config.cluster import ClusterConfig, EksClusterConfig
+from ._running_stack import running_aws_settings
 
 __all__ = ["CLUSTER_ROLE_POLICY", "Cluster"]
 
@@ -35,7 +37,9 @@ class Cluster(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
         *,
         project_root: Path | None = None,
+        aws_settings: AwsProviderSettings | None = None,
     ) -> None:
+        """`aws_settings`: the aws provider's identity (default: the running stack's `aws:` keys)."""
         super().__init__("gpu-node-pools:index:Cluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         if isinstance(config, EksClusterConfig):
@@ -59,10 +63,13 @@ class Cluster(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment]),
             )
             region = aws.config.region
+            settings = aws_settings or running_aws_settings()
             self.name = cluster.name
             self.kubeconfig = pulumi.Output.secret(
                 pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority.data).apply(
-                    lambda a: json.dumps(eks_kubeconfig(a[0], a[1], a[2], region))
+                    lambda a: json.dumps(eks_kubeconfig(
+                        a[0], a[1], a[2], region, profile=settings.profile, role_arn=settings.role_arn
+                    ))
                 )
             )
             self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=self.kubeconfig, opts=child)
