@@ -26,6 +26,8 @@ class Declared:
     inputs: dict[str, Any]
     protect: bool = False
     ignore_changes: list[str] = field(default_factory=list)
+    depends_on: list[str] = field(default_factory=list)
+    """Names of the resources given in `depends_on`."""
 
 
 # cluster name -> node group name -> what EKS DescribeNodegroup says of it, in the provider's getNodeGroup shape,
@@ -45,6 +47,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
             state.update(arn=f"arn:aws:iam::123456789012:role/{args.name}", name=args.name)
         if args.typ == "aws:ec2/launchTemplate:LaunchTemplate":
             state.update(latestVersion=1)
+        if args.typ == "aws:kms/key:Key":
+            state.update(arn=f"arn:aws:kms:us-west-2:123456789012:key/{args.name}", keyId=args.name)
         if args.typ == "aws:eks/cluster:Cluster":
             state.update(endpoint="https://example.eks.amazonaws.com", certificateAuthority={"data": "Y2E="})
         return f"{args.name}-id", state
@@ -58,7 +62,14 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if args.token == "aws:eks/getNodeGroup:getNodeGroup":
             group = self.live_node_groups[args.args["clusterName"]][args.args["nodeGroupName"]]
             return {"clusterName": args.args["clusterName"], "nodeGroupName": args.args["nodeGroupName"], **group}
+        if args.token == "aws:eks/getAddonVersion:getAddonVersion":
+            # A version that shows which cluster version the lookup was made for.
+            return {**args.args, "id": args.args["addonName"], "version": mock_addon_version(args.args)}
         return {}
+
+
+def mock_addon_version(lookup: dict[str, Any]) -> str:
+    return f"v{lookup['kubernetesVersion']}.0-eksbuild.1"
 
 
 def stack_config(stack: str) -> dict[str, str]:
@@ -75,10 +86,10 @@ def run_program(
     mocks = RecordingMocks(live_node_groups)
     pulumi.runtime.set_mocks(mocks, project="gpu-node-pools", stack=stack, preview=False)
     pulumi.runtime.set_all_config(stack_config(stack) if config is None else config)
-    options: dict[str, pulumi.ResourceOptions] = {}
+    options: dict[tuple[str, str], pulumi.ResourceOptions] = {}
 
     def record(args: pulumi.ResourceTransformationArgs) -> None:
-        options[args.name] = args.opts
+        options[args.type_, args.name] = args.opts
 
     @pulumi.runtime.test
     def program() -> None:
@@ -88,10 +99,12 @@ def run_program(
     program()
     declared = []
     for r in mocks.resources:
-        opts = options.get(r.name)
+        opts = options.get((r.typ, r.name))
+        depends_on = opts.depends_on if opts and isinstance(opts.depends_on, list) else []
         declared.append(Declared(
             r.typ, r.name, dict(r.inputs),
             protect=bool(opts and opts.protect),
             ignore_changes=list(opts.ignore_changes or []) if opts else [],
+            depends_on=[d._name for d in depends_on if isinstance(d, pulumi.Resource)],
         ))
     return declared

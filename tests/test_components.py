@@ -11,6 +11,13 @@ from gpu_node_pools.contract import IsolationContract, Taint
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 CLUSTER = "aws:eks/cluster:Cluster"
+ADDON = "aws:eks/addon:Addon"
+ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
+ACCESS_POLICY = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+# What a new EKS cluster brings besides itself: its Secrets key (+ alias and the role's grant), its log group, and
+# the four managed add-ons.
+CLUSTER_PARTS = {"aws:kms/key:Key": 1, "aws:kms/alias:Alias": 1, "aws:iam/rolePolicy:RolePolicy": 1,
+                 "aws:cloudwatch/logGroup:LogGroup": 1, ADDON: 4}
 WORKLOADS = ("kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:Deployment")
 
 
@@ -44,9 +51,11 @@ def pod_spec(workload: Declared) -> dict:
     ("stack", "expected"),
     [
         ("dev", {"aws:eks/cluster:Cluster": 1, NODE_GROUP: 2, LAUNCH_TEMPLATE: 2, "aws:iam/role:Role": 3,
-                 "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 7, "pulumi:providers:kubernetes": 1}),
+                 "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 7, "pulumi:providers:kubernetes": 1,
+                 **CLUSTER_PARTS, ACCESS_ENTRY: 0, ACCESS_POLICY: 0}),
         ("prod", {"aws:eks/cluster:Cluster": 1, NODE_GROUP: 2, LAUNCH_TEMPLATE: 2, "aws:iam/role:Role": 3,
-                  "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 7, "pulumi:providers:kubernetes": 1}),
+                  "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 7, "pulumi:providers:kubernetes": 1,
+                  **CLUSTER_PARTS, ACCESS_ENTRY: 2, ACCESS_POLICY: 2}),
         ("local", {"aws:eks/cluster:Cluster": 0, NODE_GROUP: 0, LAUNCH_TEMPLATE: 0, "aws:iam/role:Role": 0,
                    "pulumi:providers:kubernetes": 1}),
     ],
@@ -298,6 +307,97 @@ def dev_with(**changes: object) -> list[Declared]:
     for key, value in changes.items():
         config[key] = value if isinstance(value, str) else json.dumps(value)
     return run_program("dev", config)
+
+
+def dev_cluster(**cluster: object) -> dict:
+    import yaml
+    from pulumi_harness import ROOT
+
+    base = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())["config"]["gpu-node-pools:cluster"]
+    return {**base, **cluster}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_new_clusters_get_the_eks_production_defaults(stacks: dict, stack: str) -> None:
+    (cluster,) = of_type(stacks[stack], CLUSTER)
+    (key,) = of_type(stacks[stack], "aws:kms/key:Key")
+    (log_group,) = of_type(stacks[stack], "aws:cloudwatch/logGroup:LogGroup")
+    assert cluster.inputs["accessConfig"] == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": True}
+    assert cluster.inputs["bootstrapSelfManagedAddons"] is False
+    assert cluster.inputs["upgradePolicy"] == {"supportType": "STANDARD"}
+    assert cluster.inputs["deletionProtection"] is (stack == "prod")
+    assert key.inputs["enableKeyRotation"] is True and key.inputs["deletionWindowInDays"] == 30
+    assert cluster.inputs["encryptionConfig"] == {
+        "resources": ["secrets"], "provider": {"keyArn": f"arn:aws:kms:us-west-2:123456789012:key/{key.name}"},
+    }
+    # Ours, before the cluster: EKS would otherwise create it with no retention.
+    assert log_group.inputs["name"] == f"/aws/eks/{cluster.inputs['name']}/cluster"
+    assert log_group.inputs["retentionInDays"] == {"dev": 30, "prod": 90}[stack]
+    assert log_group.name in cluster.depends_on
+    (grant,) = of_type(stacks[stack], "aws:iam/rolePolicy:RolePolicy")
+    assert key.name in grant.inputs["policy"] and grant.name in cluster.depends_on
+
+
+def test_a_given_kms_key_is_used_and_none_is_created() -> None:
+    arn = "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    resources = dev_with(**{"gpu-node-pools:cluster": dev_cluster(encryption={"kmsKeyArn": arn})})
+    assert not of_type(resources, "aws:kms/key:Key")
+    (cluster,) = of_type(resources, CLUSTER)
+    assert cluster.inputs["encryptionConfig"]["provider"] == {"keyArn": arn}
+    assert arn in of_type(resources, "aws:iam/rolePolicy:RolePolicy")[0].inputs["policy"]
+
+
+def test_addons_wrap_the_node_groups_in_order(stacks: dict) -> None:
+    addons = {a.inputs["addonName"]: a for a in of_type(stacks["prod"], ADDON)}
+    assert set(addons) == {"vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns"}
+    groups = of_type(stacks["prod"], NODE_GROUP)
+    pools = [r for r in stacks["prod"] if r.typ == "gpu-node-pools:index:NodePool"]
+    for pool in pools:  # the node groups are children of these, and wait with them
+        assert {addons[n].name for n in ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")} <= set(pool.depends_on)
+    assert {p.name for p in pools} <= set(addons["coredns"].depends_on) and len(groups) == len(pools)
+    # The in-cluster layer waits for DNS too.
+    (metrics_server,) = [r for r in stacks["prod"] if r.typ == "gpu-node-pools:index:MetricsServer"]
+    assert addons["coredns"].name in metrics_server.depends_on
+    for addon in addons.values():
+        assert addon.inputs["resolveConflictsOnUpdate"] == "OVERWRITE"
+
+
+def test_addon_versions_are_resolved_for_the_cluster_version_unless_pinned() -> None:
+    from pulumi_harness import mock_addon_version
+
+    resources = dev_with(**{"gpu-node-pools:cluster": dev_cluster(
+        version="1.33", addons={"coredns": {"version": "v1.11.4-eksbuild.2"}}
+    )})
+    versions = {a.inputs["addonName"]: a.inputs["addonVersion"] for a in of_type(resources, ADDON)}
+    resolved = mock_addon_version({"kubernetesVersion": "1.33"})
+    assert versions == {"vpc-cni": resolved, "kube-proxy": resolved, "eks-pod-identity-agent": resolved,
+                        "coredns": "v1.11.4-eksbuild.2"}
+
+
+@pytest.mark.parametrize(
+    ("tenants", "enforced"),
+    [
+        ([{"name": "web", "defaultDenyNetworkPolicy": True}, {"name": "ml", "defaultDenyNetworkPolicy": False}], True),
+        ([{"name": "ml", "defaultDenyNetworkPolicy": False}], False),
+        ([], False),
+    ],
+)
+def test_vpc_cni_enforces_network_policy_when_the_stack_declares_some(tenants: list, enforced: bool) -> None:
+    resources = dev_with(**{"gpu-node-pools:tenants": tenants})
+    declares = any(r.typ == "kubernetes:networking.k8s.io/v1:NetworkPolicy" for r in resources)
+    assert declares is enforced
+    cni = next(a for a in of_type(resources, ADDON) if a.inputs["addonName"] == "vpc-cni")
+    assert cni.inputs.get("configurationValues") == ('{"enableNetworkPolicy": "true"}' if enforced else None)
+
+
+def test_prod_access_entries_associate_their_policies(stacks: dict) -> None:
+    entries = {e.inputs["principalArn"]: e for e in of_type(stacks["prod"], ACCESS_ENTRY)}
+    policies = {p.inputs["principalArn"]: p for p in of_type(stacks["prod"], ACCESS_POLICY)}
+    assert set(entries) == set(policies) and len(entries) == 2
+    for arn, policy in policies.items():
+        assert entries[arn].inputs["type"] == "STANDARD"
+        assert entries[arn].name in policy.depends_on
+        assert policy.inputs["policyArn"].startswith("arn:aws:eks::aws:cluster-access-policy/AmazonEKS")
 
 
 def test_kubeconfig_acts_as_the_aws_provider_identity() -> None:

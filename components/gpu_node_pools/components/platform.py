@@ -9,6 +9,7 @@ import pulumi
 from ..aws.bottlerocket import bottlerocket_nvidia_settings
 from ..config.cluster import EksClusterConfig
 from ..config.platform import PlatformConfig, cluster_kubernetes_version
+from ..manifests.in_cluster import in_cluster_objects
 from .addons import (
     AddonArgs,
     DevicePlugin,
@@ -44,7 +45,13 @@ class GpuPlatform(pulumi.ComponentResource):
     ) -> None:
         super().__init__("gpu-node-pools:index:GpuPlatform", name, None, opts)
         contract = config.contract
-        self.cluster = Cluster(name, config.cluster, pulumi.ResourceOptions(parent=self), project_root=project_root)
+        self.cluster = Cluster(
+            name,
+            config.cluster,
+            pulumi.ResourceOptions(parent=self),
+            project_root=project_root,
+            enforce_network_policy=_declares_network_policies(config),
+        )
 
         self.node_pools = []
         if isinstance(config.cluster, EksClusterConfig):
@@ -63,13 +70,17 @@ class GpuPlatform(pulumi.ComponentResource):
                         bottlerocket_settings=bottlerocket_settings,
                         live_desired_size=live_sizes.get(pool.name),
                     ),
-                    pulumi.ResourceOptions(parent=self),
+                    # Nodes join only once the CNI (and what else they need) is in place.
+                    pulumi.ResourceOptions(parent=self, depends_on=self.cluster.compute_dependencies),
                 )
                 for pool in config.node_pools
             ]
+        on_nodes = self.cluster.add_post_compute_addons(after=self.node_pools)
 
-        # In-cluster objects wait for the node pools: Deployments need nodes before they can become ready.
-        in_cluster = pulumi.ResourceOptions(parent=self, provider=self.cluster.provider, depends_on=self.node_pools)
+        # In-cluster objects wait for the node pools and CoreDNS: Deployments need nodes before they can become ready.
+        in_cluster = pulumi.ResourceOptions(
+            parent=self, provider=self.cluster.provider, depends_on=[*self.node_pools, *on_nodes]
+        )
         self.priority_classes = PriorityClasses(f"{name}-priority", AddonArgs(config.priority_classes, contract), in_cluster)
         self.tenants = WorkloadNamespaces(f"{name}-tenants", AddonArgs(config.tenants, contract), in_cluster)
         self.device_plugin = (
@@ -93,3 +104,8 @@ class GpuPlatform(pulumi.ComponentResource):
             "node_group_names": [p.node_group_name for p in self.node_pools],
             "gpu_taint": str(contract.gpu_taint),
         })
+
+
+def _declares_network_policies(config: PlatformConfig) -> bool:
+    """Whether the in-cluster layer holds a NetworkPolicy (a default-deny tenant): the CNI must then enforce it."""
+    return any(obj["kind"] == "NetworkPolicy" for obj in in_cluster_objects(config))

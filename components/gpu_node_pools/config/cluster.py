@@ -8,8 +8,18 @@ from typing import Annotated, Literal, Union
 from pydantic import Field, field_validator
 
 from ._model import ConfigModel
+from .cluster_access import AccessEntryConfig, duplicate_principals
+from .cluster_addons import ManagedAddonsConfig
 
-__all__ = ["ClusterConfig", "DEFAULT_KUBERNETES_VERSION", "EksClusterConfig", "ExistingClusterConfig"]
+__all__ = [
+    "ClusterConfig",
+    "DEFAULT_KUBERNETES_VERSION",
+    "DEFAULT_LOG_RETENTION_DAYS",
+    "EksClusterConfig",
+    "EncryptionConfig",
+    "ExistingClusterConfig",
+    "LOG_RETENTION_DAYS",
+]
 
 # The EKS version new clusters get; pod-bound token node names (the node agent's admission policy) need 1.32+.
 DEFAULT_KUBERNETES_VERSION = "1.34"
@@ -17,6 +27,28 @@ MINIMUM_KUBERNETES_VERSION = (1, 32)
 _VERSION = re.compile(r"^1\.(\d+)$")
 LogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
 DEFAULT_LOG_TYPES: tuple[LogType, ...] = ("api", "audit", "authenticator")
+# The retention periods CloudWatch Logs accepts (PutRetentionPolicy); 90 days is terraform-aws-eks' default.
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)
+DEFAULT_LOG_RETENTION_DAYS = 90
+_KMS_KEY_ARN = re.compile(r"^arn:aws(-[a-z]+)*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
+
+
+class EncryptionConfig(ConfigModel):
+    """KMS envelope encryption of Kubernetes Secrets; always on."""
+
+    kms_key_arn: str | None = Field(
+        default=None, description="an existing KMS key ARN (key/..., not an alias); unset: a key is created"
+    )
+
+    @field_validator("kms_key_arn")
+    @classmethod
+    def _key_arn(cls, arn: str | None) -> str | None:
+        # The cluster role's IAM policy names this ARN, and IAM matches key ARNs, never alias ARNs.
+        if arn is not None and not _KMS_KEY_ARN.match(arn):
+            raise ValueError(f"{arn!r} is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>)")
+        return arn
 
 
 class EksClusterConfig(ConfigModel):
@@ -34,6 +66,23 @@ class EksClusterConfig(ConfigModel):
     enabled_log_types: list[LogType] = Field(
         default_factory=lambda: list(DEFAULT_LOG_TYPES), description="control-plane logs to CloudWatch"
     )
+    log_retention_days: int = Field(
+        default=DEFAULT_LOG_RETENTION_DAYS, description="days CloudWatch keeps control-plane logs (a value it accepts)"
+    )
+    access: list[AccessEntryConfig] = Field(
+        default_factory=list,
+        description="IAM principals given Kubernetes access (EKS access entries); the creator is admin already",
+    )
+    addons: ManagedAddonsConfig = Field(
+        default_factory=ManagedAddonsConfig, description="EKS managed add-ons, optionally with pinned versions"
+    )
+    encryption: EncryptionConfig = Field(
+        default_factory=EncryptionConfig, description="KMS envelope encryption of Secrets"
+    )
+    deletion_protection: bool = Field(default=False, description="EKS refuses to delete the cluster while true")
+    upgrade_policy: Literal["STANDARD", "EXTENDED"] = Field(
+        default="STANDARD", description="EKS support after standard support ends; EXTENDED costs more per hour"
+    )
 
     @field_validator("version")
     @classmethod
@@ -46,6 +95,20 @@ class EksClusterConfig(ConfigModel):
                 f"Kubernetes {version} is too old: the node agent's admission policy needs 1.32 or newer"
             )
         return version
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, days: int) -> int:
+        if days not in LOG_RETENTION_DAYS:
+            raise ValueError(f"{days} days is not a CloudWatch retention; pick one of {list(LOG_RETENTION_DAYS)}")
+        return days
+
+    @field_validator("access")
+    @classmethod
+    def _one_entry_per_principal(cls, entries: list[AccessEntryConfig]) -> list[AccessEntryConfig]:
+        if duplicates := duplicate_principals(entries):
+            raise ValueError(f"principals listed more than once (EKS keeps one entry each): {', '.join(duplicates)}")
+        return entries
 
 
 class ExistingClusterConfig(ConfigModel):
