@@ -110,10 +110,10 @@ def declare(
     """Declares `config` with the real `GpuPlatform` under mocks; returns every resource in declaration order."""
     mocks = mocks or PlanMocks()
     pulumi.runtime.set_mocks(mocks, project="gpu-node-pools", stack=stack, preview=False)
-    options: dict[str, pulumi.ResourceOptions] = {}
+    options: dict[tuple[str, str], pulumi.ResourceOptions] = {}  # a node group and its launch template share a name
 
     def record(args: pulumi.ResourceTransformationArgs) -> None:
-        options[args.name] = args.opts
+        options[args.type_, args.name] = args.opts
 
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def program() -> None:
@@ -125,7 +125,7 @@ def declare(
     program()
     declared = []
     for resource in mocks.resources:
-        opts = options.get(resource.name)
+        opts = options.get((resource.typ, resource.name))
         declared.append(PlannedResource(
             resource.typ, resource.name, _plain(dict(resource.inputs)),
             protect=bool(opts and opts.protect),
