@@ -1,4 +1,4 @@
-"""Config field types the manifest builders share: names, quantities, pinned images, resources, tolerations.
+"""Config field types the manifest builders share: names, quantities, resources, tolerations.
 
 Each check raises a ValueError that says what is wrong; pydantic puts the stack-file key in front of it.
 """
@@ -18,7 +18,6 @@ from ._pod import resources
 __all__ = [
     "ContainerResources",
     "DnsLabel",
-    "PinnedImage",
     "Quantity",
     "TolerationConfig",
     "parse_quantity",
@@ -34,8 +33,6 @@ _SUFFIX_FACTORS = {
     "Ki": Decimal(2) ** 10, "Mi": Decimal(2) ** 20, "Gi": Decimal(2) ** 30,
     "Ti": Decimal(2) ** 40, "Pi": Decimal(2) ** 50, "Ei": Decimal(2) ** 60,
 }  # fmt: skip
-# An image is pinned when it names a tag other than `latest`, or a digest.
-_PINNED_IMAGE = re.compile(r"^[^\s@]+(:(?!latest$)[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$")
 
 
 def parse_quantity(quantity: str) -> Decimal:
@@ -64,15 +61,8 @@ def _check_dns_label(value: str) -> str:
     return value
 
 
-def _check_pinned_image(value: str) -> str:
-    if not _PINNED_IMAGE.match(value):
-        raise ValueError(f"image {value!r} must be pinned: name a tag other than 'latest', or a sha256 digest")
-    return value
-
-
 Quantity = Annotated[str, AfterValidator(_check_quantity)]
 DnsLabel = Annotated[str, AfterValidator(_check_dns_label)]
-PinnedImage = Annotated[str, AfterValidator(_check_pinned_image)]
 
 
 class ContainerResources(ConfigModel):

@@ -17,7 +17,8 @@ from pydantic import Field
 
 from ..config._model import ConfigModel
 from ..contract import IsolationContract
-from ._fields import ContainerResources, DnsLabel, PinnedImage, TolerationConfig
+from ._fields import ContainerResources, DnsLabel, TolerationConfig
+from ._image import PinnedImage
 from ._pod import container_security_context, pod_security_context
 
 __all__ = [

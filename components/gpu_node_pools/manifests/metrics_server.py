@@ -15,7 +15,8 @@ from pydantic import Field, field_validator
 
 from ..config._model import ConfigModel
 from ..contract import IsolationContract
-from ._fields import ContainerResources, PinnedImage
+from ._fields import ContainerResources
+from ._image import PinnedImage
 from ._pod import container_security_context, pod_security_context
 
 __all__ = [

@@ -23,7 +23,8 @@ from pydantic import Field, field_validator
 from ..config._model import ConfigModel
 from ..config.labels import RESERVED_LABEL_DOMAINS
 from ..contract import GPU_PRESENT_LABEL, POOL_LABEL, IsolationContract
-from ._fields import ContainerResources, DnsLabel, PinnedImage, TolerationConfig
+from ._fields import ContainerResources, DnsLabel, TolerationConfig
+from ._image import PinnedImage
 from ._pod import container_security_context, pod_security_context
 
 __all__ = [

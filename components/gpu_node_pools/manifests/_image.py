@@ -1,0 +1,68 @@
+"""Container image references: their grammar, pinning, and digests.
+
+The grammar is distribution/reference's (what Docker, containerd and the kubelet parse): an optional registry
+host and port, lowercase path components, then `:tag`, `@sha256:<64 hex>`, or both. With both, the runtime pulls
+by the digest and the tag is only read by people, which is why a digest pins and a tag merely names.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+__all__ = ["ImageDigest", "PinnedImage", "image_problem", "image_with_digest", "names_digest"]
+
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_HOST_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_HOST = rf"(?:{_HOST_COMPONENT}(?:\.{_HOST_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
+_NAME = rf"(?:{_HOST}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+_DIGEST = r"sha256:[0-9a-f]{64}"
+_REFERENCE = re.compile(
+    rf"^(?P<name>{_NAME})(?::(?P<tag>[\w][\w.-]{{0,127}}))?(?:@(?P<digest>{_DIGEST}))?$", re.ASCII
+)
+_DIGEST_ONLY = re.compile(rf"^{_DIGEST}$")
+_MAX_NAME_LENGTH = 255
+_FORMS = "repository:tag, repository@sha256:<64 hex> or repository:tag@sha256:<64 hex>"
+
+
+def image_problem(image: str) -> str | None:
+    """Why `image` is not a pinned image reference; None when it is one."""
+    match = _REFERENCE.match(image)
+    if not match or len(match["name"]) > _MAX_NAME_LENGTH:
+        return (
+            f"image {image!r} is not an image reference: write {_FORMS} "
+            "(a lowercase repository path, optionally after a registry host)"
+        )
+    if match["digest"] is None and match["tag"] in (None, "latest"):
+        return f"image {image!r} must be pinned: name a tag other than 'latest', or a sha256 digest ({_FORMS})"
+    return None
+
+
+def names_digest(image: str) -> bool:
+    """Whether a (valid) image reference pins a digest."""
+    match = _REFERENCE.match(image)
+    return bool(match and match["digest"])
+
+
+def image_with_digest(image: str, digest: str | None) -> str:
+    """`image` pinned to `digest` (`repo:tag@sha256:...`); `image` itself without one."""
+    return f"{image}@{digest}" if digest else image
+
+
+def _check_pinned_image(value: str) -> str:
+    problem = image_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _check_digest(value: str) -> str:
+    if not _DIGEST_ONLY.match(value):
+        raise ValueError(f"{value!r} is not an image digest: write sha256: and 64 lowercase hex digits")
+    return value
+
+
+PinnedImage = Annotated[str, AfterValidator(_check_pinned_image)]
+ImageDigest = Annotated[str, AfterValidator(_check_digest)]
