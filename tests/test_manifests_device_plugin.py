@@ -28,6 +28,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "default": {},
     "time-slicing": {"timeSlicing": {"replicas": 4}},
     "time-slicing-strict": {"timeSlicing": {"replicas": 2, "failRequestsGreaterThanOne": True}},
+    "digest": {"imageDigest": "sha256:" + "d" * 64},
     "extras": {
         "namespace": "gpu-system",
         "image": "registry.example.com/nvidia/k8s-device-plugin@sha256:" + "a" * 64,
@@ -96,6 +97,32 @@ def test_container_is_locked_down_except_for_root(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", CONFIGS)
+def test_the_pod_gets_no_service_account_token(name: str) -> None:
+    # The plugin speaks only to the kubelet, over its socket; an API token would be a credential for nothing.
+    spec = pod_spec(build(CONFIGS[name]))
+    assert spec["automountServiceAccountToken"] is False
+    assert not any("projected" in volume for volume in spec["volumes"])
+
+
+@pytest.mark.parametrize(
+    ("config", "image"),
+    [
+        ({}, "nvcr.io/nvidia/k8s-device-plugin:v0.18.2"),
+        ({"imageDigest": "sha256:" + "d" * 64}, "nvcr.io/nvidia/k8s-device-plugin:v0.18.2@sha256:" + "d" * 64),
+        (
+            {"image": "registry.example.com/k8s-device-plugin:v0.18.2", "imageDigest": "sha256:" + "e" * 64},
+            "registry.example.com/k8s-device-plugin:v0.18.2@sha256:" + "e" * 64,
+        ),
+        ({"image": "registry.example.com/k8s-device-plugin@sha256:" + "a" * 64}, None),
+    ],
+    ids=["tag", "default-tag-and-digest", "own-tag-and-digest", "digest-in-image"],
+)
+def test_an_image_digest_pins_the_tag(config: dict[str, Any], image: str | None) -> None:
+    (container,) = pod_spec(build(config))["containers"]
+    assert container["image"] == (image or config["image"])
+
+
+@pytest.mark.parametrize("name", CONFIGS)
 def test_every_container_has_cpu_and_memory_requests_and_limits(name: str) -> None:
     for container in pod_spec(build(CONFIGS[name]))["containers"]:
         for bound in ("requests", "limits"):
@@ -153,6 +180,14 @@ def test_objects_match_the_kubernetes_schema(name: str) -> None:
         ({"image": "nvcr.io/nvidia/k8s-device-plugin"}, "image", "must be pinned"),
         ({"image": "nvcr.io/nvidia/k8s-device-plugin:latest"}, "image", "must be pinned"),
         ({"image": "registry.example.com:5000/k8s-device-plugin"}, "image", "must be pinned"),
+        ({"image": "nvcr.io/NVIDIA/k8s-device-plugin:v0.18.2"}, "image", "not an image reference"),
+        ({"imageDigest": "sha256:" + "A" * 64}, "imageDigest", "not an image digest"),
+        ({"imageDigest": "a" * 64}, "imageDigest", "not an image digest"),
+        (
+            {"image": "nvcr.io/nvidia/k8s-device-plugin@sha256:" + "a" * 64, "imageDigest": "sha256:" + "b" * 64},
+            "imageDigest",
+            "not both",
+        ),
         ({"namespace": "GPU_System"}, "namespace", "DNS-1123 label"),
         (
             {"resources": {"cpu": "2", "memory": "64Mi", "cpuLimit": "1", "memoryLimit": "64Mi"}},

@@ -13,12 +13,12 @@ import hashlib
 from typing import Any
 
 import yaml
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from ..config._model import ConfigModel
 from ..contract import IsolationContract
 from ._fields import ContainerResources, DnsLabel, TolerationConfig
-from ._image import PinnedImage
+from ._image import ImageDigest, PinnedImage, image_with_digest, names_digest
 from ._pod import container_security_context, pod_security_context
 
 __all__ = [
@@ -67,7 +67,12 @@ class DevicePluginConfig(ConfigModel):
 
     enabled: bool = Field(default=True, description="deploy the device plugin (Bottlerocket NVIDIA AMIs ship one)")
     namespace: DnsLabel = Field(default=DEFAULT_DEVICE_PLUGIN_NAMESPACE, description="namespace created for it")
-    image: PinnedImage = Field(default=DEFAULT_DEVICE_PLUGIN_IMAGE, description="pinned image (tag or digest)")
+    image: PinnedImage = Field(
+        default=DEFAULT_DEVICE_PLUGIN_IMAGE, description="`repo:tag`, `repo@sha256:...` or `repo:tag@sha256:...`"
+    )
+    image_digest: ImageDigest | None = Field(
+        default=None, description="digest of `image`'s tag (`sha256:` and 64 hex): renders `repo:tag@sha256:...`"
+    )
     resources: ContainerResources = Field(
         default=DEFAULT_DEVICE_PLUGIN_RESOURCES, description="default: requests 50m/64Mi, limits 200m/256Mi"
     )
@@ -75,6 +80,13 @@ class DevicePluginConfig(ConfigModel):
     extra_tolerations: list[TolerationConfig] = Field(
         default_factory=list, description="for other taints the GPU pools carry (e.g. a spot taint)"
     )
+
+    @field_validator("image_digest")
+    @classmethod
+    def _one_digest(cls, digest: str | None, info: ValidationInfo) -> str | None:
+        if digest and names_digest(info.data.get("image", "")):
+            raise ValueError("image already names a digest: put it in image or in imageDigest, not both")
+        return digest
 
 
 def time_slicing_config(config: TimeSlicingConfig) -> dict[str, Any]:
@@ -137,7 +149,7 @@ def _daemonset(config: DevicePluginConfig, contract: IsolationContract, config_f
 
     container = {
         "name": _CONTAINER,
-        "image": config.image,
+        "image": image_with_digest(config.image, config.image_digest),
         "env": env,
         # Named exception to our non-root rule: the plugin writes its gRPC socket into the kubelet's root-owned
         # device-plugins directory, so it runs as root (the image's USER 0). It keeps no capabilities and cannot
@@ -161,6 +173,8 @@ def _daemonset(config: DevicePluginConfig, contract: IsolationContract, config_f
             "template": {
                 "metadata": template_metadata,
                 "spec": {
+                    # The plugin talks to the kubelet over its socket, never to the API server: no token.
+                    "automountServiceAccountToken": False,
                     "priorityClassName": "system-node-critical",
                     "securityContext": pod_security_context(run_as_user=None),
                     "tolerations": [
