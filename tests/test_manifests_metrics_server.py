@@ -9,9 +9,11 @@ from k8s_schema import OLDEST_SUPPORTED_VERSION, validate_objects
 from pydantic import ValidationError
 
 from gpu_node_pools.contract import GPU_PRESENT_LABEL, IsolationContract, Taint
+from gpu_node_pools.manifests._fields import parse_quantity
 from gpu_node_pools.manifests.metrics_server import (
     DEFAULT_METRICS_SERVER_IMAGE,
     METRICS_SERVER_ARGS,
+    METRICS_SERVER_TMP_SIZE_LIMIT,
     MetricsServerConfig,
     build_metrics_server,
     metrics_server_image,
@@ -28,6 +30,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "unregistered": {"registerApiService": False},
     "custom": {
         "image": "registry.example.com/metrics-server:v0.8.1",
+        "imageDigest": "sha256:" + "f" * 64,
         "extraArgs": ["--kubelet-insecure-tls", "--metric-resolution=30s"],
         "resources": {"cpu": "200m", "memory": "300Mi", "cpuLimit": "2", "memoryLimit": "1Gi"},
     },
@@ -85,11 +88,21 @@ def test_deployment_matches_upstream() -> None:
     assert container["args"] == list(METRICS_SERVER_ARGS)
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "https", "scheme": "HTTPS"}
     assert container["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "https", "scheme": "HTTPS"}
-    assert container["resources"]["requests"] == {"cpu": "100m", "memory": "200Mi"}
+    assert container["resources"]["requests"] == {"cpu": "100m", "memory": "200Mi", "ephemeral-storage": "32Mi"}
     assert spec["priorityClassName"] == "system-cluster-critical"
     assert spec["serviceAccountName"] == "metrics-server"
-    assert {"name": "tmp-dir", "emptyDir": {}} in spec["volumes"]
     assert {"name": "tmp-dir", "mountPath": "/tmp"} in container["volumeMounts"]
+
+
+def test_local_storage_is_bounded() -> None:
+    """/tmp holds only the serving certificate; logs and /tmp together stay under the container's limit."""
+    spec = pod_spec(build())
+    (container,) = spec["containers"]
+    assert {"name": "tmp-dir", "emptyDir": {"sizeLimit": METRICS_SERVER_TMP_SIZE_LIMIT}} in spec["volumes"]
+    request = parse_quantity(container["resources"]["requests"]["ephemeral-storage"])
+    limit = parse_quantity(container["resources"]["limits"]["ephemeral-storage"])
+    # The kubelet rotates a container's logs at 5 x 10 MiB by default; they count against this limit too.
+    assert 0 < request <= limit and limit >= parse_quantity(METRICS_SERVER_TMP_SIZE_LIMIT) + 50 * 2**20
 
 
 @pytest.mark.parametrize("name", CONFIGS)
@@ -108,7 +121,26 @@ def test_container_is_non_root_read_only_and_drops_everything(name: str) -> None
 def test_every_container_has_cpu_and_memory_requests_and_limits(name: str) -> None:
     for container in pod_spec(build(CONFIGS[name]))["containers"]:
         for bound in ("requests", "limits"):
-            assert set(container["resources"][bound]) == {"cpu", "memory"}
+            assert {"cpu", "memory"} <= set(container["resources"][bound])
+
+
+@pytest.mark.parametrize(
+    ("resources", "expected"),
+    [
+        ({}, {"ephemeral-storage": "32Mi"}),  # the default
+        ({"resources": {"cpu": "1", "memory": "1Gi", "cpuLimit": "1", "memoryLimit": "1Gi"}}, {}),
+        (
+            {"resources": {"cpu": "1", "memory": "1Gi", "cpuLimit": "1", "memoryLimit": "1Gi",
+                           "ephemeralStorage": "1Gi", "ephemeralStorageLimit": "2Gi"}},
+            {"ephemeral-storage": "1Gi"},
+        ),
+    ],
+    ids=["default", "none", "custom"],
+)
+def test_ephemeral_storage_is_configurable(resources: dict[str, Any], expected: dict[str, str]) -> None:
+    (container,) = pod_spec(build(resources))["containers"]
+    requests = container["resources"]["requests"]
+    assert {k: v for k, v in requests.items() if k == "ephemeral-storage"} == expected
 
 
 def test_ha_runs_two_replicas_on_different_nodes_with_a_disruption_budget() -> None:
@@ -168,6 +200,12 @@ def test_a_configured_image_wins_over_the_version_table() -> None:
     assert container["image"] == image
 
 
+def test_an_image_digest_pins_the_configured_tag() -> None:
+    config = {"image": "registry.k8s.io/metrics-server/metrics-server:v0.8.1", "imageDigest": "sha256:" + "f" * 64}
+    (container,) = pod_spec(build(config, kubernetes_version="1.34"))["containers"]
+    assert container["image"] == "registry.k8s.io/metrics-server/metrics-server:v0.8.1@sha256:" + "f" * 64
+
+
 def test_without_a_cluster_version_the_default_runs_on_the_oldest_supported_kubernetes() -> None:
     (container,) = pod_spec(build())["containers"]
     assert container["image"] == DEFAULT_METRICS_SERVER_IMAGE == metrics_server_image(OLDEST_SUPPORTED_VERSION)
@@ -192,6 +230,22 @@ def test_objects_match_the_kubernetes_schema(name: str) -> None:
     ("config", "key", "message"),
     [
         ({"image": "registry.k8s.io/metrics-server/metrics-server"}, "image", "must be pinned"),
+        # The default image follows the cluster version; a digest alone could outlive the tag it belongs to.
+        ({"imageDigest": "sha256:" + "f" * 64}, "imageDigest", "imageDigest needs image"),
+        ({"image": "registry.k8s.io/metrics-server/metrics-server:v0.8.1", "imageDigest": "sha256:f"}, "imageDigest",
+         "not an image digest"),
+        (
+            {"image": "registry.k8s.io/metrics-server/metrics-server@sha256:" + "a" * 64,
+             "imageDigest": "sha256:" + "f" * 64},
+            "imageDigest",
+            "not both",
+        ),
+        (
+            {"resources": {"cpu": "1", "memory": "1Gi", "cpuLimit": "1", "memoryLimit": "1Gi",
+                           "ephemeralStorage": "2Gi", "ephemeralStorageLimit": "1Gi"}},
+            "resources",
+            "ephemeral-storage request 2Gi is above its limit 1Gi",
+        ),
         ({"extraArgs": ["kubelet-insecure-tls"]}, "extraArgs", "is not a flag"),
         ({"ha": "sometimes"}, "ha", "valid boolean"),
         ({"registerApiservice": False}, "registerApiservice", "Extra inputs"),

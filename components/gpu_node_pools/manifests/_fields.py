@@ -72,19 +72,33 @@ class ContainerResources(ConfigModel):
     memory: Quantity = Field(description="memory request, e.g. 128Mi")
     cpu_limit: Quantity = Field(description="cpu limit, at least the request")
     memory_limit: Quantity = Field(description="memory limit, at least the request")
+    ephemeral_storage: Quantity | None = Field(
+        default=None, description="ephemeral-storage request (logs, writable layer, emptyDirs); unset: none"
+    )
+    ephemeral_storage_limit: Quantity | None = Field(
+        default=None, description="ephemeral-storage limit, at least the request; unset: none"
+    )
 
     @model_validator(mode="after")
     def _requests_within_limits(self) -> ContainerResources:
         for request, limit, name in (
             (self.cpu, self.cpu_limit, "cpu"),
             (self.memory, self.memory_limit, "memory"),
+            (self.ephemeral_storage, self.ephemeral_storage_limit, "ephemeral-storage"),
         ):
-            if parse_quantity(request) > parse_quantity(limit):
+            if request is not None and limit is not None and parse_quantity(request) > parse_quantity(limit):
                 raise ValueError(f"{name} request {request} is above its limit {limit}")
         return self
 
     def to_k8s(self) -> dict[str, Any]:
-        return resources(self.cpu, self.memory, cpu_limit=self.cpu_limit, memory_limit=self.memory_limit)
+        return resources(
+            self.cpu,
+            self.memory,
+            cpu_limit=self.cpu_limit,
+            memory_limit=self.memory_limit,
+            ephemeral_storage=self.ephemeral_storage,
+            ephemeral_storage_limit=self.ephemeral_storage_limit,
+        )
 
 
 class TolerationConfig(ConfigModel):

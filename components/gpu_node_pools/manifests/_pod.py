@@ -33,12 +33,24 @@ def pod_security_context(*, run_as_user: int | None = 65532) -> dict[str, Any]:
     return context
 
 
-def resources(cpu: str, memory: str, *, cpu_limit: str, memory_limit: str | None = None) -> dict[str, Any]:
+def resources(
+    cpu: str,
+    memory: str,
+    *,
+    cpu_limit: str,
+    memory_limit: str | None = None,
+    ephemeral_storage: str | None = None,
+    ephemeral_storage_limit: str | None = None,
+) -> dict[str, Any]:
     """Requests and limits for cpu and memory; the memory limit defaults to the request (Guaranteed memory).
 
     Every container we ship sets all four: the guardrails (LimitRange, policy pack) demand them of users too.
+    Ephemeral storage is added where given.
     """
-    return {
-        "requests": {"cpu": cpu, "memory": memory},
-        "limits": {"cpu": cpu_limit, "memory": memory_limit or memory},
-    }
+    requests = {"cpu": cpu, "memory": memory}
+    limits = {"cpu": cpu_limit, "memory": memory_limit or memory}
+    if ephemeral_storage is not None:
+        requests["ephemeral-storage"] = ephemeral_storage
+    if ephemeral_storage_limit is not None:
+        limits["ephemeral-storage"] = ephemeral_storage_limit
+    return {"requests": requests, "limits": limits}

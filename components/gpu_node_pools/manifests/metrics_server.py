@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from ..config._model import ConfigModel
 from ..contract import IsolationContract
 from ._fields import ContainerResources
-from ._image import PinnedImage
+from ._image import ImageDigest, PinnedImage, image_with_digest, names_digest
 from ._pod import container_security_context, pod_security_context
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "METRICS_SERVER_IMAGE_REPOSITORY",
     "METRICS_SERVER_NAMESPACE",
     "METRICS_SERVER_RELEASES",
+    "METRICS_SERVER_TMP_SIZE_LIMIT",
     "MetricsServerConfig",
     "build_metrics_server",
     "metrics_server_image",
@@ -46,8 +47,19 @@ METRICS_SERVER_ARGS = (
     "--kubelet-use-node-status-port",
     "--metric-resolution=15s",
 )
-# Upstream requests; limits leave room for growth with the node count (upstream sets none).
-DEFAULT_METRICS_SERVER_RESOURCES = ContainerResources(cpu="100m", memory="200Mi", cpu_limit="1", memory_limit="400Mi")
+# Upstream requests; limits leave room for growth with the node count (upstream sets none). Ephemeral storage: it
+# writes its self-signed certificate to /tmp (KiB) and logs, which the kubelet counts against the container and
+# rotates at 5 x 10 MiB by default; the limit holds both with room, so a runaway writer is evicted, not the node.
+DEFAULT_METRICS_SERVER_RESOURCES = ContainerResources(
+    cpu="100m",
+    memory="200Mi",
+    cpu_limit="1",
+    memory_limit="400Mi",
+    ephemeral_storage="32Mi",
+    ephemeral_storage_limit="128Mi",
+)
+# The /tmp emptyDir holds only the serving certificate and key.
+METRICS_SERVER_TMP_SIZE_LIMIT = "16Mi"
 
 _NAME = "metrics-server"
 _SELECTOR = {"k8s-app": _NAME}
@@ -63,18 +75,35 @@ class MetricsServerConfig(ConfigModel):
     enabled: bool = Field(default=True, description="deploy metrics-server (false where EKS's add-on runs one)")
     ha: bool = Field(default=False, description="2 replicas on different nodes and a PodDisruptionBudget")
     image: PinnedImage | None = Field(
-        default=None, description="default: the release for the cluster's Kubernetes version"
+        default=None, description="`repo:tag` or `repo@sha256:...`; default: the release for the cluster's version"
+    )
+    image_digest: ImageDigest | None = Field(
+        default=None, description="digest of `image`'s tag (set image too): renders `repo:tag@sha256:...`"
     )
     register_api_service: bool = Field(
         default=True,
         description="register v1beta1.metrics.k8s.io; false where another metrics-server already serves it",
     )
     resources: ContainerResources = Field(
-        default=DEFAULT_METRICS_SERVER_RESOURCES, description="default: requests 100m/200Mi, limits 1/400Mi"
+        default=DEFAULT_METRICS_SERVER_RESOURCES,
+        description="default: requests 100m/200Mi/32Mi ephemeral, limits 1/400Mi/128Mi ephemeral",
     )
     extra_args: list[str] = Field(
         default_factory=list, description="flags; one named like an upstream flag replaces it"
     )
+
+    @field_validator("image_digest")
+    @classmethod
+    def _digest_of_a_named_image(cls, digest: str | None, info: ValidationInfo) -> str | None:
+        if not digest or "image" not in info.data:
+            return digest
+        image = info.data["image"]
+        if image is None:
+            # The default image follows the cluster version; a digest would silently outlive its tag.
+            raise ValueError("imageDigest needs image: set image to the tag this digest belongs to")
+        if names_digest(image):
+            raise ValueError("image already names a digest: put it in image or in imageDigest, not both")
+        return digest
 
     @field_validator("extra_args")
     @classmethod
@@ -102,13 +131,17 @@ def build_metrics_server(
 ) -> list[dict[str, Any]]:
     """The upstream object set (and HA objects when `ha`); nothing when disabled.
 
-    The image is `config.image`, else the release for `kubernetes_version`, else DEFAULT_METRICS_SERVER_IMAGE.
+    The image is `config.image` (pinned to `config.image_digest` if given), else the release for
+    `kubernetes_version`, else DEFAULT_METRICS_SERVER_IMAGE.
     """
     if not config.enabled:
         return []
-    image = config.image or (
-        metrics_server_image(kubernetes_version) if kubernetes_version else DEFAULT_METRICS_SERVER_IMAGE
-    )
+    if config.image:
+        image = image_with_digest(config.image, config.image_digest)
+    elif kubernetes_version:
+        image = metrics_server_image(kubernetes_version)
+    else:
+        image = DEFAULT_METRICS_SERVER_IMAGE
     objects = [
         _object("v1", "ServiceAccount", _NAME),
         *_rbac(),
@@ -249,7 +282,7 @@ def _deployment(config: MetricsServerConfig, contract: IsolationContract, image:
                     "nodeSelector": {"kubernetes.io/os": "linux"},
                     "affinity": affinity,
                     "containers": [container],
-                    "volumes": [{"name": "tmp-dir", "emptyDir": {}}],
+                    "volumes": [{"name": "tmp-dir", "emptyDir": {"sizeLimit": METRICS_SERVER_TMP_SIZE_LIMIT}}],
                 },
             },
         },
