@@ -1,4 +1,4 @@
-"""Tenant namespaces: Pod Security labels, defaults so no pod runs unbounded, GPU quotas, optional default-deny."""
+"""Tenant namespaces: Pod Security labels, defaults so no pod runs unbounded, GPU quotas, default-deny networking."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ CONFIGS: dict[str, dict[str, Any]] = {
         "name": "ml-research",
         "gpuAccess": True,
         "quota": {"requestsCpu": "64", "requestsMemory": "256Gi", "pods": 200, "gpus": 8},
-        "defaultDenyNetworkPolicy": True,
     },
     "everything": {
         "name": "batch",
@@ -35,6 +34,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
         },
         "quota": {"limitsCpu": "128", "limitsMemory": "512Gi"},
         "gpuAccess": True,
+        "defaultDenyNetworkPolicy": False,
     },
 }
 
@@ -50,9 +50,9 @@ def find(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize(
     ("name", "kinds"),
     [
-        ("minimal", ["Namespace", "LimitRange", "ResourceQuota"]),
+        ("minimal", ["Namespace", "LimitRange", "ResourceQuota", "NetworkPolicy", "NetworkPolicy"]),
         ("gpu-team", ["Namespace", "LimitRange", "ResourceQuota", "NetworkPolicy", "NetworkPolicy"]),
-        ("everything", ["Namespace", "LimitRange", "ResourceQuota"]),
+        ("everything", ["Namespace", "LimitRange", "ResourceQuota"]),  # opted out of default-deny
     ],
 )
 def test_builds_the_objects_asked_for(name: str, kinds: list[str]) -> None:
@@ -63,7 +63,8 @@ def test_builds_the_objects_asked_for(name: str, kinds: list[str]) -> None:
 
 
 def test_no_quota_at_all_with_gpu_access_and_no_caps() -> None:
-    assert [o["kind"] for o in build({"name": "open", "gpuAccess": True})] == ["Namespace", "LimitRange"]
+    kinds = [o["kind"] for o in build({"name": "open", "gpuAccess": True})]
+    assert kinds == ["Namespace", "LimitRange", "NetworkPolicy", "NetworkPolicy"]
 
 
 @pytest.mark.parametrize(
@@ -117,13 +118,26 @@ def test_quota_maps_each_cap_to_its_resource_name() -> None:
     }
 
 
-def test_default_deny_blocks_everything_but_dns() -> None:
-    deny, dns = find(build(CONFIGS["gpu-team"]), "NetworkPolicy")
+@pytest.mark.parametrize(
+    ("config", "denied"), [({"name": "web"}, True), ({"name": "web", "defaultDenyNetworkPolicy": False}, False)]
+)
+def test_default_deny_is_on_unless_the_tenant_opts_out(config: dict[str, Any], denied: bool) -> None:
+    assert bool(find(build(config), "NetworkPolicy")) is denied
+
+
+def test_default_deny_blocks_everything_but_dns_to_kube_dns() -> None:
+    deny, dns = find(build(CONFIGS["minimal"]), "NetworkPolicy")
     assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
     (rule,) = dns["spec"]["egress"]
-    assert dns["spec"]["policyTypes"] == ["Egress"]
-    assert {p["port"] for p in rule["ports"]} == {53}
-    assert rule["to"][0]["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}}
+    assert dns["spec"]["podSelector"] == {} and dns["spec"]["policyTypes"] == ["Egress"]
+    assert sorted((p["protocol"], p["port"]) for p in rule["ports"]) == [("TCP", 53), ("UDP", 53)]
+    assert rule["to"] == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+        }
+    ]
+    assert "ingress" not in dns["spec"]
 
 
 @pytest.mark.parametrize("name", CONFIGS)

@@ -1,9 +1,10 @@
-"""Tenant namespaces: Pod Security labels, default requests and limits, quotas, and optional default-deny.
+"""Tenant namespaces: Pod Security labels, default requests and limits, quotas, and default-deny networking.
 
 The LimitRange gives every container that sets none its requests and limits, so no pod runs unbounded; a
 ResourceQuota caps the namespace and its GPUs (`requests.nvidia.com/gpu`; extended resources can only be capped
 on requests). A namespace without `gpuAccess` gets a GPU quota of 0, so GPU pods there fail at admission
-rather than sit Pending.
+rather than sit Pending. Default-deny NetworkPolicies (on unless a tenant opts out) admit only DNS to kube-dns;
+they take effect where the CNI enforces NetworkPolicy (on EKS: the VPC CNI with network policy enabled).
 """
 
 from __future__ import annotations
@@ -125,7 +126,8 @@ class TenantNamespaceConfig(ConfigModel):
     )
     gpu_access: bool = Field(default=False, description="may pods here request nvidia.com/gpu; false: GPU quota 0")
     default_deny_network_policy: bool = Field(
-        default=False, description="deny all ingress and egress except DNS; add allow policies per workload"
+        default=True,
+        description="deny all ingress and egress but DNS to kube-dns; add allow policies per workload, or opt out",
     )
 
     @field_validator("name")
