@@ -115,13 +115,16 @@ def test_every_container_has_requests_and_limits(stacks: dict, stack: str) -> No
             assert {"cpu", "memory"} <= set(res["limits"]), (workload.name, container["name"])
 
 
-def test_priority_ladder_is_declared_and_daemons_use_node_critical(stacks: dict) -> None:
+def test_priority_ladder_is_declared_and_only_the_device_plugin_is_node_critical(stacks: dict) -> None:
     classes = {r.inputs["metadata"]["name"]: r.inputs for r in of_type(stacks["dev"], "kubernetes:scheduling.k8s.io/v1:PriorityClass")}
     assert not any(c.get("globalDefault") for c in classes.values())
     batch = [c for c in classes.values() if c.get("preemptionPolicy") == "Never"]
     assert batch, "no non-preempting batch class"
-    for ds in of_type(stacks["dev"], "kubernetes:apps/v1:DaemonSet"):
-        assert pod_spec(ds)["priorityClassName"] == "system-node-critical"
+    # The node needs the device plugin to use its GPUs; the agent only observes it.
+    priorities = {ds.inputs["metadata"]["name"]: pod_spec(ds)["priorityClassName"]
+                  for ds in of_type(stacks["dev"], "kubernetes:apps/v1:DaemonSet")}
+    assert priorities == {"nvidia-device-plugin-daemonset": "system-node-critical",
+                          "gpu-node-agent": "system-cluster-critical"}
 
 
 def test_prod_metrics_server_is_highly_available(stacks: dict) -> None:

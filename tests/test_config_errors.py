@@ -13,6 +13,9 @@ GOOD_POOLS = [
 ]
 
 
+EKS_CLUSTER = {"mode": "eks", "name": "gpu", "subnetIds": ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]}
+
+
 def with_pool(index: int, **changes) -> dict:
     pools = [dict(p) for p in GOOD_POOLS]
     pools[index].update(changes)
@@ -58,6 +61,17 @@ CASES = [
      "gpu-node-pools:nodePools[1].capacityReservationId", "not a capacity reservation id"),
     ("pool name too long for a name prefix", with_pool(1, name="g" * 37), "gpu-node-pools:nodePools[1].name",
      "not a valid pool name"),
+    # No agent image is published, so none is made up (it would sit in ImagePullBackOff): the stack must name one.
+    ("agent image missing on EKS", {"gpu-node-pools:cluster": EKS_CLUSTER, "gpu-node-pools:nodeAgent": {}},
+     "gpu-node-pools:nodeAgent.image", "required while the node agent is enabled"),
+    ("agent image missing on an existing cluster", {"gpu-node-pools:nodeAgent": {"port": 9402}},
+     "gpu-node-pools:nodeAgent.image", "build node-agent/Dockerfile, push it"),
+    ("agent image not a reference", {"gpu-node-pools:nodeAgent": {"image": "registry.example.com/GPU-Agent:1"}},
+     "gpu-node-pools:nodeAgent.image", "not an image reference"),
+    ("agent image unpinned", {"gpu-node-pools:nodeAgent": {"image": "registry.example.com/agent"}},
+     "gpu-node-pools:nodeAgent.image", "must be pinned"),
+    ("metrics-server digest without its image", {"gpu-node-pools:metricsServer": {"imageDigest": "sha256:" + "a" * 64}},
+     "gpu-node-pools:metricsServer.imageDigest", "imageDigest needs image"),
 ]
 
 
@@ -67,6 +81,7 @@ def write_project(root: Path, extra: dict) -> None:
     config = {
         "gpu-node-pools:cluster": {"mode": "existing", "kubeconfig": "kubeconfig"},
         "gpu-node-pools:nodePools": GOOD_POOLS,
+        "gpu-node-pools:nodeAgent": {"image": "registry.example.com/gpu-node-agent:0.1.0"},
         **extra,
     }
     (root / "stacks" / "Pulumi.bad.yaml").write_text(yaml.safe_dump({"config": config}))
@@ -92,6 +107,16 @@ def test_good_config_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     write_project(tmp_path, {})
     assert main(["--project-dir", str(tmp_path), "pools", "--stack", "bad"]) == 0
     assert "general" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("cluster", [None, EKS_CLUSTER], ids=["existing", "eks"])
+def test_a_disabled_agent_needs_no_image(tmp_path: Path, capsys: pytest.CaptureFixture[str], cluster) -> None:
+    extra = {"gpu-node-pools:nodeAgent": {"enabled": False}}
+    if cluster:
+        extra["gpu-node-pools:cluster"] = cluster
+    write_project(tmp_path, extra)
+    assert main(["--project-dir", str(tmp_path), "render", "--stack", "bad"]) == 0
+    assert "gpu-node-agent" not in capsys.readouterr().out
 
 
 def test_missing_stack_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -20,6 +20,8 @@ from gpu_node_pools.manifests.node_agent import (
     node_agent_service_account,
 )
 
+IMAGE = "registry.example.com/gpu-node-agent:0.1.0"
+
 CONTRACTS = [
     IsolationContract(),
     IsolationContract(Taint("nvidia.com/gpu", "present", "NoSchedule")),
@@ -34,6 +36,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
         "image": "registry.example.com/gpu-node-agent@sha256:" + "b" * 64,
         "prefix": "gpu.example.com/",
         "port": 19402,
+        "metricsScrapers": ["prometheus"],
         "intervalSeconds": 30,
         "settleSeconds": 45,
         "minWriteIntervalSeconds": 60,
@@ -45,7 +48,9 @@ CONFIGS: dict[str, dict[str, Any]] = {
 
 
 def build(config: dict[str, Any] | None = None, contract: IsolationContract | None = None) -> list[dict[str, Any]]:
-    return build_node_agent(NodeAgentConfig.model_validate(config or {}), contract or IsolationContract())
+    """The agent's objects; `IMAGE` unless the config names an image."""
+    config = {"image": IMAGE, **(config or {})}
+    return build_node_agent(NodeAgentConfig.model_validate(config), contract or IsolationContract())
 
 
 def find(objects: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
@@ -73,7 +78,14 @@ def test_disabled_builds_nothing() -> None:
 def test_every_namespaced_object_is_in_the_agents_namespace() -> None:
     objects = build(CONFIGS["custom"])
     namespaced = [o for o in objects if "namespace" in o["metadata"]]
-    assert {o["kind"] for o in namespaced} == {"ServiceAccount", "Role", "RoleBinding", "DaemonSet", "Service"}
+    assert {o["kind"] for o in namespaced} == {
+        "ServiceAccount",
+        "Role",
+        "RoleBinding",
+        "NetworkPolicy",
+        "DaemonSet",
+        "Service",
+    }
     assert {o["metadata"]["namespace"] for o in namespaced} == {"monitoring-gpu"}
     assert find(objects, "Namespace")["metadata"]["name"] == "monitoring-gpu"
 
@@ -86,10 +98,11 @@ def test_runs_on_every_gpu_node_and_nowhere_else(contract: IsolationContract) ->
     assert terms == [{"matchExpressions": [{"key": GPU_PRESENT_LABEL, "operator": "In", "values": ["true"]}]}]
 
 
-def test_pod_is_node_critical_non_root_and_locked_down() -> None:
+def test_pod_is_cluster_critical_non_root_and_locked_down() -> None:
     spec = pod_spec(build())
     (container,) = spec["containers"]
-    assert spec["priorityClassName"] == "system-node-critical"
+    # An observer: below system-node-critical (the node's own daemons win), above every user class.
+    assert spec["priorityClassName"] == "system-cluster-critical"
     assert spec["securityContext"]["runAsNonRoot"] and spec["securityContext"]["runAsUser"] == 65532
     context = container["securityContext"]
     assert context["readOnlyRootFilesystem"] and not context["allowPrivilegeEscalation"]
@@ -181,6 +194,62 @@ def test_metrics_service_selects_the_agent_pods_port() -> None:
     assert daemonset["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] == 19402
 
 
+@pytest.mark.parametrize(
+    "image",
+    [
+        "registry.example.com/gpu-node-agent:0.1.0",
+        "registry.example.com/gpu-node-agent@sha256:" + "b" * 64,
+        "localhost:5000/gpu-node-agent:0.1.0@sha256:" + "c" * 64,
+        "111122223333.dkr.ecr.us-west-2.amazonaws.com/gpu-node-agent:v0.1.0",
+    ],
+    ids=["tag", "digest", "tag-and-digest", "ecr"],
+)
+def test_the_daemonset_runs_the_named_image(image: str) -> None:
+    assert pod_spec(build({"image": image}))["containers"][0]["image"] == image
+
+
+def test_no_image_no_default() -> None:
+    """Nothing publishes an agent image, so none is made up: the builder refuses, naming the key."""
+    assert NodeAgentConfig().image is None
+    with pytest.raises(ValueError, match=r"nodeAgent.image: required .* node-agent/Dockerfile"):
+        build_node_agent(NodeAgentConfig(), IsolationContract())
+    assert build_node_agent(NodeAgentConfig(enabled=False), IsolationContract()) == []
+
+
+@pytest.mark.parametrize(
+    ("scrapers", "namespaces"),
+    [(None, ["monitoring"]), (["monitoring", "prometheus"], ["monitoring", "prometheus"]), ([], None)],
+    ids=["default", "two-namespaces", "none"],
+)
+def test_only_the_scraping_namespaces_reach_the_metrics_port(
+    scrapers: list[str] | None, namespaces: list[str] | None
+) -> None:
+    config: dict[str, Any] = {"port": 19402} if scrapers is None else {"port": 19402, "metricsScrapers": scrapers}
+    objects = build(config)
+    policy = find(objects, "NetworkPolicy")
+    assert policy["metadata"]["name"] == "gpu-node-agent-metrics"
+    spec = policy["spec"]
+    # It selects the agent's pods, and limits only what comes in (the agent must reach the API server).
+    assert spec["podSelector"]["matchLabels"].items() <= find(objects, "DaemonSet")["spec"]["template"]["metadata"][
+        "labels"
+    ].items()
+    assert spec["policyTypes"] == ["Ingress"]
+    if namespaces is None:
+        assert spec["ingress"] == []
+        return
+    (rule,) = spec["ingress"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 19402}]
+    assert rule["from"] == [
+        {
+            "namespaceSelector": {
+                "matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": namespaces}]
+            }
+        }
+    ]
+    # The policy can only hold if the agent is on the pod network.
+    assert "hostNetwork" not in pod_spec(objects)
+
+
 def policy_text(policy: dict[str, Any]) -> str:
     return "\n".join(v["expression"] for v in policy["spec"]["validations"])
 
@@ -234,6 +303,11 @@ def test_lease_policy_pins_the_lease_to_the_node_in_the_token() -> None:
         ({"prefix": "gpu.example.com/'"}, "lowercase DNS subdomain"),  # nothing can break out of the CEL strings
         ({"port": 80}, "greater than or equal to 1024"),
         ({"image": "gpu-node-agent:latest"}, "must be pinned"),
+        ({"image": "gpu-node-agent"}, "must be pinned"),
+        ({"image": "gpu-node-agent@sha256:abc"}, "not an image reference"),
+        ({"image": "Registry/GPU-node-agent:1"}, "not an image reference"),
+        ({"image": "gpu-node-agent:1.0 "}, "not an image reference"),
+        ({"metricsScrapers": ["Monitoring"]}, "DNS-1123 label"),
         ({"intervalSeconds": 0}, "greater than or equal to 1"),
         ({"resources": {"cpu": "1", "memory": "64Mi", "cpuLimit": "100m", "memoryLimit": "64Mi"}}, "above its limit"),
         ({"namespce": "x"}, "Extra inputs are not permitted"),

@@ -11,11 +11,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from ..contract import IsolationContract
 from ..manifests.device_plugin import DevicePluginConfig
 from ..manifests.metrics_server import MetricsServerConfig
-from ..manifests.node_agent import NodeAgentConfig
+from ..manifests.node_agent import NODE_AGENT_IMAGE_REQUIRED, NodeAgentConfig
 from ..manifests.priority_classes import PriorityLadderConfig
 from ..manifests.tenants import TenantNamespaceConfig
 from ._model import ConfigModel
@@ -60,6 +61,18 @@ class PlatformConfig(ConfigModel):
             duplicates = sorted({n for n in names if names.count(n) > 1})
             if duplicates:
                 raise ValueError(f"duplicate {what} names: {', '.join(duplicates)}")
+        return self
+
+    @model_validator(mode="after")
+    def _node_agent_image_named(self) -> PlatformConfig:
+        # Here rather than in NodeAgentConfig: an absent `nodeAgent` key is a default, and its error needs a key.
+        if self.node_agent.enabled and self.node_agent.image is None:
+            error = InitErrorDetails(
+                type=PydanticCustomError("node_agent_image", NODE_AGENT_IMAGE_REQUIRED),
+                loc=("nodeAgent", "image"),
+                input=None,
+            )
+            raise ValidationError.from_exception_data(type(self).__name__, [error])
         return self
 
     @property

@@ -1,12 +1,13 @@
 """The NVML node agent (`node-agent/`): a DaemonSet on GPU nodes that labels its own Node and serves metrics.
 
-Least privilege in three layers:
+Least privilege in four layers:
 - RBAC: `get` and `patch` on nodes (cluster-wide, as RBAC can't scope a verb to "my node"), and its Leases in
   its own namespace;
 - a ValidatingAdmissionPolicy: this service account may change only labels under its prefix, only on the
   node named in its pod-bound token (`authentication.kubernetes.io/node-name`, Kubernetes >= 1.32), and nothing
   else of the Node; its Leases must be named after that same node;
-- the pod: non-root, read-only root, no capabilities, seccomp RuntimeDefault, a short-lived projected token.
+- the pod: non-root, read-only root, no capabilities, seccomp RuntimeDefault, a short-lived projected token;
+- the network: only the scraping namespaces (`metricsScrapers`) reach its metrics port.
 
 NVML needs the driver's device nodes and library, which the NVIDIA container runtime injects when the pod runs
 under it (the node default on EKS' NVIDIA AMIs, or a RuntimeClass) with `NVIDIA_VISIBLE_DEVICES`; the device
@@ -28,12 +29,13 @@ from ._image import PinnedImage
 from ._pod import container_security_context, pod_security_context
 
 __all__ = [
-    "DEFAULT_NODE_AGENT_IMAGE",
+    "DEFAULT_METRICS_SCRAPERS",
     "DEFAULT_NODE_AGENT_NAMESPACE",
     "DEFAULT_NODE_AGENT_PORT",
     "DEFAULT_NODE_AGENT_PREFIX",
     "DEFAULT_NODE_AGENT_RESOURCES",
     "GFD_LABEL_KEYS",
+    "NODE_AGENT_IMAGE_REQUIRED",
     "NODE_AGENT_NAME",
     "NODE_NAME_CLAIM",
     "NodeAgentConfig",
@@ -43,14 +45,21 @@ __all__ = [
 
 NODE_AGENT_NAME = "gpu-node-agent"
 NODE_AGENT_READER_ROLE = "gpu-node-agent-reader"
-# Built from node-agent/Dockerfile and pushed by the release job; override with a registry of your own.
-DEFAULT_NODE_AGENT_IMAGE = "ghcr.io/gpu-node-pools/gpu-node-agent:0.1.0"
+# No image is published for you, so there is no default: a made-up one would leave the DaemonSet in
+# ImagePullBackOff and `pulumi up` waiting for it (PlatformConfig reports the missing key).
+NODE_AGENT_IMAGE_REQUIRED = (
+    "required while the node agent is enabled, as no agent image is published: build node-agent/Dockerfile, push "
+    "it to a registry your nodes pull from (docs/node-agent.md, Image; .github/workflows/node-agent-image.yml does "
+    "both) and set this key to repo:tag or repo@sha256:<digest>; or set nodeAgent.enabled: false"
+)
 DEFAULT_NODE_AGENT_NAMESPACE = "gpu-node-agent"
 DEFAULT_NODE_AGENT_PREFIX = "node-agent.gpu-node-pools.io/"
 DEFAULT_NODE_AGENT_PORT = 9402
 DEFAULT_NODE_AGENT_INTERVAL_SECONDS = 15
 DEFAULT_NODE_AGENT_SETTLE_SECONDS = 30
 DEFAULT_NODE_AGENT_MIN_WRITE_INTERVAL_SECONDS = 30
+# Namespaces whose pods may scrape the metrics port (kube-prometheus and most charts install into `monitoring`).
+DEFAULT_METRICS_SCRAPERS = ("monitoring",)
 # Measured steady RSS of `gpu-node-agent run` is about 40 MiB (benchmarks/RESULTS.md); the limit leaves headroom.
 DEFAULT_NODE_AGENT_RESOURCES = ContainerResources(cpu="20m", memory="64Mi", cpu_limit="200m", memory_limit="128Mi")
 # The keys `gfdLabels` adds, exactly as GPU Feature Discovery writes them.
@@ -72,7 +81,11 @@ class NodeAgentConfig(ConfigModel):
 
     enabled: bool = Field(default=True, description="deploy the node agent")
     namespace: DnsLabel = Field(default=DEFAULT_NODE_AGENT_NAMESPACE, description="namespace the agent owns")
-    image: PinnedImage = Field(default=DEFAULT_NODE_AGENT_IMAGE, description="agent image, pinned by tag or digest")
+    image: PinnedImage | None = Field(
+        default=None,
+        description="required when enabled (none is published): the image you built from node-agent/Dockerfile "
+        "and pushed, as `repo:tag`, `repo@sha256:...` or `repo:tag@sha256:...`",
+    )
     prefix: str = Field(
         default=DEFAULT_NODE_AGENT_PREFIX,
         description="label prefix the agent owns on its node (a DNS subdomain and '/'); nothing outside it is touched",
@@ -90,6 +103,10 @@ class NodeAgentConfig(ConfigModel):
     )
     port: int = Field(
         default=DEFAULT_NODE_AGENT_PORT, ge=1024, le=65535, description="metrics port (non-root: >= 1024)"
+    )
+    metrics_scrapers: list[DnsLabel] = Field(
+        default_factory=lambda: list(DEFAULT_METRICS_SCRAPERS),
+        description="namespaces whose pods may reach the metrics port (a NetworkPolicy); [] admits none",
     )
     gfd_labels: bool = Field(
         default=False, description="also write nvidia.com/gpu.product|count|memory, for clusters without GFD"
@@ -131,6 +148,8 @@ def build_node_agent(config: NodeAgentConfig, contract: IsolationContract) -> li
     """Every object the agent needs, in apply order; nothing when disabled."""
     if not config.enabled:
         return []
+    if config.image is None:
+        raise ValueError(f"nodeAgent.image: {NODE_AGENT_IMAGE_REQUIRED}")
     return [
         _namespace(config),
         _service_account(config),
@@ -141,7 +160,8 @@ def build_node_agent(config: NodeAgentConfig, contract: IsolationContract) -> li
         _binding(f"{NODE_AGENT_NAME}-node-labels"),
         _lease_policy(config),
         _binding(f"{NODE_AGENT_NAME}-leases"),
-        _daemonset(config, contract),
+        _metrics_network_policy(config),
+        _daemonset(config, contract, config.image),
         _service(config),
     ]
 
@@ -393,11 +413,34 @@ def _token_volume() -> dict[str, Any]:
     }
 
 
-def _daemonset(config: NodeAgentConfig, contract: IsolationContract) -> dict[str, Any]:
+def _metrics_network_policy(config: NodeAgentConfig) -> dict[str, Any]:
+    """Only the scrapers' namespaces reach the metrics port; nothing else reaches the pod.
+
+    The agent runs on the pod network (no hostNetwork), so the policy applies to it. The kubelet's probes come
+    from the node, which NetworkPolicy always admits. Egress (to the API server) is left open.
+    """
+    ingress: list[dict[str, Any]] = []
+    if config.metrics_scrapers:
+        scrapers = {"key": "kubernetes.io/metadata.name", "operator": "In", "values": list(config.metrics_scrapers)}
+        ingress.append(
+            {
+                "from": [{"namespaceSelector": {"matchExpressions": [scrapers]}}],
+                "ports": [{"protocol": "TCP", "port": config.port}],
+            }
+        )
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _meta(f"{NODE_AGENT_NAME}-metrics", config.namespace),
+        "spec": {"podSelector": {"matchLabels": dict(_SELECTOR)}, "policyTypes": ["Ingress"], "ingress": ingress},
+    }
+
+
+def _daemonset(config: NodeAgentConfig, contract: IsolationContract, image: str) -> dict[str, Any]:
     probe = {"httpGet": {"path": "/healthz", "port": "metrics"}, "periodSeconds": 20, "timeoutSeconds": 5}
     container = {
         "name": NODE_AGENT_NAME,
-        "image": config.image,
+        "image": image,
         "args": ["run"],
         "env": _env(config),
         "ports": [{"name": "metrics", "containerPort": config.port, "protocol": "TCP"}],
@@ -411,7 +454,10 @@ def _daemonset(config: NodeAgentConfig, contract: IsolationContract) -> dict[str
     pod_spec: dict[str, Any] = {
         "serviceAccountName": NODE_AGENT_NAME,
         "automountServiceAccountToken": False,
-        "priorityClassName": "system-node-critical",
+        # Not system-node-critical: the node works without its observer, and under pressure the pods it does need
+        # (CNI, kube-proxy, the device plugin) must win. Not a user class either: workloads could then preempt it
+        # off exactly the busy GPU nodes it reports on. It is scheduled as its node starts, so it rarely preempts.
+        "priorityClassName": "system-cluster-critical",
         "securityContext": pod_security_context(),
         "tolerations": [*scheduling["tolerations"], *(t.to_k8s() for t in config.extra_tolerations)],
         "affinity": scheduling["affinity"],
