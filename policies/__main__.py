@@ -41,7 +41,8 @@ def _gpu_toleration(args: ResourceValidationArgs, report_violation: ReportViolat
 
 
 def _images(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    _report(checks.check_images_pinned(args.resource_type, args.props), report_violation)
+    require_digests = args.get_config()["requireImageDigests"]
+    _report(checks.check_images_pinned(args.resource_type, args.props, require_digests), report_violation)
 
 
 def _non_root(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -72,8 +73,13 @@ POLICIES = [
     ),
     ResourceValidationPolicy(
         name="images-pinned",
-        description="Container images carry a version tag (not latest) or a digest.",
+        description="Container images carry a version tag (not latest) or a digest; a digest if so configured.",
         validate=_images,
+        config_schema=PolicyConfigSchema(properties={"requireImageDigests": {
+            "type": "boolean",
+            "description": "Every container image must name a sha256 digest (prod: policies/prod.json).",
+            "default": False,
+        }}),
     ),
     ResourceValidationPolicy(
         name="containers-run-as-non-root",

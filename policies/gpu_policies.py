@@ -47,6 +47,7 @@ _POD_SPEC_PATHS = {
 # EKS taint effects as the EKS API spells them, keyed by Kubernetes' spelling.
 _EKS_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
 _GPU_INSTANCE_TYPE = re.compile(r"^[gp]\d")  # g4dn, g5, g6e, p4d, p5 ...: the NVIDIA families
+_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
 
 def _dig(value: Any, path: tuple[str, ...]) -> Any:
@@ -130,26 +131,32 @@ def check_gpu_toleration(resource_type: str, props: Mapping[str, Any],
     return problems
 
 
-def _image_problem(image: str) -> str | None:
+def _image_problem(image: str, require_digest: bool) -> str | None:
+    if require_digest:
+        if _DIGEST.search(image):
+            return None
+        # A tag can be moved to other bits; only a digest names them.
+        return ("has no sha256 digest, which this policy's requireImageDigests demands; pin it as "
+                "repo:tag@sha256:<digest> (`crane digest repo:tag` prints it)")
     if "@sha256:" in image:
         return None
     last = image.rsplit("/", 1)[-1]  # a registry port (host:5000/...) is not a tag
     if ":" not in last:
-        return "has no tag"
+        return "has no tag; pin a version tag or a digest"
     if last.rsplit(":", 1)[1] == "latest":
-        return "uses the mutable tag 'latest'"
+        return "uses the mutable tag 'latest'; pin a version tag or a digest"
     return None
 
 
-def check_images_pinned(resource_type: str, props: Mapping[str, Any]) -> list[str]:
-    """Images carry a tag other than latest, or a digest."""
+def check_images_pinned(resource_type: str, props: Mapping[str, Any], require_digests: bool = False) -> list[str]:
+    """Images carry a tag other than latest, or a digest; with `require_digests`, a digest."""
     problems = []
     for spec in pod_templates(resource_type, props):
         for container in _containers(spec):
             image = container.get("image")
-            if isinstance(image, str) and (problem := _image_problem(image)):
+            if isinstance(image, str) and (problem := _image_problem(image, require_digests)):
                 problems.append(f"{_describe(resource_type, props)}: container '{container.get('name')}' image "
-                                f"'{image}' {problem}; pin a version tag or a digest")
+                                f"'{image}' {problem}")
     return problems
 
 

@@ -105,6 +105,33 @@ def test_images_pinned(image: str, problem: str | None) -> None:
     assert problems == [] if problem is None else problem in problems[0] and image in problems[0]
 
 
+DIGEST = "sha256:" + "a" * 64
+
+
+@pytest.mark.parametrize("image, require, ok", [
+    ("registry.k8s.io/metrics-server/metrics-server:v0.8.1", False, True),
+    ("registry.k8s.io/metrics-server/metrics-server:v0.8.1", True, False),
+    (f"registry.k8s.io/metrics-server/metrics-server:v0.8.1@{DIGEST}", True, True),
+    (f"nvcr.io/nvidia/k8s-device-plugin@{DIGEST}", True, True),
+    (f"localhost:5000/agent@{DIGEST}", True, True),
+    ("localhost:5000/agent@sha256:abc", True, False),  # not a whole digest
+    (f"agent@{DIGEST.upper()}", True, False),
+    ("busybox:latest", True, False),
+])
+def test_images_pinned_by_digest_when_required(image: str, require: bool, ok: bool) -> None:
+    problems = checks.check_images_pinned(*workload(container(image=image)), require_digests=require)
+    assert (problems == []) is ok
+    if not ok:
+        assert "requireImageDigests" in problems[0] and image in problems[0]
+
+
+def test_required_digests_cover_init_containers() -> None:
+    kind, props = workload(container(image=f"app@{DIGEST}"))
+    next(checks.pod_templates(kind, props))["initContainers"] = [container(name="init", image="init:1.0")]
+    (problem,) = checks.check_images_pinned(kind, props, require_digests=True)
+    assert "container 'init' image 'init:1.0' has no sha256 digest" in problem
+
+
 @pytest.mark.parametrize("pod_context, container_context, ok", [
     ({}, {"runAsNonRoot": True}, True),
     ({"runAsNonRoot": True}, {}, True),

@@ -28,6 +28,15 @@ def test_pack_passes_on_the_local_stack(project: PulumiProject, local_cluster) -
     assert "gpu-node-pools@v0.1.0" in preview.stdout
 
 
+def test_prod_policy_config_fails_images_without_a_digest(project: PulumiProject) -> None:
+    """policies/prod.json turns on requireImageDigests; the local stack pins its images by tag only."""
+    preview = project.run("preview", "--stack", "local", "--policy-pack", POLICY_PACK,
+                          "--policy-pack-config", str(ROOT / "policies" / "prod.json"), check=False)
+    assert preview.returncode != 0
+    assert "[mandatory]  images-pinned" in preview.stdout, preview.stdout
+    assert "has no sha256 digest" in preview.stdout, preview.stdout
+
+
 @pytest.fixture(scope="module")
 def violations(tmp_path_factory: pytest.TempPathFactory, toolchain_path: str, local_cluster) -> PulumiProject:
     program = ROOT / "tests" / "pulumi" / "policy_violations"

@@ -8,6 +8,7 @@ is where the EKS node-group policy meets our real node groups.
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 
 import pytest
@@ -36,6 +37,25 @@ def programs() -> dict[str, list[Declared]]:
 def test_stack_passes_every_policy(programs: dict[str, list[Declared]], stack: str) -> None:
     problems = [p for r in programs[stack] for check in ALL_CHECKS for p in check(r.typ, r.inputs)]
     assert problems == []
+
+
+def policy_config(name: str) -> dict:
+    return json.loads((ROOT / "policies" / f"{name}.json").read_text())
+
+
+@pytest.mark.parametrize(("stack", "passes"), [("prod", True), ("dev", False), ("local", False)])
+def test_prod_policy_config_requires_digests_and_prod_pins_every_image(
+    programs: dict[str, list[Declared]], stack: str, passes: bool
+) -> None:
+    """`pulumi preview --stack prod --policy-pack policies --policy-pack-config policies/prod.json`, under mocks."""
+    config = policy_config("prod")
+    assert config["images-pinned"] == {"requireImageDigests": True}
+    require = config["images-pinned"]["requireImageDigests"]
+    problems = [p for r in programs[stack] for p in checks.check_images_pinned(r.typ, r.inputs, require)]
+    assert (problems == []) is passes, problems
+    images = [c["image"] for r in programs[stack] for spec in checks.pod_templates(r.typ, r.inputs)
+              for c in spec["containers"]]
+    assert len(images) == 3  # device plugin, metrics-server, node agent: the check saw every workload
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
