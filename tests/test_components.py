@@ -378,15 +378,19 @@ def test_addon_versions_are_resolved_for_the_cluster_version_unless_pinned() -> 
 
 
 @pytest.mark.parametrize(
-    ("tenants", "enforced"),
+    ("tenants", "agent", "enforced"),
     [
-        ([{"name": "web", "defaultDenyNetworkPolicy": True}, {"name": "ml", "defaultDenyNetworkPolicy": False}], True),
-        ([{"name": "ml", "defaultDenyNetworkPolicy": False}], False),
-        ([], False),
+        ([{"name": "web", "defaultDenyNetworkPolicy": True}, {"name": "ml", "defaultDenyNetworkPolicy": False}],
+         False, True),
+        ([{"name": "ml", "defaultDenyNetworkPolicy": False}], False, False),
+        ([], False, False),
+        ([], True, True),  # the agent's metrics port is fenced by a NetworkPolicy of its own
     ],
 )
-def test_vpc_cni_enforces_network_policy_when_the_stack_declares_some(tenants: list, enforced: bool) -> None:
-    resources = dev_with(**{"gpu-node-pools:tenants": tenants})
+def test_vpc_cni_enforces_network_policy_when_the_stack_declares_some(tenants: list, agent: bool,
+                                                                       enforced: bool) -> None:
+    agent_config = {"image": "registry.example.com/gpu-node-agent:1.0"} if agent else {"enabled": False}
+    resources = dev_with(**{"gpu-node-pools:tenants": tenants, "gpu-node-pools:nodeAgent": agent_config})
     declares = any(r.typ == "kubernetes:networking.k8s.io/v1:NetworkPolicy" for r in resources)
     assert declares is enforced
     cni = next(a for a in of_type(resources, ADDON) if a.inputs["addonName"] == "vpc-cni")

@@ -9,7 +9,8 @@ ADMIN = "arn:aws:iam::111122223333:role/admins"
 
 
 def parse(**cluster: object):
-    return parse_platform_config({"cluster": {**GOOD_EKS, **cluster}}, "stacks/Pulumi.test.yaml")
+    return parse_platform_config({"cluster": {**GOOD_EKS, **cluster}, "nodeAgent": {"enabled": False}},
+                                 "stacks/Pulumi.test.yaml")
 
 
 def test_defaults_follow_terraform_aws_eks() -> None:
