@@ -26,7 +26,10 @@ from kubernetes import client, config
 
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER_SH = ROOT / "scripts" / "cluster.sh"
-STATE = Path(os.environ.get("GNP_STATE", ROOT / ".state"))
+# The test session's own cluster (kubeconfig, kwokctl's state): never the one `make up` runs in .state/, so a
+# deployed local stack neither disturbs the tests nor is disturbed by them. GNP_TEST_STATE moves it.
+STATE = Path(os.environ.get("GNP_TEST_STATE", ROOT / ".state" / "test"))
+CLUSTER_ENV = {**os.environ, "GNP_STATE": str(STATE)}
 SKIP_ENV = "GNP_SKIP_CLUSTER"
 
 T = TypeVar("T")
@@ -143,13 +146,13 @@ class LocalCluster:
 
 
 def cluster_sh(*args: str) -> None:
-    proc = subprocess.run([str(CLUSTER_SH), *args], capture_output=True, text=True)
+    proc = subprocess.run([str(CLUSTER_SH), *args], capture_output=True, text=True, env=CLUSTER_ENV)
     if proc.returncode != 0:
         raise AssertionError(f"scripts/cluster.sh {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
 
 
 def _cluster_running() -> bool:
-    return subprocess.run([str(CLUSTER_SH), "status"], capture_output=True).returncode == 0
+    return subprocess.run([str(CLUSTER_SH), "status"], capture_output=True, env=CLUSTER_ENV).returncode == 0
 
 
 @pytest.fixture(scope="session")
@@ -159,7 +162,7 @@ def local_cluster(pytestconfig: pytest.Config) -> Iterator[LocalCluster]:
     announce(pytestconfig, "local cluster: " + ("starting it (real control plane, kwok nodes, metrics-server)"
                                                 if started_here else "using the one already running"))
     # Builds the control plane when it is not cached yet; its progress shows in the test output on failure.
-    up = subprocess.run([str(CLUSTER_SH), "up"], capture_output=True, text=True)
+    up = subprocess.run([str(CLUSTER_SH), "up"], capture_output=True, text=True, env=CLUSTER_ENV)
     if up.returncode != 0:
         pytest.fail(f"scripts/cluster.sh up failed ({up.returncode}):\n{up.stderr[-4000:]}", pytrace=False)
     try:
@@ -167,7 +170,7 @@ def local_cluster(pytestconfig: pytest.Config) -> Iterator[LocalCluster]:
     finally:
         if started_here:
             announce(pytestconfig, "local cluster: stopping it")
-            subprocess.run([str(CLUSTER_SH), "down"], capture_output=True)
+            subprocess.run([str(CLUSTER_SH), "down"], capture_output=True, env=CLUSTER_ENV)
 
 
 @pytest.fixture

@@ -55,7 +55,7 @@ def local_objects() -> list[dict]:
 
 @pytest.fixture(scope="module")
 def local_config(local_cluster) -> dict:
-    """The local stack's config, aimed at the cluster the fixture runs (GNP_STATE may move its kubeconfig)."""
+    """The local stack's config, aimed at the cluster the fixture runs (its own state folder, see gnp_cluster.STATE)."""
     config = repo_stack_config("local")
     config["gpu-node-pools:cluster"]["kubeconfig"] = str(local_cluster.kubeconfig)
     return config
