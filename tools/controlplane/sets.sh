@@ -83,7 +83,7 @@ SET_LABEL[kwok]="kwok, kwokctl $KWOK_VERSION"
 SET_LABEL[metrics_server]="metrics-server $METRICS_SERVER_VERSION"
 # First-build guesses on a 2-core machine, module download included (docs/local-cluster.md has the measurements).
 SET_AFTER[metrics_server]=kwok  # same wrapper module: its k8s.io packages compile once
-SET_GUESS[kube]=780; SET_GUESS[etcd]=100; SET_GUESS[kwok]=280; SET_GUESS[metrics_server]=160
+SET_GUESS[kube]=720; SET_GUESS[etcd]=100; SET_GUESS[kwok]=240; SET_GUESS[metrics_server]=180
 SET_DIR[kube]="$(cache_bin_dir kube "$KUBE_VERSION")"
 SET_DIR[etcd]="$(cache_bin_dir etcd "$ETCD_VERSION")"
 SET_DIR[kwok]="$(cache_bin_dir kwok "$KWOK_VERSION")"

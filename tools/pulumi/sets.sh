@@ -10,7 +10,7 @@ export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/pulumi"
 GNP_SETS+=(pulumi pulumi_kubernetes)
 SET_LABEL[pulumi]="pulumi v$PULUMI_VERSION and its Python language host"
 SET_LABEL[pulumi_kubernetes]="pulumi-resource-kubernetes $PULUMI_KUBERNETES_VERSION"
-SET_GUESS[pulumi]=420; SET_GUESS[pulumi_kubernetes]=420
+SET_GUESS[pulumi]=480; SET_GUESS[pulumi_kubernetes]=900
 SET_DIR[pulumi]="$(pulumi_cli_dir)"
 SET_DIR[pulumi_kubernetes]="$(pulumi_kubernetes_dir)"
 
