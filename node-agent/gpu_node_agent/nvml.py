@@ -1,7 +1,8 @@
 """The NVML adapter: the only module that talks to the driver. One `read()` per cycle returns a snapshot.
 
-Every pynvml call goes through the `pynvml` module's attributes at call time, so tests swap those functions
-for fakes that raise pynvml's own error classes; the production path is the one under test.
+Every NVML function is called on the module given to `NvmlReader` (the real `pynvml` by default). Tests and
+the simulated source pass `fakenvml.FakeNvml` instead, which raises pynvml's own error classes; errors are
+always caught as the real `pynvml` classes, so the code under test is the code a real node runs.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ class _GpuLost(Exception):
     """Internal: a call reported the GPU lost; stop reading it."""
 
 
+class _CallFailed(Exception):
+    """Internal: a quiet call failed; the caller has a fallback."""
+
+
 def error_kind(error: BaseException) -> str:
     """`NVMLError_GpuIsLost` -> `GpuIsLost`: a short, stable name for logs and the errors metric."""
     return type(error).__name__.removeprefix("NVMLError_")
@@ -49,7 +54,9 @@ class NvmlReader:
     """Reads every GPU through NVML. `open()` fails with `NvmlUnavailable` only when the library is missing;
     a driver that is not (yet) loaded yields snapshots with `error` set, and each read tries again."""
 
-    def __init__(self) -> None:
+    def __init__(self, nvml: Any = pynvml) -> None:
+        # `nvml`: the pynvml module or a stand-in with the same functions (nvidia-ml-py ships no types).
+        self._nvml = nvml
         self._initialized = False
 
     def open(self) -> None:
@@ -64,23 +71,23 @@ class NvmlReader:
         if self._initialized:
             self._initialized = False
             try:
-                pynvml.nvmlShutdown()
+                self._nvml.nvmlShutdown()
             except pynvml.NVMLError as error:
                 log.warning("nvmlShutdown failed: %s", error_kind(error))
 
     def read(self) -> NodeSnapshot:
         try:
             self._init()
-            count = pynvml.nvmlDeviceGetCount()
+            count = self._nvml.nvmlDeviceGetCount()
         except pynvml.NVMLError as error:
             # Uninitialized / DriverNotLoaded / Unknown: re-init next cycle.
             self._initialized = False
             return NodeSnapshot(error=error_kind(error))
         node_errors: list[str] = []
-        driver = self._node_fact(pynvml.nvmlSystemGetDriverVersion, node_errors)
-        cuda = self._node_fact(pynvml.nvmlSystemGetCudaDriverVersion, node_errors)
+        driver = self._node_fact(self._nvml.nvmlSystemGetDriverVersion, node_errors)
+        cuda = self._node_fact(self._nvml.nvmlSystemGetCudaDriverVersion, node_errors)
         return NodeSnapshot(
-            gpus=tuple(_read_gpu(i) for i in range(count)),
+            gpus=tuple(_read_gpu(self._nvml, i) for i in range(count)),
             driver_version=_text(driver) if driver is not None else None,
             cuda_driver_version=cuda,
             errors=tuple(node_errors),
@@ -88,7 +95,7 @@ class NvmlReader:
 
     def _init(self) -> None:
         if not self._initialized:
-            pynvml.nvmlInit()
+            self._nvml.nvmlInit()
             self._initialized = True
 
     @staticmethod
@@ -102,29 +109,31 @@ class NvmlReader:
             return None
 
 
-def _read_gpu(index: int) -> GpuSnapshot:
+def _read_gpu(nvml: Any, index: int) -> GpuSnapshot:
     try:
-        handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+        handle = nvml.nvmlDeviceGetHandleByIndex(index)
     except pynvml.NVMLError as error:
         log.warning("GPU %d: no handle (%s)", index, error_kind(error))
         return GpuSnapshot(index=index, lost=True, errors=(error_kind(error),))
     facts: dict[str, Any] = {}
     errors: list[str] = []
 
-    def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+    def call(fn: Callable[..., T], *args: Any, quiet: bool = False, **kwargs: Any) -> T | None:
+        """`quiet`: a failure (other than a lost GPU) raises `_CallFailed` and is not recorded."""
         try:
             return fn(handle, *args, **kwargs)
-        except (pynvml.NVMLError_NotSupported, pynvml.NVMLError_FunctionNotFound):
-            return None  # this GPU or driver lacks the call: omit the field
         except pynvml.NVMLError_GpuIsLost as error:
             errors.append(error_kind(error))
             raise _GpuLost from error
         except pynvml.NVMLError as error:
-            errors.append(error_kind(error))
-            return None
+            if quiet:
+                raise _CallFailed from error
+            if not isinstance(error, (pynvml.NVMLError_NotSupported, pynvml.NVMLError_FunctionNotFound)):
+                errors.append(error_kind(error))
+            return None  # not supported by this GPU or driver: the field is omitted, no error
 
     try:
-        _read_facts(call, facts)
+        _read_facts(nvml, call, facts)
     except _GpuLost:
         log.warning("GPU %d is lost", index)
         return GpuSnapshot(index=index, lost=True, errors=tuple(errors), **facts)
@@ -133,13 +142,15 @@ def _read_gpu(index: int) -> GpuSnapshot:
     return GpuSnapshot(index=index, errors=tuple(errors), **facts)
 
 
-def _read_facts(call: Callable[..., Any], facts: dict[str, Any]) -> None:
+def _read_facts(nvml: Any, call: Callable[..., Any], facts: dict[str, Any]) -> None:
     """Fills `facts` in place, so a GPU lost halfway keeps what was read before it was lost."""
-    uuid = call(pynvml.nvmlDeviceGetUUID)
+    uuid = call(nvml.nvmlDeviceGetUUID)
     facts["uuid"] = _text(uuid) if uuid is not None else ""
-    name = call(pynvml.nvmlDeviceGetName)
+    name = call(nvml.nvmlDeviceGetName)
     facts["name"] = _text(name) if name is not None else ""
-    memory = _memory_info(call)
+    pci = call(nvml.nvmlDeviceGetPciInfo)
+    facts["pci_bus_id"] = _text(pci.busId) if pci is not None else ""
+    memory = _memory_info(nvml, handle_call=call)
     if memory is not None:
         facts.update(
             memory_total_bytes=memory.total,
@@ -147,24 +158,27 @@ def _read_facts(call: Callable[..., Any], facts: dict[str, Any]) -> None:
             memory_free_bytes=memory.free,
             memory_reserved_bytes=getattr(memory, "reserved", None),
         )
-    utilization = call(pynvml.nvmlDeviceGetUtilizationRates)
+    utilization = call(nvml.nvmlDeviceGetUtilizationRates)
     if utilization is not None:
         facts.update(utilization_gpu_percent=utilization.gpu, utilization_memory_percent=utilization.memory)
-    facts["temperature_celsius"] = call(pynvml.nvmlDeviceGetTemperature, pynvml.NVML_TEMPERATURE_GPU)
-    power_mw = call(pynvml.nvmlDeviceGetPowerUsage)
+    facts["temperature_celsius"] = call(nvml.nvmlDeviceGetTemperature, nvml.NVML_TEMPERATURE_GPU)
+    power_mw = call(nvml.nvmlDeviceGetPowerUsage)
     facts["power_watts"] = power_mw / 1000.0 if power_mw is not None else None
-    mig = call(pynvml.nvmlDeviceGetMigMode)
+    mig = call(nvml.nvmlDeviceGetMigMode)
     facts["mig_capable"] = mig is not None
     facts["mig_enabled"] = bool(mig[0]) if mig is not None else None
-    capability = call(pynvml.nvmlDeviceGetCudaComputeCapability)
+    capability = call(nvml.nvmlDeviceGetCudaComputeCapability)
     facts["compute_capability"] = (int(capability[0]), int(capability[1])) if capability is not None else None
 
 
-def _memory_info(call: Callable[..., Any]) -> Any:
-    """The v2 call adds `reserved`; a driver without it answers NotSupported or FunctionNotFound: use v1."""
-    version = getattr(pynvml, "nvmlMemory_v2", None)
+def _memory_info(nvml: Any, handle_call: Callable[..., Any]) -> Any:
+    """The v2 call adds `reserved`. Any failure of it other than a lost GPU (NotSupported, FunctionNotFound,
+    ArgumentVersionMismatch from a driver older than the bindings) falls back to v1 and is no error: only the
+    v1 answer counts."""
+    version = getattr(nvml, "nvmlMemory_v2", None)
     if version is not None:
-        memory = call(pynvml.nvmlDeviceGetMemoryInfo, version=version)
-        if memory is not None:
-            return memory
-    return call(pynvml.nvmlDeviceGetMemoryInfo)
+        try:
+            return handle_call(nvml.nvmlDeviceGetMemoryInfo, version=version, quiet=True)
+        except _CallFailed:
+            pass
+    return handle_call(nvml.nvmlDeviceGetMemoryInfo)

@@ -9,9 +9,13 @@ File shape (see node-agent/examples/):
     samples:                    # optional; by seconds since start, looping after the last one
       - {t: 0, utilization: 3, memoryUsedMiB: 500}
       - {t: 60, utilization: 92, memoryUsedMiB: 61000, gpus: {3: {lost: true}}}
+      - {t: 120, nvmlError: DriverNotLoaded}   # NVML unreadable for this sample (any pynvml error kind)
 
 A sample's values apply to every GPU, `gpus: {INDEX: {...}}` to one; a field not in the current sample takes
 the value from the `gpus` entry.
+
+The reader is the real `NvmlReader` over `fakenvml.FakeNvml`, which answers from the file and raises pynvml's
+own errors: a simulated node goes through the same adapter code as a real one.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from typing import Any
 
 import yaml
 
+from .fakenvml import FakeNvml, nvml_error_class
+from .nvml import NvmlReader
 from .snapshot import GpuSnapshot, NodeSnapshot
 
 __all__ = ["SimulatedReader", "SimulationError", "load_simulation"]
@@ -41,7 +47,7 @@ _GPU_FIELDS = _LIVE_FIELDS | {
     "migEnabled",
 }
 _TOP_FIELDS = {"driverVersion", "cudaDriverVersion", "gpus", "samples"}
-_SAMPLE_FIELDS = _LIVE_FIELDS | {"t", "gpus"}
+_SAMPLE_FIELDS = _LIVE_FIELDS | {"t", "gpus", "nvmlError"}
 
 
 class SimulationError(ValueError):
@@ -53,6 +59,7 @@ class Sample:
     t: float
     all_gpus: Mapping[str, Any]
     per_gpu: Mapping[int, Mapping[str, Any]]
+    nvml_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,7 @@ class Simulation:
         index = bisect.bisect_right([s.t for s in self.samples], elapsed) - 1
         sample = self.samples[max(index, 0)]
         gpus = tuple(_apply(gpu, {**sample.all_gpus, **sample.per_gpu.get(gpu.index, {})}) for gpu in self.base.gpus)
-        return replace(self.base, gpus=gpus)
+        return replace(self.base, gpus=gpus, error=sample.nvml_error)
 
 
 def _apply(gpu: GpuSnapshot, values: Mapping[str, Any]) -> GpuSnapshot:
@@ -151,7 +158,20 @@ def _samples(path: str, entries: Any) -> tuple[Sample, ...]:
             for i, v in (entry.get("gpus") or {}).items()
         }
         all_gpus = {k: v for k, v in entry.items() if k in _LIVE_FIELDS}
-        samples.append(Sample(t=float(entry["t"]), all_gpus=all_gpus, per_gpu=per_gpu))
+        nvml_error = entry.get("nvmlError")
+        if nvml_error is not None:
+            try:
+                nvml_error_class(str(nvml_error))
+            except ValueError as error:
+                raise SimulationError(f"{path}: samples[{n}].nvmlError: {error}") from error
+        samples.append(
+            Sample(
+                t=float(entry["t"]),
+                all_gpus=all_gpus,
+                per_gpu=per_gpu,
+                nvml_error=None if nvml_error is None else str(nvml_error),
+            )
+        )
     return tuple(samples)
 
 
@@ -175,18 +195,21 @@ def load_simulation(path: str | Path) -> Simulation:
 
 
 class SimulatedReader:
-    """Same interface as `NvmlReader`; replays the file's samples against `clock` (seconds)."""
+    """`NvmlReader` over a fake pynvml that replays the file's samples against `clock` (seconds)."""
 
     def __init__(self, path: str | Path, clock: Callable[[], float] = time.monotonic) -> None:
         self._simulation = load_simulation(path)
         self._clock = clock
         self._start = clock()
+        self.nvml = FakeNvml(lambda: self._simulation.at(self._clock() - self._start))
+        self._reader = NvmlReader(self.nvml)
 
     def open(self) -> None:
         self._start = self._clock()
+        self._reader.open()
 
     def read(self) -> NodeSnapshot:
-        return self._simulation.at(self._clock() - self._start)
+        return self._reader.read()
 
     def close(self) -> None:
-        pass
+        self._reader.close()

@@ -14,6 +14,7 @@ class GpuSnapshot:
     index: int
     uuid: str = ""
     name: str = ""
+    pci_bus_id: str = ""  # `00000000:3B:00.0`
     memory_total_bytes: int | None = None
     memory_used_bytes: int | None = None
     memory_free_bytes: int | None = None

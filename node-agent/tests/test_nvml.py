@@ -1,94 +1,43 @@
-"""The NVML adapter against fakes of pynvml's own functions, raising pynvml's own error classes."""
+"""The NVML adapter against `FakeNvml`, a stand-in pynvml module passed to the reader (no patching), raising
+pynvml's own error classes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from types import SimpleNamespace
-from typing import Any
-
 import pynvml
 import pytest
+from snapshot_builders import MIB, gpu, node
 
+from gpu_node_agent.fakenvml import FakeNvml, nvml_error_class
 from gpu_node_agent.nvml import NvmlReader, NvmlUnavailable
+from gpu_node_agent.snapshot import NodeSnapshot
 
-MIB = 1024 * 1024
 
-
-class FakeNvml:
-    """One node's worth of fake GPUs; `fail[(function, index)]` makes a call raise."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, count: int = 2) -> None:
-        self.count = count
-        self.init_error: type[pynvml.NVMLError] | None = None
-        self.fail: dict[tuple[str, int | None], type[pynvml.NVMLError]] = {}
-        self.inits = 0
-        self.shutdowns = 0
-        for name, fake in self._functions().items():
-            monkeypatch.setattr(pynvml, name, fake)
-
-    def _raise_for(self, function: str, handle: int | None = None) -> None:
-        error = self.fail.get((function, handle)) or self.fail.get((function, None))
-        if error is not None:
-            raise error()
-
-    def _device(self, function: str, result: Callable[[int], Any]) -> Callable[..., Any]:
-        def call(handle: int, *args: Any, **kwargs: Any) -> Any:
-            self._raise_for(function, handle)
-            return result(handle)
-
-        return call
-
-    def _functions(self) -> dict[str, Callable[..., Any]]:
-        def init() -> None:
-            if self.init_error is not None:
-                raise self.init_error()
-            self.inits += 1
-
-        def shutdown() -> None:
-            self.shutdowns += 1
-
-        def get_count() -> int:
-            self._raise_for("nvmlDeviceGetCount")
-            return self.count
-
-        def get_handle(index: int) -> int:
-            self._raise_for("nvmlDeviceGetHandleByIndex", index)
-            return index
-
-        def memory(handle: int, version: Any = None) -> Any:
-            self._raise_for("nvmlDeviceGetMemoryInfo" + ("_v2" if version else ""), handle)
-            info = SimpleNamespace(total=81559 * MIB, used=1024 * MIB, free=80535 * MIB)
-            if version:
-                info.reserved = 512 * MIB
-            return info
-
-        return {
-            "nvmlInit": init,
-            "nvmlShutdown": shutdown,
-            "nvmlDeviceGetCount": get_count,
-            "nvmlDeviceGetHandleByIndex": get_handle,
-            "nvmlSystemGetDriverVersion": lambda: self._raise_for("nvmlSystemGetDriverVersion") or "550.54.15",
-            "nvmlSystemGetCudaDriverVersion": lambda: 12040,
-            "nvmlDeviceGetUUID": self._device("nvmlDeviceGetUUID", lambda h: f"GPU-{h}"),
-            "nvmlDeviceGetName": self._device("nvmlDeviceGetName", lambda h: b"NVIDIA H100 80GB HBM3"),
-            "nvmlDeviceGetMemoryInfo": memory,
-            "nvmlDeviceGetUtilizationRates": self._device(
-                "nvmlDeviceGetUtilizationRates", lambda h: SimpleNamespace(gpu=40 + h, memory=20)
-            ),
-            "nvmlDeviceGetTemperature": self._device("nvmlDeviceGetTemperature", lambda h: 50),
-            "nvmlDeviceGetPowerUsage": self._device("nvmlDeviceGetPowerUsage", lambda h: 350_500),
-            "nvmlDeviceGetMigMode": self._device("nvmlDeviceGetMigMode", lambda h: [0, 0]),
-            "nvmlDeviceGetCudaComputeCapability": self._device("nvmlDeviceGetCudaComputeCapability", lambda h: (9, 0)),
-        }
+def two_h100s() -> NodeSnapshot:
+    return node(
+        *(
+            gpu(
+                i,
+                used_mib=1024,
+                util=40 + i,
+                memory_reserved_bytes=512 * MIB,
+                utilization_memory_percent=20,
+                temperature_celsius=50,
+                power_watts=350.5,
+                mig_enabled=False,
+                pci_bus_id=f"00000000:{i + 0x3B:02X}:00.0",
+            )
+            for i in range(2)
+        )
+    )
 
 
 @pytest.fixture
-def nvml(monkeypatch: pytest.MonkeyPatch) -> FakeNvml:
-    return FakeNvml(monkeypatch)
+def nvml() -> FakeNvml:
+    return FakeNvml(two_h100s)
 
 
 def opened(nvml: FakeNvml) -> NvmlReader:
-    reader = NvmlReader()
+    reader = NvmlReader(nvml)
     reader.open()
     return reader
 
@@ -97,7 +46,7 @@ def test_reads_every_fact(nvml: FakeNvml) -> None:
     snapshot = opened(nvml).read()
     assert snapshot.healthy and snapshot.driver_version == "550.54.15" and snapshot.cuda_driver_version == 12040
     first = snapshot.gpus[0]
-    assert first.name == "NVIDIA H100 80GB HBM3"  # bytes from old bindings decoded
+    assert (first.uuid, first.name, first.pci_bus_id) == ("GPU-0", "NVIDIA H100 80GB HBM3", "00000000:3B:00.0")
     assert (first.memory_total_bytes, first.memory_used_bytes, first.memory_reserved_bytes) == (
         81559 * MIB,
         1024 * MIB,
@@ -107,10 +56,16 @@ def test_reads_every_fact(nvml: FakeNvml) -> None:
     assert (first.mig_capable, first.mig_enabled, first.compute_capability) == (True, False, (9, 0))
 
 
+def test_the_fake_raises_the_real_pynvml_classes() -> None:
+    assert nvml_error_class("GpuIsLost") is pynvml.NVMLError_GpuIsLost
+    with pytest.raises(ValueError, match="not a pynvml error"):
+        nvml_error_class("Nope")
+
+
 def test_library_missing_is_unavailable_with_a_hint(nvml: FakeNvml) -> None:
     nvml.init_error = pynvml.NVMLError_LibraryNotFound
     with pytest.raises(NvmlUnavailable, match="libnvidia-ml.so.1.*NVIDIA driver.*simulated:FILE"):
-        NvmlReader().open()
+        NvmlReader(nvml).open()
 
 
 def test_driver_not_loaded_is_an_error_snapshot_and_recovers(nvml: FakeNvml) -> None:
@@ -120,6 +75,13 @@ def test_driver_not_loaded_is_an_error_snapshot_and_recovers(nvml: FakeNvml) -> 
     assert snapshot.error == "DriverNotLoaded" and not snapshot.healthy and snapshot.gpus == ()
     nvml.init_error = None
     assert reader.read().healthy and nvml.inits == 1
+
+
+@pytest.mark.parametrize("error", [pynvml.NVMLError_Unknown, pynvml.NVMLError_DriverNotLoaded])
+def test_a_node_wide_error_mid_run_is_an_error_snapshot(nvml: FakeNvml, error: type[Exception]) -> None:
+    reader = opened(nvml)
+    nvml.fail[("nvmlDeviceGetCount", None)] = error
+    assert reader.read().error == error.__name__.removeprefix("NVMLError_")
 
 
 def test_a_gpu_lost_mid_run_is_unhealthy_and_the_others_keep_reporting(nvml: FakeNvml) -> None:
@@ -162,17 +124,44 @@ def test_mig_not_supported_means_not_mig_capable(nvml: FakeNvml) -> None:
     assert gpu.mig_capable is False and gpu.mig_enabled is None
 
 
-def test_memory_falls_back_to_v1_when_v2_is_missing(nvml: FakeNvml) -> None:
-    nvml.fail[("nvmlDeviceGetMemoryInfo_v2", None)] = pynvml.NVMLError_FunctionNotFound
-    gpu = opened(nvml).read().gpus[0]
-    assert gpu.memory_used_bytes == 1024 * MIB and gpu.memory_reserved_bytes is None and gpu.healthy
-
-
-def test_other_errors_are_recorded_and_degrade_the_gpu(nvml: FakeNvml) -> None:
-    nvml.fail[("nvmlDeviceGetTemperature", 0)] = pynvml.NVMLError_Unknown
+@pytest.mark.parametrize(
+    "error",
+    [pynvml.NVMLError_FunctionNotFound, pynvml.NVMLError_NotSupported, pynvml.NVMLError_ArgumentVersionMismatch],
+)
+def test_memory_falls_back_to_v1_when_v2_fails_and_that_is_no_error(nvml: FakeNvml, error: type[Exception]) -> None:
+    nvml.fail[("nvmlDeviceGetMemoryInfo_v2", None)] = error
     snapshot = opened(nvml).read()
-    assert snapshot.gpus[0].errors == ("Unknown",) and snapshot.gpus[0].power_watts == 350.5
-    assert snapshot.error_kinds() == ("Unknown",)
+    gpu = snapshot.gpus[0]
+    assert gpu.memory_used_bytes == 1024 * MIB and gpu.memory_reserved_bytes is None
+    assert gpu.healthy and snapshot.error_kinds() == ()
+
+
+def test_memory_v1_failing_too_is_an_error(nvml: FakeNvml) -> None:
+    nvml.fail[("nvmlDeviceGetMemoryInfo_v2", None)] = pynvml.NVMLError_ArgumentVersionMismatch
+    nvml.fail[("nvmlDeviceGetMemoryInfo", None)] = pynvml.NVMLError_Unknown
+    gpu = opened(nvml).read().gpus[0]
+    assert gpu.memory_total_bytes is None and gpu.errors == ("Unknown",)
+
+
+def test_a_lost_gpu_during_the_v2_memory_call_is_lost(nvml: FakeNvml) -> None:
+    nvml.fail[("nvmlDeviceGetMemoryInfo_v2", 0)] = pynvml.NVMLError_GpuIsLost
+    gpu = opened(nvml).read().gpus[0]
+    assert gpu.lost and gpu.errors == ("GpuIsLost",)
+
+
+@pytest.mark.parametrize("error", [pynvml.NVMLError_Unknown, pynvml.NVMLError_Timeout, pynvml.NVMLError_NoPermission])
+def test_other_errors_are_recorded_on_the_gpu(nvml: FakeNvml, error: type[Exception]) -> None:
+    nvml.fail[("nvmlDeviceGetTemperature", 0)] = error
+    snapshot = opened(nvml).read()
+    kind = error.__name__.removeprefix("NVMLError_")
+    assert snapshot.gpus[0].errors == (kind,) and snapshot.gpus[0].power_watts == 350.5
+    assert not snapshot.gpus[0].lost and snapshot.error_kinds() == (kind,)
+
+
+def test_a_failed_identity_call_leaves_the_field_empty(nvml: FakeNvml) -> None:
+    nvml.fail[("nvmlDeviceGetUUID", 0)] = pynvml.NVMLError_Unknown
+    first = opened(nvml).read().gpus[0]
+    assert first.uuid == "" and first.name == "NVIDIA H100 80GB HBM3" and first.errors == ("Unknown",)
 
 
 def test_count_failing_mid_run_reinitialises_next_cycle(nvml: FakeNvml) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pynvml
 import pytest
 
 from gpu_node_agent.simulated import SimulatedReader, SimulationError, load_simulation
@@ -60,6 +61,7 @@ def test_examples_load(examples_dir: str) -> None:
         ("gpus: [{name: x}]\nsamples: [{t: 5}, {t: 1}]", r"samples\[1\]: needs `t` \(seconds\), increasing"),
         ("gpus: [{name: x}]\nsamples: [{t: 0, gpus: {0: {name: y}}}]", r"samples\[0\].gpus\[0\]: unknown keys"),
         ("gpus: [{name: x}\n", r"not valid YAML/JSON"),
+        ("gpus: [{name: x}]\nsamples: [{t: 0, nvmlError: Oops}]", r"samples\[0\].nvmlError: 'Oops' is not a pynvml"),
     ],
 )
 def test_errors_name_the_file_and_entry(tmp_path: Path, text: str, message: str) -> None:
@@ -70,3 +72,34 @@ def test_errors_name_the_file_and_entry(tmp_path: Path, text: str, message: str)
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(SimulationError, match="nope.yaml: cannot read"):
         load_simulation(tmp_path / "nope.yaml")
+
+
+def test_the_simulated_source_runs_the_real_nvml_adapter(tmp_path: Path) -> None:
+    reader = SimulatedReader(write(tmp_path, TRACE), Clock())
+    reader.open()
+    reader.nvml.fail[("nvmlDeviceGetTemperature", 0)] = pynvml.NVMLError_Unknown  # pynvml's own class
+    snapshot = reader.read()
+    assert snapshot.gpus[0].errors == ("Unknown",) and snapshot.gpus[1].healthy
+    assert snapshot.gpus[1].pci_bus_id == "00000000:02:00.0"  # answered by the fake's nvmlDeviceGetPciInfo
+
+
+def test_a_sample_can_make_nvml_unreadable(tmp_path: Path) -> None:
+    clock = Clock()
+    reader = SimulatedReader(
+        write(tmp_path, "gpus: [{name: NVIDIA L4}]\nsamples: [{t: 0}, {t: 60, nvmlError: DriverNotLoaded}]"), clock
+    )
+    reader.open()
+    assert reader.read().healthy
+    clock.now += 61
+    assert reader.read().error == "DriverNotLoaded"
+    clock.now += 60
+    assert reader.read().healthy
+
+
+def test_a_lost_simulated_gpu_reads_as_nvml_reports_it(tmp_path: Path) -> None:
+    clock = Clock()
+    reader = SimulatedReader(write(tmp_path, TRACE), clock)
+    reader.open()
+    clock.now += 61
+    lost = reader.read().gpus[1]
+    assert lost.lost and lost.errors == ("GpuIsLost",) and lost.name == ""  # identity is the agent's to keep

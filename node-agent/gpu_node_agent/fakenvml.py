@@ -1,0 +1,147 @@
+"""A stand-in for the `pynvml` module, answering from a `NodeSnapshot` and raising pynvml's REAL error classes.
+
+`NvmlReader(FakeNvml(...))` runs the same adapter code as a real node: the simulated source is built on it, and
+the tests use it to inject the errors a real driver gives (`fail`, `init_error`). A snapshot's facts map to
+calls: a `None` fact answers `NVMLError_NotSupported`, a lost GPU answers `NVMLError_GpuIsLost` to every call,
+a node `error` (a pynvml class name without `NVMLError_`, e.g. `DriverNotLoaded`) is raised by `nvmlInit` and
+`nvmlDeviceGetCount`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any, TypeVar
+
+import pynvml
+
+from .snapshot import GpuSnapshot, NodeSnapshot
+
+__all__ = ["FakeNvml", "nvml_error_class"]
+
+ErrorClass = type[Exception]
+T = TypeVar("T")
+
+
+def nvml_error_class(kind: str) -> ErrorClass:
+    """`GpuIsLost` -> `pynvml.NVMLError_GpuIsLost` (pynvml builds one class per NVML return code)."""
+    found = getattr(pynvml, f"NVMLError_{kind}", None)
+    if not isinstance(found, type) or not issubclass(found, pynvml.NVMLError):
+        raise ValueError(f"{kind!r} is not a pynvml error (NVMLError_<kind>)")
+    return found
+
+
+class FakeNvml:
+    """The pynvml functions `NvmlReader` calls. `state()` is asked once per cycle (at `nvmlDeviceGetCount`).
+
+    `fail[(function, index)]` (index None: every GPU, or a node-wide function) makes a call raise that class;
+    `init_error` makes `nvmlInit` raise. Handles are GPU indexes.
+    """
+
+    NVML_TEMPERATURE_GPU = pynvml.NVML_TEMPERATURE_GPU
+    nvmlMemory_v2 = pynvml.nvmlMemory_v2
+
+    def __init__(self, state: Callable[[], NodeSnapshot]) -> None:
+        self._state = state
+        self._node = NodeSnapshot()
+        self.fail: dict[tuple[str, int | None], ErrorClass] = {}
+        self.init_error: ErrorClass | None = None
+        self.inits = 0
+        self.shutdowns = 0
+
+    # -- node-wide ---------------------------------------------------------------------------------------------
+
+    def _raise_for(self, function: str, index: int | None = None) -> None:
+        error = self.fail.get((function, index)) or self.fail.get((function, None))
+        if error is not None:
+            raise error()
+
+    def _node_error(self, node: NodeSnapshot) -> None:
+        if node.error is not None:
+            raise nvml_error_class(node.error)()
+
+    def nvmlInit(self) -> None:
+        if self.init_error is not None:
+            raise self.init_error()
+        self._node_error(self._state())
+        self.inits += 1
+
+    def nvmlShutdown(self) -> None:
+        self.shutdowns += 1
+
+    def nvmlDeviceGetCount(self) -> int:
+        self._raise_for("nvmlDeviceGetCount")
+        self._node = self._state()
+        self._node_error(self._node)
+        return len(self._node.gpus)
+
+    def nvmlSystemGetDriverVersion(self) -> str:
+        self._raise_for("nvmlSystemGetDriverVersion")
+        return self._supported(self._node.driver_version)
+
+    def nvmlSystemGetCudaDriverVersion(self) -> int:
+        self._raise_for("nvmlSystemGetCudaDriverVersion")
+        return self._supported(self._node.cuda_driver_version)
+
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> int:
+        self._raise_for("nvmlDeviceGetHandleByIndex", index)
+        if not 0 <= index < len(self._node.gpus):
+            raise pynvml.NVMLError_InvalidArgument()
+        return index
+
+    # -- per GPU -----------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _supported(value: T | None) -> T:
+        if value is None:
+            raise pynvml.NVMLError_NotSupported()
+        return value
+
+    def _gpu(self, function: str, handle: int) -> GpuSnapshot:
+        self._raise_for(function, handle)
+        gpu = self._node.gpus[handle]
+        if gpu.lost:
+            raise pynvml.NVMLError_GpuIsLost()
+        return gpu
+
+    def nvmlDeviceGetUUID(self, handle: int) -> str:
+        return self._supported(self._gpu("nvmlDeviceGetUUID", handle).uuid or None)
+
+    def nvmlDeviceGetName(self, handle: int) -> str:
+        return self._supported(self._gpu("nvmlDeviceGetName", handle).name or None)
+
+    def nvmlDeviceGetPciInfo(self, handle: int) -> Any:
+        gpu = self._gpu("nvmlDeviceGetPciInfo", handle)
+        return SimpleNamespace(busId=gpu.pci_bus_id or f"00000000:{handle + 1:02X}:00.0")
+
+    def nvmlDeviceGetMemoryInfo(self, handle: int, version: Any = None) -> Any:
+        gpu = self._gpu("nvmlDeviceGetMemoryInfo" + ("_v2" if version else ""), handle)
+        total = self._supported(gpu.memory_total_bytes)
+        used = gpu.memory_used_bytes or 0
+        info = SimpleNamespace(total=total, used=used, free=total - used)
+        if version:
+            info.reserved = self._supported(gpu.memory_reserved_bytes)
+        return info
+
+    def nvmlDeviceGetUtilizationRates(self, handle: int) -> Any:
+        gpu = self._gpu("nvmlDeviceGetUtilizationRates", handle)
+        return SimpleNamespace(
+            gpu=self._supported(gpu.utilization_gpu_percent), memory=gpu.utilization_memory_percent or 0
+        )
+
+    def nvmlDeviceGetTemperature(self, handle: int, sensor: int) -> int:
+        return self._supported(self._gpu("nvmlDeviceGetTemperature", handle).temperature_celsius)
+
+    def nvmlDeviceGetPowerUsage(self, handle: int) -> int:
+        watts = self._gpu("nvmlDeviceGetPowerUsage", handle).power_watts
+        return round(self._supported(watts) * 1000)
+
+    def nvmlDeviceGetMigMode(self, handle: int) -> list[int]:
+        gpu = self._gpu("nvmlDeviceGetMigMode", handle)
+        if not gpu.mig_capable:
+            raise pynvml.NVMLError_NotSupported()
+        return [int(bool(gpu.mig_enabled))] * 2
+
+    def nvmlDeviceGetCudaComputeCapability(self, handle: int) -> tuple[int, int]:
+        gpu = self._gpu("nvmlDeviceGetCudaComputeCapability", handle)
+        return self._supported(gpu.compute_capability)
