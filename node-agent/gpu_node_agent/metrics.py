@@ -15,7 +15,8 @@ from .state import AgentView
 
 __all__ = ["AgentCollector"]
 
-GPU_LABELS = ["gpu", "uuid", "model", "node"]
+# uuid, model and pci_bus_id outlive a failed read (history.ReadHistory), so a series keeps its identity.
+GPU_LABELS = ["gpu", "uuid", "model", "pci_bus_id", "node"]
 _GPU_GAUGES: tuple[tuple[str, str, Callable[..., float | None]], ...] = (
     ("gpu_node_agent_gpu_memory_used_bytes", "GPU framebuffer memory used.", lambda g: g.memory_used_bytes),
     ("gpu_node_agent_gpu_memory_free_bytes", "GPU framebuffer memory free.", lambda g: g.memory_free_bytes),
@@ -42,9 +43,18 @@ class AgentCollector(Collector):
         up = GaugeMetricFamily("gpu_node_agent_up", "1 when the last cycle read NVML.", labels=["node"])
         up.add_metric([view.node], float(snapshot is not None and snapshot.error is None))
         yield up
+        health = view.health
+        if health is not None:
+            node_health = GaugeMetricFamily(
+                "gpu_node_agent_node_healthy",
+                "1 when the node's GPUs are healthy; `reason` says why not (gpu-lost, read-failing, ...).",
+                labels=["node", "reason"],
+            )
+            node_health.add_metric([view.node, health.reason], float(health.ok))
+            yield node_health
         families = [GaugeMetricFamily(name, doc, labels=GPU_LABELS) for name, doc, _ in _GPU_GAUGES]
         for gpu in snapshot.gpus if snapshot else ():
-            key = [str(gpu.index), gpu.uuid, gpu.name, view.node]
+            key = [str(gpu.index), gpu.uuid, gpu.name, gpu.pci_bus_id, view.node]
             for family, (_, _, read) in zip(families, _GPU_GAUGES):
                 value = read(gpu)
                 if value is not None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol
 
+from .history import ReadHistory
 from .labels import LabelContext, LabelSource, desired_labels
 from .policy import PublishPolicy, PublishState, decide
 from .snapshot import NodeSnapshot
@@ -64,15 +65,20 @@ class Agent:
     wall: Callable[[], float] = time.time
     publish: PublishState = PublishState()
     last_sync: float | None = None
+    history: ReadHistory = ReadHistory()
 
     def cycle(self) -> None:
         started = self.clock()
-        snapshot = self.reader.read()
+        read = self.reader.read()
         now = self.clock()
-        self.view = self.view.after_cycle(snapshot, now - started, self.wall())
+        self.history = self.history.after(read)
+        snapshot = self.history.complete(read)  # a GPU keeps its uuid/name/bus id through failed reads
+        health = self.history.health
+        self.view = self.view.after_cycle(snapshot, now - started, self.wall(), health)
         if snapshot.error:
-            log.warning("NVML read failed: %s", snapshot.error)
-        desired = desired_labels(snapshot, LabelContext(self.prefix, self.publish.published), self.sources)
+            log.warning("NVML read failed: %s (%d cycles in a row)", snapshot.error, self.history.failed_cycles)
+        ctx = LabelContext(self.prefix, self.publish.published, last_good=self.history.last_good, health=health)
+        desired = desired_labels(snapshot, ctx, self.sources)
         self.publish, target = decide(self.publish, desired, now, self.policy)
         if target is None and self.last_sync is not None and now - self.last_sync >= RESYNC_SECONDS:
             target = dict(self.publish.published)  # repairs drift, e.g. a label someone deleted

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from .health import NodeHealth
 from .snapshot import NodeSnapshot
 
 __all__ = ["AgentView"]
@@ -17,6 +18,7 @@ __all__ = ["AgentView"]
 class AgentView:
     node: str
     snapshot: NodeSnapshot | None = None
+    health: NodeHealth | None = None  # over the last cycles (history.ReadHistory)
     collection_seconds: float | None = None
     last_cycle_time: float | None = None  # wall clock, seconds
     nvml_errors: Mapping[str, int] = field(default_factory=dict)
@@ -24,11 +26,20 @@ class AgentView:
     label_write_failures: int = 0
     last_write_time: float | None = None  # wall clock, seconds
 
-    def after_cycle(self, snapshot: NodeSnapshot, seconds: float, now: float) -> AgentView:
+    def after_cycle(
+        self, snapshot: NodeSnapshot, seconds: float, now: float, health: NodeHealth | None = None
+    ) -> AgentView:
         errors = dict(self.nvml_errors)
         for kind in snapshot.error_kinds():
             errors[kind] = errors.get(kind, 0) + 1
-        return replace(self, snapshot=snapshot, collection_seconds=seconds, last_cycle_time=now, nvml_errors=errors)
+        return replace(
+            self,
+            snapshot=snapshot,
+            health=health,
+            collection_seconds=seconds,
+            last_cycle_time=now,
+            nvml_errors=errors,
+        )
 
     def after_write(self, ok: bool, now: float) -> AgentView:
         if ok:

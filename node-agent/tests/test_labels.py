@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from snapshot_builders import PREFIX, gpu, node
 
@@ -16,6 +18,7 @@ from gpu_node_agent.labels import (
     sanitize_product,
     static_labels,
 )
+from gpu_node_agent.health import NodeHealth
 from gpu_node_agent.labels.static import family
 from gpu_node_agent.snapshot import NodeSnapshot
 
@@ -110,17 +113,62 @@ def test_sources_that_do_not_apply_return_nothing(snapshot: NodeSnapshot) -> Non
 
 
 @pytest.mark.parametrize(
-    ("snapshot", "health"),
+    ("snapshot", "reason"),
     [
-        (node(gpu(0), gpu(1)), "ok"),
-        (node(gpu(0), gpu(1, lost=True, errors=("GpuIsLost",))), "degraded"),
-        (node(gpu(0, errors=("Unknown",))), "degraded"),
-        (NodeSnapshot(error="DriverNotLoaded"), "degraded"),
-        (NodeSnapshot(), "degraded"),  # NVML answered but shows no GPU on a GPU node
+        (node(gpu(0), gpu(1)), None),
+        (node(gpu(0), gpu(1, lost=True, errors=("GpuIsLost",))), "gpu-lost"),  # fatal: at once
+        (node(gpu(0, lost=True, errors=("NotFound",))), "gpu-lost"),  # no handle
+        (node(gpu(0, errors=("Unknown",))), None),  # one failed read is not yet a problem
+        (NodeSnapshot(error="DriverNotLoaded"), None),
+        (NodeSnapshot(), "no-gpus"),  # NVML answered but shows no GPU on a GPU node
     ],
 )
-def test_health(snapshot: NodeSnapshot, health: str) -> None:
-    assert health_labels(snapshot, CTX) == {f"{P}gpu.health": health}
+def test_health_of_one_read(snapshot: NodeSnapshot, reason: str | None) -> None:
+    expected = {f"{P}gpu.health": "ok"} if reason is None else {
+        f"{P}gpu.health": "degraded",
+        f"{P}gpu.health-reason": reason,
+    }
+    assert health_labels(snapshot, CTX) == expected
+
+
+@pytest.mark.parametrize("reason", ["read-failing", "driver-not-loaded", "gpu-lost"])
+def test_health_from_the_agents_history_wins(reason: str) -> None:
+    ctx = LabelContext(P, health=NodeHealth(reason))
+    assert health_labels(node(gpu()), ctx) == {f"{P}gpu.health": "degraded", f"{P}gpu.health-reason": reason}
+    assert label_value(reason) == reason  # a valid label value as it is
+
+
+GOOD = node(gpu(0), gpu(1))
+
+
+@pytest.mark.parametrize(
+    "failed",
+    [
+        NodeSnapshot(error="Unknown"),
+        NodeSnapshot(error="DriverNotLoaded"),
+        node(
+            replace(gpu(0), memory_total_bytes=None, errors=("Unknown",)),
+            gpu(1, name="", errors=("Unknown",)),
+            driver=None,
+        ),
+        node(gpu(0, name="", errors=("Unknown",)), gpu(1, name="", errors=("Timeout",))),
+    ],
+)
+def test_a_failed_read_keeps_the_last_good_static_facts(failed: NodeSnapshot) -> None:
+    ctx = LabelContext(P, last_good=GOOD)
+    assert static_labels(failed, ctx) == static_labels(GOOD, CTX)
+    assert gfd_labels(failed, ctx) == gfd_labels(GOOD, CTX) and len(gfd_labels(GOOD, CTX)) == 3
+
+
+def test_a_failed_read_still_updates_what_it_could_read() -> None:
+    failed = node(gpu(0, errors=("Unknown",)), gpu(1, errors=("Unknown",)), gpu(2, errors=("Unknown",)))
+    assert static_labels(failed, LabelContext(P, last_good=GOOD))[f"{P}gpu.count"] == "3"
+
+
+def test_a_clean_read_replaces_the_last_good_facts() -> None:
+    clean = node(gpu(0, name="Tesla T4", capability=(7, 5)), driver=None)
+    labels = static_labels(clean, LabelContext(P, last_good=GOOD))
+    assert labels == static_labels(clean, CTX) and f"{P}cuda.driver-version.full" not in labels
 
 
 def test_gfd_mode_writes_only_gfds_three_keys() -> None:

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 from snapshot_builders import gpu, node
 from prometheus_client import CollectorRegistry, generate_latest
 
+from gpu_node_agent.health import NodeHealth
+from gpu_node_agent.history import ReadHistory
 from gpu_node_agent.metrics import AgentCollector
 from gpu_node_agent.snapshot import NodeSnapshot
 from gpu_node_agent.state import AgentView
@@ -22,7 +26,7 @@ def scrape(view: AgentView) -> dict[str, float]:
 def test_per_gpu_values_with_dcgm_like_labels() -> None:
     view = AgentView(node="n1").after_cycle(node(gpu(0, used_mib=1024, util=77)), 0.004, 1.7e9)
     samples = scrape(view)
-    key = 'gpu="0",model="NVIDIA H100 80GB HBM3",node="n1",uuid="GPU-0"'
+    key = 'gpu="0",model="NVIDIA H100 80GB HBM3",node="n1",pci_bus_id="",uuid="GPU-0"'
     assert samples[f"gpu_node_agent_gpu_memory_used_bytes{{{key}}}"] == 1024 * 1024 * 1024
     assert samples[f"gpu_node_agent_gpu_utilization_percent{{{key}}}"] == 77
     assert samples[f"gpu_node_agent_gpu_healthy{{{key}}}"] == 1
@@ -59,3 +63,21 @@ def test_collector_is_stateless_each_scrape_reflects_the_latest_view() -> None:
     registry.register(AgentCollector(lambda: next(current)))
     outputs = [generate_latest(registry).decode() for _ in views]
     assert "} 10.0" in outputs[0] and "} 20.0" in outputs[1] and "} 10.0" not in outputs[1]
+
+
+def test_node_health_with_its_reason() -> None:
+    view = AgentView(node="n1").after_cycle(node(gpu(0)), 0.0, 1.0, NodeHealth("read-failing"))
+    assert scrape(view)['gpu_node_agent_node_healthy{node="n1",reason="read-failing"}'] == 0
+    view = view.after_cycle(node(gpu(0)), 0.0, 2.0, NodeHealth())
+    samples = scrape(view)
+    assert samples['gpu_node_agent_node_healthy{node="n1",reason="ok"}'] == 1
+    assert not any("read-failing" in name for name in samples)
+
+
+def test_a_gpu_series_keeps_its_identity_through_a_failed_read() -> None:
+    good = node(replace(gpu(0), pci_bus_id="00000000:3B:00.0"))
+    blank = node(replace(gpu(0), uuid="", name="", pci_bus_id="", errors=("Unknown",)))
+    history = ReadHistory().after(good).after(blank)
+    view = AgentView(node="n1").after_cycle(history.complete(blank), 0.0, 1.0, history.health)
+    key = 'gpu="0",model="NVIDIA H100 80GB HBM3",node="n1",pci_bus_id="00000000:3B:00.0",uuid="GPU-0"'
+    assert scrape(view)[f"gpu_node_agent_gpu_healthy{{{key}}}"] == 0

@@ -5,14 +5,20 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import pynvml
+import pytest
+
 from snapshot_builders import PREFIX, gpu, node
 from fake_apiserver import FakeApiServer
 
+from gpu_node_agent.fakenvml import FakeNvml
+from gpu_node_agent.health import READ_FAILURE_CYCLES
 from gpu_node_agent.kubeclient import KubeTarget, make_client
+from gpu_node_agent.nvml import NvmlReader
 from gpu_node_agent.nodelabels import NodeLabeler, ownership
 from gpu_node_agent.policy import PublishPolicy
 from gpu_node_agent.retry import Backoff
-from gpu_node_agent.runner import Agent, describe_change
+from gpu_node_agent.runner import Agent, GpuReader, describe_change
 from gpu_node_agent.snapshot import NodeSnapshot
 from gpu_node_agent.sources import label_sources, live_keys
 from gpu_node_agent.state import AgentView
@@ -39,7 +45,7 @@ class Clock:
         return self.now
 
 
-def agent(reader: ScriptedReader, labels=None, clock: Clock | None = None) -> Agent:
+def agent(reader: GpuReader, labels=None, clock: Clock | None = None) -> Agent:
     return Agent(
         reader=reader,
         sources=label_sources(gfd=False),
@@ -113,11 +119,117 @@ def test_gpu_lost_mid_run_turns_health_degraded_at_once() -> None:
     assert a.view.nvml_errors == {"GpuIsLost": 1}
 
 
-def test_driver_not_loaded_keeps_the_loop_alive_and_reports_degraded() -> None:
+def test_driver_not_loaded_keeps_the_loop_alive_and_reports_degraded_once_it_persists() -> None:
     sink = RecordingSink()
-    a = agent(ScriptedReader(NodeSnapshot(error="DriverNotLoaded")), sink)
+    clock = Clock()
+    a = agent(ScriptedReader(NodeSnapshot(error="DriverNotLoaded")), sink, clock)
     a.cycle()
-    assert sink.node == {f"{PREFIX}gpu.health": "degraded"} and a.view.nvml_errors == {"DriverNotLoaded": 1}
+    assert sink.node == {f"{PREFIX}gpu.health": "ok"} and a.view.nvml_errors == {"DriverNotLoaded": 1}
+    for _ in range(READ_FAILURE_CYCLES - 1):
+        clock.now += 30
+        a.cycle()
+    assert sink.node == {f"{PREFIX}gpu.health": "degraded", f"{PREFIX}gpu.health-reason": "driver-not-loaded"}
+
+
+# --- through the real NVML adapter, over a fake pynvml raising pynvml's own errors ---------------------------
+
+
+def nvml_agent(gfd: bool = False) -> tuple[Agent, FakeNvml, RecordingSink, Clock]:
+    nvml = FakeNvml(lambda: node(gpu(0), gpu(1)))
+    reader = NvmlReader(nvml)
+    reader.open()
+    sink, clock = RecordingSink(), Clock()
+    a = agent(reader, sink, clock)
+    a.sources = label_sources(gfd=gfd)
+    return a, nvml, sink, clock
+
+
+def cycles(a: Agent, clock: Clock, n: int) -> None:
+    for _ in range(n):
+        clock.now += 30  # past the minimum write interval
+        a.cycle()
+
+
+STATIC_KEYS = (f"{PREFIX}gpu.product", f"{PREFIX}gpu.count", f"{PREFIX}gpu.memory", f"{PREFIX}cuda.driver-version.full")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [pynvml.NVMLError_Unknown, pynvml.NVMLError_DriverNotLoaded, pynvml.NVMLError_LibraryNotFound],
+)
+@pytest.mark.parametrize("gfd", [False, True])
+def test_one_failed_nvml_read_keeps_every_static_label(error: type[Exception], gfd: bool) -> None:
+    a, nvml, sink, clock = nvml_agent(gfd)
+    cycles(a, clock, 1)
+    before = dict(sink.node)
+    assert all(key in before for key in STATIC_KEYS) and (not gfd or "nvidia.com/gpu.product" in before)
+    nvml.fail[("nvmlDeviceGetCount", None)] = error
+    cycles(a, clock, 1)
+    assert sink.node == before and sink.patches == 1  # nothing removed, nothing written
+    del nvml.fail[("nvmlDeviceGetCount", None)]
+    cycles(a, clock, 1)
+    assert sink.node == before and sink.patches == 1
+
+
+def test_a_persistent_failure_changes_only_health_and_says_why() -> None:
+    a, nvml, sink, clock = nvml_agent(gfd=True)
+    cycles(a, clock, 1)
+    before = dict(sink.node)
+    nvml.init_error = pynvml.NVMLError_DriverNotLoaded
+    nvml.fail[("nvmlDeviceGetCount", None)] = pynvml.NVMLError_DriverNotLoaded
+    cycles(a, clock, READ_FAILURE_CYCLES)
+    health = {f"{PREFIX}gpu.health": "degraded", f"{PREFIX}gpu.health-reason": "driver-not-loaded"}
+    # Static facts stay; live buckets (unknown now) go once the failure outlasts their settle time, as before.
+    live = live_keys(PREFIX)
+    assert sink.node == {**{k: v for k, v in before.items() if k not in live}, **health}
+    assert a.view.health is not None and a.view.health.reason == "driver-not-loaded"
+    nvml.init_error = None
+    del nvml.fail[("nvmlDeviceGetCount", None)]
+    cycles(a, clock, 1)
+    assert sink.node == before  # health back to ok, the reason gone, the live buckets back
+
+
+@pytest.mark.parametrize(
+    "error",
+    [pynvml.NVMLError_Unknown, pynvml.NVMLError_Timeout, pynvml.NVMLError_NoPermission],
+)
+def test_a_transient_gpu_read_error_does_not_degrade_but_a_persistent_one_does(error: type[Exception]) -> None:
+    a, nvml, sink, clock = nvml_agent()
+    nvml.fail[("nvmlDeviceGetTemperature", 1)] = error
+    cycles(a, clock, READ_FAILURE_CYCLES - 1)
+    assert sink.node[f"{PREFIX}gpu.health"] == "ok" and sink.patches == 1
+    cycles(a, clock, 1)
+    assert sink.node[f"{PREFIX}gpu.health"] == "degraded"
+    assert sink.node[f"{PREFIX}gpu.health-reason"] == "read-failing"
+
+
+def test_v2_memory_version_mismatch_with_a_working_v1_is_healthy() -> None:
+    a, nvml, sink, clock = nvml_agent()
+    nvml.fail[("nvmlDeviceGetMemoryInfo_v2", None)] = pynvml.NVMLError_ArgumentVersionMismatch
+    cycles(a, clock, READ_FAILURE_CYCLES + 1)
+    assert sink.node[f"{PREFIX}gpu.health"] == "ok" and sink.node[f"{PREFIX}gpu.memory"] == "81559"
+    assert a.view.nvml_errors == {}
+
+
+@pytest.mark.parametrize(("function", "index"), [("nvmlDeviceGetPowerUsage", 1), ("nvmlDeviceGetHandleByIndex", 1)])
+def test_a_lost_gpu_degrades_at_once(function: str, index: int) -> None:
+    a, nvml, sink, clock = nvml_agent()
+    cycles(a, clock, 1)
+    nvml.fail[(function, index)] = pynvml.NVMLError_GpuIsLost
+    cycles(a, clock, 1)
+    assert sink.node[f"{PREFIX}gpu.health"] == "degraded" and sink.node[f"{PREFIX}gpu.health-reason"] == "gpu-lost"
+    assert sink.node[f"{PREFIX}gpu.count"] == "2" and sink.node[f"{PREFIX}gpu.product"] == "NVIDIA-H100-80GB-HBM3"
+
+
+def test_a_gpu_keeps_its_identity_when_its_uuid_call_fails() -> None:
+    a, nvml, sink, clock = nvml_agent()
+    cycles(a, clock, 1)
+    nvml.fail[("nvmlDeviceGetUUID", 0)] = pynvml.NVMLError_Unknown
+    nvml.fail[("nvmlDeviceGetPciInfo", 0)] = pynvml.NVMLError_Unknown
+    cycles(a, clock, 1)
+    assert a.view.snapshot is not None
+    first = a.view.snapshot.gpus[0]
+    assert (first.uuid, first.pci_bus_id, first.errors) == ("GPU-0", "00000000:01:00.0", ("Unknown", "Unknown"))
 
 
 def test_dry_run_logs_the_change(caplog) -> None:

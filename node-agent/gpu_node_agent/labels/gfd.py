@@ -5,6 +5,8 @@ allow exactly these three then)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..snapshot import NodeSnapshot
 from ._context import LabelContext
 from .static import static_labels
@@ -15,5 +17,5 @@ GFD_KEYS: tuple[str, ...] = ("nvidia.com/gpu.product", "nvidia.com/gpu.count", "
 
 
 def gfd_labels(snapshot: NodeSnapshot, ctx: LabelContext) -> dict[str, str]:
-    ours = static_labels(snapshot, LabelContext(prefix="nvidia.com/"))
+    ours = static_labels(snapshot, replace(ctx, prefix="nvidia.com/"))
     return {key: ours[key] for key in GFD_KEYS if key in ours}

@@ -1,7 +1,9 @@
-"""Node GPU health: `ok` when NVML answered and every GPU read cleanly, else `degraded`."""
+"""Node GPU health: `gpu.health` is `ok` or `degraded`; when degraded, `gpu.health-reason` says why
+(`gpu-lost`, `no-gpus`, `read-failing`, `driver-not-loaded`, `library-not-found`; see `health.py`)."""
 
 from __future__ import annotations
 
+from ..health import assess, read_failed
 from ..snapshot import NodeSnapshot
 from ._context import LabelContext
 
@@ -9,4 +11,9 @@ __all__ = ["health_labels"]
 
 
 def health_labels(snapshot: NodeSnapshot, ctx: LabelContext) -> dict[str, str]:
-    return {f"{ctx.prefix}gpu.health": "ok" if snapshot.healthy else "degraded"}
+    # Without the agent's history (a one-shot readout), a failed read counts as one failed cycle.
+    health = ctx.health if ctx.health is not None else assess(snapshot, int(read_failed(snapshot)))
+    labels = {f"{ctx.prefix}gpu.health": health.value}
+    if not health.ok:
+        labels[f"{ctx.prefix}gpu.health-reason"] = health.reason
+    return labels

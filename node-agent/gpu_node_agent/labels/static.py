@@ -1,5 +1,8 @@
 """Static facts, GFD-compatible in meaning and format: product, count, memory, family, compute capability,
-driver and CUDA versions, MIG capability. Node-wide facts come from the first readable GPU, as GFD does."""
+driver and CUDA versions, MIG capability. Node-wide facts come from the first readable GPU, as GFD does.
+
+A read that met errors does not take facts away: what it could not read comes from the last clean read
+(`ctx.last_good`), as GFD keeps its last labels when a relabel fails. Only health says the read failed."""
 
 from __future__ import annotations
 
@@ -42,10 +45,16 @@ def _first_readable(snapshot: NodeSnapshot) -> GpuSnapshot | None:
 
 
 def static_labels(snapshot: NodeSnapshot, ctx: LabelContext) -> dict[str, str]:
+    labels = _facts(snapshot, ctx.prefix)
+    if snapshot.healthy or ctx.last_good is None:
+        return labels
+    return {**_facts(ctx.last_good, ctx.prefix), **labels}
+
+
+def _facts(snapshot: NodeSnapshot, p: str) -> dict[str, str]:
     gpu = _first_readable(snapshot)
     if snapshot.error is not None or gpu is None:
         return {}
-    p = ctx.prefix
     raw: dict[str, str | None] = {
         f"{p}gpu.product": sanitize_product(gpu.name),
         f"{p}gpu.count": str(len(snapshot.gpus)),
