@@ -73,7 +73,9 @@ wait_until() {
   done
 }
 
-watchdog_alive() { [ -f "$WATCHDOG_PID" ] && kill -0 "$(cat "$WATCHDOG_PID")" 2>/dev/null; }
+# A live process: `kill -0` also succeeds on a zombie (dead, waiting for a parent that may never reap it).
+pid_alive() { [ -n "$1" ] && [ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+watchdog_alive() { [ -f "$WATCHDOG_PID" ] && pid_alive "$(cat "$WATCHDOG_PID")"; }
 
 start_watchdog() {
   watchdog_alive && return 0
@@ -86,7 +88,7 @@ stop_watchdog() {
   if watchdog_alive; then
     local pid; pid="$(cat "$WATCHDOG_PID")"
     kill "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 50); do pid_alive "$pid" || break; sleep 0.1; done
   fi
   rm -f "$WATCHDOG_PID"
 }
@@ -169,7 +171,7 @@ check() {
   for pidfile in "$CLUSTER_DIR"/pids/*.pid; do
     [ -e "$pidfile" ] || continue
     name="$(basename "$pidfile" .pid)"; pid="$(cat "$pidfile" 2>/dev/null || true)"
-    if [ -n "$pid" ] && [ -d "/proc/$pid" ] && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]; then
+    if pid_alive "$pid"; then
       printf '%-26s running (pid %s)%s\n' "$name" "$pid" "$(restarts_of "$name")"
     else
       printf '%-26s NOT RUNNING%s\n' "$name" "$(restarts_of "$name")"; problems=1
