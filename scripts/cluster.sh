@@ -167,14 +167,21 @@ YAML
 check() {
   [ -d "$CLUSTER_DIR" ] || { echo "cluster $CLUSTER_NAME: not created"; return 3; }
   built_binaries || { echo "cluster $CLUSTER_NAME: its binaries are not built (tools/build.sh)"; return 3; }
-  local problems=0 name pidfile pid
+  local problems=0 name pidfile pid restarts
+  # The watchdog's record, read once: component -> ", N restarts" (nothing for none).
+  local -A restarts_of=()
+  while read -r name restarts; do
+    [ "$restarts" = 0 ] || restarts_of[$name]=", $restarts restarts"
+  done < <("$PYTHON" -c 'import json,sys
+for name, c in json.load(open(sys.argv[1]))["components"].items(): print(name, c.get("restarts", 0))' \
+    "$WATCHDOG_STATE" 2>/dev/null)
   for pidfile in "$CLUSTER_DIR"/pids/*.pid; do
     [ -e "$pidfile" ] || continue
     name="$(basename "$pidfile" .pid)"; pid="$(cat "$pidfile" 2>/dev/null || true)"
     if pid_alive "$pid"; then
-      printf '%-26s running (pid %s)%s\n' "$name" "$pid" "$(restarts_of "$name")"
+      printf '%-26s running (pid %s)%s\n' "$name" "$pid" "${restarts_of[$name]:-}"
     else
-      printf '%-26s NOT RUNNING%s\n' "$name" "$(restarts_of "$name")"; problems=1
+      printf '%-26s NOT RUNNING%s\n' "$name" "${restarts_of[$name]:-}"; problems=1
     fi
   done
   if watchdog_alive; then echo "watchdog                   running (pid $(cat "$WATCHDOG_PID"))"
@@ -191,14 +198,6 @@ check() {
   if metrics_api_answers; then echo "metrics.k8s.io             answering"
   else echo "metrics.k8s.io             NOT ANSWERING"; problems=1; fi
   return "$problems"
-}
-
-# ", N restarts" from the watchdog's record, or nothing.
-restarts_of() {
-  local n
-  n="$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["components"].get(sys.argv[2], {}).get("restarts", 0))' \
-    "$WATCHDOG_STATE" "$1" 2>/dev/null || echo 0)"
-  [ "$n" = 0 ] || printf ', %s restarts' "$n"
 }
 
 status() {

@@ -38,8 +38,11 @@ class Component:
     running: bool = False
     restarts: int = 0
     last_restart: float = 0.0
-    crash_looping: bool = False
-    recent: list[float] = field(default_factory=list)
+    recent: list[float] = field(default_factory=list)  # restart times inside CRASH_LOOP_WINDOW
+
+    @property
+    def crash_looping(self) -> bool:
+        return len(self.recent) >= CRASH_LOOP_RESTARTS
 
 
 def process_alive(pid: int) -> bool:
@@ -85,7 +88,6 @@ class Watchdog:
             self.components[name].running = False
         for component in self.components.values():  # a component that stays up stops counting as crash-looping
             component.recent = [t for t in component.recent if now - t < CRASH_LOOP_WINDOW]
-            component.crash_looping = len(component.recent) >= CRASH_LOOP_RESTARTS
         if dead and now >= self.next_restart_at:
             self.restart(dead, now)
         elif not dead:
@@ -100,7 +102,6 @@ class Watchdog:
             component.restarts += 1
             component.last_restart = now
             component.recent = [t for t in component.recent if now - t < CRASH_LOOP_WINDOW] + [now]
-            component.crash_looping = len(component.recent) >= CRASH_LOOP_RESTARTS
             if component.crash_looping:
                 log(f"{name} is crash-looping ({len(component.recent)} restarts in {CRASH_LOOP_WINDOW:.0f}s); "
                     f"see {self.cluster_dir / 'logs' / (name + '.log')}")
@@ -120,7 +121,8 @@ class Watchdog:
 
     def write_state(self, now: float) -> None:
         state = {"updated": time.time(), "components": {
-            name: {k: v for k, v in asdict(c).items() if k != "recent"} for name, c in self.components.items()}}
+            name: {**{k: v for k, v in asdict(c).items() if k != "recent"}, "crash_looping": c.crash_looping}
+            for name, c in self.components.items()}}
         tmp = self.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=1))
         tmp.replace(self.state_file)

@@ -45,7 +45,8 @@ usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 list() {
   local id
   for id in "${GNP_SETS[@]}"; do
-    if [ -z "$("set_missing_$id")" ]; then state=cached; else state=missing; fi
+    local state=missing
+    [ -n "$("set_missing_$id")" ] || state=cached
     printf '%-18s %-8s %s\n' "$id" "$state" "${SET_LABEL[$id]}"
   done
 }
@@ -67,11 +68,13 @@ check_sources() {
 }
 
 build() {
-  local wanted=("$@") id plan=() missing
+  local wanted=("$@") id plan=()
+  local -A missing=()  # set -> what it lacks, one item a line (asked once: the check runs binaries' --version)
   [ ${#wanted[@]} -gt 0 ] || wanted=("${GNP_SETS[@]}")
   for id in "${wanted[@]}"; do
     [ -n "${SET_LABEL[$id]:-}" ] || die "unknown toolchain set '$id' (known: ${GNP_SETS[*]})"
-    [ -z "$("set_missing_$id")" ] || plan+=("$id")
+    missing[$id]="$("set_missing_$id")"
+    [ -z "${missing[$id]}" ] || plan+=("$id")
   done
   # Longest first (by the first-build guess), so the build lanes finish close together.
   mapfile -t plan < <(for id in "${plan[@]}"; do printf '%s %s\n' "${SET_GUESS[$id]}" "$id"; done \
@@ -90,7 +93,7 @@ build() {
     # A set that compiles the same packages as another waits for it, then finds them in the Go build cache.
     local after="${SET_AFTER[$id]:-}"
     if [ -n "$after" ] && [ -n "${pid_of[$after]:-}" ]; then wait "${pid_of[$after]}" 2>/dev/null || true; fi
-    local items; mapfile -t items < <("set_missing_$id")
+    local items; mapfile -t items <<<"${missing[$id]}"
     { rc=0; run_step "$n" "$m" "$id" "${SET_LABEL[$id]}" "${SET_GUESS[$id]}" "$SELF" --build-one "$id" "${items[@]}" || rc=$?
       echo "$rc" >"$results/$id"; } &
     pid_of[$id]=$!
