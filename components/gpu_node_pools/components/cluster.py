@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from ..aws import PENDING_OUTPUT
 from ..aws.access import associate_access_policy_request, create_access_entry_request
 from ..aws.addons import MANAGED_ADDONS, ManagedAddon, create_addon_request, vpc_cni_configuration
 from ..aws.cluster import (
@@ -35,8 +36,6 @@ _EKS_TRUST = json.dumps({
 })
 # AWS keeps a deleted key this long before it is gone (and with it every Secret it encrypted).
 KMS_DELETION_WINDOW_DAYS = 30
-# Placeholders for values that are Pulumi outputs; the requests' other fields are plain data.
-_LATER = "<output>"
 
 
 class Cluster(pulumi.ComponentResource):
@@ -107,7 +106,7 @@ class Cluster(pulumi.ComponentResource):
             retention_in_days=config.log_retention_days,
             opts=child,
         )
-        request = create_cluster_request(config, role_arn=_LATER, kms_key_arn=_LATER)
+        request = create_cluster_request(config, role_arn=PENDING_OUTPUT, kms_key_arn=PENDING_OUTPUT)
         cluster = aws.eks.Cluster(
             name,
             role_arn=role.arn,
@@ -159,8 +158,8 @@ class Cluster(pulumi.ComponentResource):
         return key.arn
 
     def _access_entry(self, name: str, cluster: aws.eks.Cluster, entry: AccessEntryConfig) -> None:
-        entry_request = create_access_entry_request(_LATER, entry)
-        association = associate_access_policy_request(_LATER, entry)
+        entry_request = create_access_entry_request(PENDING_OUTPUT, entry)
+        association = associate_access_policy_request(PENDING_OUTPUT, entry)
         account, principal = entry.principal_arn.split(":")[4:6]
         resource_name = f"{name}-access-{account}-{principal.replace('/', '-')}"
         access_entry = aws.eks.AccessEntry(
@@ -185,9 +184,9 @@ class Cluster(pulumi.ComponentResource):
         config = self._eks
         pinned = config.addons.pinned(addon.name)
         request = create_addon_request(
-            _LATER,
+            PENDING_OUTPUT,
             addon.name,
-            version=pinned or _LATER,
+            version=pinned or PENDING_OUTPUT,
             configuration_values=vpc_cni_configuration(self._network_policy) if addon.name == "vpc-cni" else None,
         )
         version: pulumi.Input[str] = pinned or aws.eks.get_addon_version_output(

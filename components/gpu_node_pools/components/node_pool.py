@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from ..aws import PENDING_OUTPUT
 from ..aws.launch_template import launch_template_data
 from ..aws.nodegroup import desired_size_plan, nodegroup_name_prefix, nodegroup_request, pool_tags
 from ..config.node_pool import NodePoolConfig
@@ -26,8 +27,6 @@ _EC2_TRUST = json.dumps({
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 })
-# Placeholders for values that are Pulumi outputs; the request's other fields are plain data.
-_LATER = "<output>"
 
 
 @dataclass(frozen=True)
@@ -86,8 +85,9 @@ class NodePool(pulumi.ComponentResource):
                 resource=self,
             )
         request = nodegroup_request(
-            pool, args.contract, cluster_name=_LATER, subnet_ids=[_LATER], node_role_arn=_LATER,
-            launch_template={"id": _LATER, "version": _LATER},
+            pool, args.contract,
+            cluster_name=PENDING_OUTPUT, subnet_ids=[PENDING_OUTPUT], node_role_arn=PENDING_OUTPUT,
+            launch_template={"id": PENDING_OUTPUT, "version": PENDING_OUTPUT},
             kubernetes_version=args.kubernetes_version, desired_size=plan.desired,
         )
         self.node_group = aws.eks.NodeGroup(
