@@ -38,6 +38,12 @@ load_sets() {
   source "$GNP_ROOT/tools/controlplane/sets.sh"
   source "$GNP_ROOT/tools/pulumi/toolchain.sh"
   source "$GNP_ROOT/tools/pulumi/sets.sh"
+  # Any other toolchain folder adds its sets by shipping a tools/<name>/sets.sh of the same shape.
+  local extra
+  for extra in "$GNP_ROOT"/tools/*/sets.sh; do
+    case "$extra" in */tools/controlplane/sets.sh | */tools/pulumi/sets.sh) continue ;; esac
+    source "$extra"
+  done
 }
 
 # Minutes and seconds, for people.
