@@ -22,6 +22,7 @@ from ..manifests.tenants import TenantNamespaceConfig
 from ._model import ConfigModel
 from .cluster import ClusterConfig, EksClusterConfig
 from .isolation import IsolationConfig
+from .karpenter import KarpenterConfig
 from .node_pool import NodePoolConfig
 
 __all__ = [
@@ -51,6 +52,9 @@ class PlatformConfig(ConfigModel):
     )
     tenants: list[TenantNamespaceConfig] = Field(default_factory=list, description="tenant namespaces with guardrails")
     node_agent: NodeAgentConfig = Field(default_factory=NodeAgentConfig, description="the NVML node agent")
+    karpenter: KarpenterConfig = Field(
+        default_factory=KarpenterConfig, description="Karpenter (EKS): controller, EC2NodeClass, interruption queue"
+    )
 
     @model_validator(mode="after")
     def _unique_names(self) -> PlatformConfig:
@@ -72,6 +76,30 @@ class PlatformConfig(ConfigModel):
                 loc=("nodeAgent", "image"),
                 input=None,
             )
+            raise ValidationError.from_exception_data(type(self).__name__, [error])
+        return self
+
+    @model_validator(mode="after")
+    def _karpenter_has_a_home(self) -> PlatformConfig:
+        # Karpenter's controller must not run on nodes it manages: it lives on a general managed node group.
+        karpenter = self.karpenter
+        if not karpenter.enabled:
+            return self
+        general_min = sum(p.scaling.min for p in self.node_pools if p.kind == "general")
+        loc: tuple[str, ...] = ("karpenter", "enabled")
+        problem = None
+        if not isinstance(self.cluster, EksClusterConfig):
+            problem = ("Karpenter is installed on EKS stacks only (cluster.mode: eks); a local cluster runs its own "
+                       "kwok Karpenter")
+        elif not any(p.kind == "general" for p in self.node_pools):
+            problem = "Karpenter's controller runs on a general managed node pool: add a nodePools entry of kind general"
+        elif karpenter.controller.replicas > general_min:
+            # Required anti-affinity: one replica per node, so a replica without a node of its own stays Pending.
+            loc = ("karpenter", "controller", "replicas")
+            problem = (f"{karpenter.controller.replicas} controller replicas need as many general nodes (one per "
+                       f"node), but the general pools' scaling.min adds up to {general_min}")
+        if problem:
+            error = InitErrorDetails(type=PydanticCustomError("karpenter_home", problem), loc=loc, input=True)
             raise ValidationError.from_exception_data(type(self).__name__, [error])
         return self
 

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..aws.karpenter_interruption import interruption_queue_name
+from ..config.cluster import EksClusterConfig
 from ..config.platform import PlatformConfig, cluster_kubernetes_version
 from .device_plugin import build_device_plugin
+from .ec2_node_class import build_ec2_node_class
+from .karpenter_controller import build_karpenter_controller
+from .karpenter_crds import karpenter_crds
 from .metrics_server import build_metrics_server
 from .node_agent import build_node_agent
 from .priority_classes import build_priority_classes
 from .tenants import build_tenants
 
-__all__ = ["APPLY_ORDER", "in_cluster_objects", "object_id"]
+__all__ = ["APPLY_ORDER", "INSTANCE_PROFILE_PLACEHOLDER", "in_cluster_objects", "karpenter_objects", "object_id"]
+
+# The EC2NodeClass names an instance profile the stack creates on deploy, under a name only AWS knows until then.
+INSTANCE_PROFILE_PLACEHOLDER = "<created on deploy: Karpenter node instance profile>"
 
 # Cluster-wide and container objects first, so namespaced objects find their namespace and roles exist.
 APPLY_ORDER = (
+    "CustomResourceDefinition",
     "PriorityClass",
     "Namespace",
     "ServiceAccount",
@@ -33,6 +42,7 @@ APPLY_ORDER = (
     "Deployment",
     "PodDisruptionBudget",
     "APIService",
+    "EC2NodeClass",
 )
 
 
@@ -47,9 +57,27 @@ def in_cluster_objects(config: PlatformConfig) -> list[dict[str, Any]]:
             config.metrics_server, contract, kubernetes_version=cluster_kubernetes_version(config)
         ),
         *build_node_agent(config.node_agent, contract),
+        *karpenter_objects(config),
     ]
     rank = {kind: i for i, kind in enumerate(APPLY_ORDER)}
     return sorted(objects, key=lambda o: rank.get(o["kind"], len(APPLY_ORDER)))
+
+
+def karpenter_objects(config: PlatformConfig) -> list[dict[str, Any]]:
+    """Karpenter's CRDs, controller and EC2NodeClass on an EKS stack that enables it (the `Karpenter` component
+    declares the same objects, with the instance profile's real name)."""
+    cluster = config.cluster
+    if not (config.karpenter.enabled and isinstance(cluster, EksClusterConfig)):
+        return []
+    karpenter = config.karpenter
+    queue = interruption_queue_name(cluster.name) if karpenter.interruption_queue.enabled else None
+    return [
+        *karpenter_crds(karpenter.version),
+        *build_karpenter_controller(karpenter, cluster_name=cluster.name, interruption_queue=queue),
+        build_ec2_node_class(
+            karpenter.node_class, cluster_name=cluster.name, instance_profile=INSTANCE_PROFILE_PLACEHOLDER
+        ),
+    ]
 
 
 def object_id(obj: dict[str, Any]) -> str:
