@@ -54,6 +54,11 @@ def _node_group_taint(args: ResourceValidationArgs, report_violation: ReportViol
     _report(checks.check_gpu_node_group_taint(args.resource_type, args.props, _taint(args)), report_violation)
 
 
+def _node_class_ami(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    require = args.get_config()["requireDatedAmiAlias"]
+    _report(checks.check_node_class_ami_pinned(args.resource_type, args.props, require), report_violation)
+
+
 def _priority_default(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     allowed = args.get_config()["allowedGlobalDefaults"]
     _report(checks.check_priority_class_default(args.resource_type, args.props, allowed), report_violation)
@@ -97,6 +102,16 @@ POLICIES = [
         description="EKS node groups of GPU instances carry the GPU taint.",
         validate=_node_group_taint,
         config_schema=PolicyConfigSchema(properties={"gpuTaint": _TAINT_SCHEMA}),
+    ),
+    ResourceValidationPolicy(
+        name="karpenter-ami-pinned",
+        description="A Karpenter EC2NodeClass selects one AMI release, if so configured.",
+        validate=_node_class_ami,
+        config_schema=PolicyConfigSchema(properties={"requireDatedAmiAlias": {
+            "type": "boolean",
+            "description": "amiSelectorTerms name a dated alias (al2023@vYYYYMMDD) or an AMI id (prod: policies/prod.json).",
+            "default": False,
+        }}),
     ),
     ResourceValidationPolicy(
         name="priority-class-not-global-default",

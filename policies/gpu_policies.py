@@ -18,6 +18,7 @@ __all__ = [
     "check_gpu_node_group_taint",
     "check_gpu_toleration",
     "check_images_pinned",
+    "check_node_class_ami_pinned",
     "check_non_root",
     "check_priority_class_default",
     "check_resources",
@@ -48,6 +49,8 @@ _POD_SPEC_PATHS = {
 _EKS_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
 _GPU_INSTANCE_TYPE = re.compile(r"^[gp]\d")  # g4dn, g5, g6e, p4d, p5 ...: the NVIDIA families
 _DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+_DATED_ALIAS = re.compile(r"^[a-z0-9]+@v\d{8}$")  # al2023@v20260520: one AMI release
+_EC2_NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 
 
 def _dig(value: Any, path: tuple[str, ...]) -> Any:
@@ -226,3 +229,28 @@ def check_priority_class_default(resource_type: str, props: Mapping[str, Any],
                 "priority; set globalDefault: false, or name it in this policy's `allowedGlobalDefaults` config "
                 "if that is intended"]
     return []
+
+
+def check_node_class_ami_pinned(resource_type: str, props: Mapping[str, Any], require_dated_alias: bool = False) -> list[str]:
+    """With `require_dated_alias`, a Karpenter EC2NodeClass selects one AMI release: an alias with a date
+    (`al2023@v20260520`) or an AMI id, never `@latest`, a name or tags (which follow new images as they appear)."""
+    if resource_type != _EC2_NODE_CLASS or not require_dated_alias:
+        return []
+    terms = _dig(props, ("spec", "amiSelectorTerms"))
+    if not isinstance(terms, list):
+        return []
+    problems = []
+    for term in terms:
+        if not isinstance(term, Mapping):
+            continue
+        alias = term.get("alias")
+        if isinstance(alias, str) and _DATED_ALIAS.match(alias):
+            continue
+        if alias is None and term.get("id"):
+            continue
+        shown = alias if alias is not None else ", ".join(f"{k}: {v}" for k, v in term.items())
+        problems.append(
+            f"{_describe(resource_type, props)} selects AMIs by '{shown}', which moves to new images as they are "
+            "published (node replacements roll a new OS onto GPU nodes unreviewed); this policy's "
+            "requireDatedAmiAlias demands one release: an alias like al2023@v20260520, or an AMI id")
+    return problems

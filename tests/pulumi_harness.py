@@ -50,7 +50,22 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if args.typ == "aws:kms/key:Key":
             state.update(arn=f"arn:aws:kms:us-west-2:123456789012:key/{args.name}", keyId=args.name)
         if args.typ == "aws:eks/cluster:Cluster":
-            state.update(endpoint="https://example.eks.amazonaws.com", certificateAuthority={"data": "Y2E="})
+            state.update(
+                endpoint="https://example.eks.amazonaws.com",
+                certificateAuthority={"data": "Y2E="},
+                arn=f"arn:aws:eks:us-west-2:123456789012:cluster/{args.inputs['name']}",
+                vpcConfig={**args.inputs.get("vpcConfig", {}), "clusterSecurityGroupId": "sg-0123456789abcdef0"},
+            )
+        if args.typ == "aws:iam/policy:Policy":
+            state.update(arn=f"arn:aws:iam::123456789012:policy/{args.name}")
+        if args.typ == "aws:iam/instanceProfile:InstanceProfile":
+            state.update(name=args.name, arn=f"arn:aws:iam::123456789012:instance-profile/{args.name}")
+        if args.typ == "aws:sqs/queue:Queue":
+            name = args.inputs["name"]
+            state.update(arn=f"arn:aws:sqs:us-west-2:123456789012:{name}",
+                         url=f"https://sqs.us-west-2.amazonaws.com/123456789012/{name}")
+        if args.typ == "aws:cloudwatch/eventRule:EventRule":
+            state.update(name=args.name, arn=f"arn:aws:events:us-west-2:123456789012:rule/{args.name}")
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> Any:

@@ -50,12 +50,14 @@ def pod_spec(workload: Declared) -> dict:
 @pytest.mark.parametrize(
     ("stack", "expected"),
     [
-        ("dev", {"aws:eks/cluster:Cluster": 1, NODE_GROUP: 2, LAUNCH_TEMPLATE: 2, "aws:iam/role:Role": 3,
-                 "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 7, "pulumi:providers:kubernetes": 1,
-                 **CLUSTER_PARTS, ACCESS_ENTRY: 0, ACCESS_POLICY: 0}),
-        ("prod", {"aws:eks/cluster:Cluster": 1, NODE_GROUP: 2, LAUNCH_TEMPLATE: 2, "aws:iam/role:Role": 3,
-                  "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 7, "pulumi:providers:kubernetes": 1,
-                  **CLUSTER_PARTS, ACCESS_ENTRY: 2, ACCESS_POLICY: 2}),
+        # Karpenter (on in dev and prod) adds its node and controller roles, 3 + 6 policy attachments and the
+        # nodes' EC2_LINUX access entry.
+        ("dev", {"aws:eks/cluster:Cluster": 1, NODE_GROUP: 2, LAUNCH_TEMPLATE: 2, "aws:iam/role:Role": 5,
+                 "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 16, "pulumi:providers:kubernetes": 1,
+                 **CLUSTER_PARTS, ACCESS_ENTRY: 1, ACCESS_POLICY: 0}),
+        ("prod", {"aws:eks/cluster:Cluster": 1, NODE_GROUP: 2, LAUNCH_TEMPLATE: 2, "aws:iam/role:Role": 5,
+                  "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 16, "pulumi:providers:kubernetes": 1,
+                  **CLUSTER_PARTS, ACCESS_ENTRY: 3, ACCESS_POLICY: 2}),
         ("local", {"aws:eks/cluster:Cluster": 0, NODE_GROUP: 0, LAUNCH_TEMPLATE: 0, "aws:iam/role:Role": 0,
                    "pulumi:providers:kubernetes": 1}),
     ],
@@ -102,6 +104,12 @@ def test_general_addons_cannot_land_on_gpu_nodes(stacks: dict, stack: str) -> No
     for deployment in deployments:
         spec = pod_spec(deployment)
         assert not contract.tolerates_gpu_taint(spec.get("tolerations")), deployment.name
+        if deployment.inputs["metadata"]["name"] == "karpenter":  # general managed pools only (its own test file)
+            (term,) = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+                "nodeSelectorTerms"]
+            assert {"key": "gpu-node-pools.io/pool-kind", "operator": "In", "values": ["general"]} in \
+                term["matchExpressions"]
+            continue
         assert spec["affinity"]["nodeAffinity"] == contract.general_node_affinity()["nodeAffinity"]
 
 
@@ -398,7 +406,10 @@ def test_vpc_cni_enforces_network_policy_when_the_stack_declares_some(tenants: l
 
 
 def test_prod_access_entries_associate_their_policies(stacks: dict) -> None:
-    entries = {e.inputs["principalArn"]: e for e in of_type(stacks["prod"], ACCESS_ENTRY)}
+    all_entries = of_type(stacks["prod"], ACCESS_ENTRY)
+    # Karpenter's node role joins as EC2_LINUX: EKS grants node rights itself, no access policy is associated.
+    assert [e.inputs["type"] for e in all_entries].count("EC2_LINUX") == 1
+    entries = {e.inputs["principalArn"]: e for e in all_entries if e.inputs["type"] != "EC2_LINUX"}
     policies = {p.inputs["principalArn"]: p for p in of_type(stacks["prod"], ACCESS_POLICY)}
     assert set(entries) == set(policies) and len(entries) == 2
     for arn, policy in policies.items():

@@ -41,6 +41,14 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:iam/role:Role": ("assumeRolePolicy",),
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ("policyArn",),
     "aws:kms/key:Key": ("enableKeyRotation", "deletionWindowInDays"),
+    "aws:iam/policy:Policy": ("description",),
+    "aws:iam/instanceProfile:InstanceProfile": (),
+    "aws:eks/podIdentityAssociation:PodIdentityAssociation": ("namespace", "serviceAccount"),
+    "aws:sqs/queue:Queue": ("name", "messageRetentionSeconds", "sqsManagedSseEnabled"),
+    "aws:sqs/queuePolicy:QueuePolicy": (),
+    "aws:cloudwatch/eventRule:EventRule": ("eventPattern", "state"),
+    "aws:cloudwatch/eventTarget:EventTarget": ("targetId",),
+    "aws:ec2/tag:Tag": ("resourceId", "key", "value"),
     "aws:cloudwatch/logGroup:LogGroup": ("name", "retentionInDays"),
 }
 
@@ -91,7 +99,15 @@ class PlanMocks(pulumi.runtime.Mocks):
         state.setdefault("arn", f"arn:aws:{COMPUTED}:{args.name}")
         state.setdefault("name", args.name)
         if args.typ == "aws:eks/cluster:Cluster":
-            state.update(endpoint=f"https://{COMPUTED}.eks.amazonaws.com", certificateAuthority={"data": "Y2E="})
+            state.update(
+                endpoint=f"https://{COMPUTED}.eks.amazonaws.com",
+                certificateAuthority={"data": "Y2E="},
+                # An ARN in the EKS shape, so policies built from its parts show where the values go.
+                arn=f"arn:aws:eks:{COMPUTED}:{COMPUTED}:cluster/{args.inputs.get('name')}",
+                vpcConfig={**args.inputs.get("vpcConfig", {}), "clusterSecurityGroupId": COMPUTED},
+            )
+        if args.typ == "aws:sqs/queue:Queue":
+            state.update(url=f"https://sqs.{COMPUTED}.amazonaws.com/{COMPUTED}/{args.inputs.get('name')}")
         if args.typ == "aws:ec2/launchTemplate:LaunchTemplate":
             state.update(latestVersion=1)
         return f"{args.name}-id", state

@@ -193,3 +193,28 @@ PRIORITY_CLASS = "kubernetes:scheduling.k8s.io/v1:PriorityClass"
 def test_priority_class_default(global_default: bool, allowed: list[str], ok: bool) -> None:
     props = {"metadata": {"name": "general"}, "value": 1000, "globalDefault": global_default}
     assert (checks.check_priority_class_default(PRIORITY_CLASS, props, allowed) == []) == ok
+
+
+NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+
+
+@pytest.mark.parametrize("terms, require, ok", [
+    ([{"alias": "al2023@v20260520"}], True, True),
+    ([{"alias": "al2023@latest"}], True, False),
+    ([{"alias": "al2023@latest"}], False, True),  # only prod's config demands a release
+    ([{"id": "ami-0123456789abcdef0"}], True, True),
+    ([{"tags": {"team": "ml"}}], True, False),  # tags and names follow whatever is tagged next
+    ([{"name": "my-gpu-ami-*"}], True, False),
+    ([{"alias": "al2023@v20260520"}, {"alias": "al2023@latest"}], True, False),
+])
+def test_node_class_ami_pinned(terms: list[dict[str, Any]], require: bool, ok: bool) -> None:
+    props = {"metadata": {"name": "gpu-node-pools"}, "spec": {"amiSelectorTerms": terms}}
+    problems = checks.check_node_class_ami_pinned(NODE_CLASS, props, require)
+    assert (problems == []) == ok, problems
+    if not ok:
+        assert "EC2NodeClass gpu-node-pools" in problems[0] and "requireDatedAmiAlias" in problems[0]
+
+
+def test_node_class_ami_check_ignores_other_kinds() -> None:
+    assert checks.check_node_class_ami_pinned(DAEMONSET, {"spec": {"amiSelectorTerms": [{"alias": "x@latest"}]}},
+                                              True) == []

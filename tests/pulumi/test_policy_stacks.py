@@ -22,7 +22,8 @@ checks = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(checks)
 
 ALL_CHECKS = [checks.check_resources, checks.check_gpu_toleration, checks.check_images_pinned,
-              checks.check_non_root, checks.check_gpu_node_group_taint, checks.check_priority_class_default]
+              checks.check_non_root, checks.check_gpu_node_group_taint, checks.check_priority_class_default,
+              checks.check_node_class_ami_pinned]
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +56,36 @@ def test_prod_policy_config_requires_digests_and_prod_pins_every_image(
     assert (problems == []) is passes, problems
     images = [c["image"] for r in programs[stack] for spec in checks.pod_templates(r.typ, r.inputs)
               for c in spec["containers"]]
-    assert len(images) == 3  # device plugin, metrics-server, node agent: the check saw every workload
+    # device plugin, metrics-server, node agent, and Karpenter's controller on EKS: the check saw every workload
+    assert len(images) == (3 if stack == "local" else 4)
+
+
+@pytest.mark.parametrize(("stack", "passes"), [("prod", True), ("dev", True)])
+def test_prod_policy_config_requires_a_dated_ami_and_the_stacks_pin_one(
+    programs: dict[str, list[Declared]], stack: str, passes: bool
+) -> None:
+    config = policy_config("prod")
+    assert config["karpenter-ami-pinned"] == {"requireDatedAmiAlias": True}
+    node_classes = [r for r in programs[stack] if r.typ.endswith(":EC2NodeClass")]
+    assert len(node_classes) == 1  # the check sees the node class
+    problems = [p for r in programs[stack] for p in checks.check_node_class_ami_pinned(r.typ, r.inputs, True)]
+    assert (problems == []) is passes, problems
+
+
+def test_prod_policy_config_refuses_a_node_class_following_latest() -> None:
+    from pulumi_harness import stack_config
+
+    config = stack_config("prod")
+    karpenter = json.loads(config["gpu-node-pools:karpenter"])
+    karpenter["nodeClass"]["amiAlias"] = "al2023@latest"
+    config["gpu-node-pools:karpenter"] = json.dumps(karpenter)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "example")
+        resources = run_program("prod", config)
+    require = policy_config("prod")["karpenter-ami-pinned"]["requireDatedAmiAlias"]
+    problems = [p for r in resources for p in checks.check_node_class_ami_pinned(r.typ, r.inputs, require)]
+    assert len(problems) == 1 and "al2023@latest" in problems[0]
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 __all__ = ["declare_objects", "resource_class"]
 
@@ -21,7 +23,10 @@ _GROUP_MODULES = {
     "admissionregistration.k8s.io": "admissionregistration",
     "apiregistration.k8s.io": "apiregistration",
     "coordination.k8s.io": "coordination",
+    "apiextensions.k8s.io": "apiextensions",
 }
+# Groups served by CRDs: their objects are declared as generic `apiextensions.CustomResource`s.
+_CUSTOM_RESOURCE_GROUPS = frozenset({"karpenter.sh", "karpenter.k8s.aws"})
 
 
 def resource_class(api_version: str, kind: str) -> type[pulumi.CustomResource]:
@@ -38,9 +43,10 @@ def _snake(name: str) -> str:
 
 
 def declare_objects(
-    objects: list[dict[str, Any]], parent: pulumi.Resource
+    objects: list[dict[str, Any]], parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()
 ) -> dict[str, pulumi.CustomResource]:
-    """Declare each object as a child of `parent`; namespaced objects wait for a Namespace declared here.
+    """Declare each object as a child of `parent`, after `depends_on`; namespaced objects wait for a Namespace
+    declared here.
 
     Nested fields keep Kubernetes' camelCase (the SDK passes dict inputs through); only top-level fields are
     Python keyword arguments.
@@ -50,11 +56,17 @@ def declare_objects(
     for obj in objects:
         meta = obj["metadata"]
         name = "/".join(p for p in (obj["kind"].lower(), meta.get("namespace"), meta["name"]) if p)
-        depends = [namespaces[meta["namespace"]]] if meta.get("namespace") in namespaces else []
-        kwargs = {_snake(k): v for k, v in obj.items() if k not in ("apiVersion", "kind")}
-        resource = resource_class(obj["apiVersion"], obj["kind"])(
-            name, opts=pulumi.ResourceOptions(parent=parent, depends_on=depends), **kwargs
-        )
+        depends = [*depends_on, *([namespaces[meta["namespace"]]] if meta.get("namespace") in namespaces else [])]
+        opts = pulumi.ResourceOptions(parent=parent, depends_on=depends)
+        resource: pulumi.CustomResource
+        if obj["apiVersion"].rpartition("/")[0] in _CUSTOM_RESOURCE_GROUPS:
+            fields = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
+            resource = k8s.apiextensions.CustomResource(
+                name, api_version=obj["apiVersion"], kind=obj["kind"], metadata=meta, opts=opts, **fields
+            )
+        else:
+            kwargs = {_snake(k): v for k, v in obj.items() if k not in ("apiVersion", "kind")}
+            resource = resource_class(obj["apiVersion"], obj["kind"])(name, opts=opts, **kwargs)
         if obj["kind"] == "Namespace":
             namespaces[meta["name"]] = resource
         resources[name] = resource

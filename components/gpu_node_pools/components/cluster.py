@@ -47,6 +47,8 @@ class Cluster(pulumi.ComponentResource):
 
     provider: k8s.Provider
     name: pulumi.Output[str] | None
+    arn: pulumi.Output[str] | None
+    security_group_id: pulumi.Output[str] | None
     kubeconfig: pulumi.Output[str] | None
     kms_key_arn: pulumi.Output[str] | None
     compute_dependencies: list[pulumi.Resource]
@@ -80,6 +82,8 @@ class Cluster(pulumi.ComponentResource):
             if not path.is_absolute() and project_root is not None:
                 path = project_root / path
             self.name = None
+            self.arn = None
+            self.security_group_id = None
             self.kubeconfig = None
             self.provider = k8s.Provider(
                 f"{name}-k8s", kubeconfig=str(path), context=config.context, opts=pulumi.ResourceOptions(parent=self)
@@ -118,6 +122,9 @@ class Cluster(pulumi.ComponentResource):
         )
         self._cluster = cluster
         self.name = cluster.name
+        self.arn = cluster.arn
+        # The security group EKS creates for the cluster and gives managed nodes without a security group of theirs.
+        self.security_group_id = cluster.vpc_config.cluster_security_group_id
         for entry in config.access:
             self._access_entry(name, cluster, entry)
         self.compute_dependencies = [self._addon(a) for a in MANAGED_ADDONS if a.before_compute]

@@ -21,6 +21,7 @@ from .addons import (
 )
 from ._live_node_groups import live_desired_sizes
 from .cluster import Cluster
+from .karpenter import Karpenter, KarpenterArgs
 from .node_pool import NodePool, NodePoolArgs
 
 __all__ = ["GpuPlatform"]
@@ -34,6 +35,7 @@ class GpuPlatform(pulumi.ComponentResource):
     device_plugin: DevicePlugin | None
     metrics_server: MetricsServer | None
     node_agent: NodeAgent | None
+    karpenter: Karpenter | None
 
     def __init__(
         self,
@@ -76,6 +78,7 @@ class GpuPlatform(pulumi.ComponentResource):
                 for pool in config.node_pools
             ]
         on_nodes = self.cluster.add_post_compute_addons(after=self.node_pools)
+        self.karpenter = self._karpenter(name, config, after=[*self.node_pools, *on_nodes])
 
         # In-cluster objects wait for the node pools and CoreDNS: Deployments need nodes before they can become ready.
         in_cluster = pulumi.ResourceOptions(
@@ -104,6 +107,26 @@ class GpuPlatform(pulumi.ComponentResource):
             "node_group_names": [p.node_group_name for p in self.node_pools],
             "gpu_taint": str(contract.gpu_taint),
         })
+
+    def _karpenter(self, name: str, config: PlatformConfig, after: list[pulumi.Resource]) -> Karpenter | None:
+        """Karpenter on an EKS stack that enables it; its controller waits for the node groups and CoreDNS."""
+        if not (config.karpenter.enabled and isinstance(config.cluster, EksClusterConfig)):
+            return None
+        cluster = self.cluster
+        assert cluster.name is not None and cluster.arn is not None and cluster.security_group_id is not None
+        return Karpenter(
+            f"{name}-karpenter",
+            KarpenterArgs(
+                config=config.karpenter,
+                cluster=config.cluster,
+                cluster_name=cluster.name,
+                cluster_arn=cluster.arn,
+                cluster_security_group_id=cluster.security_group_id,
+                pod_identity_agent=cluster.addons.get("eks-pod-identity-agent"),
+                controller_after=after,
+            ),
+            pulumi.ResourceOptions(parent=self, providers=[cluster.provider]),
+        )
 
 
 def _declares_network_policies(config: PlatformConfig) -> bool:
