@@ -76,7 +76,8 @@ CASES = [
     ("two digests", {"controller": {"image": "public.ecr.aws/karpenter/controller@sha256:" + "a" * 64,
                                     "imageDigest": "sha256:" + "b" * 64}},
      "karpenter.controller.imageDigest", "not both"),
-    ("log level", {"controller": {"logLevel": "verbose"}}, "karpenter.controller.logLevel", "should match"),
+    ("log level", {"controller": {"logLevel": "verbose"}}, "karpenter.controller.logLevel",
+     "'verbose' is not allowed"),
     ("more replicas than general nodes", {"enabled": True, "controller": {"replicas": 3}},
      "karpenter.controller.replicas", "3 controller replicas need as many general nodes"),
 ]

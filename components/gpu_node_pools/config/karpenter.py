@@ -7,6 +7,7 @@ points at the one EC2NodeClass named `EC2_NODE_CLASS_NAME`, configured here.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
@@ -39,7 +40,7 @@ DEFAULT_CONTROLLER_RESOURCES = ContainerResources(cpu="1", memory="1Gi", cpu_lim
 # The one EC2NodeClass every elastic pool's NodePool references (spec.template.spec.nodeClassRef).
 EC2_NODE_CLASS_NAME = "gpu-node-pools"
 EC2_NODE_CLASS_REF = {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": EC2_NODE_CLASS_NAME}
-# An EKS AL2023 AMI release (amazon-eks-node-al2023-*-v20260520, the release Karpenter's own AMI e2e suite pins).
+# An EKS AL2023 AMI release (amazon-eks-node-al2023-*-v20260520; Karpenter's AMI e2e suite uses this release).
 # Karpenter picks the NVIDIA variant of the release for instance types with NVIDIA GPUs.
 DEFAULT_AMI_ALIAS = "al2023@v20260520"
 AMI_ALIAS_LATEST = "al2023@latest"
@@ -74,7 +75,7 @@ class KarpenterControllerConfig(ConfigModel):
     resources: ContainerResources = Field(
         default=DEFAULT_CONTROLLER_RESOURCES, description="default: requests and limits 1 CPU, 1Gi"
     )
-    log_level: str = Field(default="info", pattern=r"^(debug|info|error)$", description="debug, info or error")
+    log_level: Literal["debug", "info", "error"] = Field(default="info", description="the controller's log level")
 
     @field_validator("image_digest")
     @classmethod
