@@ -7,7 +7,7 @@ import threading
 import time
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, ProcessCollector
 
 from .config import RunConfig
 from .kubeclient import make_client
@@ -61,6 +61,7 @@ def serve(config: RunConfig, stop: threading.Event, ready: threading.Event | Non
     )
     registry = CollectorRegistry()
     registry.register(AgentCollector(lambda: agent.view))
+    ProcessCollector(registry=registry)  # process_*: the agent's own CPU, memory and file descriptors
     started = time.time()
     stall_after = 3 * config.interval_seconds + 2 * backoff.budget_seconds
 

@@ -136,6 +136,10 @@ class FakeNvml:
         watts = self._gpu("nvmlDeviceGetPowerUsage", handle).power_watts
         return round(self._supported(watts) * 1000)
 
+    def nvmlDeviceGetEnforcedPowerLimit(self, handle: int) -> int:
+        watts = self._gpu("nvmlDeviceGetEnforcedPowerLimit", handle).power_limit_watts
+        return round(self._supported(watts) * 1000)
+
     def nvmlDeviceGetMigMode(self, handle: int) -> list[int]:
         gpu = self._gpu("nvmlDeviceGetMigMode", handle)
         if not gpu.mig_capable:

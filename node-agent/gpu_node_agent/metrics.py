@@ -1,7 +1,9 @@
 """Prometheus metrics: a stateless collector that builds fresh families from the latest `AgentView`.
 
-Names follow dcgm-exporter's coverage with Prometheus base units (bytes, watts, celsius). Nothing registers on
-import; the caller passes the registry.
+Names and labels are fixed by docs/node-agent.md (Metrics): Prometheus base units (bytes, watts, celsius, 0-1
+ratios), and per-GPU labels an operator can join with dcgm-exporter dashboards (`gpu`, `UUID`, `pci_bus_id`,
+`device`, `modelName`, `Hostname`) plus `node` for kube-state-metrics. Nothing registers on import; the caller
+passes the registry (and adds prometheus_client's process collector for `process_*`).
 """
 
 from __future__ import annotations
@@ -11,74 +13,111 @@ from collections.abc import Callable, Iterator
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from . import __version__
+from .snapshot import GpuSnapshot
 from .state import AgentView
 
-__all__ = ["AgentCollector"]
+__all__ = ["GPU_LABELS", "AgentCollector", "gpu_label_values"]
 
 # uuid, model and pci_bus_id outlive a failed read (history.ReadHistory), so a series keeps its identity.
-GPU_LABELS = ["gpu", "uuid", "model", "pci_bus_id", "node"]
-_GPU_GAUGES: tuple[tuple[str, str, Callable[..., float | None]], ...] = (
+GPU_LABELS = ["gpu", "UUID", "pci_bus_id", "device", "modelName", "Hostname", "node"]
+
+
+def _ratio(percent: int | None) -> float | None:
+    return None if percent is None else percent / 100.0
+
+
+_GPU_GAUGES: tuple[tuple[str, str, Callable[[GpuSnapshot], float | None]], ...] = (
     ("gpu_node_agent_gpu_memory_used_bytes", "GPU framebuffer memory used.", lambda g: g.memory_used_bytes),
     ("gpu_node_agent_gpu_memory_free_bytes", "GPU framebuffer memory free.", lambda g: g.memory_free_bytes),
     ("gpu_node_agent_gpu_memory_total_bytes", "GPU framebuffer memory total.", lambda g: g.memory_total_bytes),
-    ("gpu_node_agent_gpu_utilization_percent", "GPU utilization (%).", lambda g: g.utilization_gpu_percent),
     (
-        "gpu_node_agent_gpu_memory_utilization_percent",
-        "GPU memory controller utilization (%).",
-        lambda g: g.utilization_memory_percent,
+        "gpu_node_agent_gpu_memory_reserved_bytes",
+        "GPU framebuffer memory reserved by the driver (NVML memory info v2).",
+        lambda g: g.memory_reserved_bytes,
+    ),
+    (
+        "gpu_node_agent_gpu_utilization_ratio",
+        "GPU utilization, 0-1: share of the last sample period a kernel ran.",
+        lambda g: _ratio(g.utilization_gpu_percent),
+    ),
+    (
+        "gpu_node_agent_gpu_memory_utilization_ratio",
+        "GPU memory controller busy, 0-1.",
+        lambda g: _ratio(g.utilization_memory_percent),
     ),
     ("gpu_node_agent_gpu_temperature_celsius", "GPU temperature.", lambda g: g.temperature_celsius),
     ("gpu_node_agent_gpu_power_watts", "GPU power draw.", lambda g: g.power_watts),
+    ("gpu_node_agent_gpu_power_limit_watts", "GPU enforced power limit.", lambda g: g.power_limit_watts),
     ("gpu_node_agent_gpu_healthy", "1 when the GPU read cleanly in the last cycle.", lambda g: float(g.healthy)),
 )
 
 
+def gpu_label_values(gpu: GpuSnapshot, node: str) -> list[str]:
+    """Values for `GPU_LABELS`: dcgm-exporter's `Hostname` is the node name here, as the DaemonSet sets it."""
+    return [str(gpu.index), gpu.uuid, gpu.pci_bus_id, f"nvidia{gpu.index}", gpu.name, node, node]
+
+
 class AgentCollector(Collector):
-    def __init__(self, view: Callable[[], AgentView]) -> None:
+    def __init__(self, view: Callable[[], AgentView], version: str = __version__) -> None:
         self._view = view
+        self._version = version
 
     def collect(self) -> Iterator[Metric]:
         view = self._view()
-        snapshot = view.snapshot
-        up = GaugeMetricFamily("gpu_node_agent_up", "1 when the last cycle read NVML.", labels=["node"])
-        up.add_metric([view.node], float(snapshot is not None and snapshot.error is None))
-        yield up
-        health = view.health
-        if health is not None:
-            node_health = GaugeMetricFamily(
-                "gpu_node_agent_node_healthy",
-                "1 when the node's GPUs are healthy; `reason` says why not (gpu-lost, read-failing, ...).",
-                labels=["node", "reason"],
-            )
-            node_health.add_metric([view.node, health.reason], float(health.ok))
-            yield node_health
+        yield from self._node_families(view)
+        gpus = view.snapshot.gpus if view.snapshot else ()
         families = [GaugeMetricFamily(name, doc, labels=GPU_LABELS) for name, doc, _ in _GPU_GAUGES]
-        for gpu in snapshot.gpus if snapshot else ():
-            key = [str(gpu.index), gpu.uuid, gpu.name, gpu.pci_bus_id, view.node]
+        for gpu in gpus:
+            key = gpu_label_values(gpu, view.node)
             for family, (_, _, read) in zip(families, _GPU_GAUGES):
                 value = read(gpu)
                 if value is not None:
                     family.add_metric(key, float(value))
         yield from families
-        if view.collection_seconds is not None:
-            yield GaugeMetricFamily(
-                "gpu_node_agent_collection_duration_seconds",
-                "Time the last NVML collection took.",
-                value=view.collection_seconds,
+
+    def _node_families(self, view: AgentView) -> Iterator[Metric]:
+        node = [view.node]
+        build = GaugeMetricFamily("gpu_node_agent_build_info", "The agent's version; always 1.", labels=["node", "version"])
+        build.add_metric([view.node, self._version], 1.0)
+        yield build
+        up = GaugeMetricFamily("gpu_node_agent_up", "1 when the last cycle read NVML.", labels=["node"])
+        up.add_metric(node, float(view.snapshot is not None and view.snapshot.error is None))
+        yield up
+        if view.health is not None:
+            health = GaugeMetricFamily(
+                "gpu_node_agent_node_healthy",
+                "1 when the node's GPUs are healthy; `reason` says why not (gpu-lost, read-failing, ...).",
+                labels=["node", "reason"],
             )
-        errors = CounterMetricFamily("gpu_node_agent_nvml_errors", "NVML errors by kind.", labels=["kind"])
-        for kind, count in sorted(view.nvml_errors.items()):
-            errors.add_metric([kind], count)
-        yield errors
-        yield CounterMetricFamily("gpu_node_agent_label_writes", "Node label patches sent.", value=view.label_writes)
-        yield CounterMetricFamily(
-            "gpu_node_agent_label_write_failures",
-            "Label syncs that failed after every retry.",
-            value=view.label_write_failures,
-        )
-        if view.last_write_time is not None:
-            yield GaugeMetricFamily(
+            health.add_metric([view.node, view.health.reason], float(view.health.ok))
+            yield health
+        gauges = (
+            ("gpu_node_agent_collection_duration_seconds", "Time the last NVML collection took.", view.collection_seconds),
+            (
+                "gpu_node_agent_last_successful_cycle_timestamp_seconds",
+                "Unix time of the last cycle that read NVML.",
+                view.last_success_time,
+            ),
+            (
                 "gpu_node_agent_last_label_write_timestamp_seconds",
-                "When labels were last written.",
-                value=view.last_write_time,
-            )
+                "Unix time labels were last written.",
+                view.last_write_time,
+            ),
+        )
+        for name, doc, value in gauges:
+            if value is not None:
+                family = GaugeMetricFamily(name, doc, labels=["node"])
+                family.add_metric(node, value)
+                yield family
+        errors = CounterMetricFamily("gpu_node_agent_nvml_errors", "NVML errors by kind.", labels=["node", "kind"])
+        for kind, count in sorted(view.nvml_errors.items()):
+            errors.add_metric([view.node, kind], count)
+        yield errors
+        for name, doc, count in (
+            ("gpu_node_agent_label_writes", "Node label patches sent.", view.label_writes),
+            ("gpu_node_agent_label_write_failures", "Label syncs that failed after every retry.", view.label_write_failures),
+        ):
+            counter = CounterMetricFamily(name, doc, labels=["node"])
+            counter.add_metric(node, count)
+            yield counter

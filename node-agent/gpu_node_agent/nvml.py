@@ -164,6 +164,8 @@ def _read_facts(nvml: Any, call: Callable[..., Any], facts: dict[str, Any]) -> N
     facts["temperature_celsius"] = call(nvml.nvmlDeviceGetTemperature, nvml.NVML_TEMPERATURE_GPU)
     power_mw = call(nvml.nvmlDeviceGetPowerUsage)
     facts["power_watts"] = power_mw / 1000.0 if power_mw is not None else None
+    limit_mw = call(nvml.nvmlDeviceGetEnforcedPowerLimit)
+    facts["power_limit_watts"] = limit_mw / 1000.0 if limit_mw is not None else None
     mig = call(nvml.nvmlDeviceGetMigMode)
     facts["mig_capable"] = mig is not None
     facts["mig_enabled"] = bool(mig[0]) if mig is not None else None

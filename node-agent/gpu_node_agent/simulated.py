@@ -36,7 +36,16 @@ from .snapshot import GpuSnapshot, NodeSnapshot
 __all__ = ["SimulatedReader", "SimulationError", "load_simulation"]
 
 MIB = 1024 * 1024
-_LIVE_FIELDS = {"memoryUsedMiB", "utilization", "memoryUtilization", "temperature", "powerWatts", "lost"}
+_LIVE_FIELDS = {
+    "memoryUsedMiB",
+    "memoryReservedMiB",
+    "utilization",
+    "memoryUtilization",
+    "temperature",
+    "powerWatts",
+    "powerLimitWatts",
+    "lost",
+}
 _GPU_FIELDS = _LIVE_FIELDS | {
     "count",
     "name",
@@ -96,8 +105,11 @@ def _apply(gpu: GpuSnapshot, values: Mapping[str, Any]) -> GpuSnapshot:
     ):
         if key in values:
             changes[attr] = int(values[key])
-    if "powerWatts" in values:
-        changes["power_watts"] = float(values["powerWatts"])
+    if "memoryReservedMiB" in values:
+        changes["memory_reserved_bytes"] = int(values["memoryReservedMiB"] * MIB)
+    for key, attr in (("powerWatts", "power_watts"), ("powerLimitWatts", "power_limit_watts")):
+        if key in values:
+            changes[attr] = float(values[key])
     if values.get("lost"):
         changes.update(lost=True, errors=("GpuIsLost",))
     return replace(gpu, **changes)

@@ -23,6 +23,7 @@ class GpuSnapshot:
     utilization_memory_percent: int | None = None
     temperature_celsius: int | None = None
     power_watts: float | None = None
+    power_limit_watts: float | None = None  # the enforced limit
     mig_enabled: bool | None = None
     mig_capable: bool | None = None
     compute_capability: tuple[int, int] | None = None

@@ -21,6 +21,7 @@ class AgentView:
     health: NodeHealth | None = None  # over the last cycles (history.ReadHistory)
     collection_seconds: float | None = None
     last_cycle_time: float | None = None  # wall clock, seconds
+    last_success_time: float | None = None  # wall clock of the last cycle that read NVML
     nvml_errors: Mapping[str, int] = field(default_factory=dict)
     label_writes: int = 0
     label_write_failures: int = 0
@@ -38,6 +39,7 @@ class AgentView:
             health=health,
             collection_seconds=seconds,
             last_cycle_time=now,
+            last_success_time=now if snapshot.error is None else self.last_success_time,
             nvml_errors=errors,
         )
 

@@ -107,10 +107,13 @@ def test_run_serves_metrics_and_exits_cleanly_on_sigterm(examples_dir: str) -> N
         deadline = time.monotonic() + 10  # the first cycle runs just after the server starts
         while (
             'gpu_node_agent_up{node="n1"} 1.0'
-            not in urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
+            not in (text := urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode())
         ):
             assert time.monotonic() < deadline, "no successful cycle within 10 s"
             time.sleep(0.05)
+        # The process collector is registered: the agent's own memory and CPU, as every exporter has.
+        assert "process_resident_memory_bytes" in text and "process_cpu_seconds_total" in text
+        assert 'gpu_node_agent_gpu_power_limit_watts{' in text and 'gpu_node_agent_gpu_memory_reserved_bytes{' in text
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
         assert "stopped" in proc.stderr.read()
