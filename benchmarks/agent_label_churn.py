@@ -1,13 +1,15 @@
-"""Label writes per node-hour on a noisy utilization trace: the agent's churn guard against naive writers.
+"""Label writes per node-hour on realistic workload shapes: the agent against naive writers, in one run.
 
-Replays benchmarks/traces/noisy-training.yaml (2 h, one 8-GPU node) through the agent's real loop (simulated
-GPU source, label sources, policy) on a virtual clock, reading every 15 s as the DaemonSet does. Compares, in the
-same run and on the same reads:
-  - naive, every sample: patch the labels at every read;
+Each trace (benchmarks/traces/, two hours of one 8-GPU node every 5 s, seeded) is replayed through the agent's
+real loop on a virtual clock, reading every 15 s as the DaemonSet does (`gpu_node_agent.replay`, the code behind
+`gpu-node-agent replay --trace FILE`: the NVML adapter over the fake pynvml, whose `nvmlDeviceGetSamples` gives
+the trace's 5 s samples between reads, the window, the label sources, the churn policy). On the same reads:
+  - naive, every read: patch the labels at every read;
   - naive, on change: patch whenever the plain bucket of a read differs from the last one written;
-  - the agent: hysteresis, settle time, minimum interval, write only on change.
-Also: a steady hour (the same node, idle, noisy within its bucket) must cost zero writes once labelled, and each
-sustained phase change must show within 60 s.
+  - the agent as shipped (window, hysteresis, settle time, minimum interval, hourly cap);
+  - the agent without its cap, to show the window does the work and the cap is only the backstop.
+Writes are counted after the first (which labels a new node). Steps: seconds from a sustained change to the first
+write where the utilization label has left its old bucket, and to the write of its final bucket.
 
 Run: .venv/bin/python benchmarks/agent_label_churn.py
 """
@@ -15,122 +17,86 @@ Run: .venv/bin/python benchmarks/agent_label_churn.py
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from traces.make_noisy_trace import END_SECONDS, PHASES, TRACE  # noqa: E402
+from traces.make_noisy_trace import PHASES  # noqa: E402
+from traces.make_noisy_trace import TRACE as NOISY  # noqa: E402
+from traces.make_shape_traces import SHAPES, STEP_AT, STEP_SHAPE, trace_path  # noqa: E402
 
-from gpu_node_agent.config import DEFAULT_INTERVAL_SECONDS, DEFAULT_PREFIX  # noqa: E402
+from gpu_node_agent.config import DEFAULT_PREFIX, RunConfig  # noqa: E402
 from gpu_node_agent.labels import LabelContext, desired_labels  # noqa: E402
-from gpu_node_agent.policy import PublishPolicy  # noqa: E402
-from gpu_node_agent.runner import Agent  # noqa: E402
+from gpu_node_agent.replay import ReplayResult, VirtualClock, replay, trace_seconds  # noqa: E402
 from gpu_node_agent.simulated import SimulatedReader  # noqa: E402
-from gpu_node_agent.sources import label_sources, live_keys  # noqa: E402
-from gpu_node_agent.state import AgentView  # noqa: E402
+from gpu_node_agent.sources import label_sources  # noqa: E402
 
-INTERVAL = DEFAULT_INTERVAL_SECONDS
+CONFIG = RunConfig(node_name="bench", dry_run=True)
 UTIL = f"{DEFAULT_PREFIX}gpu.utilization"
-MEMORY = f"{DEFAULT_PREFIX}gpu.memory-used"
+TARGET_PER_HOUR = 4.0
+TARGET_STEP_SECONDS = 180.0
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class RecordingNode:
-    """Stands in for the API server: a patch is counted only when the labels differ."""
-
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-        self.labels: dict[str, str] = {}
-        self.writes: list[tuple[float, dict[str, str]]] = []
-
-    def sync(self, desired: Mapping[str, str]) -> bool:
-        if dict(desired) == self.labels:
-            return False
-        self.labels = dict(desired)
-        self.writes.append((self.clock.now, dict(desired)))
-        return True
+def naive(trace: Path, seconds: float) -> tuple[int, int]:
+    """(writes patching every read, writes on a plain bucket change), after the first, on the agent's reads."""
+    clock = VirtualClock()
+    reader = SimulatedReader(trace, clock)
+    reader.open()
+    every = change = -1
+    last: dict[str, str] | None = None
+    while clock.now < seconds:
+        labels = desired_labels(reader.read(), LabelContext(DEFAULT_PREFIX), label_sources(gfd=False))
+        every += 1
+        if labels != last:
+            change, last = change + 1, labels
+        clock.now += CONFIG.interval_seconds
+    return every, change
 
 
-def replay(start: float, end: float) -> dict[str, object]:
-    clock = Clock()
-    reader = SimulatedReader(TRACE, clock)  # the trace's time 0 is clock 0
-    clock.now = start
-    node = RecordingNode(clock)
-    agent = Agent(
-        reader=reader,
-        sources=label_sources(gfd=False),
-        prefix=DEFAULT_PREFIX,
-        policy=PublishPolicy(live_keys=live_keys(DEFAULT_PREFIX)),
-        view=AgentView(node="bench"),
-        labels=node,
-        clock=clock,
-        wall=clock,
-    )
-    naive_every = naive_change = 0
-    naive_last: dict[str, str] | None = None
-    while clock.now < end:
-        snapshot = reader.read()
-        plain = desired_labels(snapshot, LabelContext(DEFAULT_PREFIX), label_sources(gfd=False))
-        naive_every += 1
-        if plain != naive_last:
-            naive_change += 1
-            naive_last = plain
-        agent.cycle()
-        clock.now += INTERVAL
-    return {"writes": node.writes, "naive_every": naive_every, "naive_change": naive_change}
+def step_seconds(result: ReplayResult, at: float, old: str, final: str) -> tuple[float | None, float | None]:
+    """Seconds from `at` until utilization left `old`, and until it showed `final`."""
+    left = [w.seconds - at for w in result.writes if w.seconds >= at and w.labels.get(UTIL) != old]
+    reached = [w.seconds - at for w in result.writes if w.seconds >= at and w.labels.get(UTIL) == final]
+    return (left[0] if left else None, reached[0] if reached else None)
 
 
-def latencies(writes: list[tuple[float, dict[str, str]]]) -> list[tuple[str, int, float | None]]:
-    """Seconds from each phase change to the first write where every bucket that the change moves has left its
-    old value (evaluation straddles the 50 % edge, so "left 80-100" is the fair test for it)."""
-    rows = []
-    for (_, _, old_util, old_memory), (name, start, util, memory) in zip(PHASES, PHASES[1:]):
-        moved = [(key, old) for key, old, new in ((UTIL, old_util, util), (MEMORY, old_memory, memory)) if old != new]
-        shown = [t for t, labels in writes if t >= start and all(labels.get(key) != old for key, old in moved)]
-        rows.append((name, start, shown[0] - start if shown else None))
-    return rows
+def _show(seconds: float | None) -> str:
+    return "never" if seconds is None else f"{seconds:g} s"
 
 
 def main() -> None:
-    hours = END_SECONDS / 3600
-    full = replay(0, END_SECONDS)
-    writes = full["writes"]
-    assert isinstance(writes, list)
-    # Steady: start labelled in the final idle phase and run 45 min (the replay loops into the first idle
-    # phase); any write after the first is churn.
-    steady_start, steady_end = 90 * 60, END_SECONDS + 15 * 60
-    steady = replay(steady_start, steady_end)
-    steady_writes = [w for w in steady["writes"] if w[0] > steady_start]  # type: ignore[union-attr]
-
-    print(f"trace: {TRACE.name}, {hours:g} h, one read every {INTERVAL:g} s ({int(END_SECONDS / INTERVAL)} reads)")
+    traces = [(name, trace_path(name)) for name in SHAPES] + [("noisy-training (3 phase changes)", NOISY)]
+    print(f"one read every {CONFIG.interval_seconds:g} s; writes per node-hour after the first write")
+    print(f"(agent: window {CONFIG.window_seconds:g} s, settle {CONFIG.settle_seconds:g} s, "
+          f"min interval {CONFIG.min_write_interval_seconds:g} s, cap {CONFIG.max_writes_per_hour}/h)")
     print()
-    print(f"{'writer':<28}{'writes':>8}{'per node-hour':>16}")
-    agent_writes = len(writes) - 1  # the first write labels a new node; count changes
-    for name, count in (
-        ("naive: every sample", full["naive_every"]),
-        ("naive: on bucket change", full["naive_change"]),
-        ("agent (after first label)", agent_writes),
-    ):
-        print(f"{name:<28}{count:>8}{count / hours:>16.1f}")  # type: ignore[operator]
+    header = f"{'trace':<34}{'naive: every read':>18}{'naive: on change':>18}{'agent':>8}{'agent, no cap':>15}{'target':>9}"
+    print(header)
+    results: dict[str, ReplayResult] = {}
+    for name, trace in traces:
+        seconds = trace_seconds(trace)
+        every, change = naive(trace, seconds)
+        agent = replay(trace, CONFIG, seconds)
+        uncapped = replay(trace, replace(CONFIG, max_writes_per_hour=10**6), seconds)
+        results[name] = agent
+        hours = seconds / 3600
+        stationary = name != STEP_SHAPE and not name.startswith("noisy")
+        verdict = ("ok" if agent.per_hour <= TARGET_PER_HOUR else "OVER") if stationary else "(step)"
+        print(
+            f"{name:<34}{every / hours:>18.1f}{change / hours:>18.1f}{agent.per_hour:>8.1f}"
+            f"{uncapped.per_hour:>15.1f}{verdict:>9}"
+        )
     print()
-    minutes = (steady_end - steady_start) // 60
-    print(f"steady idle period ({minutes} min, noisy within its bucket, already labelled): {len(steady_writes)} writes")
-    print()
-    print(f"{'phase change':<14}{'at':>8}{'shown after':>14}")
-    for name, start, delay in latencies(writes):
-        print(f"{name:<14}{start // 60:>6}min{('never' if delay is None else f'{delay:g} s'):>14}")
-    print()
-    print("agent writes (time, utilization, memory-used, health):")
-    health = f"{DEFAULT_PREFIX}gpu.health"
-    for t, labels in writes:
-        print(f"  {t / 60:6.2f} min  {labels.get(UTIL)}  {labels.get(MEMORY)}  {labels.get(health)}")
+    print(f"{'sustained change':<34}{'at':>8}{'label left old bucket':>24}{'final bucket shown':>20}")
+    steps = [(STEP_SHAPE, "idle -> training", STEP_AT, "0-10", "80-100")]
+    steps += [
+        ("noisy-training (3 phase changes)", f"{old[0]} -> {new[0]}", new[1], old[2], new[2])
+        for old, new in zip(PHASES, PHASES[1:])
+    ]
+    for trace, label, at, old, final in steps:
+        left, reached = step_seconds(results[trace], at, old, final)
+        verdict = "ok" if left is not None and left <= TARGET_STEP_SECONDS else "SLOW"
+        print(f"{trace.split(' ')[0] + ': ' + label:<34}{at // 60:>6}min{_show(left) + ' ' + verdict:>24}{_show(reached):>20}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""`gpu-node-agent readout | run | cluster`. Short by design: parse, build a config, hand over."""
+"""`gpu-node-agent readout | run | replay | cluster`. Short by design: parse, build a config, hand over."""
 
 from __future__ import annotations
 
@@ -12,14 +12,24 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime, timezone
+from pathlib import Path
 
 from . import __version__
 from .cluster import cluster_rows, fetch, render_cluster, rows_json
-from .config import DEFAULT_NAMESPACE, DEFAULT_PREFIX, ConfigError, add_run_arguments, run_config, validate_prefix
+from .config import (
+    DEFAULT_NAMESPACE,
+    DEFAULT_PREFIX,
+    TUNING,
+    ConfigError,
+    add_run_arguments,
+    run_config,
+    validate_prefix,
+)
 from .daemon import make_reader, serve
 from .labels import LabelContext, desired_labels
 from .nvml import DRIVER_NOT_LOADED_HINT, NvmlUnavailable
 from .readout import readout_json, render_readout
+from .replay import render, replay, result_json
 from .simulated import SimulationError
 from .sources import label_sources
 
@@ -42,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     readout.add_argument("--gfd-labels", action="store_true", default=None, help="also show nvidia.com/gpu.* keys")
     add_run_arguments(commands.add_parser("run", help="the daemon: labels, metrics, heartbeat"))
+    replay = commands.add_parser(
+        "replay", help="replay a simulated trace on a virtual clock: what the agent would write, and when"
+    )
+    replay.add_argument("--trace", required=True, help="a simulated GPU file with samples (see node-agent/examples)")
+    replay.add_argument("--duration", default=None, help="seconds to replay (default: one pass over the trace)")
+    replay.add_argument("--json", action="store_true", help="JSON instead of a list")
+    add_run_arguments(replay, only=TUNING)
     cluster = commands.add_parser("cluster", help="the cluster's GPU nodes, their labels and agent heartbeats")
     cluster.add_argument("--kubeconfig", default=None, help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
     cluster.add_argument("--namespace", default=None, help=f"the agent's namespace (default {DEFAULT_NAMESPACE})")
@@ -91,6 +108,22 @@ def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return 0
 
 
+def _replay(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    args.dry_run, args.node_name = True, "replay"
+    config = run_config(args, env)
+    duration = None
+    if args.duration is not None:
+        try:
+            duration = float(args.duration)
+        except ValueError:
+            return _fail(f"--duration={args.duration!r}: not a number of seconds")
+        if duration <= 0:
+            return _fail(f"--duration={args.duration!r}: must be more than 0")
+    result = replay(Path(args.trace), config, duration)
+    print(json.dumps(result_json(result), indent=2) if args.json else render(result, config.prefix))
+    return 0
+
+
 def _cluster(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     prefix = args.prefix or env.get("GPU_NODE_AGENT_PREFIX") or DEFAULT_PREFIX
     namespace = args.namespace or env.get("POD_NAMESPACE") or DEFAULT_NAMESPACE
@@ -103,7 +136,7 @@ def _cluster(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     args = _parser().parse_args(argv)
     env = os.environ if env is None else env
-    command = {"readout": _readout, "run": _run, "cluster": _cluster}[args.command]
+    command = {"readout": _readout, "run": _run, "replay": _replay, "cluster": _cluster}[args.command]
     try:
         return command(args, env)
     except (NvmlUnavailable, ConfigError, SimulationError) as error:

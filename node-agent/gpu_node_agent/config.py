@@ -14,7 +14,9 @@ from typing import Any
 
 from .kubeclient import KubeTarget
 from .labels import GFD_KEYS
-from .policy import DEFAULT_MIN_INTERVAL_SECONDS, DEFAULT_SETTLE_SECONDS
+from .health import READ_FAILURE_CYCLES
+from .policy import DEFAULT_MAX_WRITES_PER_HOUR, DEFAULT_MIN_INTERVAL_SECONDS, DEFAULT_SETTLE_SECONDS
+from .window import DEFAULT_WINDOW_SECONDS
 
 __all__ = [
     "DEFAULT_INTERVAL_SECONDS",
@@ -56,6 +58,9 @@ class RunConfig:
     namespace: str = DEFAULT_NAMESPACE
     settle_seconds: float = DEFAULT_SETTLE_SECONDS
     min_write_interval_seconds: float = DEFAULT_MIN_INTERVAL_SECONDS
+    max_writes_per_hour: int = DEFAULT_MAX_WRITES_PER_HOUR
+    window_seconds: float = DEFAULT_WINDOW_SECONDS
+    read_failure_cycles: int = READ_FAILURE_CYCLES
     kube: KubeTarget = field(default_factory=KubeTarget)
     log_level: str = "INFO"
 
@@ -105,6 +110,24 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
         "GPU_NODE_AGENT_MIN_WRITE_INTERVAL",
         "minimum seconds between label writes",
     ),
+    (
+        "max_writes_per_hour",
+        "--max-writes-per-hour",
+        "GPU_NODE_AGENT_MAX_WRITES_PER_HOUR",
+        f"cap on label writes per hour that change only live buckets (default {DEFAULT_MAX_WRITES_PER_HOUR})",
+    ),
+    (
+        "window",
+        "--window-seconds",
+        "GPU_NODE_AGENT_WINDOW_SECONDS",
+        f"live labels bucket the mean over this many seconds (default {DEFAULT_WINDOW_SECONDS:g})",
+    ),
+    (
+        "read_failure_cycles",
+        "--read-failure-cycles",
+        "GPU_NODE_AGENT_READ_FAILURE_CYCLES",
+        f"failed reads in a row before health degrades; a lost GPU degrades at once (default {READ_FAILURE_CYCLES})",
+    ),
     ("kubeconfig", "--kubeconfig", "GPU_NODE_AGENT_KUBECONFIG", "kubeconfig file instead of in-cluster auth"),
     (
         "api_server",
@@ -128,11 +151,26 @@ _SWITCHES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+# What `replay` takes: the knobs that decide what is written and when.
+TUNING = (
+    "interval",
+    "prefix",
+    "settle",
+    "min_write_interval",
+    "max_writes_per_hour",
+    "window",
+    "read_failure_cycles",
+    "gfd_labels",
+)
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, only: tuple[str, ...] | None = None) -> None:
     for dest, flag, env, text in _OPTIONS:
-        parser.add_argument(flag, dest=dest, default=None, help=f"{text} [env {env}]")
+        if only is None or dest in only:
+            parser.add_argument(flag, dest=dest, default=None, help=f"{text} [env {env}]")
     for dest, flag, env, text in _SWITCHES:
-        parser.add_argument(flag, dest=dest, action="store_true", default=None, help=f"{text} [env {env}]")
+        if only is None or dest in only:
+            parser.add_argument(flag, dest=dest, action="store_true", default=None, help=f"{text} [env {env}]")
 
 
 class _Values:
@@ -145,7 +183,7 @@ class _Values:
 
     def raw(self, dest: str) -> tuple[Any, str]:
         flag, env_name = self._names[dest]
-        value = getattr(self._args, dest)
+        value = getattr(self._args, dest, None)
         if value is not None:
             return value, flag
         if env_name in self._env:
@@ -224,6 +262,9 @@ def run_config(args: argparse.Namespace, env: Mapping[str, str]) -> RunConfig:
         namespace=values.text("namespace", DEFAULT_NAMESPACE),
         settle_seconds=values.number("settle", DEFAULT_SETTLE_SECONDS, minimum=0),
         min_write_interval_seconds=values.number("min_write_interval", DEFAULT_MIN_INTERVAL_SECONDS, minimum=0),
+        max_writes_per_hour=values.number("max_writes_per_hour", DEFAULT_MAX_WRITES_PER_HOUR, minimum=1, kind=int),
+        window_seconds=values.number("window", DEFAULT_WINDOW_SECONDS, minimum=0),
+        read_failure_cycles=values.number("read_failure_cycles", READ_FAILURE_CYCLES, minimum=1, kind=int),
         kube=kube,
         log_level=log_level,
     )

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, ProcessCollector
 
 from .config import RunConfig
+from .history import ReadHistory
 from .kubeclient import make_client
 from .lease import Heartbeat
 from .metrics import AgentCollector
@@ -17,13 +19,14 @@ from .nodelabels import NodeLabeler, ownership
 from .nvml import NvmlReader
 from .policy import PublishPolicy
 from .retry import Backoff
-from .runner import Agent, GpuReader
+from .runner import Agent, GpuReader, HeartbeatSink, LabelSink
 from .server import MetricsServer
 from .simulated import SimulatedReader
 from .sources import label_sources, live_keys
 from .state import AgentView
+from .window import LiveWindow
 
-__all__ = ["make_reader", "serve"]
+__all__ = ["build_agent", "make_reader", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +38,17 @@ def make_reader(gpu_source: str) -> GpuReader:
     return NvmlReader()
 
 
-def serve(config: RunConfig, stop: threading.Event, ready: threading.Event | None = None) -> None:
-    """Runs until `stop` is set. Raises `NvmlUnavailable` / `SimulationError` before serving anything."""
-    reader = make_reader(config.gpu_source)
-    reader.open()
-    client = None if config.dry_run else make_client(config.kube)
-    # Retries end within one interval, so an API outage delays the next read by at most that much.
-    backoff = Backoff(budget_seconds=config.interval_seconds)
-    agent = Agent(
+def build_agent(
+    config: RunConfig,
+    reader: GpuReader,
+    labels: LabelSink | None = None,
+    heartbeat: HeartbeatSink | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    wall: Callable[[], float] = time.time,
+) -> Agent:
+    """The agent's loop as `config` tunes it; `run` and `replay` both build it here, so a replay runs the
+    daemon's own policy."""
+    return Agent(
         reader=reader,
         sources=label_sources(gfd=config.gfd_labels),
         prefix=config.prefix,
@@ -50,8 +56,28 @@ def serve(config: RunConfig, stop: threading.Event, ready: threading.Event | Non
             live_keys=live_keys(config.prefix),
             settle_seconds=config.settle_seconds,
             min_interval_seconds=config.min_write_interval_seconds,
+            max_writes_per_hour=config.max_writes_per_hour,
         ),
         view=AgentView(node=config.node_name),
+        labels=labels,
+        heartbeat=heartbeat,
+        clock=clock,
+        wall=wall,
+        history=ReadHistory(failure_threshold=config.read_failure_cycles),
+        window=LiveWindow(seconds=config.window_seconds),
+    )
+
+
+def serve(config: RunConfig, stop: threading.Event, ready: threading.Event | None = None) -> None:
+    """Runs until `stop` is set. Raises `NvmlUnavailable` / `SimulationError` before serving anything."""
+    reader = make_reader(config.gpu_source)
+    reader.open()
+    client = None if config.dry_run else make_client(config.kube)
+    # Retries end within one interval, so an API outage delays the next read by at most that much.
+    backoff = Backoff(budget_seconds=config.interval_seconds)
+    agent = build_agent(
+        config,
+        reader,
         labels=None
         if client is None
         else NodeLabeler(client, config.node_name, ownership(config.prefix, config.owned_extra_keys), backoff),

@@ -20,6 +20,8 @@ from .snapshot import GpuSnapshot, NodeSnapshot
 __all__ = ["FakeNvml", "nvml_error_class"]
 
 ErrorClass = type[Exception]
+# (GPU index, NVML timestamp µs) -> the utilization samples taken after it, as (timestamp µs, percent).
+SampleSource = Callable[[int, int], list[tuple[int, int]]]
 T = TypeVar("T")
 
 
@@ -39,10 +41,12 @@ class FakeNvml:
     """
 
     NVML_TEMPERATURE_GPU = pynvml.NVML_TEMPERATURE_GPU
+    NVML_GPU_UTILIZATION_SAMPLES = pynvml.NVML_GPU_UTILIZATION_SAMPLES
     nvmlMemory_v2 = pynvml.nvmlMemory_v2
 
-    def __init__(self, state: Callable[[], NodeSnapshot]) -> None:
+    def __init__(self, state: Callable[[], NodeSnapshot], samples: SampleSource | None = None) -> None:
         self._state = state
+        self._samples = samples
         self._node = NodeSnapshot()
         self.fail: dict[tuple[str, int | None], ErrorClass] = {}
         self.init_error: ErrorClass | None = None
@@ -128,6 +132,19 @@ class FakeNvml:
         return SimpleNamespace(
             gpu=self._supported(gpu.utilization_gpu_percent), memory=gpu.utilization_memory_percent or 0
         )
+
+    def nvmlDeviceGetSamples(self, handle: int, sampling_type: int, last_seen: int) -> tuple[int, list[Any]]:
+        """As NVML: samples newer than `last_seen`; `NotFound` when there is none, `NotSupported` without a
+        sample source."""
+        self._gpu("nvmlDeviceGetSamples", handle)
+        if self._samples is None or sampling_type != pynvml.NVML_GPU_UTILIZATION_SAMPLES:
+            raise pynvml.NVMLError_NotSupported()
+        found = self._samples(handle, last_seen)
+        if not found:
+            raise pynvml.NVMLError_NotFound()
+        return pynvml.NVML_VALUE_TYPE_UNSIGNED_INT, [
+            SimpleNamespace(timeStamp=t, sampleValue=SimpleNamespace(uiVal=v)) for t, v in found
+        ]
 
     def nvmlDeviceGetTemperature(self, handle: int, sensor: int) -> int:
         return self._supported(self._gpu("nvmlDeviceGetTemperature", handle).temperature_celsius)

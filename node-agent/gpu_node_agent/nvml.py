@@ -58,6 +58,8 @@ class NvmlReader:
         # `nvml`: the pynvml module or a stand-in with the same functions (nvidia-ml-py ships no types).
         self._nvml = nvml
         self._initialized = False
+        # Per GPU index: NVML timestamp (µs) of the newest utilization sample already read.
+        self._last_sample: dict[int, int] = {}
 
     def open(self) -> None:
         try:
@@ -87,7 +89,7 @@ class NvmlReader:
         driver = self._node_fact(self._nvml.nvmlSystemGetDriverVersion, node_errors)
         cuda = self._node_fact(self._nvml.nvmlSystemGetCudaDriverVersion, node_errors)
         return NodeSnapshot(
-            gpus=tuple(_read_gpu(self._nvml, i) for i in range(count)),
+            gpus=tuple(_read_gpu(self._nvml, i, self._last_sample) for i in range(count)),
             driver_version=_text(driver) if driver is not None else None,
             cuda_driver_version=cuda,
             errors=tuple(node_errors),
@@ -109,7 +111,7 @@ class NvmlReader:
             return None
 
 
-def _read_gpu(nvml: Any, index: int) -> GpuSnapshot:
+def _read_gpu(nvml: Any, index: int, last_sample: dict[int, int]) -> GpuSnapshot:
     try:
         handle = nvml.nvmlDeviceGetHandleByIndex(index)
     except pynvml.NVMLError as error:
@@ -134,6 +136,7 @@ def _read_gpu(nvml: Any, index: int) -> GpuSnapshot:
 
     try:
         _read_facts(nvml, call, facts)
+        facts["utilization_sampled_percent"] = _sampled_utilization(nvml, call, last_sample, index)
     except _GpuLost:
         log.warning("GPU %d is lost", index)
         return GpuSnapshot(index=index, lost=True, errors=tuple(errors), **facts)
@@ -171,6 +174,21 @@ def _read_facts(nvml: Any, call: Callable[..., Any], facts: dict[str, Any]) -> N
     facts["mig_enabled"] = bool(mig[0]) if mig is not None else None
     capability = call(nvml.nvmlDeviceGetCudaComputeCapability)
     facts["compute_capability"] = (int(capability[0]), int(capability[1])) if capability is not None else None
+
+
+def _sampled_utilization(nvml: Any, call: Callable[..., Any], last_sample: dict[int, int], index: int) -> float | None:
+    """The mean of the utilization samples NVML took since the last read. Not supported, or no new sample
+    (`NVMLError_NotFound`): None, no error; the instantaneous reading stands in."""
+    try:
+        _, samples = call(
+            nvml.nvmlDeviceGetSamples, nvml.NVML_GPU_UTILIZATION_SAMPLES, last_sample.get(index, 0), quiet=True
+        )
+    except _CallFailed:
+        return None
+    if not samples:
+        return None
+    last_sample[index] = max(int(s.timeStamp) for s in samples)
+    return sum(float(s.sampleValue.uiVal) for s in samples) / len(samples)
 
 
 def _memory_info(nvml: Any, handle_call: Callable[..., Any]) -> Any:

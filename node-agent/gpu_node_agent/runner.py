@@ -19,6 +19,7 @@ from .labels import LabelContext, LabelSource, desired_labels
 from .policy import PublishPolicy, PublishState, decide
 from .snapshot import NodeSnapshot
 from .state import AgentView
+from .window import LiveWindow
 
 __all__ = ["Agent", "GpuReader", "HeartbeatSink", "LabelSink", "describe_change"]
 
@@ -66,6 +67,7 @@ class Agent:
     publish: PublishState = PublishState()
     last_sync: float | None = None
     history: ReadHistory = ReadHistory()
+    window: LiveWindow = LiveWindow()
 
     def cycle(self) -> None:
         started = self.clock()
@@ -77,9 +79,13 @@ class Agent:
         self.view = self.view.after_cycle(snapshot, now - started, self.wall(), health)
         if snapshot.error:
             log.warning("NVML read failed: %s (%d cycles in a row)", snapshot.error, self.history.failed_cycles)
-        ctx = LabelContext(self.prefix, self.publish.published, last_good=self.history.last_good, health=health)
+        self.window = self.window.after(snapshot, now)
+        ctx = LabelContext(
+            self.prefix, self.publish.published, last_good=self.history.last_good, health=health, window=self.window
+        )
         desired = desired_labels(snapshot, ctx, self.sources)
-        self.publish, target = decide(self.publish, desired, now, self.policy)
+        began = {f"{self.prefix}gpu.{name}": since for name, since in self.window.began}
+        self.publish, target = decide(self.publish, desired, now, self.policy, began)
         if target is None and self.last_sync is not None and now - self.last_sync >= RESYNC_SECONDS:
             target = dict(self.publish.published)  # repairs drift, e.g. a label someone deleted
         if target is not None:
@@ -90,7 +96,7 @@ class Agent:
         change = describe_change(self.publish.published, target)
         if self.labels is None:
             log.info("dry-run: labels %s", change)
-            self.publish = self.publish.written(target, now)
+            self.publish = self.publish.written(target, now, self.policy.live_keys)
             return
         try:
             patched = self.labels.sync(target)
@@ -100,7 +106,7 @@ class Agent:
             return
         self.last_sync = now
         # A sync that found nothing to change is not a write: it must not delay the next real one.
-        self.publish = self.publish.written(target, now if patched else self.publish.last_write)
+        self.publish = self.publish.written(target, now if patched else self.publish.last_write, self.policy.live_keys)
         if patched:
             log.info("labels written: %s", "drift repaired" if change == "no change" else change)
             self.view = self.view.after_write(True, self.wall())

@@ -24,6 +24,7 @@ import bisect
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -83,11 +84,35 @@ class Simulation:
             return float("inf")
         return self.samples[-1].t + (self.samples[-1].t - self.samples[-2].t)
 
+    @cached_property
+    def times(self) -> tuple[float, ...]:
+        return tuple(s.t for s in self.samples)
+
+    def utilization_points(self, index: int, since: float, until: float) -> list[tuple[float, int]]:
+        """The trace's utilization samples of GPU `index` in (since, until], seconds since start, as NVML's
+        sample buffer would hold them (a sample with NVML unreadable or the GPU lost has none)."""
+        if len(self.samples) < 2:
+            return []
+        times, period = self.times, self.period
+        base = self.base.gpus[index].utilization_gpu_percent or 0
+        points: list[tuple[float, int]] = []
+        loop = int(max(since, 0.0) // period)
+        while loop * period <= until:
+            offset = loop * period
+            first = bisect.bisect_right(times, since - offset)
+            last = bisect.bisect_right(times, until - offset)
+            for sample in self.samples[first:last]:
+                values = {**sample.all_gpus, **sample.per_gpu.get(index, {})}
+                if sample.nvml_error is None and not values.get("lost"):
+                    points.append((offset + sample.t, int(values.get("utilization", base))))
+            loop += 1
+        return points
+
     def at(self, elapsed: float) -> NodeSnapshot:
         if not self.samples:
             return self.base
         elapsed %= self.period
-        index = bisect.bisect_right([s.t for s in self.samples], elapsed) - 1
+        index = bisect.bisect_right(self.times, elapsed) - 1
         sample = self.samples[max(index, 0)]
         gpus = tuple(_apply(gpu, {**sample.all_gpus, **sample.per_gpu.get(gpu.index, {})}) for gpu in self.base.gpus)
         return replace(self.base, gpus=gpus, error=sample.nvml_error)
@@ -213,8 +238,15 @@ class SimulatedReader:
         self._simulation = load_simulation(path)
         self._clock = clock
         self._start = clock()
-        self.nvml = FakeNvml(lambda: self._simulation.at(self._clock() - self._start))
+        self.nvml = FakeNvml(lambda: self._simulation.at(self._elapsed()), samples=self._samples)
         self._reader = NvmlReader(self.nvml)
+
+    def _elapsed(self) -> float:
+        return self._clock() - self._start
+
+    def _samples(self, index: int, last_seen_us: int) -> list[tuple[int, int]]:
+        points = self._simulation.utilization_points(index, last_seen_us / 1e6, self._elapsed())
+        return [(round(t * 1e6), value) for t, value in points]
 
     def open(self) -> None:
         self._start = self._clock()

@@ -21,6 +21,8 @@ class GpuSnapshot:
     memory_reserved_bytes: int | None = None
     utilization_gpu_percent: int | None = None
     utilization_memory_percent: int | None = None
+    # Mean of NVML's utilization samples since the previous read (`nvmlDeviceGetSamples`); None without them.
+    utilization_sampled_percent: float | None = None
     temperature_celsius: int | None = None
     power_watts: float | None = None
     power_limit_watts: float | None = None  # the enforced limit

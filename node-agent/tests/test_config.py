@@ -65,6 +65,9 @@ def test_host_process_against_a_local_api_server() -> None:
         (["--prefix", "gpu-node-pools.io/"], {}, r"holds labels the agent must not own"),
         ([], {"NODE_NAME": ""}, r"no node name: set NODE_NAME"),
         (["--api-server", "https://x"], {}, r"--api-server needs --token-file"),
+        (["--max-writes-per-hour", "0"], {}, r"--max-writes-per-hour='0': must be at least 1"),
+        ([], {"GPU_NODE_AGENT_WINDOW_SECONDS": "-5"}, r"\$GPU_NODE_AGENT_WINDOW_SECONDS='-5': must be at least 0"),
+        (["--read-failure-cycles", "2.5"], {}, r"--read-failure-cycles='2.5': not a int"),
     ],
 )
 def test_errors_name_the_value_and_its_source(argv: list[str], env: dict[str, str], message: str) -> None:

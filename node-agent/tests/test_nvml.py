@@ -177,3 +177,27 @@ def test_close_shuts_nvml_down_once(nvml: FakeNvml) -> None:
     reader.close()
     reader.close()
     assert nvml.shutdowns == 1
+
+
+def test_utilization_is_the_mean_of_nvml_samples_since_the_last_read() -> None:
+    taken: dict[int, list[tuple[int, int]]] = {0: [(1_000_000, 10), (2_000_000, 30)], 1: [(1_500_000, 90)]}
+    asked: list[tuple[int, int]] = []
+
+    def samples(index: int, since_us: int) -> list[tuple[int, int]]:
+        asked.append((index, since_us))
+        return [s for s in taken[index] if s[0] > since_us]
+
+    reader = opened(FakeNvml(two_h100s, samples=samples))
+    first = reader.read()
+    assert [g.utilization_sampled_percent for g in first.gpus] == [20.0, 90.0]
+    # The next read asks only for newer samples; none is NVML's NotFound: no value, and no error.
+    second = reader.read()
+    assert asked[-2:] == [(0, 2_000_000), (1, 1_500_000)]
+    assert [g.utilization_sampled_percent for g in second.gpus] == [None, None]
+    assert second.healthy
+
+
+def test_samples_not_supported_fall_back_to_the_instant_reading_without_an_error(nvml: FakeNvml) -> None:
+    snapshot = opened(nvml).read()
+    assert [g.utilization_sampled_percent for g in snapshot.gpus] == [None, None]
+    assert snapshot.healthy and snapshot.gpus[0].utilization_gpu_percent == 40

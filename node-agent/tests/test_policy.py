@@ -73,3 +73,37 @@ def test_removed_static_key_is_written_as_a_removal() -> None:
 def test_a_write_that_found_nothing_to_change_does_not_start_the_min_interval() -> None:
     state = PublishState().written({"p/gpu.count": "8"}, None)
     assert state.last_write is None and state.published == {"p/gpu.count": "8"}
+
+
+def test_live_only_writes_are_capped_per_hour_and_the_rest_waits() -> None:
+    policy = PublishPolicy(live_keys=frozenset({LIVE}), settle_seconds=0, min_interval_seconds=0, max_writes_per_hour=2)
+    state = PublishState(published={LIVE: "0-10", "p/gpu.health": "ok"}, last_write=-1000)
+    writes = []
+    for n, now in enumerate(range(0, 3 * 3600, 600)):
+        desired = {LIVE: ("0-10", "80-100")[n % 2], "p/gpu.health": "ok"}
+        state, target = decide(state, desired, now, policy)
+        if target is not None:
+            writes.append(now)
+            state = state.written(target, now, policy.live_keys)
+    assert writes == [600, 1200, 4200, 4800, 7800, 8400]  # two per rolling hour, then wait for the oldest to age
+
+
+def test_the_cap_never_holds_back_health_or_static_facts() -> None:
+    policy = PublishPolicy(live_keys=frozenset({LIVE}), settle_seconds=0, min_interval_seconds=0, max_writes_per_hour=1)
+    state = PublishState(published={LIVE: "0-10", "p/gpu.health": "ok"}, last_write=-1000)
+    state, target = decide(state, {LIVE: "80-100", "p/gpu.health": "ok"}, 0, policy)
+    assert target is not None
+    state = state.written(target, 0, policy.live_keys)
+    state, target = decide(state, {LIVE: "0-10", "p/gpu.health": "degraded"}, 60, policy)
+    assert target == {LIVE: "0-10", "p/gpu.health": "degraded"}
+
+
+def test_a_new_node_s_first_labels_do_not_count_against_the_cap() -> None:
+    state = PublishState().written({LIVE: "0-10", "p/gpu.count": "8"}, 0, frozenset({LIVE}))
+    assert state.recent == ()
+
+
+def test_a_change_the_window_saw_sustained_counts_its_settle_time_from_when_it_began() -> None:
+    state = PublishState(published={LIVE: "0-10"}, last_write=-1000)
+    state, target = decide(state, {LIVE: "80-100"}, 150, POLICY, began={LIVE: 0})
+    assert target == {LIVE: "80-100"}

@@ -22,6 +22,7 @@ from gpu_node_agent.runner import Agent, GpuReader, describe_change
 from gpu_node_agent.snapshot import NodeSnapshot
 from gpu_node_agent.sources import label_sources, live_keys
 from gpu_node_agent.state import AgentView
+from gpu_node_agent.window import DEFAULT_WINDOW_SECONDS
 
 FAST = Backoff(base_seconds=0.001, cap_seconds=0.01, budget_seconds=0.5, max_attempts=3)
 
@@ -179,10 +180,15 @@ def test_a_persistent_failure_changes_only_health_and_says_why() -> None:
     nvml.fail[("nvmlDeviceGetCount", None)] = pynvml.NVMLError_DriverNotLoaded
     cycles(a, clock, READ_FAILURE_CYCLES)
     health = {f"{PREFIX}gpu.health": "degraded", f"{PREFIX}gpu.health-reason": "driver-not-loaded"}
-    # Static facts stay; live buckets (unknown now) go once the failure outlasts their settle time, as before.
+    # Static facts stay and health says why; memory used (unknown now) goes after its settle time; utilization
+    # still describes the window's earlier readings ...
+    memory = f"{PREFIX}gpu.memory-used"
+    assert sink.node == {**{k: v for k, v in before.items() if k != memory}, **health}
+    assert a.view.health is not None and a.view.health.reason == "driver-not-loaded"
+    # ... and goes once the window holds none.
+    cycles(a, clock, int(DEFAULT_WINDOW_SECONDS // 30))
     live = live_keys(PREFIX)
     assert sink.node == {**{k: v for k, v in before.items() if k not in live}, **health}
-    assert a.view.health is not None and a.view.health.reason == "driver-not-loaded"
     nvml.init_error = None
     del nvml.fail[("nvmlDeviceGetCount", None)]
     cycles(a, clock, 1)
@@ -259,3 +265,22 @@ def test_a_deleted_label_is_restored_by_the_periodic_resync(caplog) -> None:
     a.cycle()
     assert sink.node[f"{PREFIX}gpu.family"] == "hopper" and sink.patches == 2
     assert "labels written: drift repaired" in caplog.text
+
+
+@pytest.mark.parametrize("threshold", [1, 5])
+def test_the_read_failure_threshold_is_a_setting(threshold: int) -> None:
+    from gpu_node_agent.config import RunConfig
+    from gpu_node_agent.daemon import build_agent
+
+    nvml = FakeNvml(lambda: node(gpu(0)))
+    reader = NvmlReader(nvml)
+    reader.open()
+    sink, clock = RecordingSink(), Clock()
+    a = build_agent(RunConfig(node_name="n", read_failure_cycles=threshold), reader, labels=sink, clock=clock, wall=clock)
+    cycles(a, clock, 1)
+    nvml.fail[("nvmlDeviceGetUUID", None)] = pynvml.NVMLError_Unknown
+    cycles(a, clock, threshold - 1)
+    assert sink.node[f"{PREFIX}gpu.health"] == "ok"
+    cycles(a, clock, 1)
+    assert sink.node[f"{PREFIX}gpu.health"] == "degraded"
+    assert sink.node[f"{PREFIX}gpu.health-reason"] == "read-failing"

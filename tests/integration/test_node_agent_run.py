@@ -66,7 +66,7 @@ class Agent:
              "--gpu-source", f"simulated:{trace}", "--node-name", self.node, "--namespace", self.namespace,
              "--api-server", server, "--token-file", str(token), "--ca-file", ca,
              "--address", "127.0.0.1", "--port", str(self.port),
-             "--interval", "1", "--settle-seconds", "0", "--min-write-interval", "0"],
+             "--interval", "1", "--settle-seconds", "0", "--min-write-interval", "0", "--window-seconds", "5"],
             stdout=self.log.open("w"), stderr=subprocess.STDOUT,
         )
 

@@ -56,7 +56,7 @@ DEFAULT_NODE_AGENT_NAMESPACE = "gpu-node-agent"
 DEFAULT_NODE_AGENT_PREFIX = "node-agent.gpu-node-pools.io/"
 DEFAULT_NODE_AGENT_PORT = 9402
 DEFAULT_NODE_AGENT_INTERVAL_SECONDS = 15
-DEFAULT_NODE_AGENT_SETTLE_SECONDS = 30
+DEFAULT_NODE_AGENT_SETTLE_SECONDS = 60  # the agent's own default (gpu_node_agent.policy)
 DEFAULT_NODE_AGENT_MIN_WRITE_INTERVAL_SECONDS = 30
 # Namespaces whose pods may scrape the metrics port (kube-prometheus and most charts install into `monitoring`).
 DEFAULT_METRICS_SCRAPERS = ("monitoring",)

@@ -1,5 +1,5 @@
-"""Live state as coarse buckets: node memory used and mean utilization, with hysteresis against the bucket
-last published, so a value hovering at an edge does not flip the label.
+"""Live state as coarse buckets: node memory used and mean utilization over the agent's window (`window.py`),
+with hysteresis against the bucket last published, so a value hovering at an edge does not flip the label.
 
 Exact values belong in the metrics; labels carry only what a scheduler or a human selects on.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..snapshot import NodeSnapshot
+from ..window import memory_used_percent, utilization_percent
 from ._context import LabelContext
 
 __all__ = [
@@ -56,31 +57,16 @@ MEMORY_USED_BUCKETS = Buckets(edges=(25, 50, 75))
 UTILIZATION_BUCKETS = Buckets(edges=(10, 50, 80))
 
 
-def memory_used_percent(snapshot: NodeSnapshot) -> float | None:
-    """Used over total across the readable GPUs of the node."""
-    pairs = [
-        (g.memory_used_bytes, g.memory_total_bytes)
-        for g in snapshot.gpus
-        if not g.lost and g.memory_used_bytes is not None and g.memory_total_bytes
-    ]
-    if not pairs:
-        return None
-    return 100.0 * sum(u for u, _ in pairs) / sum(t for _, t in pairs)
-
-
-def utilization_percent(snapshot: NodeSnapshot) -> float | None:
-    """Mean GPU utilization across the readable GPUs of the node."""
-    values = [g.utilization_gpu_percent for g in snapshot.gpus if not g.lost and g.utilization_gpu_percent is not None]
-    return sum(values) / len(values) if values else None
-
-
 def live_labels(snapshot: NodeSnapshot, ctx: LabelContext) -> dict[str, str]:
     labels: dict[str, str] = {}
-    for key, measure, buckets in (
-        (f"{ctx.prefix}gpu.memory-used", memory_used_percent, MEMORY_USED_BUCKETS),
-        (f"{ctx.prefix}gpu.utilization", utilization_percent, UTILIZATION_BUCKETS),
+    for name, measure, buckets in (
+        ("memory-used", memory_used_percent, MEMORY_USED_BUCKETS),
+        ("utilization", utilization_percent, UTILIZATION_BUCKETS),
     ):
-        value = measure(snapshot)
+        key = f"{ctx.prefix}gpu.{name}"
+        # The window's mean where the agent keeps one for this measure; else (memory, a one-shot readout) this read.
+        windowed = ctx.window is not None and name in ctx.window.measures
+        value = ctx.window.mean(name) if ctx.window is not None and windowed else measure(snapshot)
         if value is not None:
             labels[key] = buckets.with_hysteresis(value, ctx.published.get(key))
     return labels
