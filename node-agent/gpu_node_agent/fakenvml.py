@@ -9,6 +9,7 @@ a node `error` (a pynvml class name without `NVMLError_`, e.g. `DriverNotLoaded`
 
 from __future__ import annotations
 
+import queue
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any, TypeVar
@@ -41,6 +42,11 @@ class FakeNvml:
     """
 
     NVML_TEMPERATURE_GPU = pynvml.NVML_TEMPERATURE_GPU
+    NVML_MEMORY_ERROR_TYPE_CORRECTED = pynvml.NVML_MEMORY_ERROR_TYPE_CORRECTED
+    NVML_MEMORY_ERROR_TYPE_UNCORRECTED = pynvml.NVML_MEMORY_ERROR_TYPE_UNCORRECTED
+    NVML_VOLATILE_ECC = pynvml.NVML_VOLATILE_ECC
+    NVML_AGGREGATE_ECC = pynvml.NVML_AGGREGATE_ECC
+    nvmlEventTypeXidCriticalError = pynvml.nvmlEventTypeXidCriticalError
     NVML_GPU_UTILIZATION_SAMPLES = pynvml.NVML_GPU_UTILIZATION_SAMPLES
     nvmlMemory_v2 = pynvml.nvmlMemory_v2
 
@@ -52,6 +58,12 @@ class FakeNvml:
         self.init_error: ErrorClass | None = None
         self.inits = 0
         self.shutdowns = 0
+        self._events: queue.Queue[Any] = queue.Queue()
+        self.registered: set[int] = set()
+
+    def inject_xid(self, index: int, xid: int) -> None:
+        """An XID event on GPU `index`, as the driver would deliver it to a registered event set."""
+        self._events.put(SimpleNamespace(device=index, eventType=pynvml.nvmlEventTypeXidCriticalError, eventData=xid))
 
     # -- node-wide ---------------------------------------------------------------------------------------------
 
@@ -92,6 +104,29 @@ class FakeNvml:
         if not 0 <= index < len(self._node.gpus):
             raise pynvml.NVMLError_InvalidArgument()
         return index
+
+    # -- events ------------------------------------------------------------------------------------------------
+
+    def nvmlEventSetCreate(self) -> str:
+        self._raise_for("nvmlEventSetCreate")
+        return "event-set"
+
+    def nvmlDeviceRegisterEvents(self, handle: int, event_types: int, event_set: str) -> None:
+        self._gpu("nvmlDeviceRegisterEvents", handle)
+        self.registered.add(handle)
+
+    def nvmlEventSetWait_v2(self, event_set: str, timeout_ms: int) -> Any:
+        try:
+            # At most 0.1 s, so a stopping watcher is not held for the real timeout (tests open many readers).
+            return self._events.get(timeout=min(timeout_ms, 100) / 1000)
+        except queue.Empty:
+            raise pynvml.NVMLError_Timeout() from None
+
+    def nvmlEventSetFree(self, event_set: str) -> None:
+        pass
+
+    def nvmlDeviceGetIndex(self, handle: int) -> int:
+        return handle
 
     # -- per GPU -----------------------------------------------------------------------------------------------
 
@@ -156,6 +191,25 @@ class FakeNvml:
     def nvmlDeviceGetEnforcedPowerLimit(self, handle: int) -> int:
         watts = self._gpu("nvmlDeviceGetEnforcedPowerLimit", handle).power_limit_watts
         return round(self._supported(watts) * 1000)
+
+    def nvmlDeviceGetTotalEccErrors(self, handle: int, error_type: int, counter_type: int) -> int:
+        gpu = self._gpu("nvmlDeviceGetTotalEccErrors", handle)
+        scope = "volatile" if counter_type == pynvml.NVML_VOLATILE_ECC else "aggregate"
+        kind = "corrected" if error_type == pynvml.NVML_MEMORY_ERROR_TYPE_CORRECTED else "uncorrected"
+        return self._supported(dict(gpu.ecc_errors).get((scope, kind)))
+
+    def nvmlDeviceGetRemappedRows(self, handle: int) -> tuple[int, int, int, int]:
+        gpu = self._gpu("nvmlDeviceGetRemappedRows", handle)
+        correctable = self._supported(gpu.remapped_rows_correctable)
+        return (
+            correctable,
+            gpu.remapped_rows_uncorrectable or 0,
+            int(bool(gpu.row_remap_pending)),
+            int(bool(gpu.row_remap_failed)),
+        )
+
+    def nvmlDeviceGetCurrentClocksEventReasons(self, handle: int) -> int:
+        return self._supported(self._gpu("nvmlDeviceGetCurrentClocksEventReasons", handle).clocks_event_reasons)
 
     def nvmlDeviceGetMigMode(self, handle: int) -> list[int]:
         gpu = self._gpu("nvmlDeviceGetMigMode", handle)

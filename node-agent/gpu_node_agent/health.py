@@ -1,6 +1,8 @@
 """Node GPU health, and why: pure, from this cycle's snapshot and how many cycles in a row have failed.
 
-As the device plugin does, a lost GPU (`NVMLError_GpuIsLost`, or no handle for it) is fatal at once. Anything
+As the device plugin does, a lost GPU (`NVMLError_GpuIsLost`, or no handle for it) and a critical XID event (any
+XID but the application ones the plugin skips) are fatal at once; a critical XID stays fatal until the agent
+restarts, as a device the plugin marked unhealthy stays so until the plugin restarts. Anything
 else that fails a read (`Unknown`, `Timeout`, `NoPermission`, a driver being reloaded) degrades the node only
 once it has lasted `READ_FAILURE_CYCLES` cycles in a row: one bad cycle is noise, three are a problem.
 """
@@ -18,6 +20,8 @@ __all__ = [
     "NO_GPUS",
     "OK",
     "READ_FAILING",
+    "XID_CRITICAL",
+    "critical_xid",
     "READ_FAILURE_CYCLES",
     "NodeHealth",
     "assess",
@@ -34,6 +38,14 @@ NO_GPUS = "no-gpus"
 DRIVER_NOT_LOADED = "driver-not-loaded"
 LIBRARY_NOT_FOUND = "library-not-found"
 READ_FAILING = "read-failing"
+XID_CRITICAL = "xid-critical"
+
+# XIDs an application causes (illegal address, page fault, reset channel, ...): the device plugin skips them.
+APPLICATION_XIDS = frozenset({13, 31, 43, 45, 68, 109})
+
+
+def critical_xid(xid: int) -> bool:
+    return xid not in APPLICATION_XIDS
 
 # A node-wide NVML error (pynvml class name without `NVMLError_`) with a reason of its own.
 _NODE_ERROR_REASONS = {"DriverNotLoaded": DRIVER_NOT_LOADED, "LibraryNotFound": LIBRARY_NOT_FOUND}
@@ -65,6 +77,8 @@ def assess(snapshot: NodeSnapshot, failed_cycles: int, threshold: int = READ_FAI
     if snapshot.error is None:
         if any(g.lost for g in snapshot.gpus):
             return NodeHealth(GPU_LOST)
+        if any(critical_xid(xid) for g in snapshot.gpus for xid, _ in g.xid_counts):
+            return NodeHealth(XID_CRITICAL)
         if not snapshot.gpus:
             return NodeHealth(NO_GPUS)  # NVML answered, but shows no GPU on a GPU node
     if failed_cycles < threshold:

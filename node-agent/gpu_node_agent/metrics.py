@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import pynvml
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -53,6 +54,17 @@ _GPU_GAUGES: tuple[tuple[str, str, Callable[[GpuSnapshot], float | None]], ...] 
 )
 
 
+# Clock event (throttle) reasons worth an alert, by the metric's `reason` label.
+CLOCK_EVENT_REASONS: tuple[tuple[str, int], ...] = (
+    ("sw_power_cap", pynvml.nvmlClocksEventReasonSwPowerCap),
+    ("hw_slowdown", pynvml.nvmlClocksEventReasonHwSlowdown),
+    ("hw_thermal_slowdown", pynvml.nvmlClocksEventReasonHwThermalSlowdown),
+    ("hw_power_brake_slowdown", pynvml.nvmlClocksEventReasonHwPowerBrakeSlowdown),
+    ("sw_thermal_slowdown", pynvml.nvmlClocksEventReasonSwThermalSlowdown),
+    ("sync_boost", pynvml.nvmlClocksEventReasonSyncBoost),
+)
+
+
 def gpu_label_values(gpu: GpuSnapshot, node: str) -> list[str]:
     """Values for `GPU_LABELS`: dcgm-exporter's `Hostname` is the node name here, as the DaemonSet sets it."""
     return [str(gpu.index), gpu.uuid, gpu.pci_bus_id, f"nvidia{gpu.index}", gpu.name, node, node]
@@ -75,6 +87,7 @@ class AgentCollector(Collector):
                 if value is not None:
                     family.add_metric(key, float(value))
         yield from families
+        yield from _reliability_families(gpus, view.node)
 
     def _node_families(self, view: AgentView) -> Iterator[Metric]:
         node = [view.node]
@@ -121,3 +134,46 @@ class AgentCollector(Collector):
             counter = CounterMetricFamily(name, doc, labels=["node"])
             counter.add_metric(node, count)
             yield counter
+
+
+def _reliability_families(gpus: tuple[GpuSnapshot, ...], node: str) -> Iterator[Metric]:
+    """XID, ECC, row remapping and clock event reasons: what a GPU fleet alerts on (dcgm-exporter's XID_ERRORS,
+    ECC_*_TOTAL, *_REMAPPED_ROWS, ROW_REMAP_*, CLOCK_THROTTLE_REASONS)."""
+    xids = CounterMetricFamily(
+        "gpu_node_agent_gpu_xid_errors", "XID events seen since the agent started, by XID code.", labels=[*GPU_LABELS, "xid"]
+    )
+    ecc = CounterMetricFamily(
+        "gpu_node_agent_gpu_ecc_errors",
+        "ECC errors: scope volatile (since the driver loaded) or aggregate (lifetime); type corrected or uncorrected.",
+        labels=[*GPU_LABELS, "scope", "type"],
+    )
+    rows = GaugeMetricFamily(
+        "gpu_node_agent_gpu_remapped_rows", "Memory rows remapped, by cause.", labels=[*GPU_LABELS, "cause"]
+    )
+    pending = GaugeMetricFamily(
+        "gpu_node_agent_gpu_row_remap_pending", "1 when a row remap waits for a GPU reset.", labels=GPU_LABELS
+    )
+    failed = GaugeMetricFamily("gpu_node_agent_gpu_row_remap_failed", "1 when a row remap failed.", labels=GPU_LABELS)
+    clocks = GaugeMetricFamily(
+        "gpu_node_agent_gpu_clocks_event_active",
+        "1 while this reason holds the GPU's clocks down (throttling).",
+        labels=[*GPU_LABELS, "reason"],
+    )
+    for gpu in gpus:
+        key = gpu_label_values(gpu, node)
+        for xid, count in gpu.xid_counts:
+            xids.add_metric([*key, str(xid)], count)
+        for (scope, kind), count in gpu.ecc_errors:
+            ecc.add_metric([*key, scope, kind], count)
+        if gpu.remapped_rows_correctable is not None:
+            rows.add_metric([*key, "correctable"], gpu.remapped_rows_correctable)
+        if gpu.remapped_rows_uncorrectable is not None:
+            rows.add_metric([*key, "uncorrectable"], gpu.remapped_rows_uncorrectable)
+        if gpu.row_remap_pending is not None:
+            pending.add_metric(key, float(gpu.row_remap_pending))
+        if gpu.row_remap_failed is not None:
+            failed.add_metric(key, float(gpu.row_remap_failed))
+        if gpu.clocks_event_reasons is not None:
+            for reason, bit in CLOCK_EVENT_REASONS:
+                clocks.add_metric([*key, reason], float(bool(gpu.clocks_event_reasons & bit)))
+    yield from (xids, ecc, rows, pending, failed, clocks)

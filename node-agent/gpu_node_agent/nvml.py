@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import pynvml
 
 from .snapshot import GpuSnapshot, NodeSnapshot
+from .xid import XidWatcher
 
 __all__ = ["NvmlReader", "NvmlUnavailable", "error_kind"]
 
@@ -54,10 +56,12 @@ class NvmlReader:
     """Reads every GPU through NVML. `open()` fails with `NvmlUnavailable` only when the library is missing;
     a driver that is not (yet) loaded yields snapshots with `error` set, and each read tries again."""
 
-    def __init__(self, nvml: Any = pynvml) -> None:
+    def __init__(self, nvml: Any = pynvml, watch_xid: bool = True) -> None:
         # `nvml`: the pynvml module or a stand-in with the same functions (nvidia-ml-py ships no types).
         self._nvml = nvml
         self._initialized = False
+        # Started at the first read that finds GPUs; None when not wanted or already tried and unavailable.
+        self._xid: XidWatcher | None = XidWatcher(nvml) if watch_xid else None
         # Per GPU index: NVML timestamp (µs) of the newest utilization sample already read.
         self._last_sample: dict[int, int] = {}
 
@@ -70,6 +74,8 @@ class NvmlReader:
             log.warning("NVML init failed (%s); will retry every cycle", error_kind(error))
 
     def close(self) -> None:
+        if self._xid is not None:
+            self._xid.stop()
         if self._initialized:
             self._initialized = False
             try:
@@ -88,12 +94,22 @@ class NvmlReader:
         node_errors: list[str] = []
         driver = self._node_fact(self._nvml.nvmlSystemGetDriverVersion, node_errors)
         cuda = self._node_fact(self._nvml.nvmlSystemGetCudaDriverVersion, node_errors)
+        gpus = tuple(_read_gpu(self._nvml, i, self._last_sample) for i in range(count))
         return NodeSnapshot(
-            gpus=tuple(_read_gpu(self._nvml, i, self._last_sample) for i in range(count)),
+            gpus=self._with_xids(gpus, count),
             driver_version=_text(driver) if driver is not None else None,
             cuda_driver_version=cuda,
             errors=tuple(node_errors),
         )
+
+    def _with_xids(self, gpus: tuple[GpuSnapshot, ...], count: int) -> tuple[GpuSnapshot, ...]:
+        xid = self._xid
+        if xid is None:
+            return gpus
+        if not xid.running and count and not xid.start(count):
+            self._xid = None  # no GPU takes XID events here (e.g. a vGPU guest): do not try every cycle
+            return gpus
+        return tuple(replace(g, xid_counts=xid.counts(g.index)) for g in gpus)
 
     def _init(self) -> None:
         if not self._initialized:
@@ -174,6 +190,47 @@ def _read_facts(nvml: Any, call: Callable[..., Any], facts: dict[str, Any]) -> N
     facts["mig_enabled"] = bool(mig[0]) if mig is not None else None
     capability = call(nvml.nvmlDeviceGetCudaComputeCapability)
     facts["compute_capability"] = (int(capability[0]), int(capability[1])) if capability is not None else None
+    _read_reliability(nvml, call, facts)
+
+
+def _quietly(call: Callable[..., Any], fn: Callable[..., T], *args: Any) -> T | None:
+    """Reliability counters are missing on many GPUs (no ECC, no row remapping, older drivers), under several
+    error codes: any failure but a lost GPU means "not available", not a failed read."""
+    try:
+        return call(fn, *args, quiet=True)  # type: ignore[no-any-return]
+    except _CallFailed:
+        return None
+
+
+ECC_COUNTERS = (("volatile", "VOLATILE"), ("aggregate", "AGGREGATE"))
+ECC_TYPES = (("corrected", "CORRECTED"), ("uncorrected", "UNCORRECTED"))
+
+
+def _read_reliability(nvml: Any, call: Callable[..., Any], facts: dict[str, Any]) -> None:
+    ecc = []
+    for scope, counter in ECC_COUNTERS:
+        for kind, error_type in ECC_TYPES:
+            count = _quietly(
+                call,
+                nvml.nvmlDeviceGetTotalEccErrors,
+                getattr(nvml, f"NVML_MEMORY_ERROR_TYPE_{error_type}"),
+                getattr(nvml, f"NVML_{counter}_ECC"),
+            )
+            if count is not None:
+                ecc.append(((scope, kind), int(count)))
+    facts["ecc_errors"] = tuple(ecc)
+    rows = _quietly(call, nvml.nvmlDeviceGetRemappedRows)
+    if rows is not None:
+        correctable, uncorrectable, pending, failed = rows
+        facts.update(
+            remapped_rows_correctable=int(correctable),
+            remapped_rows_uncorrectable=int(uncorrectable),
+            row_remap_pending=bool(pending),
+            row_remap_failed=bool(failed),
+        )
+    # Renamed from "throttle reasons" in recent drivers; the old name stays for older bindings.
+    reasons = getattr(nvml, "nvmlDeviceGetCurrentClocksEventReasons", None) or nvml.nvmlDeviceGetCurrentClocksThrottleReasons
+    facts["clocks_event_reasons"] = _quietly(call, reasons)
 
 
 def _sampled_utilization(nvml: Any, call: Callable[..., Any], last_sample: dict[int, int], index: int) -> float | None:

@@ -10,6 +10,12 @@ File shape (see node-agent/examples/):
       - {t: 0, utilization: 3, memoryUsedMiB: 500}
       - {t: 60, utilization: 92, memoryUsedMiB: 61000, gpus: {3: {lost: true}}}
       - {t: 120, nvmlError: DriverNotLoaded}   # NVML unreadable for this sample (any pynvml error kind)
+      - {t: 180, gpus: {2: {xid: 79, eccErrors: {volatile: {uncorrected: 1}}, remappedRows: {pending: true}}}}
+
+`xid` (a code, or a list) is an event delivered to the agent's event thread when the replay passes the sample;
+`eccErrors` is `{volatile|aggregate: {corrected|uncorrected: N}}`; `remappedRows` is `{correctable: N,
+uncorrectable: N, pending: bool, failed: bool}`; `clocksEventReasons` a list of `sw_power_cap`, `hw_slowdown`,
+`hw_thermal_slowdown`, `hw_power_brake_slowdown`, `sw_thermal_slowdown`, `sync_boost`.
 
 A sample's values apply to every GPU, `gpus: {INDEX: {...}}` to one; a field not in the current sample takes
 the value from the `gpus` entry.
@@ -31,6 +37,7 @@ from typing import Any
 import yaml
 
 from .fakenvml import FakeNvml, nvml_error_class
+from .metrics import CLOCK_EVENT_REASONS
 from .nvml import NvmlReader
 from .snapshot import GpuSnapshot, NodeSnapshot
 
@@ -46,8 +53,12 @@ _LIVE_FIELDS = {
     "powerWatts",
     "powerLimitWatts",
     "lost",
+    "eccErrors",
+    "remappedRows",
+    "clocksEventReasons",
+    "xid",
 }
-_GPU_FIELDS = _LIVE_FIELDS | {
+_GPU_FIELDS = (_LIVE_FIELDS - {"xid"}) | {
     "count",
     "name",
     "uuid",
@@ -108,6 +119,25 @@ class Simulation:
             loop += 1
         return points
 
+    def xid_events(self, since: float, until: float) -> list[tuple[int, int]]:
+        """(GPU index, XID) of the samples in (since, until], in order."""
+        if len(self.samples) < 2:
+            return []
+        times, period = self.times, self.period
+        events: list[tuple[int, int]] = []
+        loop = int(max(since, 0.0) // period)
+        while loop * period <= until:
+            offset = loop * period
+            first = bisect.bisect_right(times, since - offset)
+            last = bisect.bisect_right(times, until - offset)
+            for sample in self.samples[first:last]:
+                for gpu in self.base.gpus:
+                    raw = {**sample.all_gpus, **sample.per_gpu.get(gpu.index, {})}.get("xid")
+                    codes = raw if isinstance(raw, list) else [] if raw is None else [raw]
+                    events.extend((gpu.index, int(code)) for code in codes)
+            loop += 1
+        return events
+
     def at(self, elapsed: float) -> NodeSnapshot:
         if not self.samples:
             return self.base
@@ -135,6 +165,27 @@ def _apply(gpu: GpuSnapshot, values: Mapping[str, Any]) -> GpuSnapshot:
     for key, attr in (("powerWatts", "power_watts"), ("powerLimitWatts", "power_limit_watts")):
         if key in values:
             changes[attr] = float(values[key])
+    if "eccErrors" in values:
+        changes["ecc_errors"] = tuple(
+            ((str(scope), str(kind)), int(count))
+            for scope, kinds in values["eccErrors"].items()
+            for kind, count in kinds.items()
+            if scope in ("volatile", "aggregate") and kind in ("corrected", "uncorrected")
+        )
+    if "remappedRows" in values:
+        rows = values["remappedRows"]
+        changes.update(
+            remapped_rows_correctable=int(rows.get("correctable", 0)),
+            remapped_rows_uncorrectable=int(rows.get("uncorrectable", 0)),
+            row_remap_pending=bool(rows.get("pending", False)),
+            row_remap_failed=bool(rows.get("failed", False)),
+        )
+    if "clocksEventReasons" in values:
+        bits = dict(CLOCK_EVENT_REASONS)
+        unknown = sorted(set(values["clocksEventReasons"]) - set(bits))
+        if unknown:
+            raise ValueError(f"clocksEventReasons: unknown {unknown}; known: {sorted(bits)}")
+        changes["clocks_event_reasons"] = sum(bits[r] for r in set(values["clocksEventReasons"]))
     if values.get("lost"):
         changes.update(lost=True, errors=("GpuIsLost",))
     return replace(gpu, **changes)
@@ -238,6 +289,7 @@ class SimulatedReader:
         self._simulation = load_simulation(path)
         self._clock = clock
         self._start = clock()
+        self._last_read = -1.0
         self.nvml = FakeNvml(lambda: self._simulation.at(self._elapsed()), samples=self._samples)
         self._reader = NvmlReader(self.nvml)
 
@@ -250,9 +302,14 @@ class SimulatedReader:
 
     def open(self) -> None:
         self._start = self._clock()
+        self._last_read = -1.0  # a sample at t=0 is passed by the first read
         self._reader.open()
 
     def read(self) -> NodeSnapshot:
+        now = self._elapsed()
+        for index, xid in self._simulation.xid_events(self._last_read, now):
+            self.nvml.inject_xid(index, xid)
+        self._last_read = now
         return self._reader.read()
 
     def close(self) -> None:

@@ -26,6 +26,17 @@ class GpuSnapshot:
     temperature_celsius: int | None = None
     power_watts: float | None = None
     power_limit_watts: float | None = None  # the enforced limit
+    # ECC error counters: ((scope, type), count), scope `volatile` (since the driver loaded) or `aggregate`
+    # (lifetime), type `corrected` or `uncorrected`. Empty when ECC is off or not supported.
+    ecc_errors: tuple[tuple[tuple[str, str], int], ...] = ()
+    remapped_rows_correctable: int | None = None
+    remapped_rows_uncorrectable: int | None = None
+    row_remap_pending: bool | None = None
+    row_remap_failed: bool | None = None
+    # `nvmlDeviceGetCurrentClocksEventReasons` bitmask (why clocks are held down: power cap, thermal, ...).
+    clocks_event_reasons: int | None = None
+    # XID events seen by the event thread since the agent started: ((xid, count), ...), cumulative.
+    xid_counts: tuple[tuple[int, int], ...] = ()
     mig_enabled: bool | None = None
     mig_capable: bool | None = None
     compute_capability: tuple[int, int] | None = None

@@ -1,5 +1,5 @@
 """Node GPU health: `gpu.health` is `ok` or `degraded`; when degraded, `gpu.health-reason` says why
-(`gpu-lost`, `no-gpus`, `read-failing`, `driver-not-loaded`, `library-not-found`; see `health.py`)."""
+(`gpu-lost`, `xid-critical`, `no-gpus`, `read-failing`, `driver-not-loaded`, `library-not-found`; see `health.py`)."""
 
 from __future__ import annotations
 

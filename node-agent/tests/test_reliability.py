@@ -1,0 +1,156 @@
+"""Item 7 of issue 11: XID events (a thread on an NVML event set), ECC counters, row remapping, clock events."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pynvml
+import pytest
+from snapshot_builders import gpu, node
+
+from gpu_node_agent.fakenvml import FakeNvml
+from gpu_node_agent.health import assess
+from gpu_node_agent.history import ReadHistory
+from gpu_node_agent.metrics import AgentCollector
+from gpu_node_agent.nvml import NvmlReader
+from gpu_node_agent.simulated import SimulatedReader
+from gpu_node_agent.snapshot import GpuSnapshot, NodeSnapshot
+from gpu_node_agent.state import AgentView
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+
+def reliable_gpu(index: int) -> GpuSnapshot:
+    return gpu(
+        index,
+        ecc_errors=((("volatile", "corrected"), 3), (("volatile", "uncorrected"), 0), (("aggregate", "corrected"), 41), (("aggregate", "uncorrected"), 1)),
+        remapped_rows_correctable=2,
+        remapped_rows_uncorrectable=1,
+        row_remap_pending=True,
+        row_remap_failed=False,
+        clocks_event_reasons=pynvml.nvmlClocksEventReasonSwPowerCap | pynvml.nvmlClocksEventReasonHwThermalSlowdown,
+    )
+
+
+def read_until(reader: NvmlReader, done, seconds: float = 5.0) -> NodeSnapshot:
+    deadline = time.monotonic() + seconds
+    while True:
+        snapshot = reader.read()
+        if done(snapshot) or time.monotonic() > deadline:
+            return snapshot
+        time.sleep(0.02)
+
+
+def test_ecc_remapped_rows_and_clock_events_are_read() -> None:
+    reader = NvmlReader(FakeNvml(lambda: node(reliable_gpu(0))))
+    reader.open()
+    read = reader.read().gpus[0]
+    reader.close()
+    assert dict(read.ecc_errors) == {
+        ("volatile", "corrected"): 3,
+        ("volatile", "uncorrected"): 0,
+        ("aggregate", "corrected"): 41,
+        ("aggregate", "uncorrected"): 1,
+    }
+    assert (read.remapped_rows_correctable, read.remapped_rows_uncorrectable) == (2, 1)
+    assert read.row_remap_pending is True and read.row_remap_failed is False
+    assert read.clocks_event_reasons == pynvml.nvmlClocksEventReasonSwPowerCap | pynvml.nvmlClocksEventReasonHwThermalSlowdown
+
+
+def test_a_gpu_without_ecc_or_remapping_reads_cleanly_without_them() -> None:
+    nvml = FakeNvml(lambda: node(gpu(0)))
+    nvml.fail[("nvmlDeviceGetRemappedRows", None)] = pynvml.NVMLError_NoPermission  # some drivers answer so
+    reader = NvmlReader(nvml)
+    reader.open()
+    read = reader.read()
+    reader.close()
+    assert read.healthy
+    g = read.gpus[0]
+    assert g.ecc_errors == () and g.remapped_rows_correctable is None and g.clocks_event_reasons is None
+
+
+def test_xid_events_are_counted_per_gpu_and_code_by_the_event_thread() -> None:
+    nvml = FakeNvml(lambda: node(gpu(0), gpu(1)))
+    reader = NvmlReader(nvml)
+    reader.open()
+    try:
+        assert reader.read().gpus[1].xid_counts == ()
+        assert nvml.registered == {0, 1}
+        for xid in (79, 13, 79):
+            nvml.inject_xid(1, xid)
+        read = read_until(reader, lambda s: sum(n for _, n in s.gpus[1].xid_counts) == 3)
+    finally:
+        reader.close()
+    assert read.gpus[1].xid_counts == ((13, 1), (79, 2))
+    assert read.gpus[0].xid_counts == ()
+
+
+@pytest.mark.parametrize(("xid", "reason"), [(79, "xid-critical"), (48, "xid-critical"), (13, "ok"), (109, "ok")])
+def test_critical_xids_degrade_the_node_and_application_ones_do_not(xid: int, reason: str) -> None:
+    snapshot = node(gpu(0, xid_counts=((xid, 1),)))
+    assert assess(snapshot, 0).reason == reason
+    # And it stays so on later clean cycles: the counts are cumulative, as the device plugin keeps the device unhealthy.
+    assert ReadHistory().after(snapshot).after(snapshot).health.reason == reason
+
+
+def test_no_event_support_means_no_thread_and_no_error() -> None:
+    nvml = FakeNvml(lambda: node(gpu(0)))
+    nvml.fail[("nvmlEventSetCreate", None)] = pynvml.NVMLError_NotSupported
+    reader = NvmlReader(nvml)
+    reader.open()
+    assert reader.read().healthy and reader.read().gpus[0].xid_counts == ()
+    reader.close()
+
+
+def test_reliability_metrics_use_the_agreed_names_and_labels() -> None:
+    view = AgentView(node="n1").after_cycle(node(replace(reliable_gpu(0), xid_counts=((79, 2),))), 0.0, 1.0)
+    registry = CollectorRegistry()
+    registry.register(AgentCollector(lambda: view))
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(generate_latest(registry).decode())
+        for sample in family.samples
+    }
+    gpu_key = {"Hostname": "n1", "UUID": "GPU-0", "device": "nvidia0", "gpu": "0", "node": "n1", "pci_bus_id": ""}
+    gpu_key["modelName"] = "NVIDIA H100 80GB HBM3"
+
+    def value(name: str, **extra: str) -> float:
+        return samples[(name, tuple(sorted({**gpu_key, **extra}.items())))]
+
+    assert value("gpu_node_agent_gpu_xid_errors_total", xid="79") == 2
+    assert value("gpu_node_agent_gpu_ecc_errors_total", scope="aggregate", type="uncorrected") == 1
+    assert value("gpu_node_agent_gpu_ecc_errors_total", scope="volatile", type="corrected") == 3
+    assert value("gpu_node_agent_gpu_remapped_rows", cause="correctable") == 2
+    assert value("gpu_node_agent_gpu_remapped_rows", cause="uncorrectable") == 1
+    assert value("gpu_node_agent_gpu_row_remap_pending") == 1
+    assert value("gpu_node_agent_gpu_row_remap_failed") == 0
+    assert value("gpu_node_agent_gpu_clocks_event_active", reason="sw_power_cap") == 1
+    assert value("gpu_node_agent_gpu_clocks_event_active", reason="hw_thermal_slowdown") == 1
+    assert value("gpu_node_agent_gpu_clocks_event_active", reason="hw_slowdown") == 0
+
+
+def test_a_simulated_file_injects_xids_and_ecc_errors(tmp_path: Path) -> None:
+    trace = tmp_path / "xid.yaml"
+    trace.write_text(
+        "gpus:\n"
+        "  - {count: 2, name: NVIDIA H100 80GB HBM3, memoryTotalMiB: 81559, eccErrors: {volatile: {uncorrected: 0}}}\n"
+        "samples:\n"
+        "  - {t: 0, utilization: 5}\n"
+        "  - {t: 10, gpus: {1: {xid: 79, eccErrors: {volatile: {uncorrected: 2}}, clocksEventReasons: [hw_slowdown]}}}\n"
+        "  - {t: 20, utilization: 5}\n"
+    )
+    now = [0.0]
+    reader = SimulatedReader(trace, lambda: now[0])
+    reader.open()
+    try:
+        assert reader.read().gpus[1].xid_counts == ()
+        now[0] = 12.0
+        read = read_until(reader, lambda s: s.gpus[1].xid_counts != ())
+    finally:
+        reader.close()
+    assert read.gpus[1].xid_counts == ((79, 1),) and read.gpus[0].xid_counts == ()
+    assert dict(read.gpus[1].ecc_errors)[("volatile", "uncorrected")] == 2
+    assert read.gpus[1].clocks_event_reasons == pynvml.nvmlClocksEventReasonHwSlowdown
+    assert assess(read, 0).reason == "xid-critical"
