@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import queue
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import pynvml
 
-from .snapshot import GpuSnapshot, NodeSnapshot
+from .snapshot import GpuSnapshot, MigSnapshot, NodeSnapshot
 
-__all__ = ["FakeNvml", "nvml_error_class"]
+__all__ = ["FakeNvml", "MigHandle", "nvml_error_class"]
 
 ErrorClass = type[Exception]
 # (GPU index, NVML timestamp µs) -> the utilization samples taken after it, as (timestamp µs, percent).
@@ -32,6 +33,12 @@ def nvml_error_class(kind: str) -> ErrorClass:
     if not isinstance(found, type) or not issubclass(found, pynvml.NVMLError):
         raise ValueError(f"{kind!r} is not a pynvml error (NVMLError_<kind>)")
     return found
+
+
+@dataclass(frozen=True)
+class MigHandle:
+    gpu: int
+    slot: int
 
 
 class FakeNvml:
@@ -137,23 +144,57 @@ class FakeNvml:
         return value
 
     def _gpu(self, function: str, handle: int) -> GpuSnapshot:
+        if isinstance(handle, MigHandle):
+            raise pynvml.NVMLError_InvalidArgument()  # a GPU-only call given a MIG device
         self._raise_for(function, handle)
         gpu = self._node.gpus[handle]
         if gpu.lost:
             raise pynvml.NVMLError_GpuIsLost()
         return gpu
 
-    def nvmlDeviceGetUUID(self, handle: int) -> str:
+    def nvmlDeviceGetUUID(self, handle: int | MigHandle) -> str:
+        if isinstance(handle, MigHandle):
+            return self._mig(handle).uuid
         return self._supported(self._gpu("nvmlDeviceGetUUID", handle).uuid or None)
 
-    def nvmlDeviceGetName(self, handle: int) -> str:
+    def nvmlDeviceGetName(self, handle: int | MigHandle) -> str:
+        if isinstance(handle, MigHandle):
+            return f"{self._node.gpus[handle.gpu].name} MIG {self._mig(handle).profile}"
         return self._supported(self._gpu("nvmlDeviceGetName", handle).name or None)
+
+    # -- MIG: a MIG device's handle is a MigHandle(gpu index, slot) ------------------------------------------------
+
+    def _mig(self, handle: MigHandle) -> MigSnapshot:
+        self._raise_for("mig", handle.gpu)
+        return self._node.gpus[handle.gpu].mig_devices[handle.slot]
+
+    def nvmlDeviceGetMaxMigDeviceCount(self, handle: int) -> int:
+        gpu = self._gpu("nvmlDeviceGetMaxMigDeviceCount", handle)
+        if not gpu.mig_capable:
+            raise pynvml.NVMLError_NotSupported()
+        return 7
+
+    def nvmlDeviceGetMigDeviceHandleByIndex(self, handle: int, slot: int) -> MigHandle:
+        gpu = self._gpu("nvmlDeviceGetMigDeviceHandleByIndex", handle)
+        if not gpu.mig_enabled or slot >= len(gpu.mig_devices):
+            raise pynvml.NVMLError_NotFound()
+        return MigHandle(handle, slot)
+
+    def nvmlDeviceGetGpuInstanceId(self, handle: MigHandle) -> int:
+        return self._mig(handle).gpu_instance_id
+
+    def nvmlDeviceGetComputeInstanceId(self, handle: MigHandle) -> int:
+        return self._mig(handle).compute_instance_id
 
     def nvmlDeviceGetPciInfo(self, handle: int) -> Any:
         gpu = self._gpu("nvmlDeviceGetPciInfo", handle)
         return SimpleNamespace(busId=gpu.pci_bus_id or f"00000000:{handle + 1:02X}:00.0")
 
-    def nvmlDeviceGetMemoryInfo(self, handle: int, version: Any = None) -> Any:
+    def nvmlDeviceGetMemoryInfo(self, handle: int | MigHandle, version: Any = None) -> Any:
+        if isinstance(handle, MigHandle):
+            mig = self._mig(handle)
+            total, used = self._supported(mig.memory_total_bytes), mig.memory_used_bytes or 0
+            return SimpleNamespace(total=total, used=used, free=total - used)
         gpu = self._gpu("nvmlDeviceGetMemoryInfo" + ("_v2" if version else ""), handle)
         total = self._supported(gpu.memory_total_bytes)
         used = gpu.memory_used_bytes or 0

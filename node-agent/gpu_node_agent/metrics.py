@@ -86,6 +86,7 @@ class AgentCollector(Collector):
                 value = read(gpu)
                 if value is not None:
                     family.add_metric(key, float(value))
+            _add_mig_samples(families, gpu, dict(zip(GPU_LABELS, key)))
         yield from families
         yield from _reliability_families(gpus, view.node)
 
@@ -134,6 +135,27 @@ class AgentCollector(Collector):
             counter = CounterMetricFamily(name, doc, labels=["node"])
             counter.add_metric(node, count)
             yield counter
+
+
+# What NVML reads per MIG device; the families' other gauges (utilization, power, ...) are the whole GPU's.
+_MIG_GAUGES = {
+    "gpu_node_agent_gpu_memory_used_bytes": "memory_used_bytes",
+    "gpu_node_agent_gpu_memory_free_bytes": "memory_free_bytes",
+    "gpu_node_agent_gpu_memory_total_bytes": "memory_total_bytes",
+}
+
+
+def _add_mig_samples(families: list[GaugeMetricFamily], gpu: GpuSnapshot, labels: dict[str, str]) -> None:
+    """Per MIG device: the GPU's labels plus dcgm-exporter's `GPU_I_PROFILE` and `GPU_I_ID`."""
+    for family in families:
+        attr = _MIG_GAUGES.get(family.name)
+        if attr is None:
+            continue
+        for mig in gpu.mig_devices:
+            value = getattr(mig, attr)
+            if value is not None:
+                mig_labels = {**labels, "GPU_I_PROFILE": mig.profile, "GPU_I_ID": str(mig.gpu_instance_id)}
+                family.add_sample(family.name, mig_labels, float(value))
 
 
 def _reliability_families(gpus: tuple[GpuSnapshot, ...], node: str) -> Iterator[Metric]:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import pynvml
 
-from .snapshot import GpuSnapshot, NodeSnapshot
+from .snapshot import GpuSnapshot, MigSnapshot, NodeSnapshot
 from .xid import XidWatcher
 
 __all__ = ["NvmlReader", "NvmlUnavailable", "error_kind"]
@@ -191,6 +191,37 @@ def _read_facts(nvml: Any, call: Callable[..., Any], facts: dict[str, Any]) -> N
     capability = call(nvml.nvmlDeviceGetCudaComputeCapability)
     facts["compute_capability"] = (int(capability[0]), int(capability[1])) if capability is not None else None
     _read_reliability(nvml, call, facts)
+    if facts["mig_enabled"]:
+        facts["mig_devices"] = _read_mig_devices(nvml, call)
+
+
+def _read_mig_devices(nvml: Any, call: Callable[..., Any]) -> tuple[MigSnapshot, ...]:
+    """Every MIG device of a MIG-enabled GPU: slots up to the GPU's maximum, an empty slot answers NotFound."""
+    slots = call(nvml.nvmlDeviceGetMaxMigDeviceCount)
+    devices = []
+    for slot in range(slots or 0):
+        mig = _quietly(call, nvml.nvmlDeviceGetMigDeviceHandleByIndex, slot)
+        if mig is None:
+            continue
+        try:
+            name = _text(nvml.nvmlDeviceGetName(mig))
+            memory = nvml.nvmlDeviceGetMemoryInfo(mig)
+            devices.append(
+                MigSnapshot(
+                    gpu_instance_id=int(nvml.nvmlDeviceGetGpuInstanceId(mig)),
+                    compute_instance_id=int(nvml.nvmlDeviceGetComputeInstanceId(mig)),
+                    # NVML names a MIG device `<GPU name> MIG <profile>`.
+                    profile=name.rsplit(" MIG ", 1)[1] if " MIG " in name else "unknown",
+                    uuid=_text(nvml.nvmlDeviceGetUUID(mig)),
+                    memory_total_bytes=memory.total,
+                    memory_used_bytes=memory.used,
+                    memory_free_bytes=memory.free,
+                )
+            )
+        except pynvml.NVMLError as error:
+            # A MIG device being destroyed while read: skip it this cycle.
+            log.warning("MIG device %d: %s", slot, error_kind(error))
+    return tuple(devices)
 
 
 def _quietly(call: Callable[..., Any], fn: Callable[..., T], *args: Any) -> T | None:

@@ -15,7 +15,8 @@ File shape (see node-agent/examples/):
 `xid` (a code, or a list) is an event delivered to the agent's event thread when the replay passes the sample;
 `eccErrors` is `{volatile|aggregate: {corrected|uncorrected: N}}`; `remappedRows` is `{correctable: N,
 uncorrectable: N, pending: bool, failed: bool}`; `clocksEventReasons` a list of `sw_power_cap`, `hw_slowdown`,
-`hw_thermal_slowdown`, `hw_power_brake_slowdown`, `sw_thermal_slowdown`, `sync_boost`.
+`hw_thermal_slowdown`, `hw_power_brake_slowdown`, `sw_thermal_slowdown`, `sync_boost`. A `gpus` entry with
+`migEnabled: true` may list `migDevices: [{profile: 1g.10gb, count: 7, memoryMiB: 9856}]`.
 
 A sample's values apply to every GPU, `gpus: {INDEX: {...}}` to one; a field not in the current sample takes
 the value from the `gpus` entry.
@@ -39,7 +40,7 @@ import yaml
 from .fakenvml import FakeNvml, nvml_error_class
 from .metrics import CLOCK_EVENT_REASONS
 from .nvml import NvmlReader
-from .snapshot import GpuSnapshot, NodeSnapshot
+from .snapshot import GpuSnapshot, MigSnapshot, NodeSnapshot
 
 __all__ = ["SimulatedReader", "SimulationError", "load_simulation"]
 
@@ -66,6 +67,7 @@ _GPU_FIELDS = (_LIVE_FIELDS - {"xid"}) | {
     "computeCapability",
     "migCapable",
     "migEnabled",
+    "migDevices",
 }
 _TOP_FIELDS = {"driverVersion", "cudaDriverVersion", "gpus", "samples"}
 _SAMPLE_FIELDS = _LIVE_FIELDS | {"t", "gpus", "nvmlError"}
@@ -225,10 +227,38 @@ def _gpus(path: str, entries: Any) -> tuple[GpuSnapshot, ...]:
                     mig_enabled=entry.get("migEnabled"),
                     compute_capability=major_minor,
                 )
+                gpu = replace(gpu, mig_devices=_mig_devices(entry.get("migDevices"), gpu.uuid))
                 gpus.append(_apply(gpu, entry))
         except (KeyError, TypeError, ValueError) as error:
             raise SimulationError(f"{path}: gpus[{n}]: {error}") from error
     return tuple(gpus)
+
+
+def _mig_devices(entries: Any, gpu_uuid: str) -> tuple[MigSnapshot, ...]:
+    """`[{profile: 1g.10gb, count: 7, memoryMiB: 9856}, ...]`: MIG devices in that order, GPU instance ids from 1."""
+    if entries is None:
+        return ()
+    if not isinstance(entries, list):
+        raise ValueError("migDevices must be a list of {profile, count, memoryMiB}")
+    devices: list[MigSnapshot] = []
+    for entry in entries:
+        if not isinstance(entry, Mapping) or set(entry) - {"profile", "count", "memoryMiB"} or "profile" not in entry:
+            raise ValueError(f"migDevices: {entry!r} is not {{profile, count, memoryMiB}}")
+        for _ in range(int(entry.get("count", 1))):
+            n = len(devices) + 1
+            total = int(entry["memoryMiB"]) * MIB if "memoryMiB" in entry else None
+            devices.append(
+                MigSnapshot(
+                    gpu_instance_id=n,
+                    compute_instance_id=0,
+                    profile=str(entry["profile"]),
+                    uuid=f"MIG-{gpu_uuid.removeprefix('GPU-')[:-4]}{n:04d}",
+                    memory_total_bytes=total,
+                    memory_used_bytes=0 if total is not None else None,
+                    memory_free_bytes=total,
+                )
+            )
+    return tuple(devices)
 
 
 def _samples(path: str, entries: Any) -> tuple[Sample, ...]:

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["GpuSnapshot", "NodeSnapshot"]
+__all__ = ["GpuSnapshot", "MigSnapshot", "NodeSnapshot"]
+
+
+@dataclass(frozen=True)
+class MigSnapshot:
+    """One MIG device (a GPU instance with its compute instance) of a MIG-enabled GPU."""
+
+    gpu_instance_id: int
+    compute_instance_id: int
+    profile: str  # `1g.10gb`, as GFD and dcgm-exporter's GPU_I_PROFILE write it
+    uuid: str = ""
+    memory_total_bytes: int | None = None
+    memory_used_bytes: int | None = None
+    memory_free_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,7 @@ class GpuSnapshot:
     xid_counts: tuple[tuple[int, int], ...] = ()
     mig_enabled: bool | None = None
     mig_capable: bool | None = None
+    mig_devices: tuple[MigSnapshot, ...] = ()  # read only when MIG is enabled
     compute_capability: tuple[int, int] | None = None
     # The GPU is lost or every read of it failed; its facts are not to be trusted.
     lost: bool = False

@@ -1,5 +1,5 @@
 """Static facts, GFD-compatible in meaning and format: product, count, memory, family, compute capability,
-driver and CUDA versions, MIG capability. Node-wide facts come from the first readable GPU, as GFD does.
+driver and CUDA versions, MIG capability, and MIG devices as GFD labels them (`mig.py`). Node-wide facts come from the first readable GPU, as GFD does.
 
 A read that met errors does not take facts away: what it could not read comes from the last clean read
 (`ctx.last_good`), as GFD keeps its last labels when a relabel fails. Only health says the read failed."""
@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..snapshot import GpuSnapshot, NodeSnapshot
 from ._context import LabelContext
 from ._format import label_value, sanitize_product
+from .mig import mig_facts
 
 __all__ = ["FAMILIES", "family", "static_labels"]
 
@@ -45,13 +46,13 @@ def _first_readable(snapshot: NodeSnapshot) -> GpuSnapshot | None:
 
 
 def static_labels(snapshot: NodeSnapshot, ctx: LabelContext) -> dict[str, str]:
-    labels = _facts(snapshot, ctx.prefix)
     if snapshot.healthy or ctx.last_good is None:
-        return labels
-    return {**_facts(ctx.last_good, ctx.prefix), **labels}
+        return _facts(snapshot, ctx.prefix)
+    # The MIG layout too comes from the last clean read: a lost GPU's MIG devices still count.
+    return {**_facts(ctx.last_good, ctx.prefix), **_facts(snapshot, ctx.prefix, mig_layout=ctx.last_good)}
 
 
-def _facts(snapshot: NodeSnapshot, p: str) -> dict[str, str]:
+def _facts(snapshot: NodeSnapshot, p: str, mig_layout: NodeSnapshot | None = None) -> dict[str, str]:
     gpu = _first_readable(snapshot)
     if snapshot.error is not None or gpu is None:
         return {}
@@ -72,6 +73,7 @@ def _facts(snapshot: NodeSnapshot, p: str) -> dict[str, str]:
         )
     if gpu.mig_capable is not None:
         raw[f"{p}mig.capable"] = str(gpu.mig_capable).lower()
+    raw.update(mig_facts(mig_layout or snapshot, p, raw[f"{p}gpu.product"]))
     raw.update(_driver_labels(p, snapshot.driver_version))
     raw.update(_cuda_labels(p, snapshot.cuda_driver_version))
     return {key: value for key, value in raw.items() if value is not None}
