@@ -31,6 +31,7 @@ class ClusterRow:
     memory_used: str | None
     utilization: str | None
     health: str | None
+    health_reason: str | None
     last_report_seconds: float | None
     stale: bool
 
@@ -78,6 +79,7 @@ def cluster_rows(
                 memory_used=labels.get(f"{prefix}gpu.memory-used"),
                 utilization=labels.get(f"{prefix}gpu.utilization"),
                 health=labels.get(f"{prefix}gpu.health"),
+                health_reason=labels.get(f"{prefix}gpu.health-reason"),
                 last_report_seconds=age,
                 stale=lease is None or age is None or age > duration,
             )
@@ -105,7 +107,7 @@ def render_cluster(rows: Sequence[ClusterRow]) -> str:
             f"{r.memory_mib}Mi" if r.memory_mib else "-",
             f"{r.memory_used}%" if r.memory_used else "-",
             f"{r.utilization}%" if r.utilization else "-",
-            r.health or "-",
+            f"{r.health} ({r.health_reason})" if r.health and r.health_reason else r.health or "-",
             _ago(r.last_report_seconds, r.stale),
         ]
         for r in rows

@@ -79,3 +79,11 @@ def test_table() -> None:
     ]
     assert a.endswith("never") and "81559Mi" in b and b.endswith("12s ago")
     assert render_cluster([]) == "no GPU nodes found"
+
+
+def test_a_degraded_node_shows_why() -> None:
+    labels = {f"{P}gpu.product": "NVIDIA-H100-80GB-HBM3", f"{P}gpu.health": "degraded"}
+    node = k8s_node("gpu-c", {**labels, f"{P}gpu.health-reason": "xid-critical"}, "8")
+    (row,) = cluster_rows([node], [], P, NOW)
+    assert (row.health, row.health_reason) == ("degraded", "xid-critical")
+    assert "degraded (xid-critical)" in render_cluster([row])
