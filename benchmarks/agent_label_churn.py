@@ -70,7 +70,8 @@ def main() -> None:
     print(f"(agent: window {CONFIG.window_seconds:g} s, settle {CONFIG.settle_seconds:g} s, "
           f"min interval {CONFIG.min_write_interval_seconds:g} s, cap {CONFIG.max_writes_per_hour}/h)")
     print()
-    header = f"{'trace':<34}{'naive: every read':>18}{'naive: on change':>18}{'agent':>8}{'agent, no cap':>15}{'target':>9}"
+    header = f"{'trace':<34}{'naive: every read':>18}{'naive: on change':>18}{'agent':>8}{'agent, no cap':>15}"
+    header += f"{'target':>9}"
     print(header)
     results: dict[str, ReplayResult] = {}
     for name, trace in traces:
@@ -96,7 +97,8 @@ def main() -> None:
     for trace, label, at, old, final in steps:
         left, reached = step_seconds(results[trace], at, old, final)
         verdict = "ok" if left is not None and left <= TARGET_STEP_SECONDS else "SLOW"
-        print(f"{trace.split(' ')[0] + ': ' + label:<34}{at // 60:>6}min{_show(left) + ' ' + verdict:>24}{_show(reached):>20}")
+        name = f"{trace.split(' ')[0]}: {label}"
+        print(f"{name:<34}{at // 60:>6}min{_show(left) + ' ' + verdict:>24}{_show(reached):>20}")
 
 
 if __name__ == "__main__":

@@ -92,7 +92,9 @@ class AgentCollector(Collector):
 
     def _node_families(self, view: AgentView) -> Iterator[Metric]:
         node = [view.node]
-        build = GaugeMetricFamily("gpu_node_agent_build_info", "The agent's version; always 1.", labels=["node", "version"])
+        build = GaugeMetricFamily(
+            "gpu_node_agent_build_info", "The agent's version; always 1.", labels=["node", "version"]
+        )
         build.add_metric([view.node, self._version], 1.0)
         yield build
         up = GaugeMetricFamily("gpu_node_agent_up", "1 when the last cycle read NVML.", labels=["node"])
@@ -107,7 +109,11 @@ class AgentCollector(Collector):
             health.add_metric([view.node, view.health.reason], float(view.health.ok))
             yield health
         gauges = (
-            ("gpu_node_agent_collection_duration_seconds", "Time the last NVML collection took.", view.collection_seconds),
+            (
+                "gpu_node_agent_collection_duration_seconds",
+                "Time the last NVML collection took.",
+                view.collection_seconds,
+            ),
             (
                 "gpu_node_agent_last_successful_cycle_timestamp_seconds",
                 "Unix time of the last cycle that read NVML.",
@@ -130,7 +136,11 @@ class AgentCollector(Collector):
         yield errors
         for name, doc, count in (
             ("gpu_node_agent_label_writes", "Node label patches sent.", view.label_writes),
-            ("gpu_node_agent_label_write_failures", "Label syncs that failed after every retry.", view.label_write_failures),
+            (
+                "gpu_node_agent_label_write_failures",
+                "Label syncs that failed after every retry.",
+                view.label_write_failures,
+            ),
         ):
             counter = CounterMetricFamily(name, doc, labels=["node"])
             counter.add_metric(node, count)
@@ -162,7 +172,9 @@ def _reliability_families(gpus: tuple[GpuSnapshot, ...], node: str) -> Iterator[
     """XID, ECC, row remapping and clock event reasons: what a GPU fleet alerts on (dcgm-exporter's XID_ERRORS,
     ECC_*_TOTAL, *_REMAPPED_ROWS, ROW_REMAP_*, CLOCK_THROTTLE_REASONS)."""
     xids = CounterMetricFamily(
-        "gpu_node_agent_gpu_xid_errors", "XID events seen since the agent started, by XID code.", labels=[*GPU_LABELS, "xid"]
+        "gpu_node_agent_gpu_xid_errors",
+        "XID events seen since the agent started, by XID code.",
+        labels=[*GPU_LABELS, "xid"],
     )
     ecc = CounterMetricFamily(
         "gpu_node_agent_gpu_ecc_errors",

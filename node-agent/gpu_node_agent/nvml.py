@@ -260,7 +260,8 @@ def _read_reliability(nvml: Any, call: Callable[..., Any], facts: dict[str, Any]
             row_remap_failed=bool(failed),
         )
     # Renamed from "throttle reasons" in recent drivers; the old name stays for older bindings.
-    reasons = getattr(nvml, "nvmlDeviceGetCurrentClocksEventReasons", None) or nvml.nvmlDeviceGetCurrentClocksThrottleReasons
+    reasons = getattr(nvml, "nvmlDeviceGetCurrentClocksEventReasons", None)
+    reasons = reasons or nvml.nvmlDeviceGetCurrentClocksThrottleReasons
     facts["clocks_event_reasons"] = _quietly(call, reasons)
 
 

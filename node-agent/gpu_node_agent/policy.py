@@ -48,7 +48,9 @@ class PublishState:
     pending: Mapping[str, float] = field(default_factory=dict)
     recent: tuple[float, ...] = ()
 
-    def written(self, labels: Mapping[str, str], now: float | None, live_keys: frozenset[str] = frozenset()) -> PublishState:
+    def written(
+        self, labels: Mapping[str, str], now: float | None, live_keys: frozenset[str] = frozenset()
+    ) -> PublishState:
         """The state after the node was found to carry `labels`, written at `now` (None: nothing was sent).
         A write that changed only `live_keys` counts against the hourly cap."""
         counted = now is not None and now != self.last_write and live_only(self.published, labels, live_keys)

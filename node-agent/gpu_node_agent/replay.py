@@ -18,7 +18,17 @@ from .daemon import build_agent
 from .runner import describe_change
 from .simulated import SimulatedReader, load_simulation
 
-__all__ = ["DEFAULT_REPLAY_SECONDS", "RecordingNode", "ReplayResult", "VirtualClock", "Write", "render", "replay", "result_json", "trace_seconds"]
+__all__ = [
+    "DEFAULT_REPLAY_SECONDS",
+    "RecordingNode",
+    "ReplayResult",
+    "VirtualClock",
+    "Write",
+    "render",
+    "replay",
+    "result_json",
+    "trace_seconds",
+]
 
 DEFAULT_REPLAY_SECONDS = 3600.0  # for a trace without samples (it never changes)
 

@@ -15,7 +15,14 @@ from dataclasses import dataclass, replace
 
 from .snapshot import NodeSnapshot
 
-__all__ = ["DEFAULT_WINDOW_SECONDS", "SHIFT_POINTS", "SUSTAIN_SECONDS", "LiveWindow", "memory_used_percent", "utilization_percent"]
+__all__ = [
+    "DEFAULT_WINDOW_SECONDS",
+    "SHIFT_POINTS",
+    "SUSTAIN_SECONDS",
+    "LiveWindow",
+    "memory_used_percent",
+    "utilization_percent",
+]
 
 # Long enough that loops and pauses of a few minutes average out (benchmarks/agent_label_churn.py); idle ->
 # training still leaves the idle bucket within about 2 minutes, since a 15-point rise of the mean is enough.
@@ -95,7 +102,8 @@ class LiveWindow:
         if not older or len(recent) < 2:
             return False
         before = sum(older) / len(older)
-        return all(v > before + self.shift_points for v in recent) or all(v < before - self.shift_points for v in recent)
+        shift = self.shift_points
+        return all(v > before + shift for v in recent) or all(v < before - shift for v in recent)
 
     @property
     def measures(self) -> frozenset[str]:

@@ -25,7 +25,12 @@ from prometheus_client.parser import text_string_to_metric_families
 def reliable_gpu(index: int) -> GpuSnapshot:
     return gpu(
         index,
-        ecc_errors=((("volatile", "corrected"), 3), (("volatile", "uncorrected"), 0), (("aggregate", "corrected"), 41), (("aggregate", "uncorrected"), 1)),
+        ecc_errors=(
+            (("volatile", "corrected"), 3),
+            (("volatile", "uncorrected"), 0),
+            (("aggregate", "corrected"), 41),
+            (("aggregate", "uncorrected"), 1),
+        ),
         remapped_rows_correctable=2,
         remapped_rows_uncorrectable=1,
         row_remap_pending=True,
@@ -56,7 +61,8 @@ def test_ecc_remapped_rows_and_clock_events_are_read() -> None:
     }
     assert (read.remapped_rows_correctable, read.remapped_rows_uncorrectable) == (2, 1)
     assert read.row_remap_pending is True and read.row_remap_failed is False
-    assert read.clocks_event_reasons == pynvml.nvmlClocksEventReasonSwPowerCap | pynvml.nvmlClocksEventReasonHwThermalSlowdown
+    power_cap, thermal = pynvml.nvmlClocksEventReasonSwPowerCap, pynvml.nvmlClocksEventReasonHwThermalSlowdown
+    assert read.clocks_event_reasons == power_cap | thermal
 
 
 def test_a_gpu_without_ecc_or_remapping_reads_cleanly_without_them() -> None:
@@ -138,7 +144,8 @@ def test_a_simulated_file_injects_xids_and_ecc_errors(tmp_path: Path) -> None:
         "  - {count: 2, name: NVIDIA H100 80GB HBM3, memoryTotalMiB: 81559, eccErrors: {volatile: {uncorrected: 0}}}\n"
         "samples:\n"
         "  - {t: 0, utilization: 5}\n"
-        "  - {t: 10, gpus: {1: {xid: 79, eccErrors: {volatile: {uncorrected: 2}}, clocksEventReasons: [hw_slowdown]}}}\n"
+        "  - {t: 10, gpus: {1: {xid: 79, eccErrors: {volatile: {uncorrected: 2}},"
+        " clocksEventReasons: [hw_slowdown]}}}\n"
         "  - {t: 20, utilization: 5}\n"
     )
     now = [0.0]

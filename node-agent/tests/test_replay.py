@@ -49,7 +49,10 @@ def test_a_stationary_workload_costs_at_most_4_writes_per_node_hour(tmp_path: Pa
 
 @pytest.mark.parametrize(("before", "after", "old"), [(2, 90, "0-10"), (90, 2, "80-100"), (45, 2, "10-50")])
 def test_a_sustained_change_shows_within_3_minutes(tmp_path: Path, before: float, after: float, old: str) -> None:
-    trace = write_trace(tmp_path / "step.yaml", 3600, lambda rng, t: (before if t < 1800 else after) + rng.uniform(-2, 2))
+    def level(rng: random.Random, t: int) -> float:
+        return (before if t < 1800 else after) + rng.uniform(-2, 2)
+
+    trace = write_trace(tmp_path / "step.yaml", 3600, level)
     result = replay(trace, CONFIG)
     shown = [w.seconds - 1800 for w in result.writes if w.seconds >= 1800 and w.labels.get(UTIL) != old]
     assert shown and shown[0] <= 180

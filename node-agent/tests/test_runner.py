@@ -276,7 +276,8 @@ def test_the_read_failure_threshold_is_a_setting(threshold: int) -> None:
     reader = NvmlReader(nvml)
     reader.open()
     sink, clock = RecordingSink(), Clock()
-    a = build_agent(RunConfig(node_name="n", read_failure_cycles=threshold), reader, labels=sink, clock=clock, wall=clock)
+    config = RunConfig(node_name="n", read_failure_cycles=threshold)
+    a = build_agent(config, reader, labels=sink, clock=clock, wall=clock)
     cycles(a, clock, 1)
     nvml.fail[("nvmlDeviceGetUUID", None)] = pynvml.NVMLError_Unknown
     cycles(a, clock, threshold - 1)

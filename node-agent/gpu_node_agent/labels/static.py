@@ -1,5 +1,6 @@
 """Static facts, GFD-compatible in meaning and format: product, count, memory, family, compute capability,
-driver and CUDA versions, MIG capability, and MIG devices as GFD labels them (`mig.py`). Node-wide facts come from the first readable GPU, as GFD does.
+driver and CUDA versions, MIG capability, and MIG devices as GFD labels them (`mig.py`). Node-wide facts come
+from the first readable GPU, as GFD does.
 
 A read that met errors does not take facts away: what it could not read comes from the last clean read
 (`ctx.last_good`), as GFD keeps its last labels when a relabel fails. Only health says the read failed."""
