@@ -79,7 +79,7 @@ def _readout(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         return _fail(f"prefix {prefix!r}: {problem}")
     if gpu_source != "nvml" and not gpu_source.startswith("simulated:"):
         return _fail(f"--gpu-source {gpu_source!r}: expected nvml or simulated:FILE")
-    reader = make_reader(gpu_source)
+    reader = make_reader(gpu_source, watch_xid=False)
     reader.open()
     try:
         snapshot = reader.read()

@@ -31,11 +31,12 @@ __all__ = ["build_agent", "make_reader", "serve"]
 log = logging.getLogger(__name__)
 
 
-def make_reader(gpu_source: str) -> GpuReader:
-    """`nvml` or `simulated:FILE` (already validated by the config)."""
+def make_reader(gpu_source: str, watch_xid: bool = True) -> GpuReader:
+    """`nvml` or `simulated:FILE` (already validated by the config); `watch_xid=False` for a one-shot read, which
+    has no use for the XID event thread."""
     if gpu_source.startswith("simulated:"):
-        return SimulatedReader(Path(gpu_source.removeprefix("simulated:")))
-    return NvmlReader()
+        return SimulatedReader(Path(gpu_source.removeprefix("simulated:")), watch_xid=watch_xid)
+    return NvmlReader(watch_xid=watch_xid)
 
 
 def build_agent(

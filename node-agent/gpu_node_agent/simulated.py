@@ -315,13 +315,15 @@ def load_simulation(path: str | Path) -> Simulation:
 class SimulatedReader:
     """`NvmlReader` over a fake pynvml that replays the file's samples against `clock` (seconds)."""
 
-    def __init__(self, path: str | Path, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, path: str | Path, clock: Callable[[], float] = time.monotonic, watch_xid: bool = True
+    ) -> None:
         self._simulation = load_simulation(path)
         self._clock = clock
         self._start = clock()
         self._last_read = -1.0
         self.nvml = FakeNvml(lambda: self._simulation.at(self._elapsed()), samples=self._samples)
-        self._reader = NvmlReader(self.nvml)
+        self._reader = NvmlReader(self.nvml, watch_xid=watch_xid)
 
     def _elapsed(self) -> float:
         return self._clock() - self._start
