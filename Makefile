@@ -44,3 +44,11 @@ down: ## destroy the local stack and stop the local cluster
 	@scripts/down.sh
 
 .PHONY: tools-pulumi up down
+
+image: setup ## the node agent's image from Debian packages and the lock files, no Docker (build/image: OCI, SBOMs)
+	@tools/image/build.sh
+
+image-lock: ## re-resolve node-agent/image/*.lock (the image's Python packages, hash-pinned) with uv
+	@tools/image/lock.sh
+
+.PHONY: image image-lock

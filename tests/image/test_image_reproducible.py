@@ -1,0 +1,16 @@
+"""Same inputs, same image: a second build in another folder gives the same digest."""
+
+from __future__ import annotations
+
+import pytest
+from image_oci import BuiltImage, build_image
+
+
+def test_second_build_in_another_folder_has_the_same_digest(
+    image: BuiltImage, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # amd64 alone keeps the second build short; each platform's digest is what the index lists.
+    again = build_image(tmp_path_factory.mktemp("again"), "amd64")
+    assert again.out != image.out
+    assert again.arch_digest("amd64") == image.arch_digest("amd64")
+    assert (again.out / "amd64" / "packages.lock").read_text() == (image.out / "amd64" / "packages.lock").read_text()
