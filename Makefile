@@ -48,7 +48,10 @@ down: ## destroy the local stack and stop the local cluster
 image: setup ## the node agent's image from Debian packages and the lock files, no Docker (build/image: OCI, SBOMs)
 	@tools/image/build.sh
 
+image-push: ## push build/image to STACK's nodeAgent.pushRepository and print its `image` line (STACK=dev)
+	@scripts/image-push.sh "$(STACK)"
+
 image-lock: ## re-resolve node-agent/image/*.lock (the image's Python packages, hash-pinned) with uv
 	@tools/image/lock.sh
 
-.PHONY: image image-lock
+.PHONY: image image-push image-lock

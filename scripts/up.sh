@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make up`: from a fresh machine to the GPU platform deployed by a real `pulumi up` on the local cluster.
-#   set-up (.venv) -> toolchain (built once from Go modules, cached) -> local cluster (every part serving)
+#   set-up (.venv) -> toolchain (built once from Go modules, cached) -> the agent image (make image, by digest)
+#   -> local cluster (every part serving)
 #   -> pulumi up --stack local --yes, guarded by the policy pack -> checks -> GPU readout
 # It says done only when every part it started serves; otherwise it names what does not and exits non-zero.
 set -euo pipefail
@@ -10,32 +11,42 @@ STACK=local
 
 step() { log "==> $*"; }
 
-step "1/6 set-up: .venv and packages"
+step "1/7 set-up: .venv and packages"
 scripts/setup.sh
 
-step "2/6 toolchain: control plane, kubectl, Pulumi CLI and Kubernetes provider (first run builds them)"
+step "2/7 toolchain: control plane, kubectl, Pulumi CLI, Kubernetes provider, crane, syft (first run builds them)"
 tools/build.sh
 
-step "3/6 local cluster with the $STACK stack's simulated nodes"
+step "3/7 the node agent's image (make image: Debian packages + the agent, packed by crane)"
+tools/image/build.sh --out build/image
+
+step "4/7 local cluster with the $STACK stack's simulated nodes"
 was_running=true
 scripts/cluster.sh status >/dev/null 2>&1 || was_running=false
 scripts/cluster.sh up
 
-step "4/6 pulumi up --stack $STACK --policy-pack policies"
+step "5/7 pulumi up --stack $STACK --policy-pack policies"
 source scripts/env.sh
 pulumi stack select --create "$STACK" >/dev/null
-up_args=(--stack "$STACK" --yes --policy-pack policies)
+# The stack deploys the image just built, by digest: a copy of its stack file names it (the committed file is
+# left as it is), and `up` and the closing `preview` both read that copy.
+stack_file="$GNP_STATE/Pulumi.$STACK.yaml"
+mkdir -p "$GNP_STATE" && cp "stacks/Pulumi.$STACK.yaml" "$stack_file"
+agent_image="gpu-node-agent:$(sed -n 's/^version = "\(.*\)"$/\1/p' node-agent/pyproject.toml)@$(cat build/image/digest)"
+pulumi config set --stack "$STACK" --config-file "$stack_file" --path 'gpu-node-pools:nodeAgent.image' "$agent_image"
+log "node agent image: $agent_image"
+up_args=(--stack "$STACK" --config-file "$stack_file" --yes --policy-pack policies)
 # A cluster started just now has none of the objects an earlier deployment left in the stack's state.
 $was_running || up_args+=(--refresh)
 pulumi up "${up_args[@]}"
 
-step "5/6 checks: every cluster component running, nodes Ready, metrics API answering, the stack deployed"
+step "6/7 checks: every cluster component running, nodes Ready, metrics API answering, the stack deployed"
 scripts/cluster.sh check
 # `pulumi up` waited for every workload it created; a preview with no changes says the stack is what the code says.
-pulumi preview --stack "$STACK" --expect-no-changes --non-interactive >/dev/null \
+pulumi preview --stack "$STACK" --config-file "$stack_file" --expect-no-changes --non-interactive >/dev/null \
   || die "pulumi preview --stack $STACK shows changes right after the update: the stack is not what the code declares"
 
-step "6/6 GPU readout, and where the platform's pods run (GPU daemons on GPU nodes only, add-ons off them)"
+step "7/7 GPU readout, and where the platform's pods run (GPU daemons on GPU nodes only, add-ons off them)"
 .venv/bin/gpu-node-agent cluster --kubeconfig "$KUBECONFIG"
 echo
 kubectl get pods -A --sort-by=.spec.nodeName \

@@ -65,7 +65,16 @@ CASES = [
     ("agent image missing on EKS", {"gpu-node-pools:cluster": EKS_CLUSTER, "gpu-node-pools:nodeAgent": {}},
      "gpu-node-pools:nodeAgent.image", "required while the node agent is enabled"),
     ("agent image missing on an existing cluster", {"gpu-node-pools:nodeAgent": {"port": 9402}},
-     "gpu-node-pools:nodeAgent.image", "build node-agent/Dockerfile, push it"),
+     "gpu-node-pools:nodeAgent.image", "build it (`make image`), push it"),
+    ("agent push target with a tag",
+     {"gpu-node-pools:nodeAgent": {"image": "r.example.com/a:1", "pushRepository": "r.example.com/a:1"}},
+     "gpu-node-pools:nodeAgent.pushRepository", "no tag or digest"),
+    ("agent push target without a registry",
+     {"gpu-node-pools:nodeAgent": {"image": "team/agent:1", "pushRepository": "team/agent"}},
+     "gpu-node-pools:nodeAgent.pushRepository", "names no registry host"),
+    ("agent image outside its push target",
+     {"gpu-node-pools:nodeAgent": {"image": "r.example.com/other:1", "pushRepository": "r.example.com/agent"}},
+     "gpu-node-pools:nodeAgent", "is not in pushRepository 'r.example.com/agent'"),
     ("agent image not a reference", {"gpu-node-pools:nodeAgent": {"image": "registry.example.com/GPU-Agent:1"}},
      "gpu-node-pools:nodeAgent.image", "not an image reference"),
     ("agent image unpinned", {"gpu-node-pools:nodeAgent": {"image": "registry.example.com/agent"}},
@@ -123,3 +132,25 @@ def test_missing_stack_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixtu
     write_project(tmp_path, {})
     assert main(["--project-dir", str(tmp_path), "render", "--stack", "nope"]) == 2
     assert "stacks/Pulumi.nope.yaml: stack file not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("agent", "code", "out", "err"),
+    [
+        ({"image": "r.example.com:5000/team/agent:0.1.0", "pushRepository": "r.example.com:5000/team/agent"}, 0,
+         "r.example.com:5000/team/agent\n", ""),
+        ({"image": "localhost:5000/agent:0.1.0", "pushRepository": "localhost:5000/agent"}, 0,
+         "localhost:5000/agent\n", ""),
+        ({"image": "r.example.com/agent:0.1.0"}, 2, "", "gpu-node-pools:nodeAgent.pushRepository is not set"),
+    ],
+)
+def test_image_push_target_prints_the_repository_or_names_the_missing_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], agent: dict, code: int, out: str, err: str
+) -> None:
+    write_project(tmp_path, {"gpu-node-pools:nodeAgent": agent})
+    assert main(["--project-dir", str(tmp_path), "image-push-target", "--stack", "bad"]) == code
+    captured = capsys.readouterr()
+    assert captured.out == out
+    assert err in captured.err
+    if err:
+        assert captured.err.startswith("error: stacks/Pulumi.bad.yaml: ")

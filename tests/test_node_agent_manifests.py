@@ -211,7 +211,7 @@ def test_the_daemonset_runs_the_named_image(image: str) -> None:
 def test_no_image_no_default() -> None:
     """Nothing publishes an agent image, so none is made up: the builder refuses, naming the key."""
     assert NodeAgentConfig().image is None
-    with pytest.raises(ValueError, match=r"nodeAgent.image: required .* node-agent/Dockerfile"):
+    with pytest.raises(ValueError, match=r"nodeAgent.image: required .*`make image`"):
         build_node_agent(NodeAgentConfig(), IsolationContract())
     assert build_node_agent(NodeAgentConfig(enabled=False), IsolationContract()) == []
 

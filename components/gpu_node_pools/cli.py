@@ -99,7 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     plan = commands.add_parser(
         "plan", help="every AWS resource the stack declares, with its key settings (components under Pulumi mocks)")
     plan.add_argument("--json", action="store_true", help="every declared resource with all its inputs, as JSON")
-    for sub in (render, pools, nodes, plan):
+    push = commands.add_parser(
+        "image-push-target", help="print nodeAgent.pushRepository: where `make image-push` pushes the built image")
+    for sub in (render, pools, nodes, plan, push):
         sub.add_argument("--stack", required=True, help="stack name: reads stacks/Pulumi.<NAME>.yaml")
     commands.add_parser("config-reference", help="print the stack config reference as a Markdown table")
     return parser
@@ -117,7 +119,15 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if args.command == "render":
+    if args.command == "image-push-target":
+        if config.node_agent.push_repository is None:
+            print(
+                f"error: stacks/Pulumi.{args.stack}.yaml: gpu-node-pools:nodeAgent.pushRepository is not set: name the "
+                "repository to push the agent's image to (registry-host/path)", file=sys.stderr,
+            )
+            return 2
+        print(config.node_agent.push_repository)
+    elif args.command == "render":
         sys.stdout.write(_dump_yaml(in_cluster_objects(config)))
     elif args.command == "simulated-nodes":
         sys.stdout.write(_dump_yaml(simulated_nodes(config.node_pools, config.contract)))

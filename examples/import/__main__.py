@@ -13,7 +13,7 @@ platform = GpuPlatform("ml", PlatformConfig.model_validate({
         {"name": "general", "kind": "general", "instanceTypes": ["m7i.large"], "scaling": {"min": 2, "max": 4}},
         {"name": "gpu", "kind": "gpu", "instanceTypes": ["g6.xlarge"], "scaling": {"min": 0, "max": 4}},
     ],
-    # The agent image you built from node-agent/Dockerfile and pushed (none is published for you).
+    # The agent image `make image` built and `make image-push` pushed (none is published for you).
     "nodeAgent": {"image": "111122223333.dkr.ecr.us-west-2.amazonaws.com/gpu-node-agent:0.1.0"},
 }))
 

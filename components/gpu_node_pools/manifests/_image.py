@@ -12,7 +12,15 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-__all__ = ["ImageDigest", "PinnedImage", "image_problem", "image_with_digest", "names_digest"]
+__all__ = [
+    "ImageDigest",
+    "ImageRepository",
+    "PinnedImage",
+    "image_problem",
+    "image_repository",
+    "image_with_digest",
+    "names_digest",
+]
 
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _HOST_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
@@ -40,6 +48,29 @@ def image_problem(image: str) -> str | None:
     return None
 
 
+def image_repository(image: str) -> str:
+    """The repository (registry host and path) of a valid image reference, without its tag or digest."""
+    match = _REFERENCE.match(image)
+    return match["name"] if match else image
+
+
+def repository_problem(repository: str) -> str | None:
+    """Why `repository` is not a push target (`registry-host[:port]/path`, no tag or digest); None when it is."""
+    match = _REFERENCE.match(repository)
+    if not match or match["tag"] or match["digest"] or len(repository) > _MAX_NAME_LENGTH:
+        return (
+            f"repository {repository!r} is not a push target: write registry-host/path with no tag or digest, "
+            "e.g. 111122223333.dkr.ecr.us-west-2.amazonaws.com/gpu-node-agent"
+        )
+    host = repository.split("/", 1)[0]
+    if "/" not in repository or not ("." in host or ":" in host or host == "localhost"):
+        return (
+            f"repository {repository!r} names no registry host: a push needs one (e.g. "
+            "111122223333.dkr.ecr.us-west-2.amazonaws.com/gpu-node-agent or ghcr.io/OWNER/gpu-node-agent)"
+        )
+    return None
+
+
 def names_digest(image: str) -> bool:
     """Whether a (valid) image reference pins a digest."""
     match = _REFERENCE.match(image)
@@ -64,5 +95,13 @@ def _check_digest(value: str) -> str:
     return value
 
 
+def _check_repository(value: str) -> str:
+    problem = repository_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 PinnedImage = Annotated[str, AfterValidator(_check_pinned_image)]
+ImageRepository = Annotated[str, AfterValidator(_check_repository)]
 ImageDigest = Annotated[str, AfterValidator(_check_digest)]

@@ -19,13 +19,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..config._model import ConfigModel
 from ..config.labels import RESERVED_LABEL_DOMAINS
 from ..contract import GPU_PRESENT_LABEL, POOL_LABEL, IsolationContract
 from ._fields import ContainerResources, DnsLabel, TolerationConfig
-from ._image import PinnedImage
+from ._image import ImageRepository, PinnedImage, image_repository
 from ._pod import container_security_context, pod_security_context
 
 __all__ = [
@@ -48,9 +48,10 @@ NODE_AGENT_READER_ROLE = "gpu-node-agent-reader"
 # No image is published for you, so there is no default: a made-up one would leave the DaemonSet in
 # ImagePullBackOff and `pulumi up` waiting for it (PlatformConfig reports the missing key).
 NODE_AGENT_IMAGE_REQUIRED = (
-    "required while the node agent is enabled, as no agent image is published: build node-agent/Dockerfile, push "
-    "it to a registry your nodes pull from (docs/node-agent.md, Image; .github/workflows/node-agent-image.yml does "
-    "both) and set this key to repo:tag or repo@sha256:<digest>; or set nodeAgent.enabled: false"
+    "required while the node agent is enabled, as no agent image is published: build it (`make image`), push it "
+    "to a registry your nodes pull from (`make image-push STACK=<stack>` with nodeAgent.pushRepository set, or "
+    ".github/workflows/node-agent-image.yml; docs/node-agent.md, Image) and set this key to the "
+    "repo:tag@sha256:<digest> the push prints; or set nodeAgent.enabled: false"
 )
 DEFAULT_NODE_AGENT_NAMESPACE = "gpu-node-agent"
 DEFAULT_NODE_AGENT_PREFIX = "node-agent.gpu-node-pools.io/"
@@ -83,8 +84,13 @@ class NodeAgentConfig(ConfigModel):
     namespace: DnsLabel = Field(default=DEFAULT_NODE_AGENT_NAMESPACE, description="namespace the agent owns")
     image: PinnedImage | None = Field(
         default=None,
-        description="required when enabled (none is published): the image you built from node-agent/Dockerfile "
-        "and pushed, as `repo:tag`, `repo@sha256:...` or `repo:tag@sha256:...`",
+        description="required when enabled (none is published): the image `make image` built and you pushed, as "
+        "`repo:tag`, `repo@sha256:...` or `repo:tag@sha256:...`",
+    )
+    push_repository: ImageRepository | None = Field(
+        default=None,
+        description="where `make image-push STACK=<stack>` pushes the image `make image` built (registry host and "
+        "path, no tag); it prints the `image` value to set. When both are set, `image` must name this repository",
     )
     prefix: str = Field(
         default=DEFAULT_NODE_AGENT_PREFIX,
@@ -125,6 +131,15 @@ class NodeAgentConfig(ConfigModel):
     extra_tolerations: list[TolerationConfig] = Field(
         default_factory=list, description="for other taints the GPU pools carry (e.g. a spot taint)"
     )
+
+    @model_validator(mode="after")
+    def _image_in_push_repository(self) -> NodeAgentConfig:
+        if self.image and self.push_repository and image_repository(self.image) != self.push_repository:
+            raise ValueError(
+                f"image {self.image!r} is not in pushRepository {self.push_repository!r}: the nodes would run an "
+                "image other than the one `make image-push` pushes; name the pushed image, or change pushRepository"
+            )
+        return self
 
     @field_validator("prefix")
     @classmethod
