@@ -15,8 +15,8 @@ SYFT_VERSION="$(_image_pinned syft github.com/anchore/syft)"
 GNP_SETS+=(crane syft)
 SET_LABEL[crane]="crane $CRANE_VERSION"
 SET_LABEL[syft]="syft $SYFT_VERSION"
-# First-build guesses on 2 cores, module download included (docs/node-agent.md has the measurements).
-SET_GUESS[crane]=60; SET_GUESS[syft]=420
+# First-build guesses on 2 cores, module download included (docs/local-cluster.md has the measurements).
+SET_GUESS[crane]=45; SET_GUESS[syft]=300
 SET_DIR[crane]="$(cache_bin_dir crane "$CRANE_VERSION-$(_image_wrapper_hash crane)")"
 SET_DIR[syft]="$(cache_bin_dir syft "$SYFT_VERSION-$(_image_wrapper_hash syft)")"
 
