@@ -65,9 +65,6 @@ class BuiltImage:
             with tarfile.open(self._blob(layer["digest"]), "r:gz") as tar:
                 tar.extractall(dest, filter="fully_trusted", numeric_owner=True)
 
-    def layers_size(self, arch: str) -> int:
-        return sum(layer["size"] for layer in self.manifest(arch)["layers"])
-
 
 def build_image(out: pathlib.Path, *arches: str) -> BuiltImage:
     args = [str(ROOT / "tools" / "image" / "build.sh"), "--out", str(out)]

@@ -7,7 +7,8 @@
 #      index), gpu-node-agent-<arch>.tar, digest (the index's), and per platform <arch>/{digest,config.json,
 #      packages.lock,sbom.spdx.json,sbom.cdx.json}.
 #
-#   tools/image/build.sh [--out DIR] [--arch ARCH]...   (default: build/image, amd64 and arm64)
+#   tools/image/build.sh [--out DIR] [--arch ARCH]...   (default: build/image, amd64 and arm64; amd64 is always
+#                                                        built, as its Python byte-compiles every platform's files)
 #
 # Same inputs (packages, lock files, sources, SOURCE_DATE_EPOCH), same digest. SOURCE_DATE_EPOCH defaults to the
 # time of the last commit that changed the agent or this build. docs/node-agent.md, "Image", has the rest.
