@@ -1,18 +1,28 @@
 """Validate Kubernetes objects against the official OpenAPI schema (the `kubernetes-validate` package).
 
 Strict schemas: an unknown or misspelt field is an error, as it would be for `kubectl apply --validate=strict`.
-Checked for the oldest Kubernetes version we support and the newest one the package knows.
+Checked for the oldest Kubernetes version we support and the newest one the package knows. Objects of Karpenter's
+API groups are checked against the CRDs of the pinned Karpenter (tools/karpenter/crds), just as strictly.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
+import jsonschema
 import kubernetes_validate
+import yaml
 from kubernetes_validate.utils import latest_version, major_minor
 
-__all__ = ["OLDEST_SUPPORTED_VERSION", "SCHEMA_VERSIONS", "crd_schema_problems", "schema_problems", "validate_objects"]
+__all__ = ["CRD_DIR", "OLDEST_SUPPORTED_VERSION", "SCHEMA_VERSIONS", "crd_problems", "crd_schema_problems",
+           "schema_problems", "validate_objects"]
+
+# The CRDs the local Karpenter (kwok provider) installs; the EKS release's CRDs ship in the package
+# (gpu_node_pools.manifests.karpenter_crds).
+CRD_DIR = Path(__file__).resolve().parents[1] / "tools" / "karpenter" / "crds"
 
 OLDEST_SUPPORTED_VERSION = "1.32"
 SCHEMA_VERSIONS: tuple[str, ...] = (OLDEST_SUPPORTED_VERSION, major_minor(latest_version()))
@@ -23,6 +33,9 @@ def schema_problems(objects: Iterable[dict[str, Any]], versions: Sequence[str] =
     problems = []
     for obj in objects:
         name = f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}"
+        if (obj.get("apiVersion"), obj.get("kind")) in _crd_schemas():
+            problems += [f"{name} @ CRD: {p}" for p in crd_problems(obj)]
+            continue
         for version in versions:
             try:
                 kubernetes_validate.validate(obj, version, strict=True)
@@ -60,8 +73,6 @@ def crd_schema_problems(obj: dict[str, Any], crds: Iterable[dict[str, Any]]) -> 
     jsonschema checks types, enums, patterns, bounds, required fields and unknown fields; the CEL rules
     (x-kubernetes-validations) are the API server's to check.
     """
-    import jsonschema
-
     group, _, version = obj["apiVersion"].rpartition("/")
     for crd in crds:
         spec = crd["spec"]
@@ -75,3 +86,25 @@ def crd_schema_problems(obj: dict[str, Any], crds: Iterable[dict[str, Any]]) -> 
                 return [f"{obj['kind']}/{obj['metadata'].get('name')}: {'.'.join(map(str, e.path))}: {e.message}"
                         for e in validator.iter_errors(obj)]
     return [f"no CRD serves {obj['apiVersion']} {obj['kind']}"]
+
+
+@functools.cache
+def _crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
+    """(apiVersion, kind) -> the strict JSON schema of that served version, from the EKS release's CRDs and then
+    the local Karpenter's (same core release: NodePool and NodeClaim agree)."""
+    from gpu_node_pools.manifests.karpenter_crds import karpenter_crds
+
+    crds = [*karpenter_crds(), *(yaml.safe_load(path.read_text()) for path in sorted(CRD_DIR.glob("*.yaml")))]
+    schemas = {}
+    for crd in crds:
+        for version in crd["spec"]["versions"]:
+            key = (f"{crd['spec']['group']}/{version['name']}", crd["spec"]["names"]["kind"])
+            schemas[key] = _strict(version["schema"]["openAPIV3Schema"])
+    return schemas
+
+
+def crd_problems(obj: dict[str, Any]) -> list[str]:
+    """Every way `obj` fails its CRD's schema (unknown fields, types, enums, patterns, bounds); CEL rules excepted."""
+    schema = _crd_schemas()[(obj["apiVersion"], obj["kind"])]
+    validator = jsonschema.Draft7Validator(schema)
+    return [f"{'.'.join(str(p) for p in e.path)}: {e.message}" for e in validator.iter_errors(obj)]

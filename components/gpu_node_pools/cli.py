@@ -16,14 +16,15 @@ from .aws.nodegroup import nodegroup_request
 from .config.cluster import EksClusterConfig
 from .config.platform import ConfigError, PlatformConfig, cluster_kubernetes_version
 from .config.stack_files import find_project_root, load_stack
-from .manifests.in_cluster import in_cluster_objects
+from .manifests.in_cluster import default_node_class_ref, in_cluster_objects
+from .manifests.karpenter import CAPACITY_TYPE_LABEL, INSTANCE_FAMILY_LABEL, build_node_pools
 from .manifests.simulated_nodes import simulated_nodes
 
 __all__ = ["launch_template_requests", "main", "nodegroup_requests"]
 
 
 def nodegroup_requests(config: PlatformConfig) -> list[dict[str, Any]]:
-    """One EKS CreateNodegroup request per pool. Values only known after deploy are named placeholders."""
+    """One EKS CreateNodegroup request per managed pool. Values only known after deploy are named placeholders."""
     cluster = config.cluster
     if isinstance(cluster, EksClusterConfig):
         cluster_name, subnets = cluster.name, cluster.subnet_ids
@@ -42,19 +43,19 @@ def nodegroup_requests(config: PlatformConfig) -> list[dict[str, Any]]:
             },
             kubernetes_version=cluster_kubernetes_version(config),
         )
-        for pool in config.node_pools
+        for pool in config.managed_pools
     ]
 
 
 def launch_template_requests(config: PlatformConfig) -> list[dict[str, Any]]:
-    """One EC2 CreateLaunchTemplate request per pool. Bottlerocket NVIDIA pools carry the platform's settings."""
+    """One EC2 CreateLaunchTemplate request per managed pool. Bottlerocket NVIDIA pools carry the platform's settings."""
     settings = bottlerocket_nvidia_settings(config.device_plugin, config.node_agent)
     return [
         {
             "LaunchTemplateName": f"<named on deploy: launch template of node pool {pool.name}>",
             "LaunchTemplateData": launch_template_data(pool, bottlerocket_settings=settings),
         }
-        for pool in config.node_pools
+        for pool in config.managed_pools
     ]
 
 
@@ -62,10 +63,37 @@ def _dump_yaml(objects: list[dict[str, Any]]) -> str:
     return yaml.safe_dump_all(objects, sort_keys=False, default_flow_style=False)
 
 
+def _table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+def _elastic_table(config: PlatformConfig) -> str:
+    """One line per elastic pool: what Karpenter may launch, the cap, when nodes go back."""
+    header = ("ELASTIC POOL", "INSTANCES", "CAPACITY", "GPU CAP", "CONSOLIDATION", "WEIGHT", "NODECLASS", "TAINTS")
+    rows: list[tuple[str, ...]] = [header]
+    for obj in build_node_pools(config.node_pools, config.contract, default_node_class_ref(config)):
+        spec, template = obj["spec"], obj["spec"]["template"]["spec"]
+        values = {r["key"]: ",".join(r["values"]) for r in template["requirements"]}
+        instances = values.get(INSTANCE_FAMILY_LABEL, "") or values.get("node.kubernetes.io/instance-type", "")
+        disruption = spec["disruption"]
+        rows.append((
+            obj["metadata"]["name"],
+            instances,
+            values[CAPACITY_TYPE_LABEL],
+            spec["limits"]["nvidia.com/gpu"],
+            f"{disruption['consolidationPolicy']} after {disruption['consolidateAfter']}",
+            str(spec.get("weight", "-")),
+            f"{template['nodeClassRef']['kind']}/{template['nodeClassRef']['name']}",
+            ",".join(f"{t['key']}={t['value']}:{t['effect']}" for t in template["taints"]) or "<none>",
+        ))
+    return _table(rows)
+
+
 def _pools_table(config: PlatformConfig) -> str:
     header = ("NAME", "KIND", "INSTANCE TYPES", "AMI TYPE", "CAPACITY", "MIN/DESIRED/MAX", "DISK", "TAINTS")
-    rows = [header]
-    for pool in config.node_pools:
+    rows: list[tuple[str, ...]] = [header]
+    for pool in config.managed_pools:
         taints = ",".join(str(t) for t in pool.node_taints(config.contract))
         rows.append((
             pool.name,
@@ -73,12 +101,14 @@ def _pools_table(config: PlatformConfig) -> str:
             ",".join(pool.instance_types),
             pool.ami().name,
             pool.capacity_type,
-            f"{pool.scaling.min}/{pool.scaling.desired_size}/{pool.scaling.max}",
+            f"{pool.node_scaling.min}/{pool.node_scaling.desired_size}/{pool.node_scaling.max}",
             f"{pool.effective_disk_size()}Gi",
             taints or "<none>",
         ))
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
-    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+    tables = [_table(rows)] if len(rows) > 1 else []
+    if config.elastic_pools:
+        tables.append(_elastic_table(config))
+    return "\n\n".join(tables)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -89,7 +119,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     render = commands.add_parser("render", help="print the stack's in-cluster Kubernetes objects as YAML")
-    pools = commands.add_parser("pools", help="show the stack's node pools")
+    pools = commands.add_parser(
+        "pools", help="show the stack's node pools (managed node groups, then elastic pools as Karpenter NodePools)"
+    )
     as_json = pools.add_mutually_exclusive_group()
     as_json.add_argument("--json", action="store_true", help="EKS CreateNodegroup requests as a JSON list")
     as_json.add_argument(
@@ -104,6 +136,10 @@ def _parser() -> argparse.ArgumentParser:
     for sub in (render, pools, nodes, plan, push):
         sub.add_argument("--stack", required=True, help="stack name: reads stacks/Pulumi.<NAME>.yaml")
     commands.add_parser("config-reference", help="print the stack config reference as a Markdown table")
+    commands.add_parser(
+        "kwok-instance-types",
+        help="print the instance types the local Karpenter offers (its INSTANCE_TYPES_FILE_PATH JSON), from the table",
+    )
     return parser
 
 
@@ -113,6 +149,11 @@ def main(argv: list[str] | None = None) -> int:
         from .config.reference import config_reference_markdown
 
         print(config_reference_markdown())
+        return 0
+    if args.command == "kwok-instance-types":
+        from .manifests.kwok_instance_types import kwok_instance_types
+
+        print(json.dumps(kwok_instance_types(), indent=1))
         return 0
     try:
         config = load_stack(args.stack, args.project_dir or find_project_root())
@@ -130,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "render":
         sys.stdout.write(_dump_yaml(in_cluster_objects(config)))
     elif args.command == "simulated-nodes":
-        sys.stdout.write(_dump_yaml(simulated_nodes(config.node_pools, config.contract)))
+        sys.stdout.write(_dump_yaml(simulated_nodes(config.managed_pools, config.contract)))
     elif args.command == "plan":
         # Imports pulumi and the providers' SDKs: only this command pays for them.
         from .plan import aws_resources, declare, plan_table

@@ -51,7 +51,7 @@ def desired_size_plan(pool: NodePoolConfig, live_desired: int | None) -> Desired
     outside the new [min, max], so when the config moves a bound past it, the desired size is sent after all: the
     configured one (at least min) when min rose above it, max when max fell below it.
     """
-    scaling = pool.scaling
+    scaling = pool.node_scaling
     if live_desired is not None and live_desired < scaling.min:
         return DesiredSizePlan(scaling.desired_size, ignore_desired=False)  # max(min, desired): desired >= min
     if live_desired is not None and live_desired > scaling.max:
@@ -79,9 +79,9 @@ def nodegroup_request(
         "clusterName": cluster_name,
         "nodegroupName": nodegroup_name_prefix(pool) + NAME_SUFFIX_PLACEHOLDER,
         "scalingConfig": {
-            "minSize": pool.scaling.min,
-            "maxSize": pool.scaling.max,
-            "desiredSize": pool.scaling.desired_size if desired_size is None else desired_size,
+            "minSize": pool.node_scaling.min,
+            "maxSize": pool.node_scaling.max,
+            "desiredSize": pool.node_scaling.desired_size if desired_size is None else desired_size,
         },
         "subnets": list(pool.subnet_ids or subnet_ids),
         "instanceTypes": list(pool.instance_types),

@@ -12,8 +12,10 @@ from typing import Any, Callable, Generic, TypeVar
 
 import pulumi
 
+from ..config.node_pool import NodePoolConfig
 from ..contract import IsolationContract
 from ..manifests.device_plugin import DevicePluginConfig, build_device_plugin
+from ..manifests.karpenter import EKS_NODE_CLASS_REF, build_node_pools
 from ..manifests.metrics_server import MetricsServerConfig, build_metrics_server
 from ..manifests.node_agent import NodeAgentConfig, build_node_agent
 from ..manifests.priority_classes import PriorityLadderConfig, build_priority_classes
@@ -23,6 +25,8 @@ from ._k8s_resources import declare_objects
 __all__ = [
     "AddonArgs",
     "DevicePlugin",
+    "ElasticPools",
+    "ElasticPoolsArgs",
     "MetricsServer",
     "MetricsServerArgs",
     "NodeAgent",
@@ -46,6 +50,13 @@ class MetricsServerArgs(AddonArgs[MetricsServerConfig]):
     """`kubernetes_version` picks the metrics-server release that supports the cluster (None: the default)."""
 
     kubernetes_version: str | None = None
+
+
+@dataclass(frozen=True)
+class ElasticPoolsArgs(AddonArgs[list[NodePoolConfig]]):
+    """The stack's pools (managed ones are skipped) and the NodeClass elastic pools boot from unless they name one."""
+
+    node_class_ref: dict[str, str] = field(default_factory=lambda: dict(EKS_NODE_CLASS_REF))
 
 
 class _ObjectsComponent(pulumi.ComponentResource):
@@ -115,3 +126,14 @@ class NodeAgent(_ObjectsComponent):
 
     def __init__(self, name: str, args: AddonArgs[NodeAgentConfig], opts: pulumi.ResourceOptions | None = None):
         super().__init__(name, args, build_node_agent, opts)
+
+
+class ElasticPools(_ObjectsComponent):
+    """Karpenter NodePools of the elastic GPU pools. Needs Karpenter's CRDs (and, to act, its controller) and the
+    NodeClass they name: on EKS the Karpenter component supplies both; locally scripts/cluster.sh does."""
+
+    _type = "gpu-node-pools:index:ElasticPools"
+
+    def __init__(self, name: str, args: ElasticPoolsArgs, opts: pulumi.ResourceOptions | None = None):
+        build = functools.partial(build_node_pools, default_node_class_ref=args.node_class_ref)
+        super().__init__(name, args, build, opts)

@@ -80,8 +80,8 @@ class NodePool(pulumi.ComponentResource):
         if not plan.ignore_desired:
             pulumi.log.info(
                 f"node pool {pool.name}: the live desired size {args.live_desired_size} is outside the new "
-                f"[min, max] = [{pool.scaling.min}, {pool.scaling.max}], which EKS rejects; sending desired size "
-                f"{plan.desired} instead of leaving it to the autoscaler",
+                f"[min, max] = [{pool.node_scaling.min}, {pool.node_scaling.max}], which EKS rejects; sending desired "
+                f"size {plan.desired} instead of leaving it to the autoscaler",
                 resource=self,
             )
         request = nodegroup_request(

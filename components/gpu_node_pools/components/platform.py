@@ -9,10 +9,12 @@ import pulumi
 from ..aws.bottlerocket import bottlerocket_nvidia_settings
 from ..config.cluster import EksClusterConfig
 from ..config.platform import PlatformConfig, cluster_kubernetes_version
-from ..manifests.in_cluster import in_cluster_objects
+from ..manifests.in_cluster import default_node_class_ref, in_cluster_objects
 from .addons import (
     AddonArgs,
     DevicePlugin,
+    ElasticPools,
+    ElasticPoolsArgs,
     MetricsServer,
     MetricsServerArgs,
     NodeAgent,
@@ -36,6 +38,7 @@ class GpuPlatform(pulumi.ComponentResource):
     metrics_server: MetricsServer | None
     node_agent: NodeAgent | None
     karpenter: Karpenter | None
+    elastic_pools: ElasticPools | None
 
     def __init__(
         self,
@@ -59,7 +62,7 @@ class GpuPlatform(pulumi.ComponentResource):
         if isinstance(config.cluster, EksClusterConfig):
             assert self.cluster.name is not None
             bottlerocket_settings = bottlerocket_nvidia_settings(config.device_plugin, config.node_agent)
-            live_sizes = live_desired_sizes(config.cluster.name) if config.node_pools else {}
+            live_sizes = live_desired_sizes(config.cluster.name) if config.managed_pools else {}
             self.node_pools = [
                 NodePool(
                     f"{name}-{pool.name}",
@@ -75,7 +78,8 @@ class GpuPlatform(pulumi.ComponentResource):
                     # Nodes join only once the CNI (and what else they need) is in place.
                     pulumi.ResourceOptions(parent=self, depends_on=self.cluster.compute_dependencies),
                 )
-                for pool in config.node_pools
+                # Elastic pools are Karpenter NodePools, declared with the in-cluster layer (ElasticPools).
+                for pool in config.managed_pools
             ]
         on_nodes = self.cluster.add_post_compute_addons(after=self.node_pools)
         self.karpenter = self._karpenter(name, config, after=[*self.node_pools, *on_nodes])
@@ -102,9 +106,27 @@ class GpuPlatform(pulumi.ComponentResource):
             NodeAgent(f"{name}-node-agent", AddonArgs(config.node_agent, contract), in_cluster)
             if config.node_agent.enabled else None
         )
+        # Last, as in the apply order: the DaemonSets bound for an elastic pool's nodes exist before its first node.
+        after_daemons = pulumi.ResourceOptions(
+            parent=self, provider=self.cluster.provider,
+            depends_on=[
+                *self.node_pools, *on_nodes, *(c for c in (self.device_plugin, self.node_agent) if c),
+                # On EKS the NodePools boot from Karpenter's EC2NodeClass, which waits for the controller and CRDs.
+                *([self.karpenter.node_class] if self.karpenter else []),
+            ],
+        )
+        self.elastic_pools = (
+            ElasticPools(
+                f"{name}-elastic-pools",
+                ElasticPoolsArgs(config.node_pools, contract, default_node_class_ref(config)),
+                after_daemons,
+            )
+            if config.elastic_pools else None
+        )
         self.register_outputs({
             "cluster_name": self.cluster.name,
             "node_group_names": [p.node_group_name for p in self.node_pools],
+            "elastic_pool_names": [p.name for p in config.elastic_pools],
             "gpu_taint": str(contract.gpu_taint),
         })
 

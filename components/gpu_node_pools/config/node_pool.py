@@ -11,6 +11,7 @@ import re
 from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from ..contract import (
@@ -24,6 +25,7 @@ from ..contract import (
 from ..facts.amis import AMI_TYPES, DEFAULT_AMI, RETIRED_AMI_TYPES, AmiType
 from ..facts.instance_types import lookup
 from ._model import ConfigModel
+from .elastic import ElasticConfig, capacity_problems, node_pool_name_problem
 from .isolation import TaintConfig
 from .labels import label_key_problem, label_value_problem
 
@@ -93,15 +95,40 @@ class UpdateConfig(ConfigModel):
         return {"maxUnavailablePercentage": self.max_unavailable_percentage or DEFAULT_MAX_UNAVAILABLE_PERCENTAGE}
 
 
+# Keys of a managed node group that an elastic pool has no use for: Karpenter sizes it, its EC2NodeClass boots it.
+_NOT_ELASTIC = {
+    "scaling": "an elastic pool has no node count: Karpenter sizes it from zero up to elastic.limits.gpus",
+    "capacity_type": "an elastic pool takes elastic.capacityTypes (spot, on-demand)",
+    "capacity_reservation_id": "Capacity Blocks need a managed node group",
+    "ami_type": "an elastic pool's nodes boot from its EC2NodeClass (AL2023 NVIDIA)",
+    "disk_size": "an elastic pool's root volume is set by its EC2NodeClass",
+    "update": "an elastic pool is rolled by Karpenter's drift, bounded by elastic.disruption.budgets",
+    "node_role_arn": "an elastic pool's nodes take the EC2NodeClass's role",
+    "subnet_ids": "an elastic pool's subnets are found by the EC2NodeClass",
+    "kubernetes_version": "an elastic pool's nodes follow the EC2NodeClass's AMI",
+    "tags": "there is no node group to tag (the EC2NodeClass tags the instances)",
+    "instance_tags": "an elastic pool's instance tags are set by its EC2NodeClass",
+    "protect": "an elastic pool has no node group to protect; elastic.disruption.budgets bound what Karpenter removes",
+}
+
+
 class NodePoolConfig(ConfigModel):
-    """One node pool: an EKS managed node group (or, on the local stack, a set of simulated nodes)."""
+    """One node pool: an EKS managed node group (or, on the local stack, a set of simulated nodes), or, for an
+    elastic GPU pool, a Karpenter NodePool."""
 
     name: str = Field(
         description="pool name, at most 36 characters: prefix of the node group name; the gpu-node-pools.io/pool label"
     )
     kind: PoolKind = Field(description="gpu pools carry the GPU taint and label; general pools neither")
-    instance_types: list[str] = Field(min_length=1, description="EC2 instance types, first is preferred")
-    scaling: ScalingConfig = Field(description="node count bounds; desired-size drift is ignored after creation")
+    instance_types: list[str] = Field(
+        default_factory=list, description="EC2 instance types, first is preferred (elastic pools: or instance families)"
+    )
+    scaling: ScalingConfig | None = Field(
+        default=None, description="node count bounds (required, except for elastic pools); desired-size drift is ignored"
+    )
+    elastic: ElasticConfig | None = Field(
+        default=None, description="make this GPU pool elastic: a Karpenter NodePool scaled by demand up to a GPU cap"
+    )
     ami_type: str | None = Field(
         default=None, description="EKS AMI type (default AL2023 NVIDIA for gpu, AL2023 standard for general)"
     )
@@ -182,6 +209,33 @@ class NodePoolConfig(ConfigModel):
         return labels
 
     @model_validator(mode="after")
+    def _managed_or_elastic(self) -> NodePoolConfig:
+        """A managed pool needs its node count and types; an elastic one must not carry node-group-only keys."""
+        problems: list[tuple[tuple[str, ...], str]] = []
+        if self.elastic is None:
+            if not self.instance_types:
+                problems.append((("instanceTypes",), "List should have at least 1 item (a managed pool's instance types)"))
+            if self.scaling is None:
+                problems.append((("scaling",), "required key is missing (a managed pool's node count bounds)"))
+            if problems:
+                raise _key_errors(problems)
+            return self
+        if self.kind != "gpu":
+            raise _key_error("elastic", "only GPU pools can be elastic; general pools stay managed node groups "
+                             "(Karpenter's controller runs there)")
+        problems += [
+            ((to_camel(key),), f"not used by an elastic pool: {why}")
+            for key, why in _NOT_ELASTIC.items() if key in self.model_fields_set
+        ]
+        name_problem = node_pool_name_problem(self.name)
+        if name_problem:
+            problems.append((("name",), name_problem))
+        problems.extend(capacity_problems(self.elastic, self.instance_types))
+        if problems:
+            raise _key_errors(problems)
+        return self
+
+    @model_validator(mode="after")
     def _consistent(self) -> NodePoolConfig:
         gpu = self.kind == "gpu"
         for name in self.instance_types:
@@ -224,11 +278,25 @@ class NodePoolConfig(ConfigModel):
     def is_gpu(self) -> bool:
         return self.kind == "gpu"
 
+    @property
+    def is_elastic(self) -> bool:
+        """A Karpenter NodePool (no managed node group, no simulated nodes)."""
+        return self.elastic is not None
+
+    @property
+    def node_scaling(self) -> ScalingConfig:
+        """A managed pool's node count bounds (validation makes them present for every managed pool)."""
+        if self.scaling is None:
+            raise ValueError(f"pool {self.name!r} is elastic: it has no node count")
+        return self.scaling
+
     def ami(self) -> AmiType:
         if self.ami_type:
             return AMI_TYPES[self.ami_type]
         known = [f for t in self.instance_types if (f := lookup(t))]
         arch = known[0].arch if known else "x86_64"
+        if self.elastic is not None and not known:
+            arch = "arm64" if self.elastic.architectures == ["arm64"] else "x86_64"
         return AMI_TYPES[DEFAULT_AMI[(self.is_gpu, arch)]]
 
     def node_labels(self, contract: IsolationContract) -> dict[str, str]:
@@ -247,7 +315,15 @@ class NodePoolConfig(ConfigModel):
 
 def _key_error(key: str, message: str) -> ValidationError:
     """A cross-field problem reported at one key of the pool (a plain ValueError would name only the pool)."""
-    problem = PydanticCustomError("value_error", "{message}", {"message": message})
-    return ValidationError.from_exception_data(
-        "NodePoolConfig", [InitErrorDetails(type=problem, loc=(key,), input=None)]
-    )
+    return _key_errors([((key,), message)])
+
+
+def _key_errors(problems: list[tuple[tuple[str, ...], str]]) -> ValidationError:
+    """Cross-field problems, each reported at its key path under the pool: all of them at once."""
+    details = [
+        InitErrorDetails(
+            type=PydanticCustomError("value_error", "{message}", {"message": message}), loc=path, input=None
+        )
+        for path, message in problems
+    ]
+    return ValidationError.from_exception_data("NodePoolConfig", details)

@@ -44,7 +44,9 @@ class PlatformConfig(ConfigModel):
 
     cluster: ClusterConfig = Field(description="mode eks: a new EKS cluster; mode existing: a kubeconfig")
     isolation: IsolationConfig = Field(default_factory=IsolationConfig, description="how GPU nodes are fenced")
-    node_pools: list[NodePoolConfig] = Field(default_factory=list, description="EKS managed node groups")
+    node_pools: list[NodePoolConfig] = Field(
+        default_factory=list, description="EKS managed node groups, and elastic GPU pools (Karpenter NodePools)"
+    )
     device_plugin: DevicePluginConfig = Field(default_factory=DevicePluginConfig, description="NVIDIA device plugin")
     metrics_server: MetricsServerConfig = Field(default_factory=MetricsServerConfig, description="metrics-server")
     priority_classes: PriorityLadderConfig = Field(
@@ -65,6 +67,24 @@ class PlatformConfig(ConfigModel):
             duplicates = sorted({n for n in names if names.count(n) > 1})
             if duplicates:
                 raise ValueError(f"duplicate {what} names: {', '.join(duplicates)}")
+        return self
+
+    @model_validator(mode="after")
+    def _elastic_fence_holds(self) -> PlatformConfig:
+        """Karpenter relaxes PreferNoSchedule taints for a pod that fits nowhere else (scheduling/preferences.go):
+        with such a GPU taint, any pending CPU pod could make it launch a GPU node. Elastic pools need a hard fence."""
+        elastic = [p.name for p in self.node_pools if p.is_elastic]
+        if elastic and self.isolation.gpu_taint.effect == "PreferNoSchedule":
+            message = (
+                f"PreferNoSchedule can't fence elastic pools ({', '.join(elastic)}): Karpenter would launch GPU nodes "
+                "for pods that don't tolerate it; use NoSchedule or NoExecute"
+            )
+            error = InitErrorDetails(
+                type=PydanticCustomError("value_error", "{message}", {"message": message}),
+                loc=("isolation", "gpuTaint", "effect"),
+                input=None,
+            )
+            raise ValidationError.from_exception_data(type(self).__name__, [error])
         return self
 
     @model_validator(mode="after")
@@ -106,6 +126,16 @@ class PlatformConfig(ConfigModel):
     @property
     def contract(self) -> IsolationContract:
         return self.isolation.contract()
+
+    @property
+    def managed_pools(self) -> list[NodePoolConfig]:
+        """The pools that are EKS managed node groups (locally: simulated nodes)."""
+        return [p for p in self.node_pools if not p.is_elastic]
+
+    @property
+    def elastic_pools(self) -> list[NodePoolConfig]:
+        """The GPU pools that are Karpenter NodePools."""
+        return [p for p in self.node_pools if p.is_elastic]
 
     @property
     def on_eks(self) -> bool:

@@ -9,6 +9,7 @@ from ..config.cluster import EksClusterConfig
 from ..config.platform import PlatformConfig, cluster_kubernetes_version
 from .device_plugin import build_device_plugin
 from .ec2_node_class import build_ec2_node_class
+from .karpenter import EKS_NODE_CLASS_REF, KWOK_NODE_CLASS_REF, build_node_pools
 from .karpenter_controller import build_karpenter_controller
 from .karpenter_crds import karpenter_crds
 from .metrics_server import build_metrics_server
@@ -16,7 +17,10 @@ from .node_agent import build_node_agent
 from .priority_classes import build_priority_classes
 from .tenants import build_tenants
 
-__all__ = ["APPLY_ORDER", "INSTANCE_PROFILE_PLACEHOLDER", "in_cluster_objects", "karpenter_objects", "object_id"]
+__all__ = [
+    "APPLY_ORDER", "INSTANCE_PROFILE_PLACEHOLDER", "default_node_class_ref", "in_cluster_objects", "karpenter_objects",
+    "object_id",
+]
 
 # The EC2NodeClass names an instance profile the stack creates on deploy, under a name only AWS knows until then.
 INSTANCE_PROFILE_PLACEHOLDER = "<created on deploy: Karpenter node instance profile>"
@@ -43,6 +47,8 @@ APPLY_ORDER = (
     "PodDisruptionBudget",
     "APIService",
     "EC2NodeClass",
+    # Last: the DaemonSets that must land on its nodes (device plugin, agent) exist before the first node does.
+    "NodePool",
 )
 
 
@@ -58,6 +64,7 @@ def in_cluster_objects(config: PlatformConfig) -> list[dict[str, Any]]:
         ),
         *build_node_agent(config.node_agent, contract),
         *karpenter_objects(config),
+        *build_node_pools(config.node_pools, contract, default_node_class_ref(config)),
     ]
     rank = {kind: i for i, kind in enumerate(APPLY_ORDER)}
     return sorted(objects, key=lambda o: rank.get(o["kind"], len(APPLY_ORDER)))
@@ -78,6 +85,12 @@ def karpenter_objects(config: PlatformConfig) -> list[dict[str, Any]]:
             karpenter.node_class, cluster_name=cluster.name, instance_profile=INSTANCE_PROFILE_PLACEHOLDER
         ),
     ]
+
+
+def default_node_class_ref(config: PlatformConfig) -> dict[str, str]:
+    """The NodeClass elastic pools boot from unless they name one: the EKS layer's EC2NodeClass on EKS; on an
+    existing cluster, the KWOKNodeClass the local cluster installs (scripts/cluster.sh)."""
+    return dict(EKS_NODE_CLASS_REF if config.on_eks else KWOK_NODE_CLASS_REF)
 
 
 def object_id(obj: dict[str, Any]) -> str:

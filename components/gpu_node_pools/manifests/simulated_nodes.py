@@ -27,7 +27,9 @@ def simulated_node_name(pool: NodePoolConfig, index: int) -> str:
 
 
 def simulated_nodes(pools: list[NodePoolConfig], contract: IsolationContract) -> list[dict[str, Any]]:
-    return [_node(pool, i, contract) for pool in pools for i in range(pool.scaling.desired_size)]
+    """The nodes of the managed pools among `pools` (Karpenter launches an elastic pool's nodes itself)."""
+    managed = [pool for pool in pools if not pool.is_elastic]
+    return [_node(pool, i, contract) for pool in managed for i in range(pool.node_scaling.desired_size)]
 
 
 def _node(pool: NodePoolConfig, index: int, contract: IsolationContract) -> dict[str, Any]:

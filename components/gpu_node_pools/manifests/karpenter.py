@@ -1,0 +1,122 @@
+"""Karpenter NodePools (karpenter.sh/v1) for elastic GPU pools, built from the pool config and the isolation contract.
+
+A NodePool says what a node may be (requirements), what it carries (the contract's taint and labels), how much in
+total (the GPU cap in `limits`) and when it goes (disruption, expiry). How a node boots is the NodeClass's job:
+the NodePool only names it, so the same NodePool serves EKS (an EC2NodeClass) and the local cluster (Karpenter's
+kwok provider, whose instance types carry the same AWS label keys: see `kwok_instance_types`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..config.elastic import ElasticConfig
+from ..config.node_pool import NodePoolConfig
+from ..contract import IsolationContract
+from ..facts.instance_types import GPU_MANUFACTURER
+
+__all__ = [
+    "API_VERSION",
+    "CAPACITY_TYPE_LABEL",
+    "EKS_NODE_CLASS_REF",
+    "GPU_MANUFACTURER_LABEL",
+    "INSTANCE_FAMILY_LABEL",
+    "KWOK_NODE_CLASS_REF",
+    "NODEPOOL_LABEL",
+    "build_node_pools",
+    "node_pool",
+]
+
+API_VERSION = "karpenter.sh/v1"
+# Well-known label keys (Karpenter core and its AWS provider; the local instance types carry the AWS ones too).
+CAPACITY_TYPE_LABEL = "karpenter.sh/capacity-type"
+NODEPOOL_LABEL = "karpenter.sh/nodepool"
+GPU_MANUFACTURER_LABEL = "karpenter.k8s.aws/instance-gpu-manufacturer"
+INSTANCE_FAMILY_LABEL = "karpenter.k8s.aws/instance-family"
+INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
+ARCH_LABEL = "kubernetes.io/arch"
+OS_LABEL = "kubernetes.io/os"
+
+# The EC2NodeClass the EKS layer declares for every elastic pool, and the local cluster's KWOKNodeClass.
+# The EC2NodeClass the EKS layer creates (config.karpenter); locally, the KWOKNodeClass scripts/cluster.sh installs.
+EKS_NODE_CLASS_REF: Mapping[str, str] = EC2_NODE_CLASS_REF
+KWOK_NODE_CLASS_REF: Mapping[str, str] = {"group": "karpenter.kwok.sh", "kind": "KWOKNodeClass", "name": "default"}
+
+_MANAGED_BY = {"app.kubernetes.io/managed-by": "gpu-node-pools"}
+
+
+def node_pool(
+    pool: NodePoolConfig, contract: IsolationContract, node_class_ref: Mapping[str, str]
+) -> dict[str, Any]:
+    """The NodePool of one elastic GPU pool. `node_class_ref` names the NodeClass its nodes boot from."""
+    elastic = pool.elastic
+    if elastic is None:
+        raise ValueError(f"pool {pool.name!r} is a managed node group, not an elastic pool")
+    template_spec: dict[str, Any] = {
+        "nodeClassRef": dict(node_class_ref),
+        "taints": [t.to_k8s() for t in pool.node_taints(contract)],
+        "requirements": _requirements(pool, elastic),
+        "expireAfter": elastic.expire_after,
+    }
+    if elastic.termination_grace_period is not None:
+        template_spec["terminationGracePeriod"] = elastic.termination_grace_period
+    spec: dict[str, Any] = {
+        "template": {"metadata": {"labels": pool.node_labels(contract)}, "spec": template_spec},
+        "limits": _limits(elastic),
+        "disruption": {
+            "consolidationPolicy": elastic.disruption.consolidation_policy,
+            "consolidateAfter": elastic.disruption.consolidate_after,
+            "budgets": [b.to_k8s() for b in elastic.disruption.budgets],
+        },
+    }
+    if elastic.weight is not None:
+        spec["weight"] = elastic.weight
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "NodePool",
+        "metadata": {"name": pool.name, "labels": dict(_MANAGED_BY)},
+        "spec": spec,
+    }
+
+
+def build_node_pools(
+    pools: list[NodePoolConfig], contract: IsolationContract, default_node_class_ref: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """The NodePools of the elastic pools among `pools`; a pool's own `elastic.nodeClassRef` wins."""
+    node_pools = []
+    for pool in pools:
+        if pool.elastic is None:
+            continue
+        own = pool.elastic.node_class_ref
+        node_pools.append(node_pool(pool, contract, own.to_k8s() if own else default_node_class_ref))
+    return node_pools
+
+
+def _requirements(pool: NodePoolConfig, elastic: ElasticConfig) -> list[dict[str, Any]]:
+    # NVIDIA only: the AL2023 NVIDIA AMI and our device plugin serve nothing else (AWS also sells AMD, Habana,
+    # Inferentia and Trainium instances with "GPUs" or accelerators).
+    requirements = [_in(GPU_MANUFACTURER_LABEL, [GPU_MANUFACTURER])]
+    if elastic.instance_families is not None:
+        requirements.append(_in(INSTANCE_FAMILY_LABEL, elastic.instance_families))
+    else:
+        requirements.append(_in(INSTANCE_TYPE_LABEL, pool.instance_types))
+    requirements += [
+        _in(ARCH_LABEL, elastic.architectures),
+        _in(OS_LABEL, ["linux"]),
+        _in(CAPACITY_TYPE_LABEL, elastic.capacity_types),
+    ]
+    return requirements
+
+
+def _in(key: str, values: Sequence[str]) -> dict[str, Any]:
+    return {"key": key, "operator": "In", "values": list(values)}
+
+
+def _limits(elastic: ElasticConfig) -> dict[str, str]:
+    limits = {"nvidia.com/gpu": str(elastic.limits.gpus)}
+    if elastic.limits.cpu is not None:
+        limits["cpu"] = elastic.limits.cpu
+    if elastic.limits.memory is not None:
+        limits["memory"] = elastic.limits.memory
+    return limits

@@ -1,0 +1,67 @@
+"""The instance types the local Karpenter (its kwok cloud provider) may launch, from our instance-type table.
+
+Karpenter's kwok provider reads them from the JSON file named by `INSTANCE_TYPES_FILE_PATH`: per type its
+resources and its offerings (a price in a zone for a capacity type). Any label key in an offering's requirements
+becomes a well-known label that Karpenter matches NodePool requirements against and stamps on the node, so the
+AWS keys our NodePool requires (`karpenter.k8s.aws/instance-gpu-manufacturer`, `.../instance-family`) work here
+exactly as on EKS: the local NodePool is the EKS one with another nodeClassRef.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..facts.instance_types import GPU_MANUFACTURER, INSTANCE_TYPES, InstanceType
+from .karpenter import CAPACITY_TYPE_LABEL, GPU_MANUFACTURER_LABEL, INSTANCE_FAMILY_LABEL
+
+__all__ = ["LOCAL_ZONES", "kwok_instance_types"]
+
+# The local cluster's pretend zones (the region the table's prices are from).
+LOCAL_ZONES = ("us-west-2a", "us-west-2b", "us-west-2c")
+GPU_COUNT_LABEL = "karpenter.k8s.aws/instance-gpu-count"
+ZONE_LABEL = "topology.kubernetes.io/zone"
+_MAX_PODS = 110
+_ARCH = {"x86_64": "amd64", "arm64": "arm64"}
+
+
+def kwok_instance_types(
+    types: dict[str, InstanceType] | None = None, zones: tuple[str, ...] = LOCAL_ZONES
+) -> list[dict[str, Any]]:
+    """Every type of the table (default), each offered on-demand and as spot in every zone at the table's prices.
+
+    General-purpose types are offered too: the NodePool's requirements, not this list, keep them out of GPU pools.
+    """
+    return [_instance_type(t, zones) for t in (INSTANCE_TYPES if types is None else types).values()]
+
+
+def _instance_type(facts: InstanceType, zones: tuple[str, ...]) -> dict[str, Any]:
+    resources = {"cpu": str(facts.vcpu), "memory": f"{facts.memory_mib}Mi", "pods": str(_MAX_PODS)}
+    labels = {INSTANCE_FAMILY_LABEL: facts.family}
+    if facts.is_gpu:
+        resources["nvidia.com/gpu"] = str(facts.gpus)
+        labels.update({GPU_MANUFACTURER_LABEL: GPU_MANUFACTURER, GPU_COUNT_LABEL: str(facts.gpus)})
+    offerings = [
+        {
+            # The provider's JSON keys are the Go field names of its offering struct, capitalised.
+            "Price": price,
+            "Available": True,
+            "Requirements": [
+                _in(CAPACITY_TYPE_LABEL, capacity_type),
+                _in(ZONE_LABEL, zone),
+                *(_in(key, value) for key, value in labels.items()),
+            ],
+        }
+        for zone in zones
+        for capacity_type, price in (("on-demand", facts.usd_hour), ("spot", facts.spot_usd_hour))
+    ]
+    return {
+        "name": facts.name,
+        "architecture": _ARCH[facts.arch],
+        "operatingSystems": ["linux"],
+        "resources": resources,
+        "offerings": offerings,
+    }
+
+
+def _in(key: str, value: str) -> dict[str, Any]:
+    return {"key": key, "operator": "In", "values": [value]}
