@@ -14,8 +14,8 @@ test: ## run every test (unit, schema, control plane, pulumi up/preview/destroy)
 tools: ## build (or reuse from the cache) the whole Go-built toolchain, with one progress line per step
 	@tools/build.sh
 
-tools-controlplane: ## build (or reuse from the cache) kube-apiserver, kubectl, etcd, kwok, metrics-server, ...
-	@tools/build.sh kube etcd kwok metrics_server
+tools-controlplane: ## build (or reuse from the cache) kube-apiserver, kubectl, etcd, kwok, metrics-server, karpenter, ...
+	@tools/build.sh kube etcd kwok metrics_server karpenter
 
 cluster-up: ## start the local cluster with the local stack's simulated nodes (.state/kubeconfig)
 	@scripts/cluster.sh up

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The local cluster: a real kube-apiserver, etcd, kube-controller-manager and kube-scheduler run by kwokctl as
-# host processes, simulated nodes (kwok) mirroring the pools of a stack, and a real metrics-server serving
-# metrics.k8s.io from kwok's simulated kubelet metrics. A watchdog (scripts/watchdog.py) restarts a component
-# that dies and records what it saw.
+# host processes, simulated nodes (kwok) mirroring the managed pools of a stack, a real metrics-server serving
+# metrics.k8s.io from kwok's simulated kubelet metrics, and the real Karpenter controller (its kwok cloud
+# provider) launching the nodes of elastic pools, with its CRDs and a KWOKNodeClass. A watchdog
+# (scripts/watchdog.py) restarts a component that dies and records what it saw.
 #
 #   scripts/cluster.sh up      start it (no-op when running), create the nodes of $GNP_STACK (default local),
 #                              and return only when every part serves (see `check`)
-#   scripts/cluster.sh check   every component running, API ready, nodes Ready, metrics API answering
+#   scripts/cluster.sh check   every component running, API ready, nodes Ready, metrics API answering, Karpenter ready
 #   scripts/cluster.sh status  say whether it runs: components, restarts, nodes
 #   scripts/cluster.sh down    stop every process and delete its state, whatever state it is in
 #   scripts/cluster.sh stop|start  stop the processes keeping etcd's data, and start them again (outage drills)
@@ -25,6 +26,8 @@ export KWOK_WORKDIR="$GNP_STATE/kwok"
 CLUSTER_DIR="$KWOK_WORKDIR/clusters/$CLUSTER_NAME"
 WATCHDOG_PID="$CLUSTER_DIR/watchdog.pid"
 WATCHDOG_STATE="$CLUSTER_DIR/watchdog.json"
+# Karpenter's health port (for `check`), beside kwokctl's config for this cluster.
+KARPENTER_HEALTH_PORT_FILE="$KWOK_WORKDIR/karpenter-health-port-$CLUSTER_NAME"
 PYTHON="$GNP_ROOT/.venv/bin/python"
 [ -x "$PYTHON" ] || PYTHON=python3
 
@@ -34,7 +37,7 @@ binaries() { [ -n "${GNP_KUBECTL:-}" ] || source "$GNP_ROOT/tools/controlplane/p
 built_binaries() {
   [ -n "${GNP_KUBECTL:-}" ] && return 0
   local exports
-  exports="$(bash -c 'source "$1/tools/lib.sh"; load_sets; controlplane_exports' _ "$GNP_ROOT" 2>/dev/null)" \
+  exports="$(bash -c 'source "$1/tools/lib.sh"; load_sets; controlplane_exports; karpenter_exports' _ "$GNP_ROOT" 2>/dev/null)" \
     && eval "$exports"
 }
 kwokctl_() { "$GNP_KWOKCTL" --name "$CLUSTER_NAME" "$@"; }
@@ -62,6 +65,53 @@ for n in nodes:
     n["metadata"].setdefault("annotations", {})["metrics.k8s.io/resource-metrics-path"] = (
         "/metrics/nodes/%s/metrics/resource" % n["metadata"]["name"])
 yaml.safe_dump_all(nodes, sys.stdout)'
+}
+
+# A TCP port nothing listens on now (Karpenter's metrics and health ports: two clusters may run side by side).
+free_port() { "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# The kwokctl component that runs Karpenter (core controller, kwok provider) on the host, like metrics-server:
+# kwokctl starts and stops it with the cluster, the watchdog restarts it. scripts/kwok/karpenter starts it once
+# its CRDs are served. Out of cluster it takes the kubeconfig only from KUBECONFIG and needs no leader election;
+# its flag names the cluster folder, so a leftover process is found by `down` like the others.
+karpenter_component() {
+  local metrics_port health_port
+  metrics_port="$(free_port)"; health_port="$(free_port)"
+  echo "$health_port" >"$KARPENTER_HEALTH_PORT_FILE"
+  cat <<YAML
+components:
+  - name: karpenter
+    binary: $GNP_ROOT/scripts/kwok/karpenter
+    links: [kube-apiserver]
+    workDir: "$CLUSTER_DIR"
+    args: ["--instance-types-file-path=$CLUSTER_DIR/karpenter-instance-types.json"]
+    envs:
+      - {name: KUBECONFIG, value: "$CLUSTER_DIR/kubeconfig.yaml"}
+      - {name: GNP_KARPENTER, value: "$GNP_KARPENTER"}
+      - {name: GNP_KARPENTER_CRDS, value: "$GNP_KARPENTER_CRDS"}
+      - {name: GNP_KUBECTL, value: "$GNP_KUBECTL"}
+      - {name: DISABLE_LEADER_ELECTION, value: "true"}
+      - {name: METRICS_PORT, value: "$metrics_port"}
+      - {name: HEALTH_PROBE_PORT, value: "$health_port"}
+YAML
+}
+
+# Karpenter's CRDs (its kwok variant's), then the KWOKNodeClass every local NodePool names.
+install_karpenter_objects() {
+  kubectl_ apply --server-side --field-manager=gnp-cluster -f "$GNP_KARPENTER_CRDS" >/dev/null
+  kubectl_ wait --for condition=established --timeout=60s -f "$GNP_KARPENTER_CRDS" >/dev/null
+  kubectl_ apply --server-side --field-manager=gnp-cluster -f - >/dev/null <<YAML
+apiVersion: karpenter.kwok.sh/v1alpha1
+kind: KWOKNodeClass
+metadata:
+  name: default
+YAML
+}
+
+karpenter_ready() {
+  local port; port="$(cat "$KARPENTER_HEALTH_PORT_FILE" 2>/dev/null)" || return 1
+  "$PYTHON" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=3)' \
+    "http://127.0.0.1:$port/readyz" >/dev/null 2>&1
 }
 
 # wait_until SECONDS WHAT CMD... : polls CMD once a second; dies naming WHAT (and the logs) when time runs out.
@@ -119,14 +169,17 @@ up() {
     log "starting cluster $CLUSTER_NAME (kube $GNP_KUBE_VERSION): etcd, kube-apiserver, controller-manager, scheduler, kwok"
     # metrics.k8s.io is served by a real metrics-server on the host, registered through our own small manifest
     # (kwokctl's default downloads upstream's, and its Service name would clash with the stack's own).
-    mkdir -p "$KWOK_WORKDIR"
-    cat > "$KWOK_WORKDIR/kwokctl-$CLUSTER_NAME.yaml" <<YAML
+    mkdir -p "$KWOK_WORKDIR" "$CLUSTER_DIR"
+    "$GNP_ROOT/scripts/setup.sh"
+    "$GNP_ROOT/.venv/bin/gpu-node-pools" kwok-instance-types >"$CLUSTER_DIR/karpenter-instance-types.json"
+    { cat <<YAML
 apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration
 options:
   metricsServerManifests:
     - $GNP_ROOT/tools/controlplane/metrics-api
 YAML
+      karpenter_component; } > "$KWOK_WORKDIR/kwokctl-$CLUSTER_NAME.yaml"
     KWOK_KUBE_VERSION="$GNP_KUBE_VERSION" \
     KWOK_KUBECTL_BINARY="$GNP_KUBECTL" \
       kwokctl_ --config "$KWOK_WORKDIR/kwokctl-$CLUSTER_NAME.yaml" create cluster \
@@ -148,6 +201,8 @@ YAML
     start_watchdog
   fi
   wait_until 60 "kube-apiserver ready (/readyz)" kubectl_ get --raw /readyz --request-timeout=5s
+  log "installing Karpenter's CRDs and the KWOKNodeClass (elastic pools' nodes come from Karpenter)"
+  install_karpenter_objects
 
   log "creating the simulated nodes of stack '$STACK'"
   local nodes names
@@ -158,6 +213,8 @@ YAML
   wait_until 180 "$(printf '%s\n' "$names" | wc -l) simulated nodes Ready" nodes_ready "$names"
   log "waiting for the metrics API (metrics-server on the host)"
   wait_until 120 "metrics.k8s.io answering" metrics_api_answers
+  log "waiting for Karpenter (host process, kwok provider) to be ready"
+  wait_until 120 "Karpenter ready (/readyz)" karpenter_ready
   check >/dev/null || { check; die "cluster $CLUSTER_NAME started, but not every part serves (above)"; }
   log "cluster $CLUSTER_NAME is up: $(printf '%s\n' "$names" | wc -l) simulated nodes Ready, metrics API answering"
   log "use it: export KUBECONFIG=$KUBECONFIG_PATH (kubectl: $GNP_KUBECTL)"
@@ -197,6 +254,8 @@ for name, c in json.load(open(sys.argv[1]))["components"].items(): print(name, c
   else echo "nodes                      NOT READY: $(echo $not_ready)"; problems=1; fi
   if metrics_api_answers; then echo "metrics.k8s.io             answering"
   else echo "metrics.k8s.io             NOT ANSWERING"; problems=1; fi
+  if karpenter_ready; then echo "karpenter                  ready"
+  else echo "karpenter                  NOT READY (logs: $CLUSTER_DIR/logs/karpenter.log)"; problems=1; fi
   return "$problems"
 }
 
@@ -204,7 +263,7 @@ status() {
   if running; then
     echo "cluster $CLUSTER_NAME: running (KUBECONFIG=$KUBECONFIG_PATH)"
     check || true
-    kubectl_ get nodes -L node.kubernetes.io/instance-type,nvidia.com/gpu.present
+    kubectl_ get nodes -L node.kubernetes.io/instance-type,nvidia.com/gpu.present,karpenter.sh/nodepool
   else
     echo "cluster $CLUSTER_NAME: not running"
     return 3
@@ -249,7 +308,7 @@ down() {
     kill $pids 2>/dev/null || true; sleep 2
     pids="$(leftover_pids)"; [ -z "$pids" ] || kill -9 $pids 2>/dev/null || true
   fi
-  rm -rf "$CLUSTER_DIR" "$KUBECONFIG_PATH" "$KWOK_WORKDIR/kwokctl-$CLUSTER_NAME.yaml"
+  rm -rf "$CLUSTER_DIR" "$KUBECONFIG_PATH" "$KWOK_WORKDIR/kwokctl-$CLUSTER_NAME.yaml" "$KARPENTER_HEALTH_PORT_FILE"
   log "cluster $CLUSTER_NAME stopped; nothing of it runs"
 }
 

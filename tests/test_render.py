@@ -44,7 +44,10 @@ def test_namespaces_come_before_the_objects_in_them(stack: str, capsys) -> None:
 def test_simulated_nodes_mirror_the_local_pools(capsys) -> None:
     nodes = cli_yaml(capsys, "simulated-nodes", "--stack", "local")
     config = load_stack("local")
-    assert len(nodes) == sum(p.scaling.desired_size for p in config.node_pools)
+    # Managed pools only: Karpenter launches an elastic pool's nodes when pods need them.
+    assert config.elastic_pools, "the local stack should have an elastic pool"
+    assert len(nodes) == sum(p.node_scaling.desired_size for p in config.managed_pools)
+    assert not {n["metadata"]["labels"]["gpu-node-pools.io/pool"] for n in nodes} & {p.name for p in config.elastic_pools}
     validate_objects(nodes)
     for node in nodes:
         labels = node["metadata"]["labels"]

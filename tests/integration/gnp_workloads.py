@@ -56,6 +56,7 @@ def pod_spec(
     requests: dict[str, str] | None = None,
     tolerations: list[dict[str, Any]] | None = None,
     priority_class: str | None = None,
+    node_selector: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     resources = {"requests": dict(requests or {}), "limits": {}}
     if requests and GPU in requests:  # extended resources need limit == request
@@ -68,6 +69,8 @@ def pod_spec(
         spec["tolerations"] = tolerations
     if priority_class:
         spec["priorityClassName"] = priority_class
+    if node_selector:
+        spec["nodeSelector"] = node_selector
     return spec
 
 

@@ -13,11 +13,23 @@ from gnp_cluster import AppliedLayer, LocalCluster, wait_for
 pytestmark = pytest.mark.cluster
 
 
+# These proofs are about the managed GPU pool's fixed nodes. The local stack also has an elastic pool, whose nodes
+# Karpenter launches for pending GPU pods (tests/integration/test_karpenter.py proves that): GPU pods here are
+# pinned to the managed pool, so a pod meant to stay Pending stays Pending.
+POOL_LABEL = "gpu-node-pools.io/pool"
+
+
 @pytest.fixture(scope="module")
 def gpu_nodes(local_cluster: LocalCluster) -> list[client.V1Node]:
-    nodes = local_cluster.nodes(f"{GPU_PRESENT}=true")
+    nodes = local_cluster.nodes(f"{GPU_PRESENT}=true,!karpenter.sh/nodepool")
     assert nodes, "the local stack has no GPU nodes"
     return nodes
+
+
+def managed_pool(gpu_nodes: list[client.V1Node]) -> dict[str, str]:
+    """A node selector for the managed GPU pool the fixed GPU nodes belong to."""
+    [pool] = {n.metadata.labels[POOL_LABEL] for n in gpu_nodes}
+    return {POOL_LABEL: pool}
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +154,8 @@ def test_gpu_job_runs_on_gpu_nodes(
     local_cluster: LocalCluster, namespace: str, gpu_nodes: list[client.V1Node]
 ) -> None:
     total = gpu_count(gpu_nodes)
-    template = pod("train", requests={GPU: "1", "cpu": "100m", "memory": "64Mi"}, tolerations=gpu_tolerations(gpu_nodes))
+    template = pod("train", requests={GPU: "1", "cpu": "100m", "memory": "64Mi"}, tolerations=gpu_tolerations(gpu_nodes),
+                   node_selector=managed_pool(gpu_nodes))
     template["spec"]["restartPolicy"] = "Never"
     job = {
         "apiVersion": "batch/v1",
@@ -169,7 +182,7 @@ def test_more_gpu_requests_than_the_pool_holds_stay_pending(
     total, overflow = gpu_count(gpu_nodes), 2
     dep = deployment(
         "serve", total + overflow, requests={GPU: "1", "cpu": "100m", "memory": "64Mi"},
-        tolerations=gpu_tolerations(gpu_nodes),
+        tolerations=gpu_tolerations(gpu_nodes), node_selector=managed_pool(gpu_nodes),
     )
     client.AppsV1Api(local_cluster.api()).create_namespaced_deployment(namespace, dep)
 
@@ -206,10 +219,11 @@ def test_serving_preempts_lower_priority_gpu_pods_and_batch_never_does(
     tolerations = gpu_tolerations(gpu_nodes)
     gpu_pod = {GPU: "1", "cpu": "100m", "memory": "64Mi"}
     total = gpu_count(gpu_nodes)
+    pinned = managed_pool(gpu_nodes)
 
     # Fill the GPU pool with priority-0 pods.
     client.AppsV1Api(local_cluster.api()).create_namespaced_deployment(
-        namespace, deployment("filler", total, requests=gpu_pod, tolerations=tolerations)
+        namespace, deployment("filler", total, requests=gpu_pod, tolerations=tolerations, node_selector=pinned)
     )
     fillers = wait_for(
         lambda: (s := split(local_cluster.pods(namespace, "app=filler"))[0]) and len(s) == total and s,
@@ -219,7 +233,7 @@ def test_serving_preempts_lower_priority_gpu_pods_and_batch_never_does(
 
     # Batch (preemptionPolicy: Never) waits for room instead of evicting anyone.
     core.create_namespaced_pod(namespace, pod("batch", requests=gpu_pod, tolerations=tolerations,
-                                              priority_class=batch["metadata"]["name"]))
+                                              priority_class=batch["metadata"]["name"], node_selector=pinned))
     wait_for(lambda: pending_message(core.read_namespaced_pod("batch", namespace)) is not None, 60,
              "the batch pod marked unschedulable")
     batch_pod = core.read_namespaced_pod("batch", namespace)
@@ -230,7 +244,7 @@ def test_serving_preempts_lower_priority_gpu_pods_and_batch_never_does(
 
     # Serving preempts one filler and takes its GPU.
     core.create_namespaced_pod(namespace, pod("serving", requests=gpu_pod, tolerations=tolerations,
-                                              priority_class=serving["metadata"]["name"]))
+                                              priority_class=serving["metadata"]["name"], node_selector=pinned))
     serving_pod = wait_for(
         lambda: (p := core.read_namespaced_pod("serving", namespace)).spec.node_name and p.status.phase == "Running" and p,
         120, "the serving pod running after preemption",
