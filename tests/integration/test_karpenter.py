@@ -100,7 +100,9 @@ def test_a_gpu_pod_brings_a_tainted_gpu_node_with_the_gpu_daemons_and_it_goes_ba
     running = wait_for(lambda: (p := core.read_namespaced_pod("train", namespace)).status.phase == "Running" and p,
                        90, "the GPU pod Running")
     [node] = nodes_of(local_cluster, name)
-    [claim] = nodeclaims_of(local_cluster, name)
+    # Karpenter writes the claim's node into its status in a later update than the one that registers the node.
+    [claim] = wait_for(lambda: [c for c in nodeclaims_of(local_cluster, name) if c.get("status", {}).get("nodeName")],
+                       30, "the NodeClaim naming its node")
     assert running.spec.node_name == node.metadata.name == claim["status"]["nodeName"]
     labels = node.metadata.labels
     # The contract's fence and labels, on a GPU type the pool allows, from the same AWS label keys as on EKS.
