@@ -29,7 +29,13 @@ def elastic_pool(**changes: Any) -> dict[str, Any]:
     return pool
 
 
+GENERAL = {"name": "general", "kind": "general", "instanceTypes": ["m6i.large"], "scaling": {"min": 2, "max": 3}}
+
+
 def config(*pools: dict[str, Any], cluster: dict[str, Any] = EXISTING, **extra: Any):
+    if cluster is EKS:  # elastic pools on EKS need Karpenter, whose controller runs on a general pool
+        extra.setdefault("karpenter", {"enabled": True})
+        pools = (GENERAL, *(p for p in pools if p.get("kind") != "general"))
     return parse_platform_config({"cluster": cluster, "nodePools": list(pools), "nodeAgent": AGENT, **extra}, "stack.yaml")
 
 
@@ -150,8 +156,7 @@ def test_defaults_are_gpu_sized_and_on_demand() -> None:
 
 @pytest.mark.parametrize(("cluster", "ref"), [(EKS, EKS_NODE_CLASS_REF), (EXISTING, KWOK_NODE_CLASS_REF)])
 def test_the_layer_holds_the_node_pool_with_the_clusters_node_class(cluster: dict, ref: dict) -> None:
-    general = {"name": "general", "kind": "general", "instanceTypes": ["m6i.large"], "scaling": {"min": 1, "max": 2}}
-    objects = in_cluster_objects(config(general, elastic_pool(), cluster=cluster))
+    objects = in_cluster_objects(config(GENERAL, elastic_pool(), cluster=cluster))
     [pool] = [o for o in objects if o["kind"] == "NodePool"]
     assert pool["spec"]["template"]["spec"]["nodeClassRef"] == dict(ref)
     assert objects[-1] is pool  # after the DaemonSets that must land on its nodes
@@ -162,6 +167,13 @@ def test_a_pool_may_name_its_own_node_class() -> None:
     ref = {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": "big-disks"}
     objects = in_cluster_objects(config(elastic_pool(elastic={"nodeClassRef": ref}), cluster=EKS))
     assert [o for o in objects if o["kind"] == "NodePool"][0]["spec"]["template"]["spec"]["nodeClassRef"] == ref
+
+
+def test_elastic_pools_on_eks_need_karpenter() -> None:
+    with pytest.raises(ConfigError) as error:
+        config(elastic_pool(), cluster=EKS, karpenter={"enabled": False})
+    assert "gpu-node-pools:karpenter.enabled" in str(error.value)
+    assert "elastic GPU pools gpu-elastic need Karpenter" in str(error.value)
 
 
 def test_schema_check_catches_a_misspelt_field() -> None:

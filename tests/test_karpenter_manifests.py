@@ -248,7 +248,9 @@ def test_render_shows_karpenter_on_eks_stacks(stack: str) -> None:
     objects = in_cluster_objects(load_stack(stack))
     kinds = [o["kind"] for o in objects]
     assert kinds[: len(CRDS)] == ["CustomResourceDefinition"] * len(CRDS)  # first: everything else needs them
-    assert kinds[-1] == "EC2NodeClass"
+    # The EC2NodeClass after the controller, and only the NodePools that launch from it after the EC2NodeClass.
+    assert kinds.index("EC2NodeClass") > kinds.index("Deployment")
+    assert set(kinds[kinds.index("EC2NodeClass") + 1:]) == {"NodePool"}
     assert one(objects, "EC2NodeClass")["spec"]["instanceProfile"] == INSTANCE_PROFILE_PLACEHOLDER
     assert any(o["kind"] == "Deployment" and o["metadata"]["name"] == "karpenter" for o in objects)
 

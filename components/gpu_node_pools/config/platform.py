@@ -103,11 +103,18 @@ class PlatformConfig(ConfigModel):
     def _karpenter_has_a_home(self) -> PlatformConfig:
         # Karpenter's controller must not run on nodes it manages: it lives on a general managed node group.
         karpenter = self.karpenter
-        if not karpenter.enabled:
-            return self
-        general_min = sum(p.scaling.min for p in self.node_pools if p.kind == "general")
         loc: tuple[str, ...] = ("karpenter", "enabled")
         problem = None
+        if not karpenter.enabled:
+            elastic = [p.name for p in self.elastic_pools]
+            if elastic and isinstance(self.cluster, EksClusterConfig):
+                # On EKS nothing would launch an elastic pool's nodes: its GPU pods would stay Pending forever.
+                problem = (f"the elastic GPU pools {', '.join(elastic)} need Karpenter on this EKS stack: set "
+                           "karpenter.enabled: true (or give the pools scaling instead of elastic)")
+                error = InitErrorDetails(type=PydanticCustomError("karpenter_home", problem), loc=loc, input=False)
+                raise ValidationError.from_exception_data(type(self).__name__, [error])
+            return self
+        general_min = sum(p.node_scaling.min for p in self.node_pools if p.kind == "general")
         if not isinstance(self.cluster, EksClusterConfig):
             problem = ("Karpenter is installed on EKS stacks only (cluster.mode: eks); a local cluster runs its own "
                        "kwok Karpenter")

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..config.elastic import ElasticConfig
+from ..config.karpenter import EC2_NODE_CLASS_REF
 from ..config.node_pool import NodePoolConfig
 from ..contract import IsolationContract
 from ..facts.instance_types import GPU_MANUFACTURER
