@@ -438,3 +438,15 @@ def test_aws_keys_in_the_stack_config_count_as_credentials(monkeypatch: pytest.M
     clear_aws_environment(monkeypatch, tmp_path)
     resources = dev_with(**{"aws:accessKey": "AKIAEXAMPLE", "aws:secretKey": "secret"})
     assert of_type(resources, CLUSTER)
+
+
+def test_prometheus_operator_objects_are_declared_only_when_asked_for() -> None:
+    def monitoring(resources: list[Declared]) -> dict[str, Declared]:
+        return {r.typ: r for r in resources if "monitoring.coreos.com" in r.typ}
+
+    assert monitoring(run_program("dev")) == {}
+    declared = monitoring(dev_with(**{"gpu-node-pools:alerts": {"prometheusRule": True, "podMonitor": True}}))
+    assert set(declared) == {"kubernetes:monitoring.coreos.com/v1:PrometheusRule",
+                             "kubernetes:monitoring.coreos.com/v1:PodMonitor"}
+    rule = declared["kubernetes:monitoring.coreos.com/v1:PrometheusRule"]
+    assert [g["name"] for g in rule.inputs["spec"]["groups"]][0] == "gpu-node-pools.node"

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from .alerts import rule_file_yaml, scrape_config
 from .aws.bottlerocket import bottlerocket_nvidia_settings
 from .aws.launch_template import launch_template_data
 from .aws.nodegroup import nodegroup_request
@@ -127,13 +128,19 @@ def _parser() -> argparse.ArgumentParser:
     as_json.add_argument(
         "--launch-templates", action="store_true", help="EC2 CreateLaunchTemplate requests as a JSON list"
     )
+    alerts = commands.add_parser(
+        "alerts", help="print the stack's Prometheus rule file (rule_files:), or with --scrape-config the agent's scrape job"
+    )
+    alerts.add_argument(
+        "--scrape-config", action="store_true", help="print a scrape_configs entry for the node agent instead"
+    )
     nodes = commands.add_parser("simulated-nodes", help="print kwok Node objects mirroring the stack's pools")
     plan = commands.add_parser(
         "plan", help="every AWS resource the stack declares, with its key settings (components under Pulumi mocks)")
     plan.add_argument("--json", action="store_true", help="every declared resource with all its inputs, as JSON")
     push = commands.add_parser(
         "image-push-target", help="print nodeAgent.pushRepository: where `make image-push` pushes the built image")
-    for sub in (render, pools, nodes, plan, push):
+    for sub in (render, pools, alerts, nodes, plan, push):
         sub.add_argument("--stack", required=True, help="stack name: reads stacks/Pulumi.<NAME>.yaml")
     commands.add_parser("config-reference", help="print the stack config reference as a Markdown table")
     commands.add_parser(
@@ -170,6 +177,11 @@ def main(argv: list[str] | None = None) -> int:
         print(config.node_agent.push_repository)
     elif args.command == "render":
         sys.stdout.write(_dump_yaml(in_cluster_objects(config)))
+    elif args.command == "alerts":
+        if args.scrape_config:
+            sys.stdout.write(yaml.safe_dump({"scrape_configs": [scrape_config(config.node_agent)]}, sort_keys=False))
+        else:
+            sys.stdout.write(rule_file_yaml(config.alerts))
     elif args.command == "simulated-nodes":
         sys.stdout.write(_dump_yaml(simulated_nodes(config.managed_pools, config.contract)))
     elif args.command == "plan":

@@ -25,16 +25,13 @@ _GROUP_MODULES = {
     "coordination.k8s.io": "coordination",
     "apiextensions.k8s.io": "apiextensions",
 }
-# Groups served by CRDs: their objects are declared as generic `apiextensions.CustomResource`s.
-_CUSTOM_RESOURCE_GROUPS = frozenset({"karpenter.sh", "karpenter.k8s.aws", "karpenter.kwok.sh"})
+# Groups served by CRDs (Karpenter's, prometheus-operator's): their objects are declared as generic
+# `apiextensions.CustomResource`s.
+_CUSTOM_RESOURCE_GROUPS = frozenset({"karpenter.sh", "karpenter.k8s.aws", "karpenter.kwok.sh", "monitoring.coreos.com"})
 
 
 def resource_class(api_version: str, kind: str) -> type[pulumi.CustomResource]:
     group, _, version = api_version.rpartition("/")
-    if group in _CUSTOM_RESOURCE_GROUPS:
-        from pulumi_kubernetes.apiextensions import CustomResource
-
-        return CustomResource
     if group not in _GROUP_MODULES:
         raise ValueError(f"no pulumi-kubernetes module known for API group {group!r} ({kind})")
     module = importlib.import_module(f"pulumi_kubernetes.{_GROUP_MODULES[group]}.{version}")

@@ -16,7 +16,9 @@ from ..config.node_pool import NodePoolConfig
 from ..contract import IsolationContract
 from ..manifests.device_plugin import DevicePluginConfig, build_device_plugin
 from ..manifests.karpenter import EKS_NODE_CLASS_REF, build_node_pools
+from ..alerts import AlertsConfig
 from ..manifests.metrics_server import MetricsServerConfig, build_metrics_server
+from ..manifests.monitoring import build_monitoring
 from ..manifests.node_agent import NodeAgentConfig, build_node_agent
 from ..manifests.priority_classes import PriorityLadderConfig, build_priority_classes
 from ..manifests.tenants import TenantNamespaceConfig, build_tenants
@@ -29,6 +31,8 @@ __all__ = [
     "ElasticPoolsArgs",
     "MetricsServer",
     "MetricsServerArgs",
+    "Monitoring",
+    "MonitoringArgs",
     "NodeAgent",
     "PriorityClasses",
     "WorkloadNamespaces",
@@ -57,6 +61,13 @@ class ElasticPoolsArgs(AddonArgs[list[NodePoolConfig]]):
     """The stack's pools (managed ones are skipped) and the NodeClass elastic pools boot from unless they name one."""
 
     node_class_ref: dict[str, str] = field(default_factory=lambda: dict(EKS_NODE_CLASS_REF))
+
+
+@dataclass(frozen=True)
+class MonitoringArgs(AddonArgs[AlertsConfig]):
+    """`node_agent` says where the agent runs (namespace, port) for the PodMonitor and the rules' namespace."""
+
+    node_agent: NodeAgentConfig = field(default_factory=NodeAgentConfig)
 
 
 class _ObjectsComponent(pulumi.ComponentResource):
@@ -137,3 +148,12 @@ class ElasticPools(_ObjectsComponent):
     def __init__(self, name: str, args: ElasticPoolsArgs, opts: pulumi.ResourceOptions | None = None):
         build = functools.partial(build_node_pools, default_node_class_ref=args.node_class_ref)
         super().__init__(name, args, build, opts)
+
+
+class Monitoring(_ObjectsComponent):
+    """prometheus-operator objects (opt-in): the alert rules as a PrometheusRule, a PodMonitor for the agent."""
+
+    _type = "gpu-node-pools:index:Monitoring"
+
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(name, args, lambda alerts, _contract: build_monitoring(alerts, args.node_agent), opts)

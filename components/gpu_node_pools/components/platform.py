@@ -17,6 +17,8 @@ from .addons import (
     ElasticPoolsArgs,
     MetricsServer,
     MetricsServerArgs,
+    Monitoring,
+    MonitoringArgs,
     NodeAgent,
     PriorityClasses,
     WorkloadNamespaces,
@@ -122,6 +124,10 @@ class GpuPlatform(pulumi.ComponentResource):
                 after_daemons,
             )
             if config.elastic_pools else None
+        )
+        self.monitoring = (
+            Monitoring(f"{name}-monitoring", MonitoringArgs(config.alerts, contract, config.node_agent), in_cluster)
+            if config.alerts.prometheus_rule or config.alerts.pod_monitor else None
         )
         self.register_outputs({
             "cluster_name": self.cluster.name,

@@ -7,12 +7,17 @@ and the file it came from.
 
 from __future__ import annotations
 
+import difflib
+import typing
 from collections.abc import Mapping
 from typing import Any
+
+from pydantic import BaseModel
 
 from pydantic import Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from ..alerts.config import AlertsConfig
 from ..contract import IsolationContract
 from ..manifests.device_plugin import DevicePluginConfig
 from ..manifests.metrics_server import MetricsServerConfig
@@ -56,6 +61,9 @@ class PlatformConfig(ConfigModel):
     node_agent: NodeAgentConfig = Field(default_factory=NodeAgentConfig, description="the NVML node agent")
     karpenter: KarpenterConfig = Field(
         default_factory=KarpenterConfig, description="Karpenter (EKS): controller, EC2NodeClass, interruption queue"
+    )
+    alerts: AlertsConfig = Field(
+        default_factory=AlertsConfig, description="Prometheus alert rules and scrape objects for nodes and GPUs"
     )
 
     @model_validator(mode="after")
@@ -188,9 +196,30 @@ def _describe(error: Any) -> tuple[str, str]:
             parts.append(("." if parts else "") + str(part))
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        message = "unknown key"
+        message = "unknown key" + _did_you_mean(error["loc"])
     elif error["type"] == "missing":
         message = "required key is missing"
     elif error["type"] in ("literal_error", "enum"):
         message = f"{error['input']!r} is not allowed: {message.lower()}"
     return key + "".join(parts), message
+
+
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models(arg)]
+
+
+def _did_you_mean(loc: tuple[Any, ...]) -> str:
+    """`; did you mean 'memoryUsedRatio'?` for a misspelt key, from the keys its model knows."""
+    models: list[type[BaseModel]] = [PlatformConfig]
+    for part in loc[:-1]:
+        if isinstance(part, int) or part in _UNION_TAGS:
+            continue
+        models = [
+            m for model in models for name, f in model.model_fields.items() if part in (name, f.alias)
+            for m in _models(f.annotation)
+        ]
+    known = [f.alias or name for model in models for name, f in model.model_fields.items()]
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""

@@ -13,6 +13,7 @@ from .karpenter import EKS_NODE_CLASS_REF, KWOK_NODE_CLASS_REF, build_node_pools
 from .karpenter_controller import build_karpenter_controller
 from .karpenter_crds import karpenter_crds
 from .metrics_server import build_metrics_server
+from .monitoring import build_monitoring
 from .node_agent import build_node_agent
 from .priority_classes import build_priority_classes
 from .tenants import build_tenants
@@ -46,6 +47,8 @@ APPLY_ORDER = (
     "Deployment",
     "PodDisruptionBudget",
     "APIService",
+    "PrometheusRule",
+    "PodMonitor",
     "EC2NodeClass",
     # Last: the DaemonSets that must land on its nodes (device plugin, agent) exist before the first node does.
     "NodePool",
@@ -65,6 +68,7 @@ def in_cluster_objects(config: PlatformConfig) -> list[dict[str, Any]]:
         *build_node_agent(config.node_agent, contract),
         *karpenter_objects(config),
         *build_node_pools(config.node_pools, contract, default_node_class_ref(config)),
+        *build_monitoring(config.alerts, config.node_agent),
     ]
     rank = {kind: i for i, kind in enumerate(APPLY_ORDER)}
     return sorted(objects, key=lambda o: rank.get(o["kind"], len(APPLY_ORDER)))
