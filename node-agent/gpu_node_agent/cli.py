@@ -64,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     cluster.add_argument("--namespace", default=None, help=f"the agent's namespace (default {DEFAULT_NAMESPACE})")
     cluster.add_argument("--prefix", default=None, help=f"the agent's label prefix (default {DEFAULT_PREFIX})")
     cluster.add_argument("--json", action="store_true", help="JSON instead of a table")
+    cluster.add_argument(
+        "--prometheus", default=None, metavar="URL",
+        help="also a per-pool summary (GPUs, in use, idle, memory) and the firing GPU alerts from this Prometheus",
+    )
     return parser
 
 
@@ -129,7 +133,21 @@ def _cluster(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     namespace = args.namespace or env.get("POD_NAMESPACE") or DEFAULT_NAMESPACE
     nodes, leases = fetch(args.kubeconfig, namespace)
     rows = cluster_rows(nodes, leases, prefix, datetime.now(timezone.utc))
-    print(json.dumps(rows_json(rows), indent=2) if args.json else render_cluster(rows))
+    if not args.prometheus:
+        print(json.dumps(rows_json(rows), indent=2) if args.json else render_cluster(rows))
+        return 0
+    from . import pools
+
+    try:
+        data = pools.fetch_prometheus(args.prometheus)
+    except (OSError, RuntimeError, ValueError) as error:
+        print(f"error: --prometheus {args.prometheus}: {error}", file=sys.stderr)
+        return 2
+    summary, firing = pools.pool_summary(rows, data), pools.firing_gpu_alerts(data.alerts)
+    if args.json:
+        print(json.dumps({"nodes": rows_json(rows), **pools.pools_json(summary, firing)}, indent=2))
+    else:
+        print("\n\n".join((render_cluster(rows), pools.render_pools(summary), pools.render_alerts(firing))))
     return 0
 
 
