@@ -12,6 +12,9 @@
 #   scripts/cluster.sh down    stop every process and delete its state, whatever state it is in
 #   scripts/cluster.sh stop|start  stop the processes keeping etcd's data, and start them again (outage drills)
 #   scripts/cluster.sh drop-aggregated-apis  unregister metrics.k8s.io & co. before a teardown (make down)
+#   scripts/cluster.sh observe       after the stack is deployed: a live gpu-node-agent per GPU node and a real
+#                                    Prometheus (scripts/local_observability.py); returns once all are scraped
+#   scripts/cluster.sh observe-stop  stop them (down does too)
 #
 # Kubeconfig: $GNP_STATE/kubeconfig (.state/kubeconfig). GNP_NODES_FILE=FILE applies that Node YAML instead of
 # `gpu-node-pools simulated-nodes --stack $GNP_STACK`.
@@ -28,6 +31,10 @@ WATCHDOG_PID="$CLUSTER_DIR/watchdog.pid"
 WATCHDOG_STATE="$CLUSTER_DIR/watchdog.json"
 # Karpenter's health port (for `check`), beside kwokctl's config for this cluster.
 KARPENTER_HEALTH_PORT_FILE="$KWOK_WORKDIR/karpenter-health-port-$CLUSTER_NAME"
+OBS_DIR="$CLUSTER_DIR/observability"
+OBS_PID="$CLUSTER_DIR/observability.pid"
+PROMETHEUS_PORT="${GNP_PROMETHEUS_PORT:-9090}"
+AGENT_BASE_PORT="${GNP_AGENT_BASE_PORT:-9500}"
 PYTHON="$GNP_ROOT/.venv/bin/python"
 [ -x "$PYTHON" ] || PYTHON=python3
 
@@ -143,6 +150,47 @@ stop_watchdog() {
   rm -f "$WATCHDOG_PID"
 }
 
+observability_alive() { [ -f "$OBS_PID" ] && pid_alive "$(cat "$OBS_PID")"; }
+
+stop_observability() {
+  if observability_alive; then
+    local pid; pid="$(cat "$OBS_PID")"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 150); do pid_alive "$pid" || break; sleep 0.1; done
+  fi
+  rm -f "$OBS_PID"
+}
+
+# Every agent the supervisor planned is running and Prometheus scrapes each of them successfully.
+observability_ready() {
+  "$PYTHON" - "$OBS_DIR/state.json" "http://127.0.0.1:$PROMETHEUS_PORT" <<'PY'
+import json, sys, urllib.parse, urllib.request
+state = json.load(open(sys.argv[1]))
+agents = state["agents"]
+assert agents and all(a["running"] for a in agents.values()) and state["prometheus"]["running"]
+query = urllib.parse.urlencode({"query": 'up{job="gpu-node-agent"} == 1'})
+with urllib.request.urlopen(f"{sys.argv[2]}/api/v1/query?{query}", timeout=5) as resp:
+    up = {r["metric"].get("node") for r in json.load(resp)["data"]["result"]}
+assert up >= set(agents), sorted(set(agents) - up)
+PY
+}
+
+observe() {
+  running || die "cluster $CLUSTER_NAME is not running; run: $0 up (and deploy the stack)"
+  eval "$("$GNP_ROOT/tools/prometheus/build.sh")"
+  stop_observability
+  rm -rf "$OBS_DIR"; mkdir -p "$OBS_DIR"
+  log "starting a gpu-node-agent per GPU node and Prometheus on :$PROMETHEUS_PORT (log: $CLUSTER_DIR/logs/observability.log)"
+  setsid "$PYTHON" "$GNP_ROOT/scripts/local_observability.py" --dir "$OBS_DIR" --kubectl "$GNP_KUBECTL" \
+    --kubeconfig "$KUBECONFIG_PATH" --prometheus "$GNP_PROMETHEUS" --stack "$STACK" \
+    --prometheus-port "$PROMETHEUS_PORT" --agent-base-port "$AGENT_BASE_PORT" \
+    >>"$CLUSTER_DIR/logs/observability.log" 2>&1 </dev/null &
+  echo $! >"$OBS_PID"
+  wait_until 90 "every GPU node's agent running and scraped by Prometheus" observability_ready
+  log "live agents: $("$PYTHON" -c 'import json,sys; print(", ".join(f"{n} :{a['"'"'port'"'"']}" for n, a in json.load(open(sys.argv[1]))["agents"].items()))' "$OBS_DIR/state.json")"
+  log "Prometheus: http://127.0.0.1:$PROMETHEUS_PORT (alerts: /api/v1/alerts, rules: /api/v1/rules)"
+}
+
 # The aggregated metrics API answers (an empty list counts: kwok reports no usage for a node without pods, and
 # `kubectl top nodes` then says "metrics not available yet" although metrics-server serves).
 metrics_api_answers() {
@@ -256,6 +304,12 @@ for name, c in json.load(open(sys.argv[1]))["components"].items(): print(name, c
   else echo "metrics.k8s.io             NOT ANSWERING"; problems=1; fi
   if karpenter_ready; then echo "karpenter                  ready"
   else echo "karpenter                  NOT READY (logs: $CLUSTER_DIR/logs/karpenter.log)"; problems=1; fi
+  # Live agents and Prometheus run only after `observe` (make up); once started, they must serve.
+  if [ -f "$OBS_PID" ]; then
+    if observability_alive && observability_ready >/dev/null 2>&1; then
+      echo "agents + prometheus        running, every agent scraped (http://127.0.0.1:$PROMETHEUS_PORT)"
+    else echo "agents + prometheus        NOT ALL SERVING (logs: $CLUSTER_DIR/logs/observability.log, $OBS_DIR/logs/)"; problems=1; fi
+  fi
   return "$problems"
 }
 
@@ -290,6 +344,7 @@ leftover_pids() {
 }
 
 down() {
+  stop_observability
   stop_watchdog
   if [ -d "$CLUSTER_DIR" ]; then
     log "stopping cluster $CLUSTER_NAME"
@@ -331,5 +386,7 @@ case "${1:-}" in
   status) status ;;
   stop|start) pause_or_resume "$1" ;;
   drop-aggregated-apis) drop_aggregated_apis ;;
-  *) echo "usage: $0 up|down|check|status|stop|start|drop-aggregated-apis" >&2; exit 2 ;;
+  observe) observe ;;
+  observe-stop) stop_observability ;;
+  *) echo "usage: $0 up|down|check|status|stop|start|drop-aggregated-apis|observe|observe-stop" >&2; exit 2 ;;
 esac
