@@ -248,3 +248,17 @@ def test_a_broken_rule_fails_the_promtool_test(tmp_path: Path) -> None:
     (tmp_path / "test.yaml").write_text(yaml.safe_dump(promtool_tests(config, GPU_CASES[:1]), sort_keys=False))
     proc = promtool("test", "rules", "test.yaml", cwd=tmp_path)
     assert proc.returncode != 0 and "GpuMemoryPressure" in proc.stdout + proc.stderr
+
+
+@pytest.mark.cluster
+def test_scrape_config_and_rule_file_pass_promtool_check_config(tmp_path: Path) -> None:
+    """What a plain-Prometheus user pastes: the agent's job (Kubernetes pod discovery) and the rule file."""
+    from gpu_node_pools.alerts import scrape_config
+    from gpu_node_pools.manifests.node_agent import NodeAgentConfig
+
+    (tmp_path / "rules.yaml").write_text(rule_file_yaml(AlertsConfig()))
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
+        "rule_files": ["rules.yaml"], "scrape_configs": [scrape_config(NodeAgentConfig(image="agent:1"))]}))
+    proc = promtool("check", "config", "prometheus.yml", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"SUCCESS: {len(alerts(AlertsConfig()))} rules found" in proc.stdout
