@@ -1,12 +1,12 @@
 """Issue 12, end to end: live agents for every GPU node and a real Prometheus evaluating the generated rules.
 
-scripts/local_observability.py (what `make up` runs through `cluster.sh observe`) starts a `gpu-node-agent` per
-GPU node, each with a token bound to its node's agent pod, and Prometheus with the stack's scrape job and rules
-(`for:` shortened to 10 s here, the only test-only change). One node's simulated GPU is driven into memory
-pressure and another node's agent is frozen: GpuMemoryPressure and GpuNodeAgentDown must go pending, then
+scripts/local_observability.py (what `make up` runs through `cluster.sh observe`) starts a `gpu-node-agent` per GPU
+node, each with a token bound to its node's agent pod, and Prometheus with the stack's scrape job and rules (here
+`for:` is 6 s and scrapes, evaluations and agent reads run every second). One node's simulated GPU is driven into
+memory pressure and another node's agent is frozen: GpuMemoryPressure and GpuNodeAgentDown must go pending, then
 firing, in Prometheus' API, and resolve when the pressure ends and the agent thaws. Then an agent is killed: the
-others keep serving and it comes back. The series used (`gpu_node_agent_gpu_memory_*_bytes`, `up`) keep their
-names across the agent's metric rename.
+others keep serving and it comes back. The series used (`gpu_node_agent_gpu_memory_*_bytes`, `up`) keep their names
+across the agent's metric rename.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from prometheus_tools import prometheus_binaries  # noqa: E402
 
 pytestmark = pytest.mark.cluster
 
-PRESSURE_FROM, PRESSURE_UNTIL = 30, 75  # seconds into the pressure node's trace
-SHORT_FOR = {"gpu": {"memoryFor": "10s", "agentDownFor": "10s"}}
+PRESSURE_FROM, PRESSURE_UNTIL = 25, 50  # seconds into the pressure node's trace
+SHORT_FOR = {"gpu": {"memoryFor": "6s", "agentDownFor": "6s"}}
 PRESSURE = {
     "driverVersion": "550.54.15",
     "cudaDriverVersion": 12040,
