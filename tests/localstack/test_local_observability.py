@@ -1,6 +1,6 @@
 """scripts/local_observability.py: which agents it plans, the Prometheus config it writes, and its restart rule
 (a child that dies is restarted with backoff; the others are left alone). The whole supervisor against a real
-cluster and Prometheus runs in tests/integration/test_observability_live.py."""
+cluster and Prometheus runs in tests/integration/test_live_observability.py."""
 
 from __future__ import annotations
 
