@@ -24,7 +24,7 @@ GIB = 2**30
 
 
 def row(node: str, pool: str | None, gpus: str | None) -> ClusterRow:
-    return ClusterRow(node, pool, (), gpus, None, None, None, None, None, None, True)
+    return ClusterRow(node, pool, (), gpus, None, None, None, None, None, None, None, True)
 
 
 def sample(node: str, gpu: str, value: float) -> dict[str, Any]:
