@@ -6,6 +6,7 @@ Every error names the bad value and where it came from (`--interval` or `GPU_NOD
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import re
 import socket
 from collections.abc import Mapping
@@ -15,6 +16,7 @@ from typing import Any
 from .kubeclient import KubeTarget
 from .labels import GFD_KEYS
 from .health import READ_FAILURE_CYCLES
+from .podresources import DEFAULT_SOCKET as DEFAULT_POD_RESOURCES_SOCKET
 from .policy import DEFAULT_MAX_WRITES_PER_HOUR, DEFAULT_MIN_INTERVAL_SECONDS, DEFAULT_SETTLE_SECONDS
 from .window import DEFAULT_WINDOW_SECONDS
 
@@ -63,6 +65,8 @@ class RunConfig:
     read_failure_cycles: int = READ_FAILURE_CYCLES
     kube: KubeTarget = field(default_factory=KubeTarget)
     log_level: str = "INFO"
+    pod_resources: bool = False
+    pod_resources_socket: str = DEFAULT_POD_RESOURCES_SOCKET
 
     @property
     def owned_extra_keys(self) -> tuple[str, ...]:
@@ -138,6 +142,12 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("token_file", "--token-file", "GPU_NODE_AGENT_TOKEN_FILE", "bearer token file, re-read when the token rotates"),
     ("ca_file", "--ca-file", "GPU_NODE_AGENT_CA_FILE", "CA bundle for --api-server"),
     ("log_level", "--log-level", "GPU_NODE_AGENT_LOG_LEVEL", "DEBUG, INFO (default), WARNING, ERROR"),
+    (
+        "pod_resources_socket",
+        "--pod-resources-socket",
+        "GPU_NODE_AGENT_POD_RESOURCES_SOCKET",
+        f"the kubelet's pod-resources socket (default {DEFAULT_POD_RESOURCES_SOCKET})",
+    ),
 )
 _SWITCHES: tuple[tuple[str, str, str, str], ...] = (
     ("gfd_labels", "--gfd-labels", "GPU_NODE_AGENT_GFD_LABELS", "also write nvidia.com/gpu.product|count|memory"),
@@ -147,6 +157,13 @@ _SWITCHES: tuple[tuple[str, str, str, str], ...] = (
         "--insecure-skip-tls-verify",
         "GPU_NODE_AGENT_INSECURE_SKIP_TLS_VERIFY",
         "do not verify the API server's certificate (local tests only)",
+    ),
+    (
+        "pod_resources",
+        "--pod-resources",
+        "GPU_NODE_AGENT_POD_RESOURCES",
+        "add pod/namespace/container labels to per-GPU metrics from the kubelet pod-resources API "
+        "(needs the gpu-node-agent[pod-resources] extra)",
     ),
 )
 
@@ -250,6 +267,16 @@ def run_config(args: argparse.Namespace, env: Mapping[str, str]) -> RunConfig:
         raise ConfigError(f"{values.raw('api_server')[1]} needs --token-file (or GPU_NODE_AGENT_TOKEN_FILE)")
     if kube.api_server and kube.kubeconfig:
         raise ConfigError("--api-server and --kubeconfig are alternatives: give one")
+    pod_resources = values.switch("pod_resources")
+    pod_resources_socket = values.text("pod_resources_socket", DEFAULT_POD_RESOURCES_SOCKET)
+    if pod_resources and not pod_resources_socket.startswith("/"):
+        raise ConfigError(
+            f"{values.raw('pod_resources_socket')[1]}={pod_resources_socket!r}: must be an absolute socket path"
+        )
+    if pod_resources and importlib.util.find_spec("grpc") is None:
+        raise ConfigError(
+            f"{values.raw('pod_resources')[1]} needs grpcio: install gpu-node-agent[pod-resources]"
+        )
     return RunConfig(
         gpu_source=gpu_source,
         interval_seconds=values.number("interval", DEFAULT_INTERVAL_SECONDS, minimum=1),
@@ -267,4 +294,6 @@ def run_config(args: argparse.Namespace, env: Mapping[str, str]) -> RunConfig:
         read_failure_cycles=values.number("read_failure_cycles", READ_FAILURE_CYCLES, minimum=1, kind=int),
         kube=kube,
         log_level=log_level,
+        pod_resources=pod_resources,
+        pod_resources_socket=pod_resources_socket,
     )

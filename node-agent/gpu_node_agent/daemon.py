@@ -17,6 +17,7 @@ from .lease import Heartbeat
 from .metrics import AgentCollector
 from .nodelabels import NodeLabeler, ownership
 from .nvml import NvmlReader
+from .podresources import PodResourcesClient
 from .policy import PublishPolicy
 from .retry import Backoff
 from .runner import Agent, GpuReader, HeartbeatSink, LabelSink
@@ -86,6 +87,10 @@ def serve(config: RunConfig, stop: threading.Event, ready: threading.Event | Non
         if client is None
         else Heartbeat(client, config.node_name, config.namespace, int(3 * config.interval_seconds), backoff),
     )
+    # Built here, not in build_agent: grpc is imported only by an agent that asks for pod labels.
+    pods = PodResourcesClient(config.pod_resources_socket) if config.pod_resources else None
+    if pods is not None:
+        agent.pods = pods.lookup
     registry = CollectorRegistry()
     registry.register(AgentCollector(lambda: agent.view))
     ProcessCollector(registry=registry)  # process_*: the agent's own CPU, memory and file descriptors
@@ -106,6 +111,8 @@ def serve(config: RunConfig, stop: threading.Event, ready: threading.Event | Non
     finally:
         server.close()
         reader.close()
+        if pods is not None:
+            pods.close()
         if client is not None:
             client.close()
         log.info("stopped")

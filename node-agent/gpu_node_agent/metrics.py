@@ -8,20 +8,24 @@ passes the registry (and adds prometheus_client's process collector for `process
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 import pynvml
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from . import __version__
+from .podresources import PodRef
 from .snapshot import GpuSnapshot
 from .state import AgentView
 
-__all__ = ["GPU_LABELS", "AgentCollector", "gpu_label_values"]
+__all__ = ["GPU_LABELS", "POD_LABELS", "AgentCollector", "gpu_label_values"]
 
 # uuid, model and pci_bus_id outlive a failed read (history.ReadHistory), so a series keeps its identity.
 GPU_LABELS = ["gpu", "UUID", "pci_bus_id", "device", "modelName", "Hostname", "node"]
+# `--pod-resources`: added to a device's series only while a container holds it, as dcgm-exporter does; an
+# unallocated GPU's series carry none (Prometheus reads an absent label and an empty one alike).
+POD_LABELS = ["pod", "namespace", "container"]
 
 
 def _ratio(percent: int | None) -> float | None:
@@ -70,6 +74,21 @@ def gpu_label_values(gpu: GpuSnapshot, node: str) -> list[str]:
     return [str(gpu.index), gpu.uuid, gpu.pci_bus_id, f"nvidia{gpu.index}", gpu.name, node, node]
 
 
+def _pod_labels(uuid: str, owners: Mapping[str, PodRef] | None) -> dict[str, str]:
+    owner = owners.get(uuid) if owners and uuid else None
+    return {} if owner is None else {"pod": owner.pod, "namespace": owner.namespace, "container": owner.container}
+
+
+def _gpu_labels(gpu: GpuSnapshot, node: str, owners: Mapping[str, PodRef] | None) -> dict[str, str]:
+    return {**dict(zip(GPU_LABELS, gpu_label_values(gpu, node))), **_pod_labels(gpu.uuid, owners)}
+
+
+def _add(family: Metric, labels: Mapping[str, str], value: float) -> None:
+    """A sample with its own label set, so pod labels can be on one GPU's series and not another's."""
+    name = f"{family.name}_total" if family.type == "counter" else family.name
+    family.add_sample(name, dict(labels), float(value))
+
+
 class AgentCollector(Collector):
     def __init__(self, view: Callable[[], AgentView], version: str = __version__) -> None:
         self._view = view
@@ -81,14 +100,16 @@ class AgentCollector(Collector):
         gpus = view.snapshot.gpus if view.snapshot else ()
         families = [GaugeMetricFamily(name, doc, labels=GPU_LABELS) for name, doc, _ in _GPU_GAUGES]
         for gpu in gpus:
-            key = gpu_label_values(gpu, view.node)
+            labels = _gpu_labels(gpu, view.node, view.gpu_pods)
             for family, (_, _, read) in zip(families, _GPU_GAUGES):
                 value = read(gpu)
                 if value is not None:
-                    family.add_metric(key, float(value))
-            _add_mig_samples(families, gpu, dict(zip(GPU_LABELS, key)))
+                    _add(family, labels, value)
+            _add_mig_samples(families, gpu, dict(zip(GPU_LABELS, gpu_label_values(gpu, view.node))), view.gpu_pods)
         yield from families
-        yield from _reliability_families(gpus, view.node)
+        yield from _reliability_families(gpus, view.node, view.gpu_pods)
+        if view.gpu_pods is not None:
+            yield from _pod_resources_families(view)
 
     def _node_families(self, view: AgentView) -> Iterator[Metric]:
         node = [view.node]
@@ -155,8 +176,14 @@ _MIG_GAUGES = {
 }
 
 
-def _add_mig_samples(families: list[GaugeMetricFamily], gpu: GpuSnapshot, labels: dict[str, str]) -> None:
-    """Per MIG device: the GPU's labels plus dcgm-exporter's `GPU_I_PROFILE` and `GPU_I_ID`."""
+def _add_mig_samples(
+    families: list[GaugeMetricFamily],
+    gpu: GpuSnapshot,
+    labels: dict[str, str],
+    owners: Mapping[str, PodRef] | None,
+) -> None:
+    """Per MIG device: the GPU's labels plus dcgm-exporter's `GPU_I_PROFILE` and `GPU_I_ID`, and the pod that
+    holds this MIG device (by its MIG UUID) with `--pod-resources`."""
     for family in families:
         attr = _MIG_GAUGES.get(family.name)
         if attr is None:
@@ -164,11 +191,36 @@ def _add_mig_samples(families: list[GaugeMetricFamily], gpu: GpuSnapshot, labels
         for mig in gpu.mig_devices:
             value = getattr(mig, attr)
             if value is not None:
-                mig_labels = {**labels, "GPU_I_PROFILE": mig.profile, "GPU_I_ID": str(mig.gpu_instance_id)}
+                mig_labels = {
+                    **labels,
+                    "GPU_I_PROFILE": mig.profile,
+                    "GPU_I_ID": str(mig.gpu_instance_id),
+                    **_pod_labels(mig.uuid, owners),
+                }
                 family.add_sample(family.name, mig_labels, float(value))
 
 
-def _reliability_families(gpus: tuple[GpuSnapshot, ...], node: str) -> Iterator[Metric]:
+def _pod_resources_families(view: AgentView) -> Iterator[Metric]:
+    up = GaugeMetricFamily(
+        "gpu_node_agent_pod_resources_up",
+        "1 when the last kubelet pod-resources lookup answered (pod labels are current).",
+        labels=["node"],
+    )
+    up.add_metric([view.node], float(view.pod_resources_ok))
+    yield up
+    errors = CounterMetricFamily(
+        "gpu_node_agent_pod_resources_errors",
+        "Failed kubelet pod-resources lookups by kind (socket-missing, unavailable, deadline-exceeded, ...).",
+        labels=["node", "kind"],
+    )
+    for kind, count in sorted(view.pod_resources_errors.items()):
+        errors.add_metric([view.node, kind], count)
+    yield errors
+
+
+def _reliability_families(
+    gpus: tuple[GpuSnapshot, ...], node: str, owners: Mapping[str, PodRef] | None
+) -> Iterator[Metric]:
     """XID, ECC, row remapping and clock event reasons: what a GPU fleet alerts on (dcgm-exporter's XID_ERRORS,
     ECC_*_TOTAL, *_REMAPPED_ROWS, ROW_REMAP_*, CLOCK_THROTTLE_REASONS)."""
     xids = CounterMetricFamily(
@@ -194,20 +246,20 @@ def _reliability_families(gpus: tuple[GpuSnapshot, ...], node: str) -> Iterator[
         labels=[*GPU_LABELS, "reason"],
     )
     for gpu in gpus:
-        key = gpu_label_values(gpu, node)
+        key = _gpu_labels(gpu, node, owners)
         for xid, count in gpu.xid_counts:
-            xids.add_metric([*key, str(xid)], count)
+            _add(xids, {**key, "xid": str(xid)}, count)
         for (scope, kind), count in gpu.ecc_errors:
-            ecc.add_metric([*key, scope, kind], count)
+            _add(ecc, {**key, "scope": scope, "type": kind}, count)
         if gpu.remapped_rows_correctable is not None:
-            rows.add_metric([*key, "correctable"], gpu.remapped_rows_correctable)
+            _add(rows, {**key, "cause": "correctable"}, gpu.remapped_rows_correctable)
         if gpu.remapped_rows_uncorrectable is not None:
-            rows.add_metric([*key, "uncorrectable"], gpu.remapped_rows_uncorrectable)
+            _add(rows, {**key, "cause": "uncorrectable"}, gpu.remapped_rows_uncorrectable)
         if gpu.row_remap_pending is not None:
-            pending.add_metric(key, float(gpu.row_remap_pending))
+            _add(pending, key, gpu.row_remap_pending)
         if gpu.row_remap_failed is not None:
-            failed.add_metric(key, float(gpu.row_remap_failed))
+            _add(failed, key, gpu.row_remap_failed)
         if gpu.clocks_event_reasons is not None:
             for reason, bit in CLOCK_EVENT_REASONS:
-                clocks.add_metric([*key, reason], float(bool(gpu.clocks_event_reasons & bit)))
+                _add(clocks, {**key, "reason": reason}, bool(gpu.clocks_event_reasons & bit))
     yield from (xids, ecc, rows, pending, failed, clocks)

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from .history import ReadHistory
 from .labels import LabelContext, LabelSource, desired_labels
+from .podresources import PodLookup
 from .policy import PublishPolicy, PublishState, decide
 from .snapshot import NodeSnapshot
 from .state import AgentView
@@ -68,6 +69,9 @@ class Agent:
     last_sync: float | None = None
     history: ReadHistory = ReadHistory()
     window: LiveWindow = LiveWindow()
+    # `--pod-resources`: who holds which GPU, asked every cycle (see docs/node-agent.md, Pod attribution).
+    pods: Callable[[], PodLookup] | None = None
+    pod_error: str | None = None
 
     def cycle(self) -> None:
         started = self.clock()
@@ -77,6 +81,12 @@ class Agent:
         snapshot = self.history.complete(read)  # a GPU keeps its uuid/name/bus id through failed reads
         health = self.history.health
         self.view = self.view.after_cycle(snapshot, now - started, self.wall(), health)
+        if self.pods is not None:
+            lookup = self.pods()
+            if lookup.error and lookup.error != self.pod_error:  # once per new kind of failure, not every cycle
+                log.warning("pod-resources lookup failed (%s): GPU metrics go out without pod labels", lookup.error)
+            self.pod_error = lookup.error
+            self.view = self.view.after_pod_lookup(lookup)
         if snapshot.error:
             log.warning("NVML read failed: %s (%d cycles in a row)", snapshot.error, self.history.failed_cycles)
         self.window = self.window.after(snapshot, now)

@@ -241,6 +241,7 @@ def _mig_devices(entries: Any, gpu_uuid: str) -> tuple[MigSnapshot, ...]:
     if not isinstance(entries, list):
         raise ValueError("migDevices must be a list of {profile, count, memoryMiB}")
     devices: list[MigSnapshot] = []
+    body = gpu_uuid.removeprefix("GPU-")
     for entry in entries:
         if not isinstance(entry, Mapping) or set(entry) - {"profile", "count", "memoryMiB"} or "profile" not in entry:
             raise ValueError(f"migDevices: {entry!r} is not {{profile, count, memoryMiB}}")
@@ -252,7 +253,8 @@ def _mig_devices(entries: Any, gpu_uuid: str) -> tuple[MigSnapshot, ...]:
                     gpu_instance_id=n,
                     compute_instance_id=0,
                     profile=str(entry["profile"]),
-                    uuid=f"MIG-{gpu_uuid.removeprefix('GPU-')[:-4]}{n:04d}",
+                    # Unique per GPU and instance, as real MIG UUIDs are (pod attribution keys on them).
+                    uuid=f"MIG-{body[:-8]}{body[-4:]}{n:04d}",
                     memory_total_bytes=total,
                     memory_used_bytes=0 if total is not None else None,
                     memory_free_bytes=total,

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from .health import NodeHealth
+from .podresources import PodLookup, PodRef
 from .snapshot import NodeSnapshot
 
 __all__ = ["AgentView"]
@@ -26,6 +27,10 @@ class AgentView:
     label_writes: int = 0
     label_write_failures: int = 0
     last_write_time: float | None = None  # wall clock, seconds
+    # `--pod-resources` only: device UUID -> the container it is allocated to, from the last lookup (None: off).
+    gpu_pods: Mapping[str, PodRef] | None = None
+    pod_resources_ok: bool = False
+    pod_resources_errors: Mapping[str, int] = field(default_factory=dict)
 
     def after_cycle(
         self, snapshot: NodeSnapshot, seconds: float, now: float, health: NodeHealth | None = None
@@ -41,6 +46,15 @@ class AgentView:
             last_cycle_time=now,
             last_success_time=now if snapshot.error is None else self.last_success_time,
             nvml_errors=errors,
+        )
+
+    def after_pod_lookup(self, lookup: PodLookup) -> AgentView:
+        """A failed lookup drops the owners (no pod labels beats stale ones naming a pod that has gone)."""
+        errors = dict(self.pod_resources_errors)
+        if lookup.error:
+            errors[lookup.error] = errors.get(lookup.error, 0) + 1
+        return replace(
+            self, gpu_pods=dict(lookup.owners), pod_resources_ok=lookup.error is None, pod_resources_errors=errors
         )
 
     def after_write(self, ok: bool, now: float) -> AgentView:

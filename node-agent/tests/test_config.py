@@ -90,3 +90,28 @@ def test_errors_name_the_value_and_its_source(argv: list[str], env: dict[str, st
 )
 def test_prefix_rules(prefix: str, ok: bool) -> None:
     assert (validate_prefix(prefix) is None) is ok
+
+
+def test_pod_resources_is_off_by_default_and_on_by_flag_or_environment() -> None:
+    assert not config(["--node-name", "n1"]).pod_resources
+    on = config(["--node-name", "n1", "--pod-resources"])
+    assert on.pod_resources and on.pod_resources_socket == "/var/lib/kubelet/pod-resources/kubelet.sock"
+    by_env = config(
+        ["--node-name", "n1"],
+        {"GPU_NODE_AGENT_POD_RESOURCES": "true", "GPU_NODE_AGENT_POD_RESOURCES_SOCKET": "/run/k.sock"},
+    )
+    assert by_env.pod_resources and by_env.pod_resources_socket == "/run/k.sock"
+
+
+def test_a_relative_pod_resources_socket_is_named() -> None:
+    with pytest.raises(ConfigError, match=r"--pod-resources-socket='kubelet.sock': must be an absolute"):
+        config(["--node-name", "n1", "--pod-resources", "--pod-resources-socket", "kubelet.sock"])
+
+
+def test_pod_resources_without_grpc_installed_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "grpc" else real(name, *a))
+    with pytest.raises(ConfigError, match=r"\$GPU_NODE_AGENT_POD_RESOURCES needs grpcio: install gpu-node-agent"):
+        config(["--node-name", "n1"], {"GPU_NODE_AGENT_POD_RESOURCES": "1"})
