@@ -31,6 +31,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "default": {},
     "gfd-labels": {"gfdLabels": True},
     "gpu-operator-runtime-class": {"runtimeClassName": "nvidia"},
+    "pod-resources": {"podResources": True},
     "custom": {
         "namespace": "monitoring-gpu",
         "image": "registry.example.com/gpu-node-agent@sha256:" + "b" * 64,
@@ -110,6 +111,44 @@ def test_pod_is_cluster_critical_non_root_and_locked_down() -> None:
     assert set(container["resources"]) == {"requests", "limits"}
     assert set(container["resources"]["limits"]) == {"cpu", "memory"}
     assert "hostPID" not in spec and "hostNetwork" not in spec and not any("hostPath" in v for v in spec["volumes"])
+
+
+def test_by_default_the_namespace_enforces_restricted_and_nothing_reads_the_kubelet() -> None:
+    objects = build()
+    labels = find(objects, "Namespace")["metadata"]["labels"]
+    assert {k: v for k, v in labels.items() if k.startswith("pod-security")} == {
+        "pod-security.kubernetes.io/enforce": "restricted"
+    }
+    assert "GPU_NODE_AGENT_POD_RESOURCES" not in env(objects)
+    assert [v["name"] for v in pod_spec(objects)["volumes"]] == ["kube-api-access"]
+
+
+def test_pod_resources_adds_exactly_its_named_exceptions() -> None:
+    """Root (the kubelet's socket is owner-writable only) and one read-only hostPath; everything else stays
+    locked down, and the namespace warns and audits at restricted while enforcing what the hostPath needs."""
+    default, objects = build(), build({"podResources": True})
+    labels = find(objects, "Namespace")["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "privileged"  # baseline forbids hostPath too
+    assert labels["pod-security.kubernetes.io/warn"] == "restricted"
+    assert labels["pod-security.kubernetes.io/audit"] == "restricted"
+    spec = pod_spec(objects)
+    (container,) = spec["containers"]
+    assert spec["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}, "runAsUser": 0, "runAsGroup": 0}
+    context = container["securityContext"]
+    assert "runAsNonRoot" not in context
+    assert context["readOnlyRootFilesystem"] and not context["allowPrivilegeEscalation"]
+    assert context["capabilities"] == {"drop": ["ALL"]} and context["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert spec["volumes"][1:] == [
+        {"name": "pod-resources", "hostPath": {"path": "/var/lib/kubelet/pod-resources", "type": "Directory"}}
+    ]
+    assert container["volumeMounts"][1:] == [
+        {"name": "pod-resources", "mountPath": "/var/lib/kubelet/pod-resources", "readOnly": True}
+    ]
+    assert env(objects)["GPU_NODE_AGENT_POD_RESOURCES"] == "true"
+    assert "hostPID" not in spec and "hostNetwork" not in spec
+    # Nothing else differs from the default objects.
+    rest = [o for o in objects if o["kind"] not in ("Namespace", "DaemonSet")]
+    assert rest == [o for o in default if o["kind"] not in ("Namespace", "DaemonSet")]
 
 
 def test_node_name_comes_from_the_downward_api_and_settings_from_config() -> None:
@@ -311,6 +350,7 @@ def test_lease_policy_pins_the_lease_to_the_node_in_the_token() -> None:
         ({"intervalSeconds": 0}, "greater than or equal to 1"),
         ({"resources": {"cpu": "1", "memory": "64Mi", "cpuLimit": "100m", "memoryLimit": "64Mi"}}, "above its limit"),
         ({"namespce": "x"}, "Extra inputs are not permitted"),
+        ({"podResources": "maybe"}, "valid boolean"),
     ],
 )
 def test_bad_config_is_rejected_naming_the_key(config: dict[str, Any], message: str) -> None:

@@ -70,6 +70,8 @@ NODE_NAME_CLAIM = "authentication.kubernetes.io/node-name"
 # Mirrors the kubelet's default token lifetime for projected tokens; the agent re-reads the file on rotation.
 _TOKEN_EXPIRATION_SECONDS = 3607
 _TOKEN_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+# The kubelet's pod-resources API: its socket is created by the (root) kubelet, owner-writable only.
+POD_RESOURCES_DIR = "/var/lib/kubelet/pod-resources"
 _LABELS = {"app.kubernetes.io/name": NODE_AGENT_NAME, "app.kubernetes.io/part-of": "gpu-node-pools"}
 _SELECTOR = {"app.kubernetes.io/name": NODE_AGENT_NAME}
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -116,6 +118,12 @@ class NodeAgentConfig(ConfigModel):
     )
     gfd_labels: bool = Field(
         default=False, description="also write nvidia.com/gpu.product|count|memory, for clusters without GFD"
+    )
+    pod_resources: bool = Field(
+        default=False,
+        description="add pod/namespace/container labels to per-GPU metrics from the kubelet pod-resources API; "
+        "runs the agent as root with a read-only hostPath and drops the namespace's enforced Pod Security level "
+        "to privileged (warn/audit stay restricted); the image needs the gpu-node-agent[pod-resources] extra",
     )
     # EKS' NVIDIA AMIs (AL2023, Bottlerocket) make the NVIDIA runtime containerd's default and create no
     # RuntimeClass; a pod naming a RuntimeClass that doesn't exist is rejected at admission. So none by default.
@@ -190,8 +198,17 @@ def _meta(name: str, namespace: str | None = None) -> dict[str, Any]:
 
 def _namespace(config: NodeAgentConfig) -> dict[str, Any]:
     meta = _meta(config.namespace)
+    labels = meta["labels"]
     # The agent meets the restricted Pod Security level: enforce it, so nothing laxer lands beside it.
-    meta["labels"]["pod-security.kubernetes.io/enforce"] = "restricted"
+    labels["pod-security.kubernetes.io/enforce"] = "restricted"
+    if config.pod_resources:
+        # Exception (podResources only): a hostPath volume is forbidden by both baseline and restricted, so the
+        # only level that admits the agent is privileged. The namespace holds the agent alone and only cluster
+        # admins create pods in it; warn and audit stay restricted, so every apply and the audit log still name
+        # what the agent does beyond restricted (hostPath, runAsUser 0) and anything else that would.
+        labels["pod-security.kubernetes.io/enforce"] = "privileged"
+        labels["pod-security.kubernetes.io/warn"] = "restricted"
+        labels["pod-security.kubernetes.io/audit"] = "restricted"
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
 
 
@@ -400,6 +417,8 @@ def _env(config: NodeAgentConfig) -> list[dict[str, Any]]:
         "NVIDIA_VISIBLE_DEVICES": config.nvidia_visible_devices,
         "NVIDIA_DRIVER_CAPABILITIES": config.nvidia_driver_capabilities,
     }
+    if config.pod_resources:
+        plain["GPU_NODE_AGENT_POD_RESOURCES"] = "true"
     return [
         field("NODE_NAME", "spec.nodeName"),
         field("POD_NAMESPACE", "metadata.namespace"),
@@ -453,7 +472,8 @@ def _metrics_network_policy(config: NodeAgentConfig) -> dict[str, Any]:
 
 def _daemonset(config: NodeAgentConfig, contract: IsolationContract, image: str) -> dict[str, Any]:
     probe = {"httpGet": {"path": "/healthz", "port": "metrics"}, "periodSeconds": 20, "timeoutSeconds": 5}
-    container = {
+    mounts = [{"name": "kube-api-access", "mountPath": _TOKEN_DIR, "readOnly": True}]
+    container: dict[str, Any] = {
         "name": NODE_AGENT_NAME,
         "image": image,
         "args": ["run"],
@@ -463,8 +483,19 @@ def _daemonset(config: NodeAgentConfig, contract: IsolationContract, image: str)
         "livenessProbe": {**probe, "failureThreshold": 3, "initialDelaySeconds": 10},
         "securityContext": container_security_context(),
         "resources": config.resources.to_k8s(),
-        "volumeMounts": [{"name": "kube-api-access", "mountPath": _TOKEN_DIR, "readOnly": True}],
+        "volumeMounts": mounts,
     }
+    volumes = [_token_volume()]
+    pod_context = pod_security_context()
+    if config.pod_resources:
+        # Exception (podResources only): the kubelet's socket is root-owned and writable by its owner alone, and
+        # connect() needs write permission, so the agent runs as uid 0. Root here holds no capabilities (drop ALL,
+        # so no DAC override: it reaches the socket as its owner), cannot escalate, keeps the read-only root
+        # filesystem and RuntimeDefault seccomp, and sees one host directory, read-only.
+        container["securityContext"] = container_security_context(run_as_non_root=False)
+        pod_context = {**pod_security_context(run_as_user=None), "runAsUser": 0, "runAsGroup": 0}
+        mounts.append({"name": "pod-resources", "mountPath": POD_RESOURCES_DIR, "readOnly": True})
+        volumes.append({"name": "pod-resources", "hostPath": {"path": POD_RESOURCES_DIR, "type": "Directory"}})
     scheduling = contract.gpu_daemon_scheduling()
     pod_spec: dict[str, Any] = {
         "serviceAccountName": NODE_AGENT_NAME,
@@ -473,11 +504,11 @@ def _daemonset(config: NodeAgentConfig, contract: IsolationContract, image: str)
         # (CNI, kube-proxy, the device plugin) must win. Not a user class either: workloads could then preempt it
         # off exactly the busy GPU nodes it reports on. It is scheduled as its node starts, so it rarely preempts.
         "priorityClassName": "system-cluster-critical",
-        "securityContext": pod_security_context(),
+        "securityContext": pod_context,
         "tolerations": [*scheduling["tolerations"], *(t.to_k8s() for t in config.extra_tolerations)],
         "affinity": scheduling["affinity"],
         "containers": [container],
-        "volumes": [_token_volume()],
+        "volumes": volumes,
     }
     if config.runtime_class_name:
         pod_spec["runtimeClassName"] = config.runtime_class_name
