@@ -6,7 +6,9 @@
    Prometheus scrape of the result, timed with process CPU time over many cycles. Targets: <= 2 ms per cycle.
 2. As the DaemonSet runs it: `gpu-node-agent run` as a child process with a 1 s interval, scraped every
    second; RSS from /proc after a warm-up, in two modes: `--dry-run`, and writing labels and Leases to a
-   (fake, local HTTP) API server, so the Kubernetes client's memory is in the figure.
+   (fake, local HTTP) API server, so the Kubernetes client's memory is in the figure; and `--pod-resources`
+   against a real gRPC server on a unix socket serving the kubelet's pod-resources proto with one pod per GPU
+   (or per MIG device), so grpc's memory and the per-cycle `List` call are in the figures.
 
 No GPU here: NVML's own cost is not in these numbers (see benchmarks/RESULTS.md).
 Run: .venv/bin/python benchmarks/agent_cycle.py
@@ -14,12 +16,16 @@ Run: .venv/bin/python benchmarks/agent_cycle.py
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -44,16 +50,22 @@ SAMPLES = 10
 RSS_TARGET_MIB = 50
 
 
-def cpu_per_cycle(example: Path) -> tuple[float, float]:
-    """Microseconds of CPU per cycle, and per scrape."""
+def cpu_per_cycle(example: Path, pods_socket: Path | None = None) -> tuple[float, float]:
+    """Microseconds of CPU per cycle, and per scrape; with `pods_socket`, each cycle also asks the kubelet."""
     reader = SimulatedReader(example)
     reader.open()
+    client = None
+    if pods_socket is not None:
+        from gpu_node_agent.podresources import PodResourcesClient
+
+        client = PodResourcesClient(str(pods_socket))
     agent = Agent(
         reader=reader,
         sources=label_sources(gfd=False),
         prefix=DEFAULT_PREFIX,
         policy=PublishPolicy(live_keys=live_keys(DEFAULT_PREFIX)),
         view=AgentView(node="bench"),
+        pods=client.lookup if client is not None else None,
     )
     registry = CollectorRegistry()
     registry.register(AgentCollector(lambda: agent.view))
@@ -67,6 +79,9 @@ def cpu_per_cycle(example: Path) -> tuple[float, float]:
         generate_latest(registry)
     scrape = (time.process_time() - start) / CYCLES
     reader.close()
+    if client is not None:
+        assert agent.view.pod_resources_ok, agent.view.pod_resources_errors
+        client.close()
     return cycle * 1e6, scrape * 1e6
 
 
@@ -106,9 +121,11 @@ def steady_rss(example: Path, extra_args: list[str]) -> tuple[float, float]:
         ticks_before = _cpu_ticks(proc.pid)
         samples = []
         for _ in range(SAMPLES):
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+            text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
             samples.append(rss_mib(proc.pid))
             time.sleep(1)
+        if "--pod-resources" in extra_args:
+            assert 'pod="job-' in text, "the --pod-resources run served no pod labels"
         cpu = (_cpu_ticks(proc.pid) - ticks_before) / os.sysconf("SC_CLK_TCK")
         return max(samples), cpu / SAMPLES
     finally:
@@ -121,16 +138,56 @@ def _cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
+def kubelet_pods(example: Path) -> list[tuple[str, str, list[tuple[str, list[tuple[str, list[str]]]]]]]:
+    """One pod per GPU, or per MIG device on a MIG node, holding it: every series gets pod labels."""
+    reader = SimulatedReader(example)
+    reader.open()
+    snapshot = reader.read()
+    reader.close()
+    ids = [m.uuid for g in snapshot.gpus for m in g.mig_devices] or [g.uuid for g in snapshot.gpus]
+    return [(f"job-{n}", "ml", [("main", [("nvidia.com/gpu", [device])])]) for n, device in enumerate(ids)]
+
+
+@contextlib.contextmanager
+def kubelet(sock: Path, example: Path) -> Iterator[None]:
+    """The fake kubelet (tests/fake_kubelet.py) in a process of its own, so its CPU is not counted as the agent's."""
+    code = (
+        "import json, sys; from pathlib import Path; from fake_kubelet import FakeKubelet\n"
+        "with FakeKubelet(Path(sys.argv[1]), json.loads(sys.argv[2])):\n"
+        "    print('ready', flush=True); sys.stdin.read()"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "node-agent" / "tests")}
+    pods = json.dumps(kubelet_pods(example))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(sock), pods], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        yield
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(timeout=10)
+
+
 def main() -> None:
-    print(f"CPU per cycle ({CYCLES} cycles, in process; the XID event thread idles beside it)")
-    print(f"{'node':<26}{'cycle: read, labels, policy':>30}{'scrape: /metrics text':>24}{'target':>16}")
-    for name, example in EXAMPLES.items():
-        cycle_us, scrape_us = cpu_per_cycle(example)
-        verdict = "ok" if cycle_us <= CYCLE_TARGET_US else "OVER"
-        print(f"{name:<26}{cycle_us:>27.0f} µs{scrape_us:>21.0f} µs{f'<= {CYCLE_TARGET_US} µs {verdict}':>16}")
-    print()
     sys.path.insert(0, str(ROOT / "node-agent" / "tests"))
     from fake_apiserver import FakeApiServer
+
+    sockets = tempfile.mkdtemp(prefix="gna-bench-")
+    print(f"CPU per cycle ({CYCLES} cycles, in process; the XID event thread idles beside it)")
+    print(f"{'node':<26}{'mode':<24}{'cycle: read, labels, policy':>30}{'scrape: /metrics text':>24}{'target':>16}")
+    for name, example in EXAMPLES.items():
+        sock = Path(sockets) / f"{example.stem}.sock"
+        with kubelet(sock, example):
+            for mode, pods in (("default", None), ("--pod-resources", sock)):
+                cycle_us, scrape_us = cpu_per_cycle(example, pods)
+                verdict = "ok" if cycle_us <= CYCLE_TARGET_US else "OVER"
+                print(
+                    f"{name:<26}{mode:<24}{cycle_us:>27.0f} µs{scrape_us:>21.0f} µs"
+                    f"{f'<= {CYCLE_TARGET_US} µs {verdict}':>16}"
+                )
+    print()
 
     token = ROOT / ".state" / "bench-token"
     token.parent.mkdir(exist_ok=True)
@@ -142,13 +199,16 @@ def main() -> None:
     with FakeApiServer() as api:
         api.add_node("bench", {"gpu-node-pools.io/pool": "bench"})
         for name, example in EXAMPLES.items():
-            for mode, extra in (
-                ("--dry-run", ["--dry-run"]),
-                ("writing to a local fake API server", ["--api-server", api.url, "--token-file", str(token)]),
-            ):
-                rss, cpu = steady_rss(example, extra)
-                verdict = "ok" if rss <= RSS_TARGET_MIB else "OVER"
-                print(f"{name:<26}{mode:<38}{rss:>10.1f}{cpu * 100:>8.2f}{f'<= {RSS_TARGET_MIB} {verdict}':>12}")
+            sock = Path(sockets) / f"{example.stem}.sock"
+            with kubelet(sock, example):
+                for mode, extra in (
+                    ("--dry-run", ["--dry-run"]),
+                    ("writing to a local fake API server", ["--api-server", api.url, "--token-file", str(token)]),
+                    ("--dry-run --pod-resources", ["--dry-run", "--pod-resources", "--pod-resources-socket", str(sock)]),
+                ):
+                    rss, cpu = steady_rss(example, extra)
+                    verdict = "ok" if rss <= RSS_TARGET_MIB else "OVER"
+                    print(f"{name:<26}{mode:<38}{rss:>10.1f}{cpu * 100:>8.2f}{f'<= {RSS_TARGET_MIB} {verdict}':>12}")
         leases = len(api.leases)
     print(
         f"(the writing runs renewed their Lease and labelled the node: {leases} lease, "
