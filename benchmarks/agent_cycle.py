@@ -204,7 +204,10 @@ def main() -> None:
                 for mode, extra in (
                     ("--dry-run", ["--dry-run"]),
                     ("writing to a local fake API server", ["--api-server", api.url, "--token-file", str(token)]),
-                    ("--dry-run --pod-resources", ["--dry-run", "--pod-resources", "--pod-resources-socket", str(sock)]),
+                    (
+                        "--dry-run --pod-resources",
+                        ["--dry-run", "--pod-resources", "--pod-resources-socket", str(sock)],
+                    ),
                 ):
                     rss, cpu = steady_rss(example, extra)
                     verdict = "ok" if rss <= RSS_TARGET_MIB else "OVER"

@@ -56,10 +56,12 @@ def _is_gpu_resource(name: str) -> bool:
 
 
 def device_owners(response: Any) -> dict[str, PodRef]:
-    """`response` is a `ListPodResourcesResponse` (generated, untyped). Device UUID -> the container it is allocated to, for NVIDIA GPU and MIG resources only.
+    """Device UUID -> the container it is allocated to, for NVIDIA GPU and MIG resources only, from a
+    `ListPodResourcesResponse` (generated, untyped).
 
-    A device shared by several containers (time-slicing) goes to the first one listed: one series per GPU, as
-    dcgm-exporter writes without its virtual-GPU mode."""
+    A device shared by several containers (time-slicing) goes to one of them: one series per GPU, as dcgm-exporter
+    writes outside its virtual-GPU mode. It keeps the last listed, we keep the first: the kubelet's order is no
+    contract either way."""
     owners: dict[str, PodRef] = {}
     for pod in response.pod_resources:
         for container in pod.containers:

@@ -26,7 +26,8 @@ def response(pods: Iterable[Allocation]) -> api_pb2.ListPodResourcesResponse:
                     api_pb2.ContainerResources(
                         name=container,
                         devices=[
-                            api_pb2.ContainerDevices(resource_name=resource, device_ids=ids) for resource, ids in devices
+                            api_pb2.ContainerDevices(resource_name=resource, device_ids=ids)
+                            for resource, ids in devices
                         ],
                     )
                     for container, devices in containers
