@@ -13,8 +13,9 @@ if [ ! -x "$venv/bin/uv" ]; then
   python3 -m venv "$venv"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
 fi
-lock() { (cd node-agent && "$venv/bin/uv" pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+lock() { (cd node-agent && "$venv/bin/uv" pip compile --quiet --universal --python-version 3.11 --generate-hashes "${@:3}" \
   --custom-compile-command "make image-lock" "$1" -o "$2"); }
-lock pyproject.toml image/requirements.lock
+# The pod-resources extra too, so `nodeAgent.podResources` works with the image as built.
+lock pyproject.toml image/requirements.lock --extra pod-resources
 lock image/build-requirements.in image/build-requirements.lock
 log "locked: node-agent/image/requirements.lock, node-agent/image/build-requirements.lock"
