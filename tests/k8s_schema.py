@@ -58,6 +58,9 @@ def _strict(schema: Any) -> Any:
     schema lists properties and doesn't say to keep unknown ones."""
     if isinstance(schema, dict):
         out = {k: _strict(v) for k, v in schema.items()}
+        # Go's RE2 takes a flag group anywhere; Python's re only at the start (same meaning here: `^(?i)x`).
+        if isinstance(out.get("pattern"), str) and "(?i)" in out["pattern"]:
+            out["pattern"] = "(?i)" + out["pattern"].replace("(?i)", "")
         if "properties" in schema and "additionalProperties" not in schema \
                 and not schema.get("x-kubernetes-preserve-unknown-fields"):
             out["additionalProperties"] = False

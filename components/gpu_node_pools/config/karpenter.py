@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from ..manifests._fields import ContainerResources
-from ..manifests._image import ImageDigest, PinnedImage, names_digest
+from ..manifests._image import ImageDigest, PinnedImage, single_digest
 from ._model import ConfigModel
 
 __all__ = [
@@ -80,9 +80,7 @@ class KarpenterControllerConfig(ConfigModel):
     @field_validator("image_digest")
     @classmethod
     def _one_digest(cls, digest: str | None, info: ValidationInfo) -> str | None:
-        if digest and names_digest(info.data.get("image", "")):
-            raise ValueError("image already names a digest: put it in image or in imageDigest, not both")
-        return digest
+        return single_digest(info.data.get("image", ""), digest)
 
 
 class NodeClassConfig(ConfigModel):

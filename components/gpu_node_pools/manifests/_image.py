@@ -20,6 +20,7 @@ __all__ = [
     "image_repository",
     "image_with_digest",
     "names_digest",
+    "single_digest",
 ]
 
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
@@ -105,3 +106,10 @@ def _check_repository(value: str) -> str:
 PinnedImage = Annotated[str, AfterValidator(_check_pinned_image)]
 ImageRepository = Annotated[str, AfterValidator(_check_repository)]
 ImageDigest = Annotated[str, AfterValidator(_check_digest)]
+
+
+def single_digest(image: str, digest: str | None) -> str | None:
+    """`digest` (an `imageDigest` key) unless `image` already names one: a config says the digest once."""
+    if digest and names_digest(image):
+        raise ValueError("image already names a digest: put it in image or in imageDigest, not both")
+    return digest

@@ -18,7 +18,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from ..config._model import ConfigModel
 from ..contract import IsolationContract
 from ._fields import ContainerResources, DnsLabel, TolerationConfig
-from ._image import ImageDigest, PinnedImage, image_with_digest, names_digest
+from ._image import ImageDigest, PinnedImage, image_with_digest, single_digest
 from ._pod import container_security_context, pod_security_context
 
 __all__ = [
@@ -84,9 +84,7 @@ class DevicePluginConfig(ConfigModel):
     @field_validator("image_digest")
     @classmethod
     def _one_digest(cls, digest: str | None, info: ValidationInfo) -> str | None:
-        if digest and names_digest(info.data.get("image", "")):
-            raise ValueError("image already names a digest: put it in image or in imageDigest, not both")
-        return digest
+        return single_digest(info.data.get("image", ""), digest)
 
 
 def time_slicing_config(config: TimeSlicingConfig) -> dict[str, Any]:
