@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import bisect
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -101,43 +101,40 @@ class Simulation:
     def times(self) -> tuple[float, ...]:
         return tuple(s.t for s in self.samples)
 
-    def utilization_points(self, index: int, since: float, until: float) -> list[tuple[float, int]]:
-        """The trace's utilization samples of GPU `index` in (since, until], seconds since start, as NVML's
-        sample buffer would hold them (a sample with NVML unreadable or the GPU lost has none)."""
+    def _samples_between(self, since: float, until: float) -> Iterator[tuple[float, Sample]]:
+        """(start of its loop, sample) for each sample in (since, until], seconds since start, the trace repeating
+        every `period`."""
         if len(self.samples) < 2:
-            return []
+            return
         times, period = self.times, self.period
-        base = self.base.gpus[index].utilization_gpu_percent or 0
-        points: list[tuple[float, int]] = []
         loop = int(max(since, 0.0) // period)
         while loop * period <= until:
             offset = loop * period
             first = bisect.bisect_right(times, since - offset)
             last = bisect.bisect_right(times, until - offset)
             for sample in self.samples[first:last]:
-                values = {**sample.all_gpus, **sample.per_gpu.get(index, {})}
-                if sample.nvml_error is None and not values.get("lost"):
-                    points.append((offset + sample.t, int(values.get("utilization", base))))
+                yield offset, sample
             loop += 1
+
+    def utilization_points(self, index: int, since: float, until: float) -> list[tuple[float, int]]:
+        """The trace's utilization samples of GPU `index` in (since, until], seconds since start, as NVML's
+        sample buffer would hold them (a sample with NVML unreadable or the GPU lost has none)."""
+        base = self.base.gpus[index].utilization_gpu_percent or 0
+        points: list[tuple[float, int]] = []
+        for offset, sample in self._samples_between(since, until):
+            values = {**sample.all_gpus, **sample.per_gpu.get(index, {})}
+            if sample.nvml_error is None and not values.get("lost"):
+                points.append((offset + sample.t, int(values.get("utilization", base))))
         return points
 
     def xid_events(self, since: float, until: float) -> list[tuple[int, int]]:
         """(GPU index, XID) of the samples in (since, until], in order."""
-        if len(self.samples) < 2:
-            return []
-        times, period = self.times, self.period
         events: list[tuple[int, int]] = []
-        loop = int(max(since, 0.0) // period)
-        while loop * period <= until:
-            offset = loop * period
-            first = bisect.bisect_right(times, since - offset)
-            last = bisect.bisect_right(times, until - offset)
-            for sample in self.samples[first:last]:
-                for gpu in self.base.gpus:
-                    raw = {**sample.all_gpus, **sample.per_gpu.get(gpu.index, {})}.get("xid")
-                    codes = raw if isinstance(raw, list) else [] if raw is None else [raw]
-                    events.extend((gpu.index, int(code)) for code in codes)
-            loop += 1
+        for _, sample in self._samples_between(since, until):
+            for gpu in self.base.gpus:
+                raw = {**sample.all_gpus, **sample.per_gpu.get(gpu.index, {})}.get("xid")
+                codes = raw if isinstance(raw, list) else [] if raw is None else [raw]
+                events.extend((gpu.index, int(code)) for code in codes)
         return events
 
     def at(self, elapsed: float) -> NodeSnapshot:

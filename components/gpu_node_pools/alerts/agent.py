@@ -11,9 +11,7 @@ __all__ = ["agent_alerts"]
 def agent_alerts(config: AlertsConfig) -> list[Alert]:
     c, agent, ksm = config.gpu, config.node_agent_selector, config.kube_state_metrics_selector
 
-    def runbook(name: str) -> str:
-        return f"{config.runbook_base_url}#{name.lower()}"
-
+    runbook = config.runbook
     gpu_nodes = series("kube_node_status_allocatable", ksm, 'resource="nvidia_com_gpu"')
     return [
         Alert(

@@ -124,3 +124,8 @@ class AlertsConfig(ConfigModel):
         description="labels on the PrometheusRule and PodMonitor, e.g. {release: kube-prometheus-stack} for its "
         "default selectors",
     )
+
+
+    def runbook(self, alert: str) -> str:
+        """The runbook link of one of our alerts: its section of docs/alerts.md, wherever that is served."""
+        return f"{self.runbook_base_url}#{alert.lower()}"

@@ -11,9 +11,7 @@ __all__ = ["cost_alerts"]
 def cost_alerts(config: AlertsConfig) -> list[Alert]:
     c, agent, ksm = config.cost, config.node_agent_selector, config.kube_state_metrics_selector
 
-    def runbook(name: str) -> str:
-        return f"{config.runbook_base_url}#{name.lower()}"
-
+    runbook = config.runbook
     requests = series("kube_pod_container_resource_requests", ksm, 'resource="nvidia_com_gpu"')
 
     def phase(name: str) -> str:

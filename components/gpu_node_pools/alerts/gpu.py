@@ -20,9 +20,7 @@ TROUBLE_SLOWDOWNS = ("hw_slowdown", "hw_thermal_slowdown", "hw_power_brake_slowd
 def gpu_alerts(config: AlertsConfig) -> list[Alert]:
     c, agent = config.gpu, config.node_agent_selector
 
-    def runbook(name: str) -> str:
-        return f"{config.runbook_base_url}#{name.lower()}"
-
+    runbook = config.runbook
     used = series("gpu_node_agent_gpu_memory_used_bytes", agent)
     total = series("gpu_node_agent_gpu_memory_total_bytes", agent)
     critical_xid = series(
