@@ -29,10 +29,10 @@ cluster-check: ## every local cluster component running, API ready, nodes Ready,
 .PHONY: help setup test
 .PHONY: tools tools-controlplane cluster-up cluster-down cluster-check
 
-readme: setup ## regenerate the README's config reference table from the config models
-	@.venv/bin/python -c 'import re,pathlib; from gpu_node_pools.config.reference import config_reference_markdown as t; p=pathlib.Path("README.md"); s=p.read_text(); p.write_text(re.sub(r"(<!-- config-reference:start -->\n).*?(<!-- config-reference:end -->)", lambda m: m.group(1)+t()+"\n"+m.group(2), s, flags=re.S))'
+generate: ## rewrite what derives from the config models: README's config table, the package's TypedDicts and schema
+	@scripts/generate.sh
 
-.PHONY: readme
+.PHONY: generate
 
 tools-pulumi: ## build (or reuse from the cache) the Pulumi CLI, Python language host and Kubernetes provider
 	@tools/build.sh pulumi pulumi_kubernetes

@@ -17,7 +17,7 @@ def test_config_reference_table_matches_the_code() -> None:
     block = re.search(r"<!-- config-reference:start -->\n(.*?)<!-- config-reference:end -->", README, re.S)
     assert block, "README lost its config-reference markers"
     assert block.group(1).strip() == config_reference_markdown().strip(), (
-        "README's config reference is stale: run `make readme`"
+        "README's config reference is stale: run `make generate`"
     )
 
 

@@ -6,10 +6,12 @@ Unknown keys are errors, so a typo in a stack file fails before anything is crea
 
 from __future__ import annotations
 
+from typing import Any, get_args
+
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-__all__ = ["ConfigModel"]
+__all__ = ["ConfigModel", "models_in"]
 
 
 class ConfigModel(BaseModel):
@@ -20,3 +22,10 @@ class ConfigModel(BaseModel):
         populate_by_name=True,
         arbitrary_types_allowed=True,
     )
+
+
+def models_in(annotation: Any) -> list[type[BaseModel]]:
+    """Config models reachable from a field's type (through lists, dicts, unions, Annotated)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in models_in(arg)]

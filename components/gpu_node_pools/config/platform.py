@@ -24,7 +24,7 @@ from ..manifests.metrics_server import MetricsServerConfig
 from ..manifests.node_agent import NODE_AGENT_IMAGE_REQUIRED, NodeAgentConfig
 from ..manifests.priority_classes import PriorityLadderConfig
 from ..manifests.tenants import TenantNamespaceConfig
-from ._model import ConfigModel
+from ._model import ConfigModel, models_in
 from .cluster import ClusterConfig, EksClusterConfig
 from .isolation import IsolationConfig
 from .karpenter import KarpenterConfig
@@ -36,6 +36,7 @@ __all__ = [
     "PlatformConfig",
     "cluster_kubernetes_version",
     "parse_platform_config",
+    "validate_config",
 ]
 
 # The Pulumi project name: stack-file keys of ours are `gpu-node-pools:<key>`.
@@ -178,14 +179,23 @@ class ConfigError(ValueError):
 
 def parse_platform_config(values: Mapping[str, Any], source: str) -> PlatformConfig:
     """Validate un-namespaced config `values` (e.g. {"nodePools": [...]}) read from `source`."""
+    return validate_config(PlatformConfig, values, source, namespace=CONFIG_NAMESPACE)
+
+
+ModelT = typing.TypeVar("ModelT", bound=BaseModel)
+
+
+def validate_config(model: type[ModelT], values: Mapping[str, Any], source: str, *, namespace: str = "") -> ModelT:
+    """Validate `values` (stack-file spelling) against `model`; a ConfigError names every bad key (`namespace:`
+    before each, as stack files spell them) and `source`."""
     try:
-        return PlatformConfig.model_validate(dict(values))
+        return model.model_validate(dict(values))
     except ValidationError as error:
-        raise ConfigError(source, [_describe(e) for e in error.errors()]) from None
+        raise ConfigError(source, [_describe(e, model, namespace) for e in error.errors()]) from None
 
 
-def _describe(error: Any) -> tuple[str, str]:
-    key = CONFIG_NAMESPACE + ":" if error["loc"] else ""
+def _describe(error: Any, root: type[BaseModel], namespace: str) -> tuple[str, str]:
+    key = namespace + ":" if error["loc"] and namespace else ""
     parts: list[str] = []
     for i, part in enumerate(error["loc"]):
         if isinstance(part, int):
@@ -196,7 +206,7 @@ def _describe(error: Any) -> tuple[str, str]:
             parts.append(("." if parts else "") + str(part))
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        message = "unknown key" + _did_you_mean(error["loc"])
+        message = "unknown key" + _did_you_mean(error["loc"], root)
     elif error["type"] == "missing":
         message = "required key is missing"
     elif error["type"] in ("literal_error", "enum"):
@@ -204,21 +214,15 @@ def _describe(error: Any) -> tuple[str, str]:
     return key + "".join(parts), message
 
 
-def _models(annotation: Any) -> list[type[BaseModel]]:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    return [m for arg in typing.get_args(annotation) for m in _models(arg)]
-
-
-def _did_you_mean(loc: tuple[Any, ...]) -> str:
+def _did_you_mean(loc: tuple[Any, ...], root: type[BaseModel]) -> str:
     """`; did you mean 'memoryUsedRatio'?` for a misspelt key, from the keys its model knows."""
-    models: list[type[BaseModel]] = [PlatformConfig]
+    models: list[type[BaseModel]] = [root]
     for part in loc[:-1]:
         if isinstance(part, int) or part in _UNION_TAGS:
             continue
         models = [
             m for model in models for name, f in model.model_fields.items() if part in (name, f.alias)
-            for m in _models(f.annotation)
+            for m in models_in(f.annotation)
         ]
     known = [f.alias or name for model in models for name, f in model.model_fields.items()]
     close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)

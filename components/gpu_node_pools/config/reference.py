@@ -10,16 +10,10 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from ._model import models_in
 from .platform import CONFIG_NAMESPACE, PlatformConfig
 
 __all__ = ["config_reference_markdown", "config_reference_rows"]
-
-
-def _models_in(annotation: Any) -> list[type[BaseModel]]:
-    """Config models reachable from a field's type (through lists, dicts, unions, Annotated)."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    return [m for arg in get_args(annotation) for m in _models_in(arg)]
 
 
 def _type_name(annotation: Any) -> str:
@@ -56,7 +50,7 @@ def config_reference_rows(model: type[BaseModel] = PlatformConfig, prefix: str =
     for name, field in model.model_fields.items():
         key = f"{prefix}{field.alias or name}"
         rows.append((key, _type_name(field.annotation), _default(field), (field.description or "").strip()))
-        for sub in dict.fromkeys(_models_in(field.annotation)):
+        for sub in dict.fromkeys(models_in(field.annotation)):
             list_like = get_origin(field.annotation) is list
             rows.extend(config_reference_rows(sub, f"{key}{'[]' if list_like else ''}."))
     return rows

@@ -1,0 +1,190 @@
+"""What each package component takes, as pydantic models: the config models plus the keys a lone component needs.
+
+The package's TypedDicts of the same names (`args.py`) are generated from these and the config models.
+
+A component of the package receives its args as a dict of Python names (`capacity_type`) holding Enum members
+(Pulumi's provider maps them from the schema). `validate_args` turns that back into stack-file spelling
+(`capacityType`, plain strings) and validates it with these models, so a bad value gets the same message as in
+a stack file, named by the key the caller wrote: `DevicePlugin "gpu" args: resources.cpu: ...`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Any, TypeVar, get_args
+
+from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from ..alerts.config import AlertsConfig
+from ..config._model import ConfigModel, models_in
+from ..config.isolation import IsolationConfig
+from ..config.node_pool import NodePoolConfig
+from ..config.platform import PlatformConfig, validate_config
+from ..manifests.device_plugin import DevicePluginConfig
+from ..manifests.metrics_server import MetricsServerConfig
+from ..manifests.node_agent import NODE_AGENT_IMAGE_REQUIRED, NodeAgentConfig
+from ..manifests.priority_classes import PriorityLadderConfig
+from ..manifests.tenants import TenantNamespaceConfig
+
+__all__ = [
+    "DevicePluginArgs",
+    "ElasticNodePoolArgs",
+    "MetricsServerArgs",
+    "MonitoringArgs",
+    "NodeAgentArgs",
+    "NodePoolArgs",
+    "PriorityClassesArgs",
+    "WorkloadNamespacesArgs",
+    "PULUMI_INPUT_STR",
+    "COMPONENT_ARGS",
+    "validate_args",
+]
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+# Marks a field whose value is a Pulumi Input (may be another resource's output); the package's TypedDict
+# spells it `pulumi.Input[str]` and the model takes it as it is.
+PULUMI_INPUT_STR: dict[str, Any] = {"pulumiInput": "str"}
+
+_ISOLATION_DOC = "how GPU nodes are fenced: the GPU taint the component tolerates or keeps off"
+
+
+def _isolation() -> Any:
+    return Field(default_factory=IsolationConfig, description=_ISOLATION_DOC)
+
+
+def _error(model: BaseModel, loc: tuple[str, ...], message: str) -> ValidationError:
+    details = InitErrorDetails(type=PydanticCustomError("component_args", message), loc=loc, input=None)
+    return ValidationError.from_exception_data(type(model).__name__, [details])
+
+
+class DevicePluginArgs(DevicePluginConfig):
+    """The stack file's `devicePlugin` keys, and the isolation contract."""
+
+    isolation: IsolationConfig = _isolation()
+
+
+class MetricsServerArgs(MetricsServerConfig):
+    """The stack file's `metricsServer` keys, the isolation contract and the cluster's version."""
+
+    isolation: IsolationConfig = _isolation()
+    kubernetes_version: str | None = Field(
+        default=None, description="the cluster's Kubernetes minor version (picks a metrics-server release that "
+                                  "supports it); unset: the default release")
+
+
+class PriorityClassesArgs(PriorityLadderConfig):
+    """The stack file's `priorityClasses` keys."""
+
+
+class WorkloadNamespacesArgs(ConfigModel):
+    """The stack file's `tenants` list, and the isolation contract."""
+
+    tenants: list[TenantNamespaceConfig] = Field(description="tenant namespaces with guardrails")
+    isolation: IsolationConfig = _isolation()
+
+
+class NodeAgentArgs(NodeAgentConfig):
+    """The stack file's `nodeAgent` keys, and the isolation contract."""
+
+    isolation: IsolationConfig = _isolation()
+
+    @model_validator(mode="after")
+    def _image_named(self) -> NodeAgentArgs:
+        if self.enabled and self.image is None:
+            raise _error(self, ("image",), NODE_AGENT_IMAGE_REQUIRED)
+        return self
+
+
+class MonitoringArgs(AlertsConfig):
+    """The stack file's `alerts` keys, and where the node agent runs."""
+
+    node_agent: NodeAgentConfig = Field(
+        default_factory=NodeAgentConfig, description="where the node agent runs (namespace, port), as deployed")
+
+
+class ElasticNodePoolArgs(NodePoolConfig):
+    """One `nodePools` entry with an `elastic` block, and the isolation contract."""
+
+    isolation: IsolationConfig = _isolation()
+
+    @model_validator(mode="after")
+    def _elastic(self) -> ElasticNodePoolArgs:
+        if self.elastic is None:
+            raise _error(self, ("elastic",), "an ElasticNodePool needs its elastic block (limits.gpus at least); "
+                                             "a managed node group is a NodePool")
+        if self.isolation.gpu_taint.effect == "PreferNoSchedule":
+            raise _error(self, ("isolation", "gpuTaint", "effect"),
+                         "PreferNoSchedule can't fence an elastic pool: Karpenter would launch GPU nodes for pods "
+                         "that don't tolerate it; use NoSchedule or NoExecute")
+        return self
+
+
+class NodePoolArgs(NodePoolConfig):
+    """One `nodePools` entry (a managed node group), the isolation contract and the cluster it joins."""
+
+    isolation: IsolationConfig = _isolation()
+    # Another resource's output (an EKS cluster's name) as often as not: no model can look inside it.
+    cluster_name: Any = Field(description="the EKS cluster the node group joins", json_schema_extra=PULUMI_INPUT_STR)
+
+    @model_validator(mode="after")
+    def _managed(self) -> NodePoolArgs:
+        if self.elastic is not None:
+            raise _error(self, ("elastic",), "an elastic pool is an ElasticNodePool (a Karpenter NodePool), "
+                                             "not a managed node group")
+        if not self.subnet_ids:
+            raise _error(self, ("subnetIds",), "a NodePool outside GpuPlatform needs the subnets its nodes go in")
+        return self
+
+
+# Each package component's args model; GpuPlatform takes the whole stack config.
+COMPONENT_ARGS: dict[str, type[BaseModel]] = {
+    "GpuPlatform": PlatformConfig,
+    "NodePool": NodePoolArgs,
+    "ElasticNodePool": ElasticNodePoolArgs,
+    "DevicePlugin": DevicePluginArgs,
+    "MetricsServer": MetricsServerArgs,
+    "PriorityClasses": PriorityClassesArgs,
+    "WorkloadNamespaces": WorkloadNamespacesArgs,
+    "NodeAgent": NodeAgentArgs,
+    "Monitoring": MonitoringArgs,
+}
+
+
+def validate_args(model: type[ModelT], args: Mapping[str, Any], source: str) -> ModelT:
+    """Validate a component's args (Python names, Enum members) with `model`; ConfigError names `source`."""
+    return validate_config(model, stack_spelling(model, args), source)
+
+
+def stack_spelling(model: type[BaseModel], values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` keyed by Python names, as the stack file spells them: aliases as keys, Enum members as values.
+    Keys `model` doesn't know stay as they are, for the model to report."""
+    spelled: dict[str, Any] = {}
+    for key, value in values.items():
+        field = model.model_fields.get(key)
+        spelled[field.alias or key if field else key] = _spelled(field.annotation if field else None, value)
+    return spelled
+
+
+def _spelled(annotation: Any, value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, list):
+        return [_spelled(annotation, item) for item in value]
+    if isinstance(value, Mapping):
+        model = _model_for(annotation, value)
+        if model is None:  # a map of the user's own keys (labels, tags)
+            return {key: _spelled(None, item) for key, item in value.items()}
+        return stack_spelling(model, value)
+    return value
+
+
+def _model_for(annotation: Any, value: Mapping[str, Any]) -> type[BaseModel] | None:
+    """The model a mapping is an instance of: the only one the field names, or the union member its `mode` picks."""
+    models = models_in(annotation) if annotation is not None else []
+    if len(models) > 1:
+        mode = value.get("mode")
+        mode = mode.value if isinstance(mode, enum.Enum) else mode
+        models = [m for m in models if "mode" in m.model_fields and mode in get_args(m.model_fields["mode"].annotation)]
+    return models[0] if len(models) == 1 else None
