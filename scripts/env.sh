@@ -23,10 +23,12 @@ mkdir -p "$GNP_STATE/pulumi" "$PULUMI_HOME"
 _gnp_cli_dir="$(pulumi_on_path_dir)"
 _gnp_cli_dir="${_gnp_cli_dir:-$(pulumi_cli_dir)}"
 _gnp_k8s_dir="$(pulumi_kubernetes_dir)"
+# The YAML and Node.js language hosts, for programs that use our component package (on PATH when built).
+_gnp_hosts_dir="$(pulumi_hosts_dir)"
 # In a subshell: a missing binary must not end the caller's shell.
 _gnp_kubectl="$(bash -c 'source "$1/tools/lib.sh"; load_sets; controlplane_exports' _ "$_gnp_env_root" 2>/dev/null \
   | sed -n "s/^export GNP_KUBECTL=//p")"
-for _gnp_dir in "$_gnp_env_root/.venv/bin" "$_gnp_k8s_dir" "$_gnp_cli_dir" ${_gnp_kubectl:+"$(dirname "$_gnp_kubectl")"}; do
+for _gnp_dir in "$_gnp_env_root/.venv/bin" "$_gnp_k8s_dir" "$_gnp_hosts_dir" "$_gnp_cli_dir" ${_gnp_kubectl:+"$(dirname "$_gnp_kubectl")"}; do
   case ":$PATH:" in *":$_gnp_dir:"*) ;; *) PATH="$_gnp_dir:$PATH" ;; esac
 done
 export PATH
@@ -35,7 +37,7 @@ if ! [ -x "$_gnp_cli_dir/pulumi" ] || ! [ -x "$_gnp_k8s_dir/pulumi-resource-kube
   printf 'error: the toolchain is not built (expected %s/pulumi, %s/pulumi-resource-kubernetes and kubectl);\n' \
     "$_gnp_cli_dir" "$_gnp_k8s_dir" >&2
   printf '       run tools/build.sh (or make up), then source this file again\n' >&2
-  unset _gnp_env_root _gnp_cli_dir _gnp_k8s_dir _gnp_dir _gnp_kubectl
+  unset _gnp_env_root _gnp_cli_dir _gnp_k8s_dir _gnp_hosts_dir _gnp_dir _gnp_kubectl
   return 1
 fi
-unset _gnp_env_root _gnp_cli_dir _gnp_k8s_dir _gnp_dir _gnp_kubectl
+unset _gnp_env_root _gnp_cli_dir _gnp_k8s_dir _gnp_hosts_dir _gnp_dir _gnp_kubectl

@@ -44,18 +44,11 @@ class PulumiProject:
         return proc
 
 
-def make_project(base: Path, toolchain_path: str, program: Path, stacks: dict[str, dict[str, Any]],
-                 project_file: dict[str, Any]) -> PulumiProject:
-    base.mkdir(parents=True, exist_ok=True)
-    (base / "stacks").mkdir(exist_ok=True)
-    (base / "state").mkdir(exist_ok=True)
+def pulumi_env(base: Path, toolchain_path: str) -> dict[str, str]:
+    """The environment of an offline `pulumi` run whose state and PULUMI_HOME live in `base`."""
+    (base / "state").mkdir(parents=True, exist_ok=True)
     (base / "home").mkdir(exist_ok=True)
-    project_file = {**project_file, "main": os.path.relpath(program, base), "stackConfigDir": "stacks"}
-    options = project_file.get("runtime", {}).get("options", {}) if isinstance(project_file.get("runtime"), dict) else {}
-    if "virtualenv" in options:  # relative to the repo, not to this copy
-        options["virtualenv"] = str(ROOT / options["virtualenv"])
-    (base / "Pulumi.yaml").write_text(yaml.safe_dump(project_file, sort_keys=False))
-    env = {
+    return {
         **os.environ,
         "PATH": f"{toolchain_path}:{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
         "PULUMI_BACKEND_URL": f"file://{base / 'state'}",
@@ -64,7 +57,18 @@ def make_project(base: Path, toolchain_path: str, program: Path, stacks: dict[st
         "PULUMI_SKIP_UPDATE_CHECK": "true",
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
     }
-    project = PulumiProject(dir=base, env=env)
+
+
+def make_project(base: Path, toolchain_path: str, program: Path, stacks: dict[str, dict[str, Any]],
+                 project_file: dict[str, Any]) -> PulumiProject:
+    base.mkdir(parents=True, exist_ok=True)
+    (base / "stacks").mkdir(exist_ok=True)
+    project_file = {**project_file, "main": os.path.relpath(program, base), "stackConfigDir": "stacks"}
+    options = project_file.get("runtime", {}).get("options", {}) if isinstance(project_file.get("runtime"), dict) else {}
+    if "virtualenv" in options:  # relative to the repo, not to this copy
+        options["virtualenv"] = str(ROOT / options["virtualenv"])
+    (base / "Pulumi.yaml").write_text(yaml.safe_dump(project_file, sort_keys=False))
+    project = PulumiProject(dir=base, env=pulumi_env(base, toolchain_path))
     for stack, config in stacks.items():
         project.write_stack(stack, config)
     return project

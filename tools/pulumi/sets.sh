@@ -7,15 +7,25 @@
 # v3.215.0, cloud-ready-checks); the committed go.sum files pin their hashes instead.
 export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/pulumi"
 
-GNP_SETS+=(pulumi pulumi_kubernetes)
+GNP_SETS+=(pulumi pulumi_hosts pulumi_kubernetes)
 SET_LABEL[pulumi]="pulumi v$PULUMI_VERSION and its Python language host"
+SET_LABEL[pulumi_hosts]="pulumi-language-yaml v$PULUMI_YAML_VERSION, pulumi-language-nodejs v$PULUMI_VERSION"
 SET_LABEL[pulumi_kubernetes]="pulumi-resource-kubernetes $PULUMI_KUBERNETES_VERSION"
-SET_GUESS[pulumi]=480; SET_GUESS[pulumi_kubernetes]=900
+SET_GUESS[pulumi]=480; SET_GUESS[pulumi_hosts]=150; SET_GUESS[pulumi_kubernetes]=900
 SET_DIR[pulumi]="$(pulumi_cli_dir)"
+SET_DIR[pulumi_hosts]="$(pulumi_hosts_dir)"
+# The hosts compile most of sdk/v3 and pkg/v3 at the CLI's version: after the CLI they come from the build cache.
+SET_AFTER[pulumi_hosts]=pulumi
 SET_DIR[pulumi_kubernetes]="$(pulumi_kubernetes_dir)"
 
 set_missing_pulumi() {
   [ -n "$(pulumi_on_path_dir)" ] || [ -x "${SET_DIR[pulumi]}/pulumi" ] || echo pulumi
+}
+set_missing_pulumi_hosts() {
+  local name
+  for name in pulumi-language-yaml pulumi-language-nodejs; do
+    [ -x "${SET_DIR[pulumi_hosts]}/$name" ] || echo "$name"
+  done
 }
 set_missing_pulumi_kubernetes() {
   [ -x "${SET_DIR[pulumi_kubernetes]}/pulumi-resource-kubernetes" ] || echo pulumi-resource-kubernetes
@@ -33,6 +43,18 @@ set_build_pulumi() {
     ./cmd/pulumi-language-python)
   sdk="$(_pulumi_sdk_dir)"
   install -m 0755 "$sdk/python/cmd/pulumi-language-python-exec" "$out/"
+}
+
+# pulumi-language-yaml is the `tool` of the hosts wrapper; pulumi-language-nodejs is upstream's package, copied
+# into the wrapper because its module is not served by the proxy. The Node.js host needs no file beside it: it
+# runs programs through the @pulumi/pulumi npm package in each program's node_modules.
+set_build_pulumi_hosts() {
+  local out="$1" flags="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
+  (cd "$GNP_PULUMI_TOOLS/hosts" && go build -trimpath -ldflags="$flags" -o "$out/pulumi-language-nodejs" \
+    ./cmd/pulumi-language-nodejs)
+  (cd "$GNP_PULUMI_TOOLS/hosts" && go build -trimpath -o "$out/pulumi-language-yaml" \
+    -ldflags="-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=v$PULUMI_YAML_VERSION" \
+    github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml)
 }
 
 set_build_pulumi_kubernetes() {
@@ -56,4 +78,4 @@ set_build_pulumi_kubernetes() {
 set_sources_pulumi() { test -f "$(_pulumi_sdk_dir)/python/cmd/pulumi-language-python-exec"; }
 set_sources_pulumi_kubernetes() { test -f "$(_pulumi_provider_dir)/cmd/pulumi-resource-kubernetes/generate.go"; }
 
-GNP_WRAPPERS+=("$GNP_PULUMI_TOOLS/cli" "$GNP_PULUMI_TOOLS/kubernetes")
+GNP_WRAPPERS+=("$GNP_PULUMI_TOOLS/cli" "$GNP_PULUMI_TOOLS/hosts" "$GNP_PULUMI_TOOLS/kubernetes")

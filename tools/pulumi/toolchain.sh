@@ -4,6 +4,8 @@
 # Must match the `pulumi` and `pulumi-kubernetes` pins in pyproject.toml (tests/pulumi/test_toolchain.py checks).
 PULUMI_VERSION=3.259.0
 PULUMI_KUBERNETES_VERSION=4.25.0
+# The pulumi-yaml release CLI v$PULUMI_VERSION bundles (pinned in tools/pulumi/hosts/go.mod).
+PULUMI_YAML_VERSION=1.38.3
 
 GNP_PULUMI_TOOLS="$GNP_ROOT/tools/pulumi"
 
@@ -14,6 +16,7 @@ _pulumi_wrapper_hash() {
 }
 
 pulumi_cli_dir() { cache_bin_dir pulumi "$PULUMI_VERSION-$(_pulumi_wrapper_hash cli)"; }
+pulumi_hosts_dir() { cache_bin_dir pulumi-language-hosts "$PULUMI_VERSION-$(_pulumi_wrapper_hash hosts)"; }
 pulumi_kubernetes_dir() {
   cache_bin_dir pulumi-resource-kubernetes "$PULUMI_KUBERNETES_VERSION-$(_pulumi_wrapper_hash kubernetes)"
 }
