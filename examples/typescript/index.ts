@@ -1,0 +1,53 @@
+// The local stack's in-cluster layer (stacks/Pulumi.local.yaml), built from the package's single components.
+import * as pulumi from "@pulumi/pulumi";
+import * as gnp from "@pulumi/gpu-node-pools";
+
+const config = new pulumi.Config();
+// A Kubernetes provider without the @pulumi/kubernetes SDK: the components only need it passed down.
+class KubernetesProvider extends pulumi.ProviderResource {
+    constructor(name: string, kubeconfig: string) {
+        super("kubernetes", name, { kubeconfig });
+    }
+}
+const cluster = new KubernetesProvider("local-cluster", config.require("kubeconfig"));
+const opts = { providers: [cluster] };
+
+// The isolation contract every GPU-facing component shares (this is the default taint, spelled out).
+const isolation: gnp.types.input.IsolationConfigArgs = {
+    gpuTaint: { key: "nvidia.com/gpu", value: "true", effect: gnp.TaintEffect.NO_SCHEDULE },
+};
+
+const priority = new gnp.PriorityClasses("priority", {}, opts);
+const tenants = new gnp.WorkloadNamespaces("tenants", {
+    isolation,
+    tenants: [
+        { name: "ml-team", gpuAccess: true, quota: { gpus: 2, pods: 50 } },
+        { name: "web" },
+    ],
+}, opts);
+const devicePlugin = new gnp.DevicePlugin("device-plugin", { isolation }, opts);
+const metricsServer = new gnp.MetricsServer("metrics-server", { isolation, registerApiService: false }, opts);
+const nodeAgent = new gnp.NodeAgent("node-agent", {
+    isolation,
+    image: config.get("nodeAgentImage") ?? "gpu-node-agent:local",
+}, opts);
+// After the GPU DaemonSets, as in the Python stack: they exist before the pool's first node.
+const elastic = new gnp.ElasticNodePool("gpu-elastic", {
+    isolation,
+    name: "gpu-elastic",
+    kind: gnp.NodePoolKind.GPU,
+    elastic: {
+        instanceFamilies: ["g5", "g6"],
+        capacityTypes: ["spot", "on-demand"],
+        limits: { gpus: 4 },
+        disruption: { consolidateAfter: "15s" },
+        // The local cluster's Karpenter launches kwok nodes; on EKS leave this out (the EC2NodeClass).
+        nodeClassRef: { group: "karpenter.kwok.sh", kind: "KWOKNodeClass", name: "default" },
+    },
+}, { ...opts, dependsOn: [devicePlugin, nodeAgent] });
+
+export const gpuTaint = devicePlugin.gpuTaint;
+export const elasticPool = elastic.nodePoolName;
+export const objectIds = pulumi
+    .all([priority, tenants, devicePlugin, metricsServer, nodeAgent, elastic].map((c) => c.objectIds))
+    .apply((ids) => ids.flat().sort());

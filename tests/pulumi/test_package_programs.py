@@ -1,0 +1,134 @@
+"""The component package from other languages: the YAML and TypeScript programs of examples/ add it with
+`pulumi package add`, deploy the local stack's in-cluster layer to the local cluster and destroy it again.
+
+Each deploys exactly the objects the Python stack renders (`gpu-node-pools render --stack local`): the same set in
+the program's Pulumi state and on the cluster. Bad input fails before any resource: the schema refuses a wrong enum
+value or a missing key in the caller's language, the config models refuse the rest with the stack file's message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from gnp_pulumi import ROOT, PulumiProject, existing, pulumi_env
+
+pytestmark = pytest.mark.pulumi
+
+EXAMPLES = ROOT / "examples"
+NPM_CACHE = Path(os.environ.get("GNP_CACHE", Path.home() / ".cache" / "gpu-node-pools")) / "npm"
+
+
+def object_key(kind: str, namespace: str | None, name: str) -> str:
+    return "/".join(p for p in (kind, namespace, name) if p)
+
+
+def state_objects(project: PulumiProject) -> set[str]:
+    """Kind/namespace/name of every Kubernetes object in the stack's state."""
+    state = json.loads(project.run("stack", "export").stdout)
+    found = set()
+    for resource in state["deployment"].get("resources") or []:
+        outputs = resource.get("outputs") or {}
+        if resource["type"].startswith("kubernetes:") and "metadata" in outputs:
+            meta = outputs["metadata"]
+            found.add(object_key(outputs["kind"], meta.get("namespace"), meta["name"]))
+    return found
+
+
+def example(name: str, base: Path, toolchain_path: str, kubeconfig: Path) -> PulumiProject:
+    """A copy of examples/<name> whose package entry points at this checkout, with a `local` stack on the test
+    cluster."""
+    copy = base / name
+    shutil.copytree(EXAMPLES / name, copy, ignore=shutil.ignore_patterns("node_modules", "sdks", "Pulumi.*.yaml"))
+    program = yaml.safe_load((copy / "Pulumi.yaml").read_text())
+    assert program["packages"] == {"gpu-node-pools": "../../package"}, "the example must add this repo's package"
+    program["packages"] = {"gpu-node-pools": str(ROOT / "package")}
+    (copy / "Pulumi.yaml").write_text(yaml.safe_dump(program, sort_keys=False))
+    project = PulumiProject(dir=copy, env={**pulumi_env(base / f"{name}-pulumi", toolchain_path),
+                                           "npm_config_cache": str(NPM_CACHE)}, default_timeout=600)
+    if (copy / "package.json").exists():
+        npm = subprocess.run(["npm", "install", "--prefer-offline", "--no-audit", "--no-fund"], cwd=copy,
+                             env=project.env, capture_output=True, text=True, timeout=600)
+        assert npm.returncode == 0, npm.stderr[-3000:]
+    project.run("package", "add", str(ROOT / "package"))
+    project.run("stack", "init", "local")
+    project.run("config", "set", "kubeconfig", str(kubeconfig))
+    return project
+
+
+@pytest.fixture(scope="module")
+def rendered(local_objects: list[dict[str, Any]]) -> set[str]:
+    return {object_key(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]) for o in local_objects}
+
+
+@pytest.fixture(params=["yaml", "typescript"])
+def deployed(request: pytest.FixtureRequest, tmp_path: Path, toolchain_path: str, local_cluster: Any,
+             local_objects: list[dict[str, Any]]) -> Iterator[PulumiProject]:
+    assert existing(local_cluster, local_objects) == [], "the cluster already runs the layer: `make down` first"
+    project = example(request.param, tmp_path, toolchain_path, local_cluster.kubeconfig)
+    try:
+        project.run("up", "--yes", "--skip-preview")
+        yield project
+    finally:
+        project.run("destroy", "--yes", "--skip-preview", check=False)
+    assert existing(local_cluster, local_objects) == [], "destroy left objects behind"
+
+
+def test_the_program_deploys_the_objects_of_the_python_stack(deployed: PulumiProject, rendered: set[str],
+                                                             local_cluster: Any,
+                                                             local_objects: list[dict[str, Any]]) -> None:
+    outputs = json.loads(deployed.run("stack", "output", "--json").stdout)
+
+    assert state_objects(deployed) == rendered
+    assert len(existing(local_cluster, local_objects)) == len(local_objects)
+    assert len(outputs["objectIds"]) == len(rendered)
+    assert outputs["gpuTaint"] == "nvidia.com/gpu=true:NoSchedule"
+
+
+def _yaml_with(tmp_path: Path, toolchain_path: str, kubeconfig: Path, change: Any) -> PulumiProject:
+    project = example("yaml", tmp_path, toolchain_path, kubeconfig)
+    program = yaml.safe_load((project.dir / "Pulumi.yaml").read_text())
+    change(program["resources"]["local"]["properties"])
+    (project.dir / "Pulumi.yaml").write_text(yaml.safe_dump(program, sort_keys=False))
+    return project
+
+
+def _set(path: list[Any], value: Any) -> Any:
+    def change(properties: dict[str, Any]) -> None:
+        target = properties
+        for key in path[:-1]:
+            target = target[key]
+        if value is None:
+            del target[path[-1]]
+        else:
+            target[path[-1]] = value
+    return change
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    # Pulumi YAML checks top-level enums itself; nested ones are refused by the package's provider, by their type.
+    (_set(["nodePools", 1, "kind"], "gpus"), "Invalid value gpus of type <class 'str'> for enum 'NodePoolKind'"),
+    (_set(["cluster"], None), "Missing required property 'cluster'"),
+    (_set(["nodePools", 1, "scaling", "min"], 5),
+     "GpuPlatform 'local' args: nodePools[1].scaling: min (5) is greater than max (4)"),
+], ids=["wrong-enum-value", "missing-required-key", "bad-value-for-the-model"])
+def test_bad_input_fails_before_any_resource(tmp_path: Path, toolchain_path: str, local_cluster: Any, change: Any,
+                                             message: str) -> None:
+    project = _yaml_with(tmp_path, toolchain_path, local_cluster.kubeconfig, change)
+
+    up = project.run("up", "--yes", "--skip-preview", check=False)
+
+    assert up.returncode != 0
+    assert message in up.stdout + up.stderr, up.stdout[-3000:]
+    assert state_objects(project) == set()
+    state = json.loads(project.run("stack", "export").stdout)["deployment"].get("resources") or []
+    # Only the stack and the package's default provider (no cloud or cluster object behind either).
+    assert [r["type"] for r in state if r["type"] != "pulumi:pulumi:Stack"
+            and not r["type"].startswith("pulumi:providers:")] == []
