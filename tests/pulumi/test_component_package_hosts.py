@@ -1,7 +1,8 @@
-"""A Python component package used from Pulumi YAML and TypeScript through `pulumi package add`: the language
-hosts of tools/pulumi/sets.sh (set pulumi_hosts) and our Python host, with a one-component package
-(component_toy/) that needs no cluster. Offline apart from npm's registry for the TypeScript program's first run
-(npm's cache is kept in $GNP_CACHE/npm)."""
+"""A Python component package used from Pulumi YAML, TypeScript and Python through `pulumi package add`: the
+language hosts of tools/pulumi/sets.sh (set pulumi_hosts) and our Python host (plugin runs, dependency installs,
+SDK generation), with a one-component package (component_toy/) that needs no cluster. Offline apart from the
+package registries: npm for the TypeScript program (its cache is kept in $GNP_CACHE/npm) and PyPI where a
+virtualenv is created (pip's own cache)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,10 @@ def toy_package(tmp_path: Path) -> Path:
     (package / "PulumiPlugin.yaml").write_text(yaml.safe_dump(
         {"runtime": {"name": "python", "options": {"virtualenv": str(ROOT / ".venv")}}}))
     return package
+
+
+def _site_packages(venv: Path) -> Path:
+    return next((venv / "lib").glob("python3*/site-packages"))
 
 
 def _consumer(base: Path, toolchain_path: str, files: dict[str, str]) -> PulumiProject:
@@ -129,4 +134,45 @@ def test_a_typescript_program_adds_the_package_deploys_and_destroys(tmp_path, to
     project.run("destroy", "--yes")
 
     assert outputs == {"label": "books/silver"}
+    assert _resource_types(project, "dev") == []
+
+
+def test_a_plugin_without_its_virtualenv_gets_one_made_from_requirements_txt(tmp_path, toolchain_path) -> None:
+    """Upstream's behaviour for a fresh checkout (`pulumi package add` from git): the plugin's `venv`, made on
+    first use, with requirements.txt installed (pulumi from PyPI)."""
+    package = tmp_path / "fresh"
+    shutil.copytree(TOY, package)
+    (package / "PulumiPlugin.yaml").write_text("runtime: python\n")  # no virtualenv option: upstream's "venv"
+    (package / "requirements.txt").write_text(f"pulumi=={PULUMI_NPM_VERSION}\n")
+    project = _consumer(tmp_path / "any", toolchain_path, {})
+
+    schema = json.loads(project.run("package", "get-schema", str(package)).stdout)
+
+    assert "toy:index:Shelf" in schema["resources"]
+    assert (_site_packages(package / "venv") / "pulumi").is_dir()
+
+
+def test_a_python_program_adds_the_package_deploys_and_destroys(tmp_path, toolchain_path, toy_package) -> None:
+    """GeneratePackage and Link of our Python host: the SDK in sdks/toy, linked into requirements.txt and
+    installed into the program's virtualenv (which sees the repo's .venv packages through a .pth file)."""
+    project = _consumer(tmp_path / "py", toolchain_path, {
+        "Pulumi.yaml": "name: toy-py\nruntime:\n  name: python\n  options:\n    virtualenv: venv\n",
+        "requirements.txt": "# linked SDKs are added below\n",
+        "__main__.py": "import pulumi\nimport pulumi_toy as toy\n\n"
+                       'shelf = toy.Shelf("shelf", name="books", tier=toy.Tier.GOLD, slots=2)\n'
+                       'pulumi.export("label", shelf.label)\npulumi.export("slots", shelf.slots)\n',
+    })
+    venv = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "venv", str(project.dir / "venv")],
+                          capture_output=True, text=True)
+    assert venv.returncode == 0, venv.stderr
+    (_site_packages(project.dir / "venv") / "repo-venv.pth").write_text(f"{_site_packages(ROOT / '.venv')}\n")
+
+    project.run("package", "add", str(toy_package))
+    assert "sdks/toy" in (project.dir / "requirements.txt").read_text().splitlines()
+    project.run("stack", "init", "dev")
+    project.run("up", "--yes", "--skip-preview")
+    outputs = json.loads(project.run("stack", "output", "--json").stdout)
+    project.run("destroy", "--yes")
+
+    assert outputs == {"label": "books/gold", "slots": 2}
     assert _resource_types(project, "dev") == []

@@ -22,8 +22,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/version"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
 
@@ -101,20 +99,13 @@ func (h *host) GetRequiredPackages(context.Context, *pulumirpc.GetRequiredPackag
 	return &pulumirpc.GetRequiredPackagesResponse{}, nil
 }
 
-// Dependencies are installed by scripts/setup.sh into the project virtualenv; nothing to do here.
-func (h *host) InstallDependencies(*pulumirpc.InstallDependenciesRequest,
-	pulumirpc.LanguageRuntime_InstallDependenciesServer,
-) error {
-	return nil
-}
-
 func (h *host) GetProgramDependencies(context.Context, *pulumirpc.GetProgramDependenciesRequest,
 ) (*pulumirpc.GetProgramDependenciesResponse, error) {
 	return &pulumirpc.GetProgramDependenciesResponse{}, nil
 }
 
 func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
-	python, env, err := pythonFor(req.GetInfo())
+	python, env, err := pythonFor(req.GetInfo(), false)
 	if err != nil {
 		return nil, err
 	}
@@ -173,64 +164,4 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	default:
 		return &pulumirpc.RunResponse{Error: fmt.Sprintf("could not run %s: %v", python, err)}, nil
 	}
-}
-
-// RunPlugin runs a Python plugin directory (a policy pack) as `python DIR ARGS...`, streaming its output back.
-func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer) error {
-	python, env, err := pythonFor(req.GetInfo())
-	if err != nil {
-		return err
-	}
-	program := req.GetInfo().GetProgramDirectory()
-	if program == "" {
-		program = req.GetProgram()
-	}
-	closer, stdout, stderr, err := rpcutil.MakeRunPluginStreams(server, false)
-	if err != nil {
-		return err
-	}
-	defer closer.Close()
-
-	// -u: a policy pack prints the port it serves on without flushing, and the engine waits for that line.
-	cmd := exec.CommandContext(server.Context(), python, append([]string{"-u", program}, req.GetArgs()...)...)
-	cmd.Dir = req.GetPwd()
-	cmd.Env = append(env, req.GetEnv()...)
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	if err := cmd.Run(); err != nil {
-		var exitErr *exec.ExitError
-		if errors.As(err, &exitErr) {
-			return server.Send(&pulumirpc.RunPluginResponse{
-				Output: &pulumirpc.RunPluginResponse_Exitcode{Exitcode: int32(exitErr.ExitCode())},
-			})
-		}
-		return status.Errorf(codes.FailedPrecondition, "could not run %s: %v", python, err)
-	}
-	return closer.Close()
-}
-
-// pythonFor picks the interpreter the way upstream does: the `virtualenv` runtime option of Pulumi.yaml
-// (relative to the project root), else PULUMI_PYTHON_CMD, else python3 on PATH.
-func pythonFor(info *pulumirpc.ProgramInfo) (string, []string, error) {
-	env := os.Environ()
-	venv := info.GetOptions().GetFields()["virtualenv"].GetStringValue()
-	if venv != "" {
-		if !filepath.IsAbs(venv) {
-			venv = filepath.Join(info.GetRootDirectory(), venv)
-		}
-		python := filepath.Join(venv, "bin", "python")
-		if _, err := os.Stat(python); err != nil {
-			return "", nil, fmt.Errorf("the virtualenv %s named by Pulumi.yaml's runtime option has no bin/python "+
-				"(run scripts/setup.sh): %w", venv, err)
-		}
-		env = append(env, "VIRTUAL_ENV="+venv, "PATH="+filepath.Join(venv, "bin")+":"+os.Getenv("PATH"))
-		return python, env, nil
-	}
-	if cmd := os.Getenv("PULUMI_PYTHON_CMD"); cmd != "" {
-		return cmd, env, nil
-	}
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		return "", nil, errors.New("python3 is not on PATH (source scripts/pulumi-env.sh to use the project .venv)")
-	}
-	return python, env, nil
 }
