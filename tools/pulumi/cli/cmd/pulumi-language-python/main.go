@@ -3,8 +3,9 @@
 // Upstream's host (module github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3) is not served by
 // the Go module proxy this project builds from, and the last copy inside sdk/v3 (v3.79.0) predates the
 // RunPlugin request the v3.259 engine sends for policy packs. This host speaks the same LanguageRuntime
-// protocol for what `pulumi preview/up/destroy` and policy packs need, and runs programs through upstream's
-// own `pulumi-language-python-exec` script (from sdk/v3 at the same version), which build.sh puts beside it.
+// protocol for what `pulumi preview/up/destroy`, policy packs and component packages need (plugin.go; SDKs for
+// Python programs in sdk.go), and runs programs through upstream's own `pulumi-language-python-exec` script
+// (from sdk/v3 at the same version), which build.sh puts beside it.
 package main
 
 import (
