@@ -6,6 +6,9 @@ same name and fields: `Literal` becomes an Enum, `Annotated` its base type, a de
 `NotRequired`, and the cluster's tagged union one TypedDict whose `mode` picks the variant (the model still checks
 which keys each mode takes). Descriptions and defaults go into docstrings, which become the schema's descriptions.
 
+A component's args TypedDict spells out every field again instead of inheriting its section's TypedDict: Pulumi
+takes a field's description only from the class that declares it.
+
 Stack-file keys that aren't Python identifiers (`cluster.addons` is keyed by EKS add-on name) are spelt the
 Pulumi way in the schema, camelCase of the model's field name (`vpcCni`); the models take both spellings.
 
