@@ -69,7 +69,12 @@ def test_the_schema_is_inferred_from_the_components_type_annotations(tmp_path, t
     assert [v["value"] for v in schema["types"]["toy:index:Tier"]["enum"]] == ["gold", "silver"]
 
 
-def test_a_yaml_program_adds_the_package_deploys_and_destroys(tmp_path, toolchain_path, toy_package) -> None:
+@pytest.mark.parametrize("beside_a_project", [False, True], ids=["plugin-only", "beside-Pulumi.yaml"])
+def test_a_yaml_program_adds_the_package_deploys_and_destroys(
+        tmp_path, toolchain_path, toy_package, beside_a_project) -> None:
+    """Also from a folder that is a Pulumi project too (this repository's root holds both files)."""
+    if beside_a_project:
+        (toy_package / "Pulumi.yaml").write_text("name: toy-project\nruntime: python\nmain: elsewhere/\n")
     project = _consumer(tmp_path / "yaml", toolchain_path,
                         {"Pulumi.yaml": _yaml_program({"name": "books", "tier": "gold", "slots": 3})})
     project.run("package", "add", str(toy_package))

@@ -9,7 +9,7 @@ export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/pulumi"
 
 GNP_SETS+=(pulumi pulumi_hosts pulumi_kubernetes)
 SET_LABEL[pulumi]="pulumi v$PULUMI_VERSION and its Python language host"
-SET_LABEL[pulumi_hosts]="pulumi-language-yaml v$PULUMI_YAML_VERSION, pulumi-language-nodejs v$PULUMI_VERSION"
+SET_LABEL[pulumi_hosts]="pulumi-language-yaml $PULUMI_YAML_VERSION, pulumi-language-nodejs v$PULUMI_VERSION"
 SET_LABEL[pulumi_kubernetes]="pulumi-resource-kubernetes $PULUMI_KUBERNETES_VERSION"
 SET_GUESS[pulumi]=480; SET_GUESS[pulumi_hosts]=150; SET_GUESS[pulumi_kubernetes]=900
 SET_DIR[pulumi]="$(pulumi_cli_dir)"
@@ -53,7 +53,7 @@ set_build_pulumi_hosts() {
   (cd "$GNP_PULUMI_TOOLS/hosts" && go build -trimpath -ldflags="$flags" -o "$out/pulumi-language-nodejs" \
     ./cmd/pulumi-language-nodejs)
   (cd "$GNP_PULUMI_TOOLS/hosts" && go build -trimpath -o "$out/pulumi-language-yaml" \
-    -ldflags="-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=v$PULUMI_YAML_VERSION" \
+    -ldflags="-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=$PULUMI_YAML_VERSION" \
     github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml)
 }
 

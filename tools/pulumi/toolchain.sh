@@ -4,10 +4,10 @@
 # Must match the `pulumi` and `pulumi-kubernetes` pins in pyproject.toml (tests/pulumi/test_toolchain.py checks).
 PULUMI_VERSION=3.259.0
 PULUMI_KUBERNETES_VERSION=4.25.0
-# The pulumi-yaml release CLI v$PULUMI_VERSION bundles (pinned in tools/pulumi/hosts/go.mod).
-PULUMI_YAML_VERSION=1.38.3
 
 GNP_PULUMI_TOOLS="$GNP_ROOT/tools/pulumi"
+# The pulumi-yaml release CLI v$PULUMI_VERSION bundles, as tools/pulumi/hosts/go.mod pins it (vX.Y.Z).
+PULUMI_YAML_VERSION="$(awk '$1 == "github.com/pulumi/pulumi-yaml" {print $2; exit}' "$GNP_PULUMI_TOOLS/hosts/go.mod")"
 
 # A short hash of a wrapper module's sources, so a changed go.mod or host source never reuses a stale build.
 _pulumi_wrapper_hash() {
