@@ -71,6 +71,6 @@ def test_the_set_list_names_every_toolchain_binary() -> None:
     proc = subprocess.run([str(ROOT / "tools" / "build.sh"), "--list"], capture_output=True, text=True, check=True)
     listed = proc.stdout
     for binary in ("kube-apiserver", "kubectl", "etcd", "kwokctl", "metrics-server", "pulumi",
-                   "pulumi-resource-kubernetes", "pulumi-language-yaml", "pulumi-language-nodejs", "karpenter",
-                   "crane", "syft", "prometheus", "promtool"):
+                   "pulumi-resource-kubernetes", "pulumi-language-yaml", "pulumi-language-nodejs",
+                   "pulumi-language-go", "karpenter", "crane", "syft", "prometheus", "promtool"):
         assert binary in listed

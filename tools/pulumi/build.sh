@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Pulumi toolchain from Go modules into the cache outside the clone, or reuses what is there:
 #   $(pulumi_cli_dir)/         pulumi, pulumi-language-python, pulumi-language-python-exec
-#   $(pulumi_hosts_dir)/       pulumi-language-yaml, pulumi-language-nodejs (for programs that use our package)
+#   $(pulumi_hosts_dir)/       pulumi-language-yaml, -nodejs and -go (for programs that use our package)
 #   $(pulumi_kubernetes_dir)/  pulumi-resource-kubernetes
 # A Pulumi CLI already on PATH is used instead of building one when its version fits (see toolchain.sh).
 # Progress goes to stderr (tools/build.sh does the building); stdout gets the PATH entries, colon-separated.

@@ -9,7 +9,8 @@ export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/pulumi"
 
 GNP_SETS+=(pulumi pulumi_hosts pulumi_kubernetes)
 SET_LABEL[pulumi]="pulumi v$PULUMI_VERSION and its Python language host"
-SET_LABEL[pulumi_hosts]="pulumi-language-yaml $PULUMI_YAML_VERSION, pulumi-language-nodejs v$PULUMI_VERSION"
+SET_LABEL[pulumi_hosts]="pulumi-language-yaml $PULUMI_YAML_VERSION,"\
+" pulumi-language-nodejs and pulumi-language-go v$PULUMI_VERSION"
 SET_LABEL[pulumi_kubernetes]="pulumi-resource-kubernetes $PULUMI_KUBERNETES_VERSION"
 SET_GUESS[pulumi]=480; SET_GUESS[pulumi_hosts]=150; SET_GUESS[pulumi_kubernetes]=900
 SET_DIR[pulumi]="$(pulumi_cli_dir)"
@@ -23,7 +24,7 @@ set_missing_pulumi() {
 }
 set_missing_pulumi_hosts() {
   local name
-  for name in pulumi-language-yaml pulumi-language-nodejs; do
+  for name in pulumi-language-yaml pulumi-language-nodejs pulumi-language-go; do
     [ -x "${SET_DIR[pulumi_hosts]}/$name" ] || echo "$name"
   done
 }
@@ -45,13 +46,15 @@ set_build_pulumi() {
   install -m 0755 "$sdk/python/cmd/pulumi-language-python-exec" "$out/"
 }
 
-# pulumi-language-yaml is the `tool` of the hosts wrapper; pulumi-language-nodejs is upstream's package, copied
-# into the wrapper because its module is not served by the proxy. The Node.js host needs no file beside it: it
-# runs programs through the @pulumi/pulumi npm package in each program's node_modules.
+# pulumi-language-yaml is the `tool` of the hosts wrapper; pulumi-language-nodejs and pulumi-language-go are
+# upstream's packages, copied into the wrapper because their modules are not served by the proxy. Neither needs a
+# file beside it: the Node.js host runs programs through the @pulumi/pulumi npm package in each program's
+# node_modules, the Go host compiles each program with the `go` on PATH against its go.mod.
 set_build_pulumi_hosts() {
-  local out="$1" flags="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
-  (cd "$GNP_PULUMI_TOOLS/hosts" && go build -trimpath -ldflags="$flags" -o "$out/pulumi-language-nodejs" \
-    ./cmd/pulumi-language-nodejs)
+  local out="$1" flags="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" name
+  for name in pulumi-language-nodejs pulumi-language-go; do
+    (cd "$GNP_PULUMI_TOOLS/hosts" && go build -trimpath -ldflags="$flags" -o "$out/$name" "./cmd/$name")
+  done
   (cd "$GNP_PULUMI_TOOLS/hosts" && go build -trimpath -o "$out/pulumi-language-yaml" \
     -ldflags="-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=$PULUMI_YAML_VERSION" \
     github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml)
