@@ -1,4 +1,4 @@
-"""The component package from other languages: the YAML and TypeScript programs of examples/ add it with
+"""The component package from other languages: the YAML, TypeScript and Go programs of examples/ add it with
 `pulumi package add`, deploy the local stack's in-cluster layer to the local cluster and destroy it again.
 
 Each deploys exactly the objects the Python stack renders (`gpu-node-pools render --stack local`): the same set in
@@ -53,6 +53,8 @@ def example(name: str, base: Path, toolchain_path: str, kubeconfig: Path) -> Pul
     (copy / "Pulumi.yaml").write_text(yaml.safe_dump(program, sort_keys=False))
     project = PulumiProject(dir=copy, env={**pulumi_env(base / f"{name}-pulumi", toolchain_path),
                                            "npm_config_cache": str(NPM_CACHE)}, default_timeout=600)
+    # TypeScript installs its npm dependencies first; Go needs nothing: `package add` points go.mod's replace at
+    # the generated SDK and runs `go mod tidy` (from the Go module cache, or the proxy when cold).
     if (copy / "package.json").exists():
         npm = subprocess.run(["npm", "install", "--prefer-offline", "--no-audit", "--no-fund"], cwd=copy,
                              env=project.env, capture_output=True, text=True, timeout=600)
@@ -68,7 +70,7 @@ def rendered(local_objects: list[dict[str, Any]]) -> set[str]:
     return {object_key(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]) for o in local_objects}
 
 
-@pytest.fixture(params=["yaml", "typescript"])
+@pytest.fixture(params=["yaml", "typescript", "go"])
 def deployed(request: pytest.FixtureRequest, tmp_path: Path, toolchain_path: str, local_cluster: Any,
              local_objects: list[dict[str, Any]]) -> Iterator[PulumiProject]:
     assert existing(local_cluster, local_objects) == [], "the cluster already runs the layer: `make down` first"

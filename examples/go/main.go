@@ -1,0 +1,51 @@
+// The local stack's in-cluster layer (stacks/Pulumi.local.yaml) as one GpuPlatform, its stack-file keys spelled
+// as the generated SDK's structs and enum constants (a misspelt one fails to compile; the package's provider
+// refuses bad values before any resource is created).
+package main
+
+import (
+	gnp "example.com/pulumi-gpu-node-pools/sdk/go/gpunodepools"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+)
+
+func main() {
+	pulumi.Run(func(ctx *pulumi.Context) error {
+		cfg := config.New(ctx, "")
+		nodeAgentImage := cfg.Get("nodeAgentImage")
+		if nodeAgentImage == "" {
+			nodeAgentImage = "gpu-node-agent:local"
+		}
+		scaling := &gnp.ScalingConfigArgs{Min: 2, Max: 4, Desired: pulumi.IntRef(2)}
+
+		platform, err := gnp.NewGpuPlatform(ctx, "local", &gnp.GpuPlatformArgs{
+			Cluster: gnp.ClusterConfigArgs{
+				Mode:       gnp.ClusterModeEXISTING,
+				Kubeconfig: pulumi.StringRef(cfg.Require("kubeconfig")),
+			},
+			NodePools: []gnp.NodePoolConfigArgs{
+				{Name: "general", Kind: gnp.NodePoolKindGENERAL, InstanceTypes: []string{"m6i.xlarge"}, Scaling: scaling},
+				{Name: "gpu", Kind: gnp.NodePoolKindGPU, InstanceTypes: []string{"g5.2xlarge"}, Scaling: scaling},
+				{Name: "gpu-elastic", Kind: gnp.NodePoolKindGPU, Elastic: &gnp.ElasticConfigArgs{
+					InstanceFamilies: []string{"g5", "g6"},
+					CapacityTypes:    []string{"spot", "on-demand"},
+					Limits:           gnp.ElasticLimitsConfigArgs{Gpus: 4},
+					Disruption:       &gnp.DisruptionConfigArgs{ConsolidateAfter: pulumi.StringRef("15s")},
+				}},
+			},
+			MetricsServer: &gnp.MetricsServerConfigArgs{RegisterApiService: pulumi.BoolRef(false)},
+			Tenants: []gnp.TenantNamespaceConfigArgs{
+				{Name: "ml-team", GpuAccess: pulumi.BoolRef(true),
+					Quota: &gnp.QuotaConfigArgs{Gpus: pulumi.IntRef(2), Pods: pulumi.IntRef(50)}},
+				{Name: "web"},
+			},
+			NodeAgent: &gnp.NodeAgentConfigArgs{Image: pulumi.StringRef(nodeAgentImage)},
+		})
+		if err != nil {
+			return err
+		}
+		ctx.Export("gpuTaint", platform.GpuTaint)
+		ctx.Export("objectIds", platform.ObjectIds)
+		return nil
+	})
+}
