@@ -56,6 +56,8 @@ def example(name: str, base: Path, toolchain_path: str, kubeconfig: Path) -> Pul
     # TypeScript installs its npm dependencies first; Go needs nothing: `package add` points go.mod's replace at
     # the generated SDK and runs `go mod tidy` (from the Go module cache, or the proxy when cold).
     if (copy / "package.json").exists():
+        if shutil.which("npm") is None:
+            pytest.fail("npm is not installed: the TypeScript example needs Node.js and npm", pytrace=False)
         npm = subprocess.run(["npm", "install", "--prefer-offline", "--no-audit", "--no-fund"], cwd=copy,
                              env=project.env, capture_output=True, text=True, timeout=600)
         assert npm.returncode == 0, npm.stderr[-3000:]
