@@ -131,8 +131,7 @@ def test_single_components_declare_what_the_platform_does_for_their_part() -> No
                                                    "name": "default"}}})
 
     program()
-    assert {k: v for k, v in kubernetes_objects(mocks).items()} == {
-        k: v for k, v in kubernetes_objects(platform_mocks).items()}
+    assert kubernetes_objects(mocks) == kubernetes_objects(platform_mocks)
 
 
 @pytest.mark.parametrize(("component", "camel_inputs", "key", "message"), [

@@ -8,7 +8,10 @@ from ..contract import DEFAULT_GPU_TAINT, IsolationContract, Taint, TaintEffect
 from ._model import ConfigModel
 from .labels import label_key_problem, label_value_problem
 
-__all__ = ["IsolationConfig", "TaintConfig"]
+__all__ = ["FENCE_KEY", "IsolationConfig", "TaintConfig"]
+
+# Where an elastic pool's fence problem is reported: the GPU taint's effect.
+FENCE_KEY = ("isolation", "gpuTaint", "effect")
 
 
 class TaintConfig(ConfigModel):
@@ -50,3 +53,11 @@ class IsolationConfig(ConfigModel):
 
     def contract(self) -> IsolationContract:
         return IsolationContract(gpu_taint=self.gpu_taint.taint())
+
+    def elastic_fence_problem(self, elastic_pools: list[str]) -> str | None:
+        """Why this taint can't fence these elastic pools, or None. Karpenter relaxes PreferNoSchedule taints for a
+        pod that fits nowhere else (scheduling/preferences.go): any pending CPU pod could make it launch a GPU node."""
+        if not elastic_pools or self.gpu_taint.effect != "PreferNoSchedule":
+            return None
+        return (f"PreferNoSchedule can't fence elastic pools ({', '.join(elastic_pools)}): Karpenter would launch GPU "
+                "nodes for pods that don't tolerate it; use NoSchedule or NoExecute")

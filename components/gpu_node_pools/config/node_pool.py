@@ -12,7 +12,6 @@ from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
-from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from ..contract import (
     BUILTIN_DEVICE_PLUGIN_LABEL,
@@ -24,7 +23,7 @@ from ..contract import (
 )
 from ..facts.amis import AMI_TYPES, DEFAULT_AMI, RETIRED_AMI_TYPES, AmiType
 from ..facts.instance_types import lookup
-from ._model import ConfigModel
+from ._model import ConfigModel, key_errors
 from .elastic import ElasticConfig, capacity_problems, node_pool_name_problem
 from .isolation import TaintConfig
 from .labels import label_key_problem, label_value_problem
@@ -218,7 +217,7 @@ class NodePoolConfig(ConfigModel):
             if self.scaling is None:
                 problems.append((("scaling",), "required key is missing (a managed pool's node count bounds)"))
             if problems:
-                raise _key_errors(problems)
+                raise key_errors("NodePoolConfig", problems)
             return self
         if self.kind != "gpu":
             raise _key_error("elastic", "only GPU pools can be elastic; general pools stay managed node groups "
@@ -232,7 +231,7 @@ class NodePoolConfig(ConfigModel):
             problems.append((("name",), name_problem))
         problems.extend(capacity_problems(self.elastic, self.instance_types))
         if problems:
-            raise _key_errors(problems)
+            raise key_errors("NodePoolConfig", problems)
         return self
 
     @model_validator(mode="after")
@@ -315,15 +314,4 @@ class NodePoolConfig(ConfigModel):
 
 def _key_error(key: str, message: str) -> ValidationError:
     """A cross-field problem reported at one key of the pool (a plain ValueError would name only the pool)."""
-    return _key_errors([((key,), message)])
-
-
-def _key_errors(problems: list[tuple[tuple[str, ...], str]]) -> ValidationError:
-    """Cross-field problems, each reported at its key path under the pool: all of them at once."""
-    details = [
-        InitErrorDetails(
-            type=PydanticCustomError("value_error", "{message}", {"message": message}), loc=path, input=None
-        )
-        for path, message in problems
-    ]
-    return ValidationError.from_exception_data("NodePoolConfig", details)
+    return key_errors("NodePoolConfig", [((key,), message)])

@@ -15,7 +15,6 @@ from typing import Any
 from pydantic import BaseModel
 
 from pydantic import Field, ValidationError, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from ..alerts.config import AlertsConfig
 from ..contract import IsolationContract
@@ -24,9 +23,9 @@ from ..manifests.metrics_server import MetricsServerConfig
 from ..manifests.node_agent import NODE_AGENT_IMAGE_REQUIRED, NodeAgentConfig
 from ..manifests.priority_classes import PriorityLadderConfig
 from ..manifests.tenants import TenantNamespaceConfig
-from ._model import ConfigModel, models_in
+from ._model import ConfigModel, key_errors, models_in
 from .cluster import ClusterConfig, EksClusterConfig
-from .isolation import IsolationConfig
+from .isolation import FENCE_KEY, IsolationConfig
 from .karpenter import KarpenterConfig
 from .node_pool import NodePoolConfig
 
@@ -80,32 +79,16 @@ class PlatformConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _elastic_fence_holds(self) -> PlatformConfig:
-        """Karpenter relaxes PreferNoSchedule taints for a pod that fits nowhere else (scheduling/preferences.go):
-        with such a GPU taint, any pending CPU pod could make it launch a GPU node. Elastic pools need a hard fence."""
-        elastic = [p.name for p in self.node_pools if p.is_elastic]
-        if elastic and self.isolation.gpu_taint.effect == "PreferNoSchedule":
-            message = (
-                f"PreferNoSchedule can't fence elastic pools ({', '.join(elastic)}): Karpenter would launch GPU nodes "
-                "for pods that don't tolerate it; use NoSchedule or NoExecute"
-            )
-            error = InitErrorDetails(
-                type=PydanticCustomError("value_error", "{message}", {"message": message}),
-                loc=("isolation", "gpuTaint", "effect"),
-                input=None,
-            )
-            raise ValidationError.from_exception_data(type(self).__name__, [error])
+        problem = self.isolation.elastic_fence_problem([p.name for p in self.elastic_pools])
+        if problem:
+            raise key_errors(type(self).__name__, [(FENCE_KEY, problem)])
         return self
 
     @model_validator(mode="after")
     def _node_agent_image_named(self) -> PlatformConfig:
         # Here rather than in NodeAgentConfig: an absent `nodeAgent` key is a default, and its error needs a key.
         if self.node_agent.enabled and self.node_agent.image is None:
-            error = InitErrorDetails(
-                type=PydanticCustomError("node_agent_image", NODE_AGENT_IMAGE_REQUIRED),
-                loc=("nodeAgent", "image"),
-                input=None,
-            )
-            raise ValidationError.from_exception_data(type(self).__name__, [error])
+            raise key_errors(type(self).__name__, [(("nodeAgent", "image"), NODE_AGENT_IMAGE_REQUIRED)])
         return self
 
     @model_validator(mode="after")
@@ -120,8 +103,7 @@ class PlatformConfig(ConfigModel):
                 # On EKS nothing would launch an elastic pool's nodes: its GPU pods would stay Pending forever.
                 problem = (f"the elastic GPU pools {', '.join(elastic)} need Karpenter on this EKS stack: set "
                            "karpenter.enabled: true (or give the pools scaling instead of elastic)")
-                error = InitErrorDetails(type=PydanticCustomError("karpenter_home", problem), loc=loc, input=False)
-                raise ValidationError.from_exception_data(type(self).__name__, [error])
+                raise key_errors(type(self).__name__, [(loc, problem)])
             return self
         general_min = sum(p.node_scaling.min for p in self.node_pools if p.kind == "general")
         if not isinstance(self.cluster, EksClusterConfig):
@@ -135,8 +117,7 @@ class PlatformConfig(ConfigModel):
             problem = (f"{karpenter.controller.replicas} controller replicas need as many general nodes (one per "
                        f"node), but the general pools' scaling.min adds up to {general_min}")
         if problem:
-            error = InitErrorDetails(type=PydanticCustomError("karpenter_home", problem), loc=loc, input=True)
-            raise ValidationError.from_exception_data(type(self).__name__, [error])
+            raise key_errors(type(self).__name__, [(loc, problem)])
         return self
 
     @property

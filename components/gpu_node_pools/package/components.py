@@ -56,8 +56,9 @@ __all__ = [
     "WorkloadNamespaces",
 ]
 
-def _source(kind: str, name: str) -> str:
-    return f"{kind} {name!r} args"
+def _source(component: pulumi.ComponentResource, name: str) -> str:
+    """Where a component's bad args came from, for ConfigError: `DevicePlugin 'gpu' args`."""
+    return f"{type(component).__name__} {name!r} args"
 
 
 class _Objects(pulumi.ComponentResource):
@@ -81,7 +82,7 @@ class DevicePlugin(_Objects):
 
     def __init__(self, name: str, args: DevicePluginArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("gpu-node-pools:index:DevicePlugin", name, None, opts)
-        config = inputs.validate_args(inputs.DevicePluginArgs, args, _source("DevicePlugin", name))
+        config = inputs.validate_args(inputs.DevicePluginArgs, args, _source(self, name))
         contract = config.isolation.contract()
         self.gpu_taint = pulumi.Output.from_input(str(contract.gpu_taint))
         self._declare(build_device_plugin(config, contract), {"gpu_taint": self.gpu_taint})
@@ -95,7 +96,7 @@ class MetricsServer(_Objects):
 
     def __init__(self, name: str, args: MetricsServerArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("gpu-node-pools:index:MetricsServer", name, None, opts)
-        config = inputs.validate_args(inputs.MetricsServerArgs, args, _source("MetricsServer", name))
+        config = inputs.validate_args(inputs.MetricsServerArgs, args, _source(self, name))
         self._declare(build_metrics_server(config, config.isolation.contract(),
                                            kubernetes_version=config.kubernetes_version))
 
@@ -108,7 +109,7 @@ class PriorityClasses(_Objects):
 
     def __init__(self, name: str, args: PriorityClassesArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("gpu-node-pools:index:PriorityClasses", name, None, opts)
-        config = inputs.validate_args(inputs.PriorityClassesArgs, args, _source("PriorityClasses", name))
+        config = inputs.validate_args(inputs.PriorityClassesArgs, args, _source(self, name))
         self._declare(build_priority_classes(config, IsolationModel().contract()))
 
 
@@ -122,7 +123,7 @@ class WorkloadNamespaces(_Objects):
         self, name: str, args: WorkloadNamespacesArgs, opts: Optional[pulumi.ResourceOptions] = None
     ) -> None:
         super().__init__("gpu-node-pools:index:WorkloadNamespaces", name, None, opts)
-        config = inputs.validate_args(inputs.WorkloadNamespacesArgs, args, _source("WorkloadNamespaces", name))
+        config = inputs.validate_args(inputs.WorkloadNamespacesArgs, args, _source(self, name))
         self._declare(build_tenants(config.tenants, config.isolation.contract()))
 
 
@@ -138,7 +139,7 @@ class NodeAgent(_Objects):
 
     def __init__(self, name: str, args: NodeAgentArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("gpu-node-pools:index:NodeAgent", name, None, opts)
-        config = inputs.validate_args(inputs.NodeAgentArgs, args, _source("NodeAgent", name))
+        config = inputs.validate_args(inputs.NodeAgentArgs, args, _source(self, name))
         contract = config.isolation.contract()
         self.gpu_taint = pulumi.Output.from_input(str(contract.gpu_taint))
         self.namespace = pulumi.Output.from_input(config.namespace)
@@ -154,7 +155,7 @@ class Monitoring(_Objects):
 
     def __init__(self, name: str, args: MonitoringArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("gpu-node-pools:index:Monitoring", name, None, opts)
-        config = inputs.validate_args(inputs.MonitoringArgs, args, _source("Monitoring", name))
+        config = inputs.validate_args(inputs.MonitoringArgs, args, _source(self, name))
         self._declare(build_monitoring(config, config.node_agent))
 
 
@@ -171,7 +172,7 @@ class ElasticNodePool(_Objects):
 
     def __init__(self, name: str, args: ElasticNodePoolArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("gpu-node-pools:index:ElasticNodePool", name, None, opts)
-        pool = inputs.validate_args(inputs.ElasticNodePoolArgs, args, _source("ElasticNodePool", name))
+        pool = inputs.validate_args(inputs.ElasticNodePoolArgs, args, _source(self, name))
         contract = pool.isolation.contract()
         objects = build_node_pools([pool], contract, default_node_class_ref=EKS_NODE_CLASS_REF)
         self.node_pool_name = pulumi.Output.from_input(objects[0]["metadata"]["name"])
@@ -194,7 +195,7 @@ class NodePool(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NodePoolArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__(NODE_POOL_TYPE, name, None, opts)
-        pool = inputs.validate_args(inputs.NodePoolArgs, args, _source("NodePool", name))
+        pool = inputs.validate_args(inputs.NodePoolArgs, args, _source(self, name))
         contract = pool.isolation.contract()
         assert pool.subnet_ids is not None  # NodePoolInputs requires them
         parts = declare_node_group(self, name, PythonNodePoolArgs(
@@ -235,7 +236,7 @@ class GpuPlatform(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PlatformConfig, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__(PLATFORM_TYPE, name, None, opts)
-        config = inputs.validate_args(PlatformModel, args, _source("GpuPlatform", name))
+        config = inputs.validate_args(PlatformModel, args, _source(self, name))
         parts = declare_platform(self, name, config)
         self.cluster_name, self.cluster_arn = parts.cluster.name, parts.cluster.arn
         self.kubeconfig = pulumi.Output.secret(parts.cluster.kubeconfig) if parts.cluster.kubeconfig else None

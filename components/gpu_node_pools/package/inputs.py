@@ -15,11 +15,10 @@ from collections.abc import Mapping
 from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from ..alerts.config import AlertsConfig
-from ..config._model import ConfigModel, models_in
-from ..config.isolation import IsolationConfig
+from ..config._model import ConfigModel, key_errors, models_in
+from ..config.isolation import FENCE_KEY, IsolationConfig
 from ..config.node_pool import NodePoolConfig
 from ..config.platform import PlatformConfig, validate_config
 from ..manifests.device_plugin import DevicePluginConfig
@@ -55,8 +54,7 @@ def _isolation() -> Any:
 
 
 def _error(model: BaseModel, loc: tuple[str, ...], message: str) -> ValidationError:
-    details = InitErrorDetails(type=PydanticCustomError("component_args", message), loc=loc, input=None)
-    return ValidationError.from_exception_data(type(model).__name__, [details])
+    return key_errors(type(model).__name__, [(loc, message)])
 
 
 class DevicePluginArgs(DevicePluginConfig):
@@ -114,10 +112,9 @@ class ElasticNodePoolArgs(NodePoolConfig):
         if self.elastic is None:
             raise _error(self, ("elastic",), "an ElasticNodePool needs its elastic block (limits.gpus at least); "
                                              "a managed node group is a NodePool")
-        if self.isolation.gpu_taint.effect == "PreferNoSchedule":
-            raise _error(self, ("isolation", "gpuTaint", "effect"),
-                         "PreferNoSchedule can't fence an elastic pool: Karpenter would launch GPU nodes for pods "
-                         "that don't tolerate it; use NoSchedule or NoExecute")
+        problem = self.isolation.elastic_fence_problem([self.name])
+        if problem:
+            raise _error(self, FENCE_KEY, problem)
         return self
 
 

@@ -24,7 +24,7 @@ import re
 import sys
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Awaitable, Iterable
 from typing import Any, Literal, Union, get_args, get_origin
@@ -94,23 +94,21 @@ class _Field:
 class _TypedDict:
     name: str
     doc: str
-    fields: list[_Field] = field(default_factory=list)
+    fields: list[_Field]
 
 
 class _Writer:
-    """Walks the models depth first, so each class is emitted after the classes its fields name."""
+    """Walks the models depth first, so each class is emitted after the classes its fields name (the config has
+    no recursive model)."""
 
     def __init__(self) -> None:
         self.enums: dict[str, _Enum] = {}
         self.dicts: dict[str, _TypedDict] = {}
 
     def model(self, model: type[BaseModel]) -> str:
-        if model.__name__ not in self.dicts:
-            self.dicts[model.__name__] = _TypedDict(model.__name__, _doc(model))  # placeholder: cycles end here
+        if model.__name__ not in self.dicts:  # the fields first: they register the classes they name
             fields = [self.field(model, name, info) for name, info in model.model_fields.items()]
-            typed = self.dicts.pop(model.__name__)
-            typed.fields = fields
-            self.dicts[model.__name__] = typed
+            self.dicts[model.__name__] = _TypedDict(model.__name__, _doc(model), fields)
         return model.__name__
 
     def union(self, models: tuple[type[BaseModel], ...]) -> str:
@@ -119,7 +117,6 @@ class _Writer:
             raise TypeError(f"no TypedDict name for the union of {', '.join(m.__name__ for m in models)}")
         if name not in self.dicts:
             modes = [get_args(_strip(m.model_fields["mode"].annotation))[0] for m in models]
-            self.dicts[name] = _TypedDict(name, "")
             fields = [_Field("mode", self.enum(name.removesuffix("Config") + "Mode", tuple(modes),
                                                f"Which `{name}` variant the other keys describe."),
                              True, "Picks the variant: " + "; ".join(
@@ -132,7 +129,6 @@ class _Writer:
                     one.required = False  # required for its mode only: the model says which
                     one.doc = f"(mode {mode}{', required' if info.is_required() else ''}) {one.doc}"
                     fields.append(one)
-            self.dicts.pop(name)
             self.dicts[name] = _TypedDict(name, "The cluster: a new EKS cluster (mode eks) or an existing one "
                                                 "(mode existing).", fields)
         return name
