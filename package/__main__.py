@@ -1,5 +1,5 @@
 """The component package's entry point: the engine runs this folder (PulumiPlugin.yaml) to serve the components."""
 
-from gpu_node_pools.package import serve
+from gpu_node_pools.provider import serve
 
 serve()

@@ -158,7 +158,7 @@ class Kube:
 
 def stack_settings(stack: str, alerts_override: Mapping[str, Any]) -> tuple[Any, Any]:
     """(AlertsConfig, NodeAgentConfig) of the stack, with alert keys overridden (tests: short `for:`)."""
-    from gpu_node_pools.alerts import AlertsConfig
+    from gpu_node_pools.config.alerts import AlertsConfig
     from gpu_node_pools.config.stack_files import load_stack
 
     config = load_stack(stack, ROOT)

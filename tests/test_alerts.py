@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from gpu_node_pools.alerts import AlertsConfig, alerts, rule_file, rule_groups, scrape_config
+from gpu_node_pools.alerts import alerts, rule_file, rule_groups, scrape_config
 from gpu_node_pools.cli import main
+from gpu_node_pools.config.alerts import AlertsConfig
+from gpu_node_pools.config.node_agent import NodeAgentConfig
 from gpu_node_pools.config.platform import ConfigError, parse_platform_config
-from gpu_node_pools.manifests.in_cluster import in_cluster_objects
-from gpu_node_pools.manifests.monitoring import build_monitoring
-from gpu_node_pools.manifests.node_agent import NodeAgentConfig, build_node_agent
 from gpu_node_pools.contract import IsolationContract
+from gpu_node_pools.manifests.in_cluster import in_cluster_objects
+from gpu_node_pools.alerts.operator import build_monitoring
+from gpu_node_pools.manifests.node_agent import build_node_agent
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = {"cluster": {"mode": "existing", "kubeconfig": "kc"}, "nodeAgent": {"image": "agent:1"}}

@@ -4,10 +4,13 @@ import base64
 import tomllib
 
 import pytest
-
-from gpu_node_pools.aws.bottlerocket import bottlerocket_nvidia_settings, bottlerocket_user_data, settings_toml
-from gpu_node_pools.manifests.device_plugin import DevicePluginConfig
-from gpu_node_pools.manifests.node_agent import NodeAgentConfig
+from gpu_node_pools.aws.bottlerocket import (
+    bottlerocket_nvidia_settings,
+    bottlerocket_user_data,
+    settings_toml,
+)
+from gpu_node_pools.config.device_plugin import DevicePluginConfig
+from gpu_node_pools.config.node_agent import NodeAgentConfig
 
 TIME_SLICING_4 = {
     "device-sharing-strategy": "time-slicing",

@@ -11,8 +11,10 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
-
-from gpu_node_pools.aws.provider_settings import AwsProviderSettings, aws_provider_settings
+from gpu_node_pools.aws.provider_settings import (
+    AwsProviderSettings,
+    aws_provider_settings,
+)
 from gpu_node_pools.stack_program import aws_credentials_problem
 
 SSO_PROFILE = """

@@ -1,7 +1,6 @@
 """The EKS kubeconfig acts as the aws provider's identity: its profile and its assumed role."""
 
 import pytest
-
 from gpu_node_pools.aws.kubeconfig import eks_kubeconfig
 
 ROLE = "arn:aws:iam::111122223333:role/deployer"

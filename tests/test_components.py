@@ -4,9 +4,8 @@ from collections import Counter
 
 import pulumi
 import pytest
-from pulumi_harness import Declared, run_program
-
 from gpu_node_pools.contract import IsolationContract, Taint
+from pulumi_harness import Declared, run_program
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
@@ -183,10 +182,9 @@ def test_no_aws_credentials_fails_fast_with_a_clear_message(monkeypatch: pytest.
 
 def test_a_single_component_deploys_on_its_own() -> None:
     """Another project imports one component and hands it its own provider and contract."""
-    from pulumi_harness import RecordingMocks
-
     from gpu_node_pools import AddonArgs, DevicePlugin
-    from gpu_node_pools.manifests.device_plugin import DevicePluginConfig
+    from gpu_node_pools.config.device_plugin import DevicePluginConfig
+    from pulumi_harness import RecordingMocks
 
     mocks = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project="other", stack="test", preview=False)
@@ -202,7 +200,7 @@ def test_a_single_component_deploys_on_its_own() -> None:
 
 
 def test_metrics_server_release_follows_the_eks_cluster_version(stacks: dict) -> None:
-    from gpu_node_pools.manifests.metrics_server import metrics_server_image
+    from gpu_node_pools.config.metrics_server import metrics_server_image
 
     deployment = next(r for r in of_type(stacks["dev"], "kubernetes:apps/v1:Deployment") if "metrics-server" in r.name)
     image = pod_spec(deployment)["containers"][0]["image"]

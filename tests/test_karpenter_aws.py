@@ -14,20 +14,8 @@ from aws_model import aws_problems
 from eks_model import eks_problems
 
 from gpu_node_pools.aws.access import create_node_access_entry_request, create_pod_identity_association_request
-from gpu_node_pools.aws.karpenter_iam import (
-    CONTROLLER_POLICY_NAMES,
-    KARPENTER_NAMESPACE,
-    KARPENTER_SERVICE_ACCOUNT,
-    add_role_to_instance_profile_request,
-    attach_role_policy_request,
-    cluster_identity,
-    controller_policies,
-    create_instance_profile_request,
-    create_policy_request,
-    create_role_request,
-    node_trust_policy,
-    pod_identity_trust_policy,
-)
+from gpu_node_pools.aws.karpenter_iam import CONTROLLER_POLICY_NAMES, add_role_to_instance_profile_request, attach_role_policy_request, cluster_identity, controller_policies, create_instance_profile_request, create_policy_request, create_role_request, node_trust_policy, pod_identity_trust_policy
+from gpu_node_pools.config.karpenter import KARPENTER_NAMESPACE, KARPENTER_SERVICE_ACCOUNT
 from gpu_node_pools.aws.karpenter_interruption import (
     INTERRUPTION_EVENTS,
     create_queue_request,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from gpu_node_pools.config.karpenter import (
     DEFAULT_AMI_ALIAS,
     EC2_NODE_CLASS_REF,

@@ -7,22 +7,34 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from k8s_schema import crd_schema_problems, validate_objects
-
+from gpu_node_pools.config.device_plugin import DevicePluginConfig
 from gpu_node_pools.config.karpenter import (
     EC2_NODE_CLASS_NAME,
     EC2_NODE_CLASS_REF,
     KarpenterConfig,
     NodeClassConfig,
 )
+from gpu_node_pools.config.node_agent import NodeAgentConfig
 from gpu_node_pools.config.stack_files import load_stack
 from gpu_node_pools.contract import POOL_KIND_LABEL, IsolationContract, Taint
-from gpu_node_pools.manifests.device_plugin import DevicePluginConfig, build_device_plugin
+from gpu_node_pools.manifests.device_plugin import build_device_plugin
 from gpu_node_pools.manifests.ec2_node_class import DISCOVERY_TAG, build_ec2_node_class
-from gpu_node_pools.manifests.in_cluster import INSTANCE_PROFILE_PLACEHOLDER, in_cluster_objects, karpenter_objects
-from gpu_node_pools.manifests.karpenter_controller import KARPENTER_NODEPOOL_LABEL, build_karpenter_controller
-from gpu_node_pools.manifests.karpenter_crds import KARPENTER_CRD_FILES, crd_folder, karpenter_crds
-from gpu_node_pools.manifests.node_agent import NodeAgentConfig, build_node_agent
+from gpu_node_pools.manifests.in_cluster import (
+    INSTANCE_PROFILE_PLACEHOLDER,
+    in_cluster_objects,
+    karpenter_objects,
+)
+from gpu_node_pools.manifests.karpenter_controller import (
+    KARPENTER_NODEPOOL_LABEL,
+    build_karpenter_controller,
+)
+from gpu_node_pools.manifests.karpenter_crds import (
+    KARPENTER_CRD_FILES,
+    crd_folder,
+    karpenter_crds,
+)
+from gpu_node_pools.manifests.node_agent import build_node_agent
+from k8s_schema import crd_schema_problems, validate_objects
 
 ON = KarpenterConfig(enabled=True)
 CRDS = karpenter_crds()

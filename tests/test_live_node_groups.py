@@ -4,9 +4,8 @@ from typing import Any
 
 import pulumi
 import pytest
+from gpu_node_pools.pulumi_components._live_node_groups import live_desired_sizes
 from pulumi_harness import RecordingMocks
-
-from gpu_node_pools.components._live_node_groups import live_desired_sizes
 
 
 def group(desired: int, pool: str | None) -> dict[str, Any]:

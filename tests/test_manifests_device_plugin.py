@@ -6,16 +6,17 @@ from typing import Any
 
 import pytest
 import yaml
-from k8s_schema import validate_objects
-from pydantic import ValidationError
-
+from gpu_node_pools.config.device_plugin import (
+    DEFAULT_DEVICE_PLUGIN_IMAGE,
+    DevicePluginConfig,
+)
 from gpu_node_pools.contract import GPU_PRESENT_LABEL, IsolationContract, Taint
 from gpu_node_pools.manifests.device_plugin import (
-    DEFAULT_DEVICE_PLUGIN_IMAGE,
     DEVICE_PLUGIN_CONFIG_FILE,
-    DevicePluginConfig,
     build_device_plugin,
 )
+from k8s_schema import validate_objects
+from pydantic import ValidationError
 
 CONTRACTS = [
     IsolationContract(),

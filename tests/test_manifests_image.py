@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from gpu_node_pools.manifests._image import image_problem, image_with_digest, names_digest
+from gpu_node_pools.config.image import image_problem, image_with_digest, names_digest
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 

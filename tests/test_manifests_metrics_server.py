@@ -5,19 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from k8s_schema import OLDEST_SUPPORTED_VERSION, validate_objects
-from pydantic import ValidationError
-
-from gpu_node_pools.contract import GPU_PRESENT_LABEL, IsolationContract, Taint
-from gpu_node_pools.manifests._fields import parse_quantity
-from gpu_node_pools.manifests.metrics_server import (
+from gpu_node_pools.config.fields import parse_quantity
+from gpu_node_pools.config.metrics_server import (
     DEFAULT_METRICS_SERVER_IMAGE,
-    METRICS_SERVER_ARGS,
-    METRICS_SERVER_TMP_SIZE_LIMIT,
     MetricsServerConfig,
-    build_metrics_server,
     metrics_server_image,
 )
+from gpu_node_pools.contract import GPU_PRESENT_LABEL, IsolationContract, Taint
+from gpu_node_pools.manifests.metrics_server import (
+    METRICS_SERVER_ARGS,
+    METRICS_SERVER_TMP_SIZE_LIMIT,
+    build_metrics_server,
+)
+from k8s_schema import OLDEST_SUPPORTED_VERSION, validate_objects
+from pydantic import ValidationError
 
 CONTRACTS = [
     IsolationContract(),

@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from k8s_schema import validate_objects
-from pydantic import ValidationError
-
-from gpu_node_pools.contract import IsolationContract
-from gpu_node_pools.manifests.priority_classes import (
+from gpu_node_pools.config.priority_classes import (
     MAX_USER_PRIORITY,
     PriorityLadderConfig,
-    build_priority_classes,
 )
+from gpu_node_pools.contract import IsolationContract
+from gpu_node_pools.manifests.priority_classes import build_priority_classes
+from k8s_schema import validate_objects
+from pydantic import ValidationError
 
 CUSTOM: dict[str, Any] = {
     "classes": [

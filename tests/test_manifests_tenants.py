@@ -5,16 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from gpu_node_pools.config.tenants import GPU_QUOTA_KEY, TenantNamespaceConfig
+from gpu_node_pools.contract import IsolationContract
+from gpu_node_pools.manifests.tenants import GPU_ACCESS_LABEL, build_tenant_namespace
 from k8s_schema import validate_objects
 from pydantic import ValidationError
-
-from gpu_node_pools.contract import IsolationContract
-from gpu_node_pools.manifests.tenants import (
-    GPU_ACCESS_LABEL,
-    GPU_QUOTA_KEY,
-    TenantNamespaceConfig,
-    build_tenant_namespace,
-)
 
 CONFIGS: dict[str, dict[str, Any]] = {
     "minimal": {"name": "web"},

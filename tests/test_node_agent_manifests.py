@@ -7,18 +7,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from k8s_schema import validate_objects
-from pydantic import ValidationError
-
+from gpu_node_pools.config.node_agent import DEFAULT_NODE_AGENT_PREFIX, NodeAgentConfig
 from gpu_node_pools.contract import GPU_PRESENT_LABEL, IsolationContract, Taint
 from gpu_node_pools.manifests.node_agent import (
-    DEFAULT_NODE_AGENT_PREFIX,
     GFD_LABEL_KEYS,
     NODE_NAME_CLAIM,
-    NodeAgentConfig,
     build_node_agent,
     node_agent_service_account,
 )
+from k8s_schema import validate_objects
+from pydantic import ValidationError
 
 IMAGE = "registry.example.com/gpu-node-agent:0.1.0"
 

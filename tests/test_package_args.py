@@ -12,14 +12,22 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
+from gpu_node_pools.config.platform import (
+    ConfigError,
+    PlatformConfig,
+    parse_platform_config,
+)
+from gpu_node_pools.provider import args as package_args
+from gpu_node_pools.provider import components, inputs
+from gpu_node_pools.provider.typeddicts import (
+    GENERATED_MODULE,
+    render_module,
+    shape_of_model,
+    shape_of_typeddict,
+)
+from gpu_node_pools.pulumi_components.platform import GpuPlatform as PythonGpuPlatform
 from pulumi.provider.experimental.component import ComponentProvider
 from pulumi_harness import ROOT, RecordingMocks
-
-from gpu_node_pools.components.platform import GpuPlatform as PythonGpuPlatform
-from gpu_node_pools.config.platform import ConfigError, PlatformConfig, parse_platform_config
-from gpu_node_pools.package import args as package_args
-from gpu_node_pools.package import components, inputs
-from gpu_node_pools.package.typeddicts import GENERATED_MODULE, render_module, shape_of_model, shape_of_typeddict
 
 PROVIDER = ComponentProvider(components.COMPONENTS, "gpu-node-pools", None, "0.0.0")
 

@@ -18,7 +18,11 @@ from .config.cluster import EksClusterConfig
 from .config.platform import ConfigError, PlatformConfig, cluster_kubernetes_version
 from .config.stack_files import find_project_root, load_stack
 from .manifests.in_cluster import default_node_class_ref, in_cluster_objects
-from .manifests.karpenter import CAPACITY_TYPE_LABEL, INSTANCE_FAMILY_LABEL, build_node_pools
+from .manifests.karpenter import (
+    CAPACITY_TYPE_LABEL,
+    INSTANCE_FAMILY_LABEL,
+    build_node_pools,
+)
 from .manifests.simulated_nodes import simulated_nodes
 
 __all__ = ["launch_template_requests", "main", "nodegroup_requests"]

@@ -133,7 +133,7 @@ def declare(
 
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def program() -> None:
-        from .components.platform import GpuPlatform
+        from .pulumi_components.platform import GpuPlatform
 
         pulumi.runtime.register_stack_transformation(record)
         GpuPlatform(stack, config, project_root=project_root)

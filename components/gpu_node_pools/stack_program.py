@@ -9,9 +9,9 @@ import botocore.session
 import pulumi
 
 from .aws.provider_settings import AwsProviderSettings
-from .components._running_stack import running_aws_settings, running_config
 from .config.platform import PlatformConfig, parse_platform_config
 from .config.stack_files import namespace_values
+from .pulumi_components._running_stack import running_aws_settings, running_config
 
 __all__ = ["aws_credentials_problem", "load_running_stack"]
 

@@ -3,8 +3,9 @@
 import pulumi
 import pulumi_kubernetes as k8s
 
-from gpu_node_pools import AddonArgs, DevicePlugin, GpuPlatform, IsolationContract, PlatformConfig, Taint
-from gpu_node_pools.manifests.device_plugin import DevicePluginConfig
+from gpu_node_pools import (
+    AddonArgs, DevicePlugin, DevicePluginConfig, GpuPlatform, IsolationContract, PlatformConfig, Taint,
+)
 
 # 1. Everything: an EKS cluster, its pools and the in-cluster layer (same keys as the stack files).
 platform = GpuPlatform("ml", PlatformConfig.model_validate({

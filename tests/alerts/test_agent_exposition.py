@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from agent_series import AGENT_SERIES, STABLE_SERIES
-from gpu_node_pools.alerts import AlertsConfig, alerts
+from gpu_node_pools.alerts import alerts
+from gpu_node_pools.config.alerts import AlertsConfig
 from prometheus_tools import ROOT, promtool
 
 pytestmark = pytest.mark.cluster

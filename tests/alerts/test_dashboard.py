@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from agent_series import AGENT_SERIES
 from prometheus_tools import ROOT, promtool
 

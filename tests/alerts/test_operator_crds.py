@@ -7,10 +7,9 @@ from typing import Any
 
 import pytest
 import yaml
-
-from gpu_node_pools.alerts import AlertsConfig
-from gpu_node_pools.manifests.monitoring import build_monitoring
-from gpu_node_pools.manifests.node_agent import NodeAgentConfig
+from gpu_node_pools.config.alerts import AlertsConfig
+from gpu_node_pools.config.node_agent import NodeAgentConfig
+from gpu_node_pools.alerts.operator import build_monitoring
 from k8s_schema import crd_schema_problems
 from prometheus_tools import operator_crds
 

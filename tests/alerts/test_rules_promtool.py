@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from gpu_node_pools.alerts import AlertsConfig, alerts, rule_file_yaml
+from gpu_node_pools.alerts import alerts, rule_file_yaml
+from gpu_node_pools.config.alerts import AlertsConfig
 from prometheus_tools import promtool
 
 AGENT = {"job": "gpu-node-agent", "instance": "10.0.0.7:9402", "node": "gpu-a"}
@@ -254,7 +254,7 @@ def test_a_broken_rule_fails_the_promtool_test(tmp_path: Path) -> None:
 def test_scrape_config_and_rule_file_pass_promtool_check_config(tmp_path: Path) -> None:
     """What a plain-Prometheus user pastes: the agent's job (Kubernetes pod discovery) and the rule file."""
     from gpu_node_pools.alerts import scrape_config
-    from gpu_node_pools.manifests.node_agent import NodeAgentConfig
+    from gpu_node_pools.config.node_agent import NodeAgentConfig
 
     (tmp_path / "rules.yaml").write_text(rule_file_yaml(AlertsConfig()))
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({

@@ -10,7 +10,6 @@ import os
 import pathlib
 
 import pytest
-
 from image_oci import BuiltImage, build_image
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

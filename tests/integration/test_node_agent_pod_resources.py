@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 import yaml
-
 from gnp_cluster import LocalCluster, wait_for
+from gpu_node_pools.config.node_agent import NodeAgentConfig
 from gpu_node_pools.contract import IsolationContract
-from gpu_node_pools.manifests.node_agent import NodeAgentConfig, build_node_agent
+from gpu_node_pools.manifests.node_agent import build_node_agent
 
 pytestmark = pytest.mark.cluster
 

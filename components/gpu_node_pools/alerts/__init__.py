@@ -10,15 +10,15 @@ from typing import Any
 
 import yaml
 
+from ..config.alerts import AlertsConfig
 from ._rule import Alert
 from .agent import agent_alerts
-from .config import AlertsConfig
 from .cost import cost_alerts
 from .gpu import gpu_alerts
 from .node import node_alerts
 from .scrape import scrape_config
 
-__all__ = ["Alert", "AlertsConfig", "alerts", "rule_file", "rule_file_yaml", "rule_groups", "scrape_config"]
+__all__ = ["Alert", "alerts", "rule_file", "rule_file_yaml", "rule_groups", "scrape_config"]
 
 _AREAS = (
     ("gpu-node-pools.node", node_alerts),

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ..config.alerts import AlertsConfig
 from ._rule import Alert, series
-from .config import AlertsConfig
 
 __all__ = ["agent_alerts"]
 

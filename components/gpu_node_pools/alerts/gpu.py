@@ -6,8 +6,8 @@ identity labels the agent puts on a GPU (index, UUID, model, MIG instance).
 
 from __future__ import annotations
 
+from ..config.alerts import AlertsConfig
 from ._rule import Alert, series
-from .config import AlertsConfig
 
 __all__ = ["APPLICATION_XIDS", "gpu_alerts"]
 

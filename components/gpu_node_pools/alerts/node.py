@@ -6,8 +6,8 @@ node-mixin's NodeMemoryHighUtilization, NodeCPUHighUsage and NodeSystemSaturatio
 
 from __future__ import annotations
 
+from ..config.alerts import AlertsConfig
 from ._rule import UPSTREAM_RUNBOOKS, Alert, series
-from .config import AlertsConfig
 
 __all__ = ["node_alerts"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..manifests.node_agent import NODE_AGENT_NAME, NodeAgentConfig
+from ..config.node_agent import NODE_AGENT_NAME, NodeAgentConfig
 
 __all__ = ["DEFAULT_SCRAPE_INTERVAL", "NODE_AGENT_JOB", "scrape_config"]
 

@@ -18,8 +18,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ..manifests.device_plugin import DevicePluginConfig
-from ..manifests.node_agent import NodeAgentConfig
+from ..config.device_plugin import DevicePluginConfig
+from ..config.node_agent import NodeAgentConfig
 
 __all__ = ["bottlerocket_nvidia_settings", "bottlerocket_user_data", "settings_toml"]
 

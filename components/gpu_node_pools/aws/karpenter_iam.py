@@ -17,8 +17,6 @@ __all__ = [
     "CONTROLLER_POLICY_NAMES",
     "ClusterIdentity",
     "KARPENTER_NODE_ROLE_POLICIES",
-    "KARPENTER_NAMESPACE",
-    "KARPENTER_SERVICE_ACCOUNT",
     "add_role_to_instance_profile_request",
     "attach_role_policy_request",
     "cluster_identity",
@@ -30,8 +28,6 @@ __all__ = [
     "pod_identity_trust_policy",
 ]
 
-KARPENTER_NAMESPACE = "kube-system"
-KARPENTER_SERVICE_ACCOUNT = "karpenter"
 # Upstream's node role less AmazonSSMManagedInstanceCore (remote shell on GPU nodes is not a default we want):
 # ECR PullOnly is narrower than the ReadOnly policy our managed node groups still use.
 KARPENTER_NODE_ROLE_POLICIES = (

@@ -13,9 +13,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ..facts.instance_types import INSTANCE_TYPES, InstanceType, family_of
-from ..manifests._fields import Quantity, parse_quantity
+from ..facts.instance_types import INSTANCE_TYPES, InstanceType
 from ._model import ConfigModel
+from .fields import Quantity, parse_quantity
 
 __all__ = [
     "DEFAULT_CONSOLIDATE_AFTER",

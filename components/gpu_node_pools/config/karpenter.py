@@ -11,9 +11,9 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from ..manifests._fields import ContainerResources
-from ..manifests._image import ImageDigest, PinnedImage, single_digest
 from ._model import ConfigModel
+from .fields import ContainerResources
+from .image import ImageDigest, PinnedImage, single_digest
 
 __all__ = [
     "AMI_ALIAS_LATEST",
@@ -23,6 +23,8 @@ __all__ = [
     "EC2_NODE_CLASS_NAME",
     "EC2_NODE_CLASS_REF",
     "InterruptionQueueConfig",
+    "KARPENTER_NAMESPACE",
+    "KARPENTER_SERVICE_ACCOUNT",
     "KARPENTER_VERSION",
     "KarpenterConfig",
     "KarpenterControllerConfig",
@@ -34,6 +36,9 @@ __all__ = [
 # The Karpenter release installed: aws/karpenter-provider-aws v1.15.0, built on sigs.k8s.io/karpenter v1.15.0 (the
 # core the local kwok Karpenter runs). Its CRDs are committed under manifests/crds/karpenter-<version>/.
 KARPENTER_VERSION = "1.15.0"
+# Where the controller runs: the namespace and service account its IAM role (Pod Identity) is bound to.
+KARPENTER_NAMESPACE = "kube-system"
+KARPENTER_SERVICE_ACCOUNT = "karpenter"
 DEFAULT_CONTROLLER_IMAGE = f"public.ecr.aws/karpenter/controller:{KARPENTER_VERSION}"
 # The chart's recommended sizing for the controller (Karpenter docs, "Getting started": 1 CPU, 1Gi).
 DEFAULT_CONTROLLER_RESOURCES = ContainerResources(cpu="1", memory="1Gi", cpu_limit="1", memory_limit="1Gi")

@@ -12,22 +12,20 @@ import typing
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from pydantic import Field, ValidationError, model_validator
-
-from ..alerts.config import AlertsConfig
 from ..contract import IsolationContract
-from ..manifests.device_plugin import DevicePluginConfig
-from ..manifests.metrics_server import MetricsServerConfig
-from ..manifests.node_agent import NODE_AGENT_IMAGE_REQUIRED, NodeAgentConfig
-from ..manifests.priority_classes import PriorityLadderConfig
-from ..manifests.tenants import TenantNamespaceConfig
 from ._model import ConfigModel, key_errors, models_in
+from .alerts import AlertsConfig
 from .cluster import ClusterConfig, EksClusterConfig
+from .device_plugin import DevicePluginConfig
 from .isolation import FENCE_KEY, IsolationConfig
 from .karpenter import KarpenterConfig
+from .metrics_server import MetricsServerConfig
+from .node_agent import NODE_AGENT_IMAGE_REQUIRED, NodeAgentConfig
 from .node_pool import NodePoolConfig
+from .priority_classes import PriorityLadderConfig
+from .tenants import TenantNamespaceConfig
 
 __all__ = [
     "CONFIG_NAMESPACE",

@@ -12,7 +12,12 @@ from typing import Any
 
 import yaml
 
-from .platform import CONFIG_NAMESPACE, ConfigError, PlatformConfig, parse_platform_config
+from .platform import (
+    CONFIG_NAMESPACE,
+    ConfigError,
+    PlatformConfig,
+    parse_platform_config,
+)
 
 __all__ = ["find_project_root", "load_stack", "namespace_values", "read_stack_file", "stack_file"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["container_security_context", "pod_security_context", "resources"]
+__all__ = ["container_security_context", "pod_security_context"]
 
 RUNTIME_DEFAULT_SECCOMP = {"type": "RuntimeDefault"}
 
@@ -32,25 +32,3 @@ def pod_security_context(*, run_as_user: int | None = 65532) -> dict[str, Any]:
         context.update(runAsNonRoot=True, runAsUser=run_as_user, runAsGroup=run_as_user)
     return context
 
-
-def resources(
-    cpu: str,
-    memory: str,
-    *,
-    cpu_limit: str,
-    memory_limit: str | None = None,
-    ephemeral_storage: str | None = None,
-    ephemeral_storage_limit: str | None = None,
-) -> dict[str, Any]:
-    """Requests and limits for cpu and memory; the memory limit defaults to the request (Guaranteed memory).
-
-    Every container we ship sets all four: the guardrails (LimitRange, policy pack) demand them of users too.
-    Ephemeral storage is added where given.
-    """
-    requests = {"cpu": cpu, "memory": memory}
-    limits = {"cpu": cpu_limit, "memory": memory_limit or memory}
-    if ephemeral_storage is not None:
-        requests["ephemeral-storage"] = ephemeral_storage
-    if ephemeral_storage_limit is not None:
-        limits["ephemeral-storage"] = ephemeral_storage_limit
-    return {"requests": requests, "limits": limits}

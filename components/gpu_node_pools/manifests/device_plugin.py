@@ -13,31 +13,18 @@ import hashlib
 from typing import Any
 
 import yaml
-from pydantic import Field, ValidationInfo, field_validator
 
-from ..config._model import ConfigModel
+from ..config.device_plugin import DevicePluginConfig, TimeSlicingConfig
+from ..config.image import image_with_digest
 from ..contract import IsolationContract
-from ._fields import ContainerResources, DnsLabel, TolerationConfig
-from ._image import ImageDigest, PinnedImage, image_with_digest, single_digest
 from ._pod import container_security_context, pod_security_context
 
 __all__ = [
-    "DEFAULT_DEVICE_PLUGIN_IMAGE",
-    "DEFAULT_DEVICE_PLUGIN_NAMESPACE",
-    "DEFAULT_DEVICE_PLUGIN_RESOURCES",
     "DEVICE_PLUGIN_CONFIG_FILE",
-    "DEVICE_PLUGIN_RELEASE",
-    "DevicePluginConfig",
-    "TimeSlicingConfig",
     "build_device_plugin",
     "time_slicing_config",
 ]
 
-DEVICE_PLUGIN_RELEASE = "v0.18.2"
-DEFAULT_DEVICE_PLUGIN_IMAGE = f"nvcr.io/nvidia/k8s-device-plugin:{DEVICE_PLUGIN_RELEASE}"
-DEFAULT_DEVICE_PLUGIN_NAMESPACE = "nvidia-device-plugin"
-# Upstream sets none; the plugin is a small Go gRPC server (tens of MiB), so these leave headroom.
-DEFAULT_DEVICE_PLUGIN_RESOURCES = ContainerResources(cpu="50m", memory="64Mi", cpu_limit="200m", memory_limit="256Mi")
 DEVICE_PLUGIN_CONFIG_FILE = "/config/config.yaml"
 
 # Upstream names, so `kubectl` habits and docs carry over.
@@ -51,40 +38,6 @@ _KUBELET_DEVICE_PLUGINS = "/var/lib/kubelet/device-plugins"
 _GPU_RESOURCE = "nvidia.com/gpu"
 # The chart's deprecated but still honoured critical add-on toleration.
 _CRITICAL_ADDONS_ONLY = {"key": "CriticalAddonsOnly", "operator": "Exists"}
-
-
-class TimeSlicingConfig(ConfigModel):
-    """Advertise each GPU `replicas` times; pods share it with no memory or fault isolation."""
-
-    replicas: int = Field(ge=2, description="shares advertised per physical GPU (upstream requires >= 2)")
-    fail_requests_greater_than_one: bool = Field(
-        default=False, description="reject pods asking for more than one share, which buys no extra GPU time"
-    )
-
-
-class DevicePluginConfig(ConfigModel):
-    """The stack file's `devicePlugin` key."""
-
-    enabled: bool = Field(default=True, description="deploy the device plugin (Bottlerocket NVIDIA AMIs ship one)")
-    namespace: DnsLabel = Field(default=DEFAULT_DEVICE_PLUGIN_NAMESPACE, description="namespace created for it")
-    image: PinnedImage = Field(
-        default=DEFAULT_DEVICE_PLUGIN_IMAGE, description="`repo:tag`, `repo@sha256:...` or `repo:tag@sha256:...`"
-    )
-    image_digest: ImageDigest | None = Field(
-        default=None, description="digest of `image`'s tag (`sha256:` and 64 hex): renders `repo:tag@sha256:...`"
-    )
-    resources: ContainerResources = Field(
-        default=DEFAULT_DEVICE_PLUGIN_RESOURCES, description="default: requests 50m/64Mi, limits 200m/256Mi"
-    )
-    time_slicing: TimeSlicingConfig | None = Field(default=None, description="share each GPU; unset: no sharing")
-    extra_tolerations: list[TolerationConfig] = Field(
-        default_factory=list, description="for other taints the GPU pools carry (e.g. a spot taint)"
-    )
-
-    @field_validator("image_digest")
-    @classmethod
-    def _one_digest(cls, digest: str | None, info: ValidationInfo) -> str | None:
-        return single_digest(info.data.get("image", ""), digest)
 
 
 def time_slicing_config(config: TimeSlicingConfig) -> dict[str, Any]:

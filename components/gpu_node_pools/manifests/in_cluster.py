@@ -13,7 +13,7 @@ from .karpenter import EKS_NODE_CLASS_REF, KWOK_NODE_CLASS_REF, build_node_pools
 from .karpenter_controller import build_karpenter_controller
 from .karpenter_crds import karpenter_crds
 from .metrics_server import build_metrics_server
-from .monitoring import build_monitoring
+from ..alerts.operator import build_monitoring
 from .node_agent import build_node_agent
 from .priority_classes import build_priority_classes
 from .tenants import build_tenants

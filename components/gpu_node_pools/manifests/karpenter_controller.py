@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..aws.karpenter_iam import KARPENTER_NAMESPACE, KARPENTER_SERVICE_ACCOUNT
+from ..config.karpenter import KARPENTER_NAMESPACE, KARPENTER_SERVICE_ACCOUNT
+from ..config.image import image_with_digest
 from ..config.karpenter import KarpenterConfig
 from ..contract import POOL_KIND_LABEL
-from ._image import image_with_digest
 from ._pod import container_security_context, pod_security_context
 
 __all__ = ["KARPENTER_NODEPOOL_LABEL", "build_karpenter_controller", "controller_scheduling"]

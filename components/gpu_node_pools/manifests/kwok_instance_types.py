@@ -12,7 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..facts.instance_types import GPU_MANUFACTURER, INSTANCE_TYPES, InstanceType
-from .karpenter import CAPACITY_TYPE_LABEL, GPU_MANUFACTURER_LABEL, INSTANCE_FAMILY_LABEL
+from .karpenter import (
+    CAPACITY_TYPE_LABEL,
+    GPU_MANUFACTURER_LABEL,
+    INSTANCE_FAMILY_LABEL,
+)
 
 __all__ = ["LOCAL_ZONES", "kwok_instance_types"]
 

@@ -16,53 +16,24 @@ nodes are world-readable, so no root is needed.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
-
-from ..config._model import ConfigModel
-from ..config.labels import RESERVED_LABEL_DOMAINS
-from ..contract import GPU_PRESENT_LABEL, POOL_LABEL, IsolationContract
-from ._fields import ContainerResources, DnsLabel, TolerationConfig
-from ._image import ImageRepository, PinnedImage, image_repository
+from ..config.node_agent import (
+    NODE_AGENT_IMAGE_REQUIRED,
+    NODE_AGENT_NAME,
+    NodeAgentConfig,
+)
+from ..contract import IsolationContract
 from ._pod import container_security_context, pod_security_context
 
 __all__ = [
-    "DEFAULT_METRICS_SCRAPERS",
-    "DEFAULT_NODE_AGENT_NAMESPACE",
-    "DEFAULT_NODE_AGENT_PORT",
-    "DEFAULT_NODE_AGENT_PREFIX",
-    "DEFAULT_NODE_AGENT_RESOURCES",
     "GFD_LABEL_KEYS",
-    "NODE_AGENT_IMAGE_REQUIRED",
-    "NODE_AGENT_NAME",
     "NODE_NAME_CLAIM",
-    "NodeAgentConfig",
     "build_node_agent",
     "node_agent_service_account",
 ]
 
-NODE_AGENT_NAME = "gpu-node-agent"
 NODE_AGENT_READER_ROLE = "gpu-node-agent-reader"
-# No image is published for you, so there is no default: a made-up one would leave the DaemonSet in
-# ImagePullBackOff and `pulumi up` waiting for it (PlatformConfig reports the missing key).
-NODE_AGENT_IMAGE_REQUIRED = (
-    "required while the node agent is enabled, as no agent image is published: build it (`make image`), push it "
-    "to a registry your nodes pull from (`make image-push STACK=<stack>` with nodeAgent.pushRepository set, or "
-    ".github/workflows/node-agent-image.yml; docs/node-agent.md, Image) and set this key to the "
-    "repo:tag@sha256:<digest> the push prints; or set nodeAgent.enabled: false"
-)
-DEFAULT_NODE_AGENT_NAMESPACE = "gpu-node-agent"
-DEFAULT_NODE_AGENT_PREFIX = "node-agent.gpu-node-pools.io/"
-DEFAULT_NODE_AGENT_PORT = 9402
-DEFAULT_NODE_AGENT_INTERVAL_SECONDS = 15
-DEFAULT_NODE_AGENT_SETTLE_SECONDS = 60  # the agent's own default (gpu_node_agent.policy)
-DEFAULT_NODE_AGENT_MIN_WRITE_INTERVAL_SECONDS = 30
-# Namespaces whose pods may scrape the metrics port (kube-prometheus and most charts install into `monitoring`).
-DEFAULT_METRICS_SCRAPERS = ("monitoring",)
-# Measured steady RSS of `gpu-node-agent run` is about 40 MiB (benchmarks/RESULTS.md); the limit leaves headroom.
-DEFAULT_NODE_AGENT_RESOURCES = ContainerResources(cpu="20m", memory="64Mi", cpu_limit="200m", memory_limit="128Mi")
 # The keys `gfdLabels` adds, exactly as GPU Feature Discovery writes them.
 GFD_LABEL_KEYS = ("nvidia.com/gpu.product", "nvidia.com/gpu.count", "nvidia.com/gpu.memory")
 # Set by the API server on pod-bound service-account tokens (GA in Kubernetes 1.32).
@@ -74,92 +45,6 @@ _TOKEN_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 POD_RESOURCES_DIR = "/var/lib/kubelet/pod-resources"
 _LABELS = {"app.kubernetes.io/name": NODE_AGENT_NAME, "app.kubernetes.io/part-of": "gpu-node-pools"}
 _SELECTOR = {"app.kubernetes.io/name": NODE_AGENT_NAME}
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-# Label domains that belong to someone else: our node groups' pool labels, and GFD's.
-_TAKEN_DOMAINS = (POOL_LABEL.split("/")[0], GPU_PRESENT_LABEL.split("/")[0])
-
-
-class NodeAgentConfig(ConfigModel):
-    """The stack file's `nodeAgent` key."""
-
-    enabled: bool = Field(default=True, description="deploy the node agent")
-    namespace: DnsLabel = Field(default=DEFAULT_NODE_AGENT_NAMESPACE, description="namespace the agent owns")
-    image: PinnedImage | None = Field(
-        default=None,
-        description="required when enabled (none is published): the image `make image` built and you pushed, as "
-        "`repo:tag`, `repo@sha256:...` or `repo:tag@sha256:...`",
-    )
-    push_repository: ImageRepository | None = Field(
-        default=None,
-        description="where `make image-push STACK=<stack>` pushes the image `make image` built (registry host and "
-        "path, no tag); it prints the `image` value to set. When both are set, `image` must name this repository",
-    )
-    prefix: str = Field(
-        default=DEFAULT_NODE_AGENT_PREFIX,
-        description="label prefix the agent owns on its node (a DNS subdomain and '/'); nothing outside it is touched",
-    )
-    interval_seconds: int = Field(
-        default=DEFAULT_NODE_AGENT_INTERVAL_SECONDS, ge=1, description="seconds between reads"
-    )
-    settle_seconds: int = Field(
-        default=DEFAULT_NODE_AGENT_SETTLE_SECONDS,
-        ge=0,
-        description="how long a new live bucket must hold before it is written",
-    )
-    min_write_interval_seconds: int = Field(
-        default=DEFAULT_NODE_AGENT_MIN_WRITE_INTERVAL_SECONDS, ge=0, description="minimum seconds between label writes"
-    )
-    port: int = Field(
-        default=DEFAULT_NODE_AGENT_PORT, ge=1024, le=65535, description="metrics port (non-root: >= 1024)"
-    )
-    metrics_scrapers: list[DnsLabel] = Field(
-        default_factory=lambda: list(DEFAULT_METRICS_SCRAPERS),
-        description="namespaces whose pods may reach the metrics port (a NetworkPolicy); [] admits none",
-    )
-    gfd_labels: bool = Field(
-        default=False, description="also write nvidia.com/gpu.product|count|memory, for clusters without GFD"
-    )
-    pod_resources: bool = Field(
-        default=False,
-        description="add pod/namespace/container labels to per-GPU metrics from the kubelet pod-resources API; "
-        "runs the agent as root with a read-only hostPath and drops the namespace's enforced Pod Security level "
-        "to privileged (warn/audit stay restricted); the image needs the gpu-node-agent[pod-resources] extra",
-    )
-    # EKS' NVIDIA AMIs (AL2023, Bottlerocket) make the NVIDIA runtime containerd's default and create no
-    # RuntimeClass; a pod naming a RuntimeClass that doesn't exist is rejected at admission. So none by default.
-    runtime_class_name: DnsLabel | None = Field(
-        default=None,
-        description="RuntimeClass of the NVIDIA runtime (`nvidia` with the GPU Operator); null: the node default",
-    )
-    nvidia_visible_devices: str = Field(default="all", description="NVIDIA_VISIBLE_DEVICES: the GPUs NVML sees")
-    nvidia_driver_capabilities: str = Field(
-        default="utility", description="NVIDIA_DRIVER_CAPABILITIES: `utility` is all NVML needs"
-    )
-    resources: ContainerResources = Field(default=DEFAULT_NODE_AGENT_RESOURCES, description="requests and limits")
-    extra_tolerations: list[TolerationConfig] = Field(
-        default_factory=list, description="for other taints the GPU pools carry (e.g. a spot taint)"
-    )
-
-    @model_validator(mode="after")
-    def _image_in_push_repository(self) -> NodeAgentConfig:
-        if self.image and self.push_repository and image_repository(self.image) != self.push_repository:
-            raise ValueError(
-                f"image {self.image!r} is not in pushRepository {self.push_repository!r}: the nodes would run an "
-                "image other than the one `make image-push` pushes; name the pushed image, or change pushRepository"
-            )
-        return self
-
-    @field_validator("prefix")
-    @classmethod
-    def _own_prefix(cls, prefix: str) -> str:
-        domain = prefix.removesuffix("/")
-        if not prefix.endswith("/") or len(domain) > 253 or not _DNS_SUBDOMAIN.match(domain):
-            raise ValueError(f"prefix {prefix!r} must be a lowercase DNS subdomain followed by '/'")
-        if any(domain == d or domain.endswith("." + d) for d in RESERVED_LABEL_DOMAINS):
-            raise ValueError(f"prefix {prefix!r}: kubernetes.io/ and k8s.io/ are reserved for Kubernetes")
-        if domain in _TAKEN_DOMAINS:
-            raise ValueError(f"prefix {prefix!r} holds labels the agent must not own; use a subdomain of your own")
-        return prefix
 
 
 def node_agent_service_account(config: NodeAgentConfig) -> str:

@@ -23,17 +23,12 @@ import pulumi
 import pulumi_aws as aws
 
 from ..aws import PENDING_OUTPUT
-from ..aws.access import create_node_access_entry_request, create_pod_identity_association_request
-from ..aws.karpenter_iam import (
-    CONTROLLER_POLICY_NAMES,
-    KARPENTER_NAMESPACE,
-    KARPENTER_NODE_ROLE_POLICIES,
-    KARPENTER_SERVICE_ACCOUNT,
-    cluster_identity,
-    controller_policies,
-    node_trust_policy,
-    pod_identity_trust_policy,
+from ..aws.access import (
+    create_node_access_entry_request,
+    create_pod_identity_association_request,
 )
+from ..aws.karpenter_iam import CONTROLLER_POLICY_NAMES, KARPENTER_NODE_ROLE_POLICIES, cluster_identity, controller_policies, node_trust_policy, pod_identity_trust_policy
+from ..config.karpenter import KARPENTER_NAMESPACE, KARPENTER_SERVICE_ACCOUNT
 from ..aws.karpenter_interruption import (
     INTERRUPTION_EVENTS,
     TARGET_ID,

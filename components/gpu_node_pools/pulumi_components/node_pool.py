@@ -11,7 +11,12 @@ import pulumi_aws as aws
 
 from ..aws import PENDING_OUTPUT
 from ..aws.launch_template import launch_template_data
-from ..aws.nodegroup import desired_size_plan, nodegroup_name_prefix, nodegroup_request, pool_tags
+from ..aws.nodegroup import (
+    desired_size_plan,
+    nodegroup_name_prefix,
+    nodegroup_request,
+    pool_tags,
+)
 from ..config.node_pool import NodePoolConfig
 from ..contract import IsolationContract
 

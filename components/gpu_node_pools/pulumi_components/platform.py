@@ -11,6 +11,7 @@ from ..aws.bottlerocket import bottlerocket_nvidia_settings
 from ..config.cluster import EksClusterConfig
 from ..config.platform import PlatformConfig, cluster_kubernetes_version
 from ..manifests.in_cluster import default_node_class_ref, in_cluster_objects
+from ._live_node_groups import live_desired_sizes
 from .addons import (
     AddonArgs,
     DevicePlugin,
@@ -24,7 +25,6 @@ from .addons import (
     PriorityClasses,
     WorkloadNamespaces,
 )
-from ._live_node_groups import live_desired_sizes
 from .cluster import Cluster
 from .karpenter import Karpenter, KarpenterArgs
 from .node_pool import NodePool, NodePoolArgs

@@ -1,4 +1,4 @@
-"""Config field types the manifest builders share: names, quantities, resources, tolerations.
+"""Config field types the stack-file models share: names, quantities, resources, tolerations.
 
 Each check raises a ValueError that says what is wrong; pydantic puts the stack-file key in front of it.
 """
@@ -11,9 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from ..config._model import ConfigModel
-from ..config.labels import label_key_problem, label_value_problem
-from ._pod import resources
+from ._model import ConfigModel
+from .labels import label_key_problem, label_value_problem
 
 __all__ = [
     "ContainerResources",
@@ -91,14 +90,15 @@ class ContainerResources(ConfigModel):
         return self
 
     def to_k8s(self) -> dict[str, Any]:
-        return resources(
-            self.cpu,
-            self.memory,
-            cpu_limit=self.cpu_limit,
-            memory_limit=self.memory_limit,
-            ephemeral_storage=self.ephemeral_storage,
-            ephemeral_storage_limit=self.ephemeral_storage_limit,
-        )
+        """The container's `resources`: every container we ship sets all four (the guardrails demand them of
+        users too); ephemeral storage where given."""
+        requests = {"cpu": self.cpu, "memory": self.memory}
+        limits = {"cpu": self.cpu_limit, "memory": self.memory_limit}
+        if self.ephemeral_storage is not None:
+            requests["ephemeral-storage"] = self.ephemeral_storage
+        if self.ephemeral_storage_limit is not None:
+            limits["ephemeral-storage"] = self.ephemeral_storage_limit
+        return {"requests": requests, "limits": limits}
 
 
 class TolerationConfig(ConfigModel):

@@ -14,7 +14,12 @@ import pulumi_kubernetes as k8s
 
 from ..aws import PENDING_OUTPUT
 from ..aws.access import associate_access_policy_request, create_access_entry_request
-from ..aws.addons import MANAGED_ADDONS, ManagedAddon, create_addon_request, vpc_cni_configuration
+from ..aws.addons import (
+    MANAGED_ADDONS,
+    ManagedAddon,
+    create_addon_request,
+    vpc_cni_configuration,
+)
 from ..aws.cluster import (
     cluster_encryption_policy,
     control_plane_log_group_name,

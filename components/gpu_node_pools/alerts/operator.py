@@ -1,4 +1,4 @@
-"""prometheus-operator objects for the node agent, opt-in (`alerts.prometheusRule`, `alerts.podMonitor`).
+"""prometheus-operator objects, opt-in: the alert rules as a PrometheusRule, a PodMonitor for the node agent.
 
 The PrometheusRule carries the same rule groups as `gpu-node-pools alerts`; the PodMonitor scrapes every agent
 pod's `metrics` port with the job name the rules select (`job="gpu-node-agent"`) and the pod's node as `node`.
@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..alerts import AlertsConfig, rule_groups
-from ..alerts.scrape import DEFAULT_SCRAPE_INTERVAL
-from .node_agent import NODE_AGENT_NAME, NodeAgentConfig
+from . import rule_groups
+from .scrape import DEFAULT_SCRAPE_INTERVAL
+from ..config.alerts import AlertsConfig
+from ..config.node_agent import NODE_AGENT_NAME, NodeAgentConfig
 
 __all__ = ["MONITORING_API_VERSION", "build_monitoring"]
 

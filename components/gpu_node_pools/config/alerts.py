@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from ..config._model import ConfigModel
+from ._model import ConfigModel
 
 __all__ = [
     "AlertsConfig",

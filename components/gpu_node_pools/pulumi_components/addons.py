@@ -12,16 +12,21 @@ from typing import Any, Callable, Generic, TypeVar
 
 import pulumi
 
+from ..config.alerts import AlertsConfig
+from ..config.device_plugin import DevicePluginConfig
+from ..config.metrics_server import MetricsServerConfig
+from ..config.node_agent import NodeAgentConfig
 from ..config.node_pool import NodePoolConfig
+from ..config.priority_classes import PriorityLadderConfig
+from ..config.tenants import TenantNamespaceConfig
 from ..contract import IsolationContract
-from ..manifests.device_plugin import DevicePluginConfig, build_device_plugin
+from ..manifests.device_plugin import build_device_plugin
 from ..manifests.karpenter import EKS_NODE_CLASS_REF, build_node_pools
-from ..alerts import AlertsConfig
-from ..manifests.metrics_server import MetricsServerConfig, build_metrics_server
-from ..manifests.monitoring import build_monitoring
-from ..manifests.node_agent import NodeAgentConfig, build_node_agent
-from ..manifests.priority_classes import PriorityLadderConfig, build_priority_classes
-from ..manifests.tenants import TenantNamespaceConfig, build_tenants
+from ..manifests.metrics_server import build_metrics_server
+from ..alerts.operator import build_monitoring
+from ..manifests.node_agent import build_node_agent
+from ..manifests.priority_classes import build_priority_classes
+from ..manifests.tenants import build_tenants
 from ._k8s_resources import declare_objects
 
 __all__ = [

@@ -15,21 +15,21 @@ from typing import Any, Optional
 import pulumi
 
 from ..aws.bottlerocket import bottlerocket_nvidia_settings
-from ..components._k8s_resources import declare_objects
-from ..components.node_pool import NODE_POOL_TYPE, declare_node_group
-from ..components.node_pool import NodePoolArgs as PythonNodePoolArgs
-from ..components.platform import PLATFORM_TYPE, declare_platform
+from ..config.device_plugin import DevicePluginConfig as DevicePluginModel
 from ..config.isolation import IsolationConfig as IsolationModel
+from ..config.node_agent import NodeAgentConfig as NodeAgentModel
 from ..config.platform import PlatformConfig as PlatformModel
-from ..manifests.device_plugin import DevicePluginConfig as DevicePluginModel
 from ..manifests.device_plugin import build_device_plugin
 from ..manifests.karpenter import EKS_NODE_CLASS_REF, build_node_pools
 from ..manifests.metrics_server import build_metrics_server
-from ..manifests.monitoring import build_monitoring
-from ..manifests.node_agent import NodeAgentConfig as NodeAgentModel
+from ..alerts.operator import build_monitoring
 from ..manifests.node_agent import build_node_agent
 from ..manifests.priority_classes import build_priority_classes
 from ..manifests.tenants import build_tenants
+from ..pulumi_components._k8s_resources import declare_objects
+from ..pulumi_components.node_pool import NODE_POOL_TYPE, declare_node_group
+from ..pulumi_components.node_pool import NodePoolArgs as PythonNodePoolArgs
+from ..pulumi_components.platform import PLATFORM_TYPE, declare_platform
 from . import inputs
 from .args import (
     DevicePluginArgs,

@@ -16,16 +16,16 @@ from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from ..alerts.config import AlertsConfig
 from ..config._model import ConfigModel, key_errors, models_in
+from ..config.alerts import AlertsConfig
+from ..config.device_plugin import DevicePluginConfig
 from ..config.isolation import FENCE_KEY, IsolationConfig
+from ..config.metrics_server import MetricsServerConfig
+from ..config.node_agent import NODE_AGENT_IMAGE_REQUIRED, NodeAgentConfig
 from ..config.node_pool import NodePoolConfig
 from ..config.platform import PlatformConfig, validate_config
-from ..manifests.device_plugin import DevicePluginConfig
-from ..manifests.metrics_server import MetricsServerConfig
-from ..manifests.node_agent import NODE_AGENT_IMAGE_REQUIRED, NodeAgentConfig
-from ..manifests.priority_classes import PriorityLadderConfig
-from ..manifests.tenants import TenantNamespaceConfig
+from ..config.priority_classes import PriorityLadderConfig
+from ..config.tenants import TenantNamespaceConfig
 
 __all__ = [
     "DevicePluginArgs",
