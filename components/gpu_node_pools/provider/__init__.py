@@ -23,6 +23,6 @@ def serve() -> None:
     """Runs the component provider (the engine starts it through the Python language host)."""
     from pulumi.provider.experimental import component_provider_host
 
-    from .pulumi_components import COMPONENTS
+    from .components import COMPONENTS
 
     component_provider_host(COMPONENTS, name=PACKAGE_NAME, version=package_version())
