@@ -22,10 +22,5 @@ pulumi.export("gpuTaint", str(config.contract.gpu_taint))
 pulumi.export("clusterName", platform.cluster.name)
 pulumi.export("kubeconfig", platform.cluster.kubeconfig)
 pulumi.export("nodeGroups", [pool.node_group_name for pool in platform.node_pools])
-pulumi.export("inClusterObjects", sorted(
-    object_id
-    for part in (platform.priority_classes, platform.tenants, platform.device_plugin, platform.metrics_server,
-                 platform.node_agent)
-    if part is not None
-    for object_id in part.object_ids
-))
+# Every in-cluster object of every part (`parts.IN_CLUSTER_PARTS`), as `Kind/namespace/name`.
+pulumi.export("inClusterObjects", platform.object_ids)

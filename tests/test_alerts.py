@@ -14,7 +14,7 @@ from gpu_node_pools.config.alerts import AlertsConfig
 from gpu_node_pools.config.node_agent import NodeAgentConfig
 from gpu_node_pools.config.platform import ConfigError, parse_platform_config
 from gpu_node_pools.contract import IsolationContract
-from gpu_node_pools.manifests.in_cluster import in_cluster_objects
+from gpu_node_pools.parts import in_cluster_objects
 from gpu_node_pools.alerts.operator import build_monitoring
 from gpu_node_pools.manifests.node_agent import build_node_agent
 

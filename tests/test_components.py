@@ -180,23 +180,31 @@ def test_no_aws_credentials_fails_fast_with_a_clear_message(monkeypatch: pytest.
         run_program("dev")
 
 
-def test_a_single_component_deploys_on_its_own() -> None:
-    """Another project imports one component and hands it its own provider and contract."""
-    from gpu_node_pools import AddonArgs, DevicePlugin
-    from gpu_node_pools.config.device_plugin import DevicePluginConfig
+@pytest.mark.parametrize("args", [
+    pytest.param({"isolation": {"gpu_taint": {"key": "accelerator", "value": "nvidia", "effect": "NoSchedule"}}},
+                 id="typeddict"),
+    pytest.param("model", id="args-model"),
+])
+def test_a_single_component_deploys_on_its_own(args: object) -> None:
+    """Another project imports one component and hands it its own provider and taint, as the args model or as
+    the TypedDict other languages send."""
+    from gpu_node_pools import DevicePlugin, DevicePluginArgs
     from pulumi_harness import RecordingMocks
 
+    if args == "model":
+        args = DevicePluginArgs(isolation={"gpuTaint": {"key": "accelerator", "value": "nvidia", "effect": "NoSchedule"}})
     mocks = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project="other", stack="test", preview=False)
     contract = IsolationContract(gpu_taint=Taint("accelerator", "nvidia", "NoSchedule"))
 
     @pulumi.runtime.test
     def program() -> None:
-        DevicePlugin("gpu", AddonArgs(DevicePluginConfig(), contract))
+        DevicePlugin("gpu", args)  # type: ignore[arg-type]
 
     program()
     ds = next(r for r in mocks.resources if r.typ == "kubernetes:apps/v1:DaemonSet")
     assert contract.tolerates_gpu_taint(ds.inputs["spec"]["template"]["spec"]["tolerations"])
+    assert not IsolationContract().tolerates_gpu_taint(ds.inputs["spec"]["template"]["spec"]["tolerations"])
 
 
 def test_metrics_server_release_follows_the_eks_cluster_version(stacks: dict) -> None:

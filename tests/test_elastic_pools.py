@@ -10,7 +10,7 @@ import pytest
 from gpu_node_pools.config.platform import ConfigError, parse_platform_config
 from gpu_node_pools.contract import IsolationContract, Taint
 from gpu_node_pools.facts.instance_types import INSTANCE_TYPES
-from gpu_node_pools.manifests.in_cluster import in_cluster_objects
+from gpu_node_pools.parts import in_cluster_objects
 from gpu_node_pools.manifests.karpenter import EKS_NODE_CLASS_REF, KWOK_NODE_CLASS_REF, node_pool
 from gpu_node_pools.manifests.kwok_instance_types import LOCAL_ZONES, kwok_instance_types
 from k8s_schema import crd_problems, validate_objects

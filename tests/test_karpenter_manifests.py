@@ -19,7 +19,7 @@ from gpu_node_pools.config.stack_files import load_stack
 from gpu_node_pools.contract import POOL_KIND_LABEL, IsolationContract, Taint
 from gpu_node_pools.manifests.device_plugin import build_device_plugin
 from gpu_node_pools.manifests.ec2_node_class import DISCOVERY_TAG, build_ec2_node_class
-from gpu_node_pools.manifests.in_cluster import (
+from gpu_node_pools.parts import (
     INSTANCE_PROFILE_PLACEHOLDER,
     in_cluster_objects,
     karpenter_objects,

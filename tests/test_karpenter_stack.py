@@ -84,7 +84,7 @@ def test_node_class_is_valid_and_names_the_instance_profile(stacks: dict[str, li
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_declared_objects_are_what_render_shows(stacks: dict[str, list[Declared]], stack: str) -> None:
-    from gpu_node_pools.manifests.in_cluster import karpenter_objects
+    from gpu_node_pools.parts import karpenter_objects
 
     rendered = {(o["kind"], o["metadata"]["name"]): o for o in karpenter_objects(load_stack(stack))}
     deployment = one(stacks[stack], DEPLOYMENT, "karpenter").inputs

@@ -17,8 +17,10 @@ from gpu_node_pools.config.platform import (
     PlatformConfig,
     parse_platform_config,
 )
-from gpu_node_pools.provider import args as package_args
-from gpu_node_pools.provider import components, inputs
+from gpu_node_pools import pulumi_components as components
+from gpu_node_pools.config import component_args as inputs
+from gpu_node_pools.parts import COMPONENT_ARGS
+from gpu_node_pools.pulumi_components import args as package_args
 from gpu_node_pools.provider.typeddicts import (
     GENERATED_MODULE,
     render_module,
@@ -57,9 +59,9 @@ def test_the_generated_typeddicts_are_what_the_models_say_now() -> None:
     assert GENERATED_MODULE.read_text() == render_module(), "package/args.py is stale: run `make generate`"
 
 
-@pytest.mark.parametrize("component", sorted(inputs.COMPONENT_ARGS))
+@pytest.mark.parametrize("component", sorted(COMPONENT_ARGS))
 def test_each_components_typeddict_mirrors_its_model_field_by_field(component: str) -> None:
-    model = inputs.COMPONENT_ARGS[component]
+    model = COMPONENT_ARGS[component]
     typed = getattr(package_args, model.__name__)
 
     assert shape_of_typeddict(typed) == shape_of_model(model)

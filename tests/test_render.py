@@ -6,7 +6,7 @@ from k8s_schema import crd_schema_problems, validate_objects
 
 from gpu_node_pools.cli import main
 from gpu_node_pools.config.stack_files import load_stack
-from gpu_node_pools.manifests.in_cluster import in_cluster_objects, object_id
+from gpu_node_pools.parts import in_cluster_objects, object_id
 
 STACKS = ["dev", "prod", "local"]
 

@@ -1,7 +1,8 @@
 """gpu-node-pools: Pulumi components for isolated, observable, safe-by-default GPU node pools.
 
-Import the whole platform (`GpuPlatform`) or a single component (`NodePool`, `DevicePlugin`, ...). Names
-are loaded on first use, so the command line and the pure parts don't pay for importing pulumi_aws.
+Import the whole platform (`GpuPlatform`) or a single component (`NodePool`, `DevicePlugin`, ...), each with its
+args model (`DevicePluginArgs`, ...) or the config models they are made of. Names are loaded on first use, so the
+command line and the pure parts don't pay for importing pulumi_aws.
 """
 
 from __future__ import annotations
@@ -10,29 +11,35 @@ import importlib
 from typing import Any
 
 __all__ = [
-    "AddonArgs",
     "AlertsConfig",
     "Cluster",
     "ConfigError",
     "DevicePlugin",
+    "DevicePluginArgs",
     "DevicePluginConfig",
+    "ElasticNodePool",
+    "ElasticNodePoolArgs",
     "GpuPlatform",
     "IsolationContract",
     "MetricsServer",
     "MetricsServerArgs",
     "MetricsServerConfig",
     "Monitoring",
+    "MonitoringArgs",
     "NodeAgent",
+    "NodeAgentArgs",
     "NodeAgentConfig",
     "NodePool",
     "NodePoolArgs",
     "NodePoolConfig",
     "PlatformConfig",
     "PriorityClasses",
+    "PriorityClassesArgs",
     "PriorityLadderConfig",
     "Taint",
     "TenantNamespaceConfig",
     "WorkloadNamespaces",
+    "WorkloadNamespacesArgs",
     "load_stack",
     "parse_platform_config",
 ]
@@ -42,8 +49,8 @@ _EXPORTS = {
     "Taint": "contract",
     "ConfigError": "config.platform",
     "PlatformConfig": "config.platform",
-    "load_stack": "config.stack_files",
     "parse_platform_config": "config.platform",
+    "load_stack": "config.stack_files",
     "NodePoolConfig": "config.node_pool",
     "AlertsConfig": "config.alerts",
     "DevicePluginConfig": "config.device_plugin",
@@ -51,18 +58,24 @@ _EXPORTS = {
     "NodeAgentConfig": "config.node_agent",
     "PriorityLadderConfig": "config.priority_classes",
     "TenantNamespaceConfig": "config.tenants",
-    "AddonArgs": "pulumi_components.addons",
-    "DevicePlugin": "pulumi_components.addons",
-    "MetricsServer": "pulumi_components.addons",
-    "MetricsServerArgs": "pulumi_components.addons",
-    "NodeAgent": "pulumi_components.addons",
-    "Monitoring": "pulumi_components.addons",
-    "PriorityClasses": "pulumi_components.addons",
-    "WorkloadNamespaces": "pulumi_components.addons",
+    "DevicePluginArgs": "config.component_args",
+    "ElasticNodePoolArgs": "config.component_args",
+    "MetricsServerArgs": "config.component_args",
+    "MonitoringArgs": "config.component_args",
+    "NodeAgentArgs": "config.component_args",
+    "NodePoolArgs": "config.component_args",
+    "PriorityClassesArgs": "config.component_args",
+    "WorkloadNamespacesArgs": "config.component_args",
+    "DevicePlugin": "pulumi_components.in_cluster",
+    "ElasticNodePool": "pulumi_components.in_cluster",
+    "MetricsServer": "pulumi_components.in_cluster",
+    "Monitoring": "pulumi_components.in_cluster",
+    "NodeAgent": "pulumi_components.in_cluster",
+    "PriorityClasses": "pulumi_components.in_cluster",
+    "WorkloadNamespaces": "pulumi_components.in_cluster",
     "Cluster": "pulumi_components.cluster",
     "GpuPlatform": "pulumi_components.platform",
     "NodePool": "pulumi_components.node_pool",
-    "NodePoolArgs": "pulumi_components.node_pool",
 }
 
 

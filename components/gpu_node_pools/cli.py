@@ -17,7 +17,7 @@ from .aws.nodegroup import nodegroup_request
 from .config.cluster import EksClusterConfig
 from .config.platform import ConfigError, PlatformConfig, cluster_kubernetes_version
 from .config.stack_files import find_project_root, load_stack
-from .manifests.in_cluster import default_node_class_ref, in_cluster_objects
+from .parts import default_node_class_ref, in_cluster_objects
 from .manifests.karpenter import (
     CAPACITY_TYPE_LABEL,
     INSTANCE_FAMILY_LABEL,

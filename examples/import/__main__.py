@@ -3,9 +3,7 @@
 import pulumi
 import pulumi_kubernetes as k8s
 
-from gpu_node_pools import (
-    AddonArgs, DevicePlugin, DevicePluginConfig, GpuPlatform, IsolationContract, PlatformConfig, Taint,
-)
+from gpu_node_pools import DevicePlugin, DevicePluginArgs, GpuPlatform, PlatformConfig
 
 # 1. Everything: an EKS cluster, its pools and the in-cluster layer (same keys as the stack files).
 platform = GpuPlatform("ml", PlatformConfig.model_validate({
@@ -22,6 +20,6 @@ platform = GpuPlatform("ml", PlatformConfig.model_validate({
 provider = k8s.Provider("existing", kubeconfig="~/.kube/config")
 DevicePlugin(
     "gpu",
-    AddonArgs(DevicePluginConfig(), IsolationContract(gpu_taint=Taint("workload", "heavy", "NoSchedule"))),
+    DevicePluginArgs(isolation={"gpuTaint": {"key": "workload", "value": "heavy", "effect": "NoSchedule"}}),
     pulumi.ResourceOptions(provider=provider),
 )

@@ -16,7 +16,7 @@ import yaml
 
 from gnp_cluster import LocalCluster, wait_for
 from gpu_node_pools.config.stack_files import load_stack
-from gpu_node_pools.manifests.in_cluster import karpenter_objects
+from gpu_node_pools.parts import karpenter_objects
 from gpu_node_pools.manifests.karpenter_crds import karpenter_crds
 
 pytestmark = pytest.mark.cluster

@@ -1,8 +1,8 @@
 """gpu-node-pools as a Pulumi component package, for programs in any Pulumi language.
 
-`PulumiPlugin.yaml` and `__main__.py` at the repository root make it a package that `pulumi package add` takes
-(a path or a git URL); the schema is inferred from the TypedDicts of `components.py` (see docs/architecture.md).
-Python programs keep importing the components from `gpu_node_pools` directly.
+`package/PulumiPlugin.yaml` and `package/__main__.py` make the repository a package that `pulumi package add` takes
+(a path or a git URL). It serves the very classes Python programs import from `gpu_node_pools`; the schema is
+inferred from their TypedDict args (`pulumi_components/args.py`; docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -23,6 +23,6 @@ def serve() -> None:
     """Runs the component provider (the engine starts it through the Python language host)."""
     from pulumi.provider.experimental import component_provider_host
 
-    from .components import COMPONENTS
+    from ..pulumi_components import COMPONENTS
 
     component_provider_host(COMPONENTS, name=PACKAGE_NAME, version=package_version())

@@ -44,10 +44,15 @@ def _snake(name: str) -> str:
 
 
 def declare_objects(
-    objects: list[dict[str, Any]], parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()
+    objects: list[dict[str, Any]],
+    parent: pulumi.Resource,
+    depends_on: Sequence[pulumi.Resource] = (),
+    *,
+    previous_parent: pulumi.Input[str] | None = None,
 ) -> dict[str, pulumi.CustomResource]:
     """Declare each object as a child of `parent`, after `depends_on`; namespaced objects wait for a Namespace
-    declared here.
+    declared here. `previous_parent` (a URN) is where the objects were declared before: an alias, so the engine
+    moves them to `parent` instead of replacing them.
 
     Nested fields keep Kubernetes' camelCase (the SDK passes dict inputs through); only top-level fields are
     Python keyword arguments.
@@ -58,7 +63,8 @@ def declare_objects(
         meta = obj["metadata"]
         name = "/".join(p for p in (obj["kind"].lower(), meta.get("namespace"), meta["name"]) if p)
         depends = [*depends_on, *([namespaces[meta["namespace"]]] if meta.get("namespace") in namespaces else [])]
-        opts = pulumi.ResourceOptions(parent=parent, depends_on=depends)
+        aliases = [pulumi.Alias(parent=previous_parent)] if previous_parent is not None else None
+        opts = pulumi.ResourceOptions(parent=parent, depends_on=depends, aliases=aliases)
         resource: pulumi.CustomResource
         if obj["apiVersion"].rpartition("/")[0] in _CUSTOM_RESOURCE_GROUPS:
             fields = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}

@@ -42,6 +42,7 @@ from ..config.karpenter import KarpenterConfig
 from ..manifests.ec2_node_class import DISCOVERY_TAG, build_ec2_node_class
 from ..manifests.karpenter_controller import build_karpenter_controller
 from ..manifests.karpenter_crds import karpenter_crds
+from ..parts import object_id
 from ._k8s_resources import declare_objects
 
 __all__ = ["Karpenter", "KarpenterArgs"]
@@ -72,6 +73,7 @@ class Karpenter(pulumi.ComponentResource):
     crds: dict[str, pulumi.CustomResource]
     controller: dict[str, pulumi.CustomResource]
     node_class: pulumi.CustomResource
+    object_ids: pulumi.Output[list[str]]
 
     def __init__(self, name: str, args: KarpenterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpu-node-pools:index:Karpenter", name, None, opts)
@@ -102,7 +104,10 @@ class Karpenter(pulumi.ComponentResource):
             [node_class], self,
             depends_on=[*self.crds.values(), *self.controller.values(), *node_ready, *discovery],
         ).values()
+        objects = [*karpenter_crds(config.version), *controller_objects, node_class]
+        self.object_ids = pulumi.Output.from_input(sorted(object_id(obj) for obj in objects))
         self.register_outputs({
+            "object_ids": self.object_ids,
             "node_role_arn": self.node_role_arn,
             "instance_profile_name": self.instance_profile_name,
             "controller_role_arn": self.controller_role_arn,

@@ -1,15 +1,16 @@
-"""`NodePool`: one EKS managed node group, with its launch template and node IAM role, from a `NodePoolConfig`."""
+"""`NodePool`: one EKS managed node group, with its launch template and node IAM role."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Pulumi's schema inference reads these annotations at runtime.
 
 import json
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 import pulumi
 import pulumi_aws as aws
 
 from ..aws import PENDING_OUTPUT
+from ..aws.bottlerocket import bottlerocket_nvidia_settings
 from ..aws.launch_template import launch_template_data
 from ..aws.nodegroup import (
     desired_size_plan,
@@ -17,12 +18,17 @@ from ..aws.nodegroup import (
     nodegroup_request,
     pool_tags,
 )
-from ..config.node_pool import NodePoolConfig
-from ..contract import IsolationContract
+from ..config import component_args as models
+from ..config.component_args import validate_args
+from ..config.device_plugin import DevicePluginConfig
+from ..config.node_agent import NodeAgentConfig
+from ..parts import type_token
+from . import args as typed
+from .in_cluster import component_source
 
-__all__ = ["NODE_POOL_TYPE", "NODE_ROLE_POLICIES", "NodeGroupParts", "NodePool", "NodePoolArgs", "declare_node_group"]
+__all__ = ["NODE_POOL_TYPE", "NODE_ROLE_POLICIES", "NodeGroupParts", "NodePool", "declare_node_group"]
 
-NODE_POOL_TYPE = "gpu-node-pools:index:NodePool"
+NODE_POOL_TYPE = type_token("NodePool")
 
 # The three managed policies every EKS worker node needs (EKS user guide, "Amazon EKS node IAM role").
 NODE_ROLE_POLICIES = (
@@ -35,20 +41,11 @@ _EC2_TRUST = json.dumps({
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 })
 
-
-@dataclass(frozen=True)
-class NodePoolArgs:
-    """What a pool needs besides its own config. All plain values but the cluster's outputs."""
-
-    pool: NodePoolConfig
-    contract: IsolationContract
-    cluster_name: pulumi.Input[str]
-    subnet_ids: pulumi.Input[list[str]]
-    kubernetes_version: str | None = None
-    # Bottlerocket NVIDIA pools' settings (`aws.bottlerocket.bottlerocket_nvidia_settings`); others ignore them.
-    bottlerocket_settings: dict[str, Any] = field(default_factory=dict)
-    # The live node group's desired size (`_live_node_groups.live_desired_sizes`); None: no live group known.
-    live_desired_size: int | None = None
+if TYPE_CHECKING:
+    # The args model or its TypedDict for a type checker; the TypedDict alone at runtime (the package schema).
+    NodePoolInput = Union[typed.NodePoolArgs, models.NodePoolArgs]
+else:
+    NodePoolInput = typed.NodePoolArgs
 
 
 @dataclass(frozen=True)
@@ -61,31 +58,56 @@ class NodeGroupParts:
 
 
 class NodePool(pulumi.ComponentResource):
-    """A managed node group and its launch template. GPU pools carry the contract's taint; desired-size drift is
-    ignored unless a new scaling bound makes the live size invalid."""
+    """An EKS managed node group with its launch template and node IAM role. GPU pools carry the GPU taint; the
+    desired size is left to the autoscaler after creation, unless a new scaling bound makes the live size invalid."""
 
-    node_group: aws.eks.NodeGroup
-    launch_template: aws.ec2.LaunchTemplate
-    node_role_arn: pulumi.Output[str]
     node_group_name: pulumi.Output[str]
+    """the EKS node group's name"""
+    node_role_arn: pulumi.Output[str]
+    """the ARN of the nodes' IAM role"""
+    launch_template_id: pulumi.Output[str]
+    """the launch template's id"""
+    gpu_taint: Optional[pulumi.Output[str]]
+    """the GPU taint the nodes carry (GPU pools only), as key=value:Effect"""
 
-    def __init__(self, name: str, args: NodePoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        args: NodePoolInput,
+        opts: Optional[pulumi.ResourceOptions] = None,
+        *,
+        bottlerocket_settings: Optional[dict[str, Any]] = None,
+        live_desired_size: Optional[int] = None,
+    ) -> None:
+        """`bottlerocket_settings`: what Bottlerocket NVIDIA nodes get (`aws.bottlerocket.bottlerocket_nvidia_settings`;
+        default: those of the default device plugin and node agent). `live_desired_size`: the live group's desired
+        size, when one is known (`GpuPlatform` reads it by pool tag)."""
         super().__init__(NODE_POOL_TYPE, name, None, opts)
-        parts = declare_node_group(self, name, args)
-        self.node_group, self.launch_template, self.node_role_arn = (
-            parts.node_group, parts.launch_template, parts.node_role_arn)
-        self.node_group_name = self.node_group.node_group_name
-        self.register_outputs({
-            "node_group_name": self.node_group_name,
-            "node_role_arn": self.node_role_arn,
-            "launch_template_id": self.launch_template.id,
-        })
+        pool = validate_args(models.NodePoolArgs, args, component_source(self, name))
+        if bottlerocket_settings is None:
+            bottlerocket_settings = bottlerocket_nvidia_settings(DevicePluginConfig(), NodeAgentConfig())
+        parts = declare_node_group(
+            self, name, pool, bottlerocket_settings=bottlerocket_settings, live_desired_size=live_desired_size)
+        self.node_group, self.launch_template = parts.node_group, parts.launch_template
+        self.node_group_name = parts.node_group.node_group_name
+        self.node_role_arn = parts.node_role_arn
+        self.launch_template_id = parts.launch_template.id
+        contract = pool.isolation.contract()
+        self.gpu_taint = pulumi.Output.from_input(str(contract.gpu_taint)) if pool.kind == "gpu" else None
+        self.register_outputs({"node_group_name": self.node_group_name, "node_role_arn": self.node_role_arn,
+                               "launch_template_id": self.launch_template_id, "gpu_taint": self.gpu_taint})
 
 
-def declare_node_group(parent: pulumi.ComponentResource, name: str, args: NodePoolArgs) -> NodeGroupParts:
-    """Declares the pool's node role (unless it names one), launch template and node group as children of `parent`
-    (the Python NodePool, or the package's)."""
-    pool = args.pool
+def declare_node_group(
+    parent: pulumi.ComponentResource,
+    name: str,
+    pool: models.NodePoolArgs,
+    *,
+    bottlerocket_settings: dict[str, Any],
+    live_desired_size: Optional[int],
+) -> NodeGroupParts:
+    """Declares the pool's node role (unless it names one), launch template and node group as children of
+    `parent`."""
     child = pulumi.ResourceOptions(parent=parent)
     depends: list[pulumi.Resource] = []
     if pool.node_role_arn:
@@ -103,28 +125,28 @@ def declare_node_group(parent: pulumi.ComponentResource, name: str, args: NodePo
     launch_template = aws.ec2.LaunchTemplate(
         name,
         tags={**pool_tags(pool), **pool.tags},
-        **_launch_template_kwargs(launch_template_data(pool, bottlerocket_settings=args.bottlerocket_settings)),
+        **_launch_template_kwargs(launch_template_data(pool, bottlerocket_settings=bottlerocket_settings)),
         opts=pulumi.ResourceOptions(parent=parent, protect=pool.protect),
     )
-    plan = desired_size_plan(pool, args.live_desired_size)
+    plan = desired_size_plan(pool, live_desired_size)
     if not plan.ignore_desired:
         pulumi.log.info(
-            f"node pool {pool.name}: the live desired size {args.live_desired_size} is outside the new "
+            f"node pool {pool.name}: the live desired size {live_desired_size} is outside the new "
             f"[min, max] = [{pool.node_scaling.min}, {pool.node_scaling.max}], which EKS rejects; sending desired "
             f"size {plan.desired} instead of leaving it to the autoscaler",
             resource=parent,
         )
     request = nodegroup_request(
-        pool, args.contract,
+        pool, pool.isolation.contract(),
         cluster_name=PENDING_OUTPUT, subnet_ids=[PENDING_OUTPUT], node_role_arn=PENDING_OUTPUT,
         launch_template={"id": PENDING_OUTPUT, "version": PENDING_OUTPUT},
-        kubernetes_version=args.kubernetes_version, desired_size=plan.desired,
+        kubernetes_version=pool.kubernetes_version, desired_size=plan.desired,
     )
     node_group = aws.eks.NodeGroup(
         name,
-        cluster_name=args.cluster_name,
+        cluster_name=pool.cluster_name,
         node_role_arn=node_role_arn,
-        subnet_ids=pool.subnet_ids or args.subnet_ids,
+        subnet_ids=pool.subnet_ids,
         node_group_name_prefix=nodegroup_name_prefix(pool),
         # A new template version rolls the group's nodes, honouring its update config.
         launch_template={

@@ -1,102 +1,135 @@
-"""`GpuPlatform`: the cluster, its node pools and the whole in-cluster layer, from one `PlatformConfig`."""
+"""`GpuPlatform`: the cluster, its node pools and the whole in-cluster layer, from one config."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Pulumi's schema inference reads these annotations at runtime.
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 import pulumi
 
+from .. import parts
 from ..aws.bottlerocket import bottlerocket_nvidia_settings
 from ..config.cluster import EksClusterConfig
-from ..config.platform import PlatformConfig, cluster_kubernetes_version
-from ..manifests.in_cluster import default_node_class_ref, in_cluster_objects
+from ..config.component_args import NodePoolArgs, validate_args
+from ..config.platform import PlatformConfig
+from . import args as typed
 from ._live_node_groups import live_desired_sizes
-from .addons import (
-    AddonArgs,
+from .cluster import Cluster
+from .in_cluster import (
     DevicePlugin,
-    ElasticPools,
-    ElasticPoolsArgs,
+    ElasticNodePool,
+    InClusterComponent,
     MetricsServer,
-    MetricsServerArgs,
     Monitoring,
-    MonitoringArgs,
     NodeAgent,
     PriorityClasses,
     WorkloadNamespaces,
+    component_source,
 )
-from .cluster import Cluster
 from .karpenter import Karpenter, KarpenterArgs
-from .node_pool import NodePool, NodePoolArgs
+from .node_pool import NodePool
 
 __all__ = ["PLATFORM_TYPE", "GpuPlatform", "PlatformParts", "declare_platform"]
 
-PLATFORM_TYPE = "gpu-node-pools:index:GpuPlatform"
+PLATFORM_TYPE = parts.type_token("GpuPlatform")
+
+if TYPE_CHECKING:
+    # The config model or its TypedDict for a type checker; the TypedDict alone at runtime (the package schema).
+    PlatformInput = Union[typed.PlatformConfig, PlatformConfig]
+else:
+    PlatformInput = typed.PlatformConfig
+
+# The component class of each in-cluster part the platform declares generically (Karpenter is wired by hand).
+_COMPONENTS: dict[str, type[InClusterComponent]] = {
+    cls.__name__: cls
+    for cls in (PriorityClasses, WorkloadNamespaces, DevicePlugin, MetricsServer, NodeAgent, ElasticNodePool,
+                Monitoring)
+}
+# Before elastic pools had a component each, one `ElasticPools` component held all their NodePools.
+_FORMER_ELASTIC_PARENT = ("elastic-pools", parts.type_token("ElasticPools"))
 
 
 @dataclass
 class PlatformParts:
-    """The components `declare_platform` declared. Disabled parts are None."""
+    """The components `declare_platform` declared: the cluster, its managed node groups, and per in-cluster part
+    (by stack-file key, in `parts.IN_CLUSTER_PARTS` order) the components of that part ([] when it is off)."""
 
     cluster: Cluster
     node_pools: list[NodePool]
-    karpenter: Karpenter | None
-    priority_classes: PriorityClasses
-    tenants: WorkloadNamespaces
-    device_plugin: DevicePlugin | None
-    metrics_server: MetricsServer | None
-    node_agent: NodeAgent | None
-    elastic_pools: ElasticPools | None
-    monitoring: Monitoring | None
+    in_cluster: dict[str, list[pulumi.ComponentResource]] = field(default_factory=dict)
+
+    def one(self, key: str) -> Optional[pulumi.ComponentResource]:
+        """The component of a part that has at most one (None when the part is off)."""
+        components = self.in_cluster.get(key, [])
+        return components[0] if components else None
 
     @property
-    def object_ids(self) -> list[str]:
+    def object_ids(self) -> pulumi.Output[list[str]]:
         """`Kind/namespace/name` of every in-cluster object, across the in-cluster components."""
-        parts = (self.priority_classes, self.tenants, self.device_plugin, self.metrics_server, self.node_agent,
-                 self.elastic_pools, self.monitoring)
-        return sorted(object_id for part in parts if part for object_id in part.object_ids)
+        ids = [c.object_ids for components in self.in_cluster.values() for c in components]  # type: ignore[attr-defined]
+        return pulumi.Output.all(*ids).apply(lambda lists: sorted(i for ids in lists for i in ids))
 
 
 class GpuPlatform(pulumi.ComponentResource):
-    """Composes every component. Disabled parts are None, and so are their outputs."""
+    """The whole platform from one config, keyed like a stack file: the cluster (a new EKS cluster, or an existing
+    one through its kubeconfig), its node pools and the in-cluster layer."""
 
-    cluster: Cluster
-    node_pools: list[NodePool]
-    device_plugin: DevicePlugin | None
-    metrics_server: MetricsServer | None
-    node_agent: NodeAgent | None
-    karpenter: Karpenter | None
-    elastic_pools: ElasticPools | None
+    cluster_name: Optional[pulumi.Output[str]]
+    """the EKS cluster's name (mode eks)"""
+    cluster_arn: Optional[pulumi.Output[str]]
+    """the EKS cluster's ARN (mode eks)"""
+    kubeconfig: Optional[pulumi.Output[str]]
+    """a kubeconfig for the new cluster (mode eks; a secret)"""
+    node_group_names: pulumi.Output[list[str]]
+    """the EKS managed node groups' names"""
+    elastic_pool_names: pulumi.Output[list[str]]
+    """the elastic GPU pools (Karpenter NodePools)"""
+    gpu_taint: pulumi.Output[str]
+    """the GPU taint, as key=value:Effect"""
+    object_ids: pulumi.Output[list[str]]
+    """`Kind/namespace/name` of each in-cluster Kubernetes object"""
 
     def __init__(
         self,
         name: str,
-        config: PlatformConfig,
-        opts: pulumi.ResourceOptions | None = None,
+        args: PlatformInput,
+        opts: Optional[pulumi.ResourceOptions] = None,
         *,
-        project_root: Path | None = None,
+        project_root: Optional[Path] = None,
     ) -> None:
+        """`project_root`: where a relative `cluster.kubeconfig` path is resolved from (default: the working
+        directory)."""
         super().__init__(PLATFORM_TYPE, name, None, opts)
-        parts = declare_platform(self, name, config, project_root=project_root)
-        self.cluster, self.node_pools, self.karpenter = parts.cluster, parts.node_pools, parts.karpenter
-        self.priority_classes, self.tenants = parts.priority_classes, parts.tenants
-        self.device_plugin, self.metrics_server, self.node_agent = (
-            parts.device_plugin, parts.metrics_server, parts.node_agent)
-        self.elastic_pools, self.monitoring = parts.elastic_pools, parts.monitoring
+        config = validate_args(PlatformConfig, args, component_source(self, name))
+        self.parts = declare_platform(self, name, config, project_root=project_root)
+        self.cluster, self.node_pools = self.parts.cluster, self.parts.node_pools
+        self.karpenter = self.parts.one(parts.KARPENTER)
+        self.device_plugin = self.parts.one("devicePlugin")
+        self.metrics_server = self.parts.one("metricsServer")
+        self.node_agent = self.parts.one("nodeAgent")
+        self.monitoring = self.parts.one("alerts")
+        self.elastic_node_pools = self.parts.in_cluster.get("nodePools", [])
+
+        self.cluster_name, self.cluster_arn = self.cluster.name, self.cluster.arn
+        self.kubeconfig = pulumi.Output.secret(self.cluster.kubeconfig) if self.cluster.kubeconfig else None
+        self.node_group_names = pulumi.Output.all(*(p.node_group_name for p in self.node_pools)).apply(list)
+        self.elastic_pool_names = pulumi.Output.from_input([p.name for p in config.elastic_pools])
+        self.gpu_taint = pulumi.Output.from_input(str(config.contract.gpu_taint))
+        self.object_ids = self.parts.object_ids
         self.register_outputs({
-            "cluster_name": self.cluster.name,
-            "node_group_names": [p.node_group_name for p in self.node_pools],
-            "elastic_pool_names": [p.name for p in config.elastic_pools],
-            "gpu_taint": str(config.contract.gpu_taint),
+            "cluster_name": self.cluster_name, "cluster_arn": self.cluster_arn, "kubeconfig": self.kubeconfig,
+            "node_group_names": self.node_group_names, "elastic_pool_names": self.elastic_pool_names,
+            "gpu_taint": self.gpu_taint, "object_ids": self.object_ids,
         })
 
 
 def declare_platform(
-    parent: pulumi.ComponentResource, name: str, config: PlatformConfig, *, project_root: Path | None = None
+    parent: pulumi.ComponentResource, name: str, config: PlatformConfig, *, project_root: Optional[Path] = None
 ) -> PlatformParts:
-    """Declares the cluster, its pools and the in-cluster layer as children of `parent` (the Python GpuPlatform,
-    or the package's, which takes its config as TypedDicts), in the order they must come up."""
-    contract = config.contract
+    """Declares the cluster, its pools and the in-cluster layer as children of `parent`, in the order they must
+    come up: the in-cluster parts after the node pools and CoreDNS (Deployments need nodes to become ready), each
+    after the parts it names in `after`."""
     cluster = Cluster(
         name,
         config.cluster,
@@ -104,87 +137,77 @@ def declare_platform(
         project_root=project_root,
         enforce_network_policy=_declares_network_policies(config),
     )
-
-    node_pools: list[NodePool] = []
-    if isinstance(config.cluster, EksClusterConfig):
-        assert cluster.name is not None
-        bottlerocket_settings = bottlerocket_nvidia_settings(config.device_plugin, config.node_agent)
-        live_sizes = live_desired_sizes(config.cluster.name) if config.managed_pools else {}
-        node_pools = [
-            NodePool(
-                f"{name}-{pool.name}",
-                NodePoolArgs(
-                    pool=pool,
-                    contract=contract,
-                    cluster_name=cluster.name,
-                    subnet_ids=config.cluster.subnet_ids,
-                    kubernetes_version=config.cluster.version,
-                    bottlerocket_settings=bottlerocket_settings,
-                    live_desired_size=live_sizes.get(pool.name),
-                ),
-                # Nodes join only once the CNI (and what else they need) is in place.
-                pulumi.ResourceOptions(parent=parent, depends_on=cluster.compute_dependencies),
-            )
-            # Elastic pools are Karpenter NodePools, declared with the in-cluster layer (ElasticPools).
-            for pool in config.managed_pools
-        ]
+    node_pools = _managed_node_pools(parent, name, cluster, config)
     on_nodes = cluster.add_post_compute_addons(after=node_pools)
-    karpenter = _karpenter(parent, name, cluster, config, after=[*node_pools, *on_nodes])
 
-    # In-cluster objects wait for the node pools and CoreDNS: Deployments need nodes before they can become ready.
-    in_cluster = pulumi.ResourceOptions(parent=parent, provider=cluster.provider, depends_on=[*node_pools, *on_nodes])
-    priority_classes = PriorityClasses(f"{name}-priority", AddonArgs(config.priority_classes, contract), in_cluster)
-    tenants = WorkloadNamespaces(f"{name}-tenants", AddonArgs(config.tenants, contract), in_cluster)
-    device_plugin = (
-        DevicePlugin(f"{name}-device-plugin", AddonArgs(config.device_plugin, contract), in_cluster)
-        if config.device_plugin.enabled else None
-    )
-    metrics_server = (
-        MetricsServer(
-            f"{name}-metrics-server",
-            MetricsServerArgs(config.metrics_server, contract, cluster_kubernetes_version(config)),
-            in_cluster,
+    declared = PlatformParts(cluster, node_pools)
+    for part in parts.IN_CLUSTER_PARTS:
+        after = [*node_pools, *on_nodes, *(c for key in part.after for c in declared.in_cluster.get(key, []))]
+        declared.in_cluster[part.key] = [
+            _in_cluster_component(parent, name, part, instance, cluster, config, after)
+            for instance in part.instances(config)
+        ]
+    return declared
+
+
+def _managed_node_pools(
+    parent: pulumi.ComponentResource, name: str, cluster: Cluster, config: PlatformConfig
+) -> list[NodePool]:
+    """One NodePool per managed pool of an EKS cluster (elastic pools are in-cluster parts)."""
+    if not isinstance(config.cluster, EksClusterConfig):
+        return []
+    eks = config.cluster
+    bottlerocket_settings = bottlerocket_nvidia_settings(config.device_plugin, config.node_agent)
+    live_sizes = live_desired_sizes(eks.name) if config.managed_pools else {}
+    return [
+        NodePool(
+            f"{name}-{pool.name}",
+            NodePoolArgs(**{
+                **{key: getattr(pool, key) for key in pool.model_fields_set},
+                "isolation": config.isolation,
+                "cluster_name": cluster.name,
+                "subnet_ids": pool.subnet_ids or eks.subnet_ids,
+                "kubernetes_version": pool.kubernetes_version or eks.version,
+            }),
+            # Nodes join only once the CNI (and what else they need) is in place.
+            pulumi.ResourceOptions(parent=parent, depends_on=cluster.compute_dependencies),
+            bottlerocket_settings=bottlerocket_settings,
+            live_desired_size=live_sizes.get(pool.name),
         )
-        if config.metrics_server.enabled else None
-    )
-    node_agent = (
-        NodeAgent(f"{name}-node-agent", AddonArgs(config.node_agent, contract), in_cluster)
-        if config.node_agent.enabled else None
-    )
-    # Last, as in the apply order: the DaemonSets bound for an elastic pool's nodes exist before its first node.
-    after_daemons = pulumi.ResourceOptions(
-        parent=parent, provider=cluster.provider,
-        depends_on=[
-            *node_pools, *on_nodes, *(c for c in (device_plugin, node_agent) if c),
-            # On EKS the NodePools boot from Karpenter's EC2NodeClass, which waits for the controller and CRDs.
-            *([karpenter.node_class] if karpenter else []),
-        ],
-    )
-    elastic_pools = (
-        ElasticPools(
-            f"{name}-elastic-pools",
-            ElasticPoolsArgs(config.node_pools, contract, default_node_class_ref(config)),
-            after_daemons,
-        )
-        if config.elastic_pools else None
-    )
-    monitoring = (
-        Monitoring(f"{name}-monitoring", MonitoringArgs(config.alerts, contract, config.node_agent), in_cluster)
-        if config.alerts.prometheus_rule or config.alerts.pod_monitor else None
-    )
-    return PlatformParts(cluster, node_pools, karpenter, priority_classes, tenants, device_plugin, metrics_server,
-                         node_agent, elastic_pools, monitoring)
+        for pool in config.managed_pools
+    ]
+
+
+def _in_cluster_component(
+    parent: pulumi.ComponentResource,
+    name: str,
+    part: parts.InClusterPart[Any],
+    instance: parts.PartInstance[Any],
+    cluster: Cluster,
+    config: PlatformConfig,
+    after: list[pulumi.Resource],
+) -> pulumi.ComponentResource:
+    child_name = f"{name}-{instance.suffix}"
+    if part.key == parts.KARPENTER:
+        return _karpenter(parent, child_name, cluster, config, after)
+    opts = pulumi.ResourceOptions(parent=parent, provider=cluster.provider, depends_on=after)
+    component = _COMPONENTS[part.component]
+    if component is ElasticNodePool:
+        suffix, token = _FORMER_ELASTIC_PARENT
+        former = pulumi.resource.create_urn(f"{name}-{suffix}", token, parent=parent)
+        return ElasticNodePool(child_name, instance.args, opts, previous_parent=former)
+    return component(child_name, instance.args, opts)  # type: ignore[call-arg]
 
 
 def _karpenter(
-    parent: pulumi.ComponentResource, name: str, cluster: Cluster, config: PlatformConfig, after: list[pulumi.Resource]
-) -> Karpenter | None:
-    """Karpenter on an EKS stack that enables it; its controller waits for the node groups and CoreDNS."""
-    if not (config.karpenter.enabled and isinstance(config.cluster, EksClusterConfig)):
-        return None
+    parent: pulumi.ComponentResource, name: str, cluster: Cluster, config: PlatformConfig,
+    after: list[pulumi.Resource],
+) -> Karpenter:
+    """Karpenter on EKS; its controller waits for the node groups and CoreDNS."""
+    assert isinstance(config.cluster, EksClusterConfig)
     assert cluster.name is not None and cluster.arn is not None and cluster.security_group_id is not None
     return Karpenter(
-        f"{name}-karpenter",
+        name,
         KarpenterArgs(
             config=config.karpenter,
             cluster=config.cluster,
@@ -200,4 +223,4 @@ def _karpenter(
 
 def _declares_network_policies(config: PlatformConfig) -> bool:
     """Whether the in-cluster layer holds a NetworkPolicy (a default-deny tenant): the CNI must then enforce it."""
-    return any(obj["kind"] == "NetworkPolicy" for obj in in_cluster_objects(config))
+    return any(obj["kind"] == "NetworkPolicy" for obj in parts.in_cluster_objects(config))

@@ -1,11 +1,13 @@
-"""What each package component takes, as pydantic models: the config models plus the keys a lone component needs.
+"""What each component takes, as pydantic models: a config model plus the keys a lone component needs.
 
-The package's TypedDicts of the same names (`args.py`) are generated from these and the config models.
+These are the one definition of every component's args. The TypedDicts of the same names
+(`pulumi_components/args.py`, from which Pulumi infers the package schema) are generated from them.
 
-A component of the package receives its args as a dict of Python names (`capacity_type`) holding Enum members
-(Pulumi's provider maps them from the schema). `validate_args` turns that back into stack-file spelling
-(`capacityType`, plain strings) and validates it with these models, so a bad value gets the same message as in
-a stack file, named by the key the caller wrote: `DevicePlugin "gpu" args: resources.cpu: ...`.
+A component receives its args either as one of these models (Python programs) or as a dict of Python names
+(`capacity_type`) holding Enum members (what Pulumi's provider hands a component called from another language).
+`validate_args` turns such a dict back into stack-file spelling (`capacityType`, plain strings) and validates it
+with the model, so a bad value gets the same message as in a stack file, named by the key the caller wrote:
+`DevicePlugin "gpu" args: resources.cpu: ...`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from ..config.isolation import FENCE_KEY, IsolationConfig
 from ..config.metrics_server import MetricsServerConfig
 from ..config.node_agent import NODE_AGENT_IMAGE_REQUIRED, NodeAgentConfig
 from ..config.node_pool import NodePoolConfig
-from ..config.platform import PlatformConfig, validate_config
+from ..config.platform import validate_config
 from ..config.priority_classes import PriorityLadderConfig
 from ..config.tenants import TenantNamespaceConfig
 
@@ -37,7 +39,7 @@ __all__ = [
     "PriorityClassesArgs",
     "WorkloadNamespacesArgs",
     "PULUMI_INPUT_STR",
-    "COMPONENT_ARGS",
+    "stack_spelling",
     "validate_args",
 ]
 
@@ -135,22 +137,13 @@ class NodePoolArgs(NodePoolConfig):
         return self
 
 
-# Each package component's args model; GpuPlatform takes the whole stack config.
-COMPONENT_ARGS: dict[str, type[BaseModel]] = {
-    "GpuPlatform": PlatformConfig,
-    "NodePool": NodePoolArgs,
-    "ElasticNodePool": ElasticNodePoolArgs,
-    "DevicePlugin": DevicePluginArgs,
-    "MetricsServer": MetricsServerArgs,
-    "PriorityClasses": PriorityClassesArgs,
-    "WorkloadNamespaces": WorkloadNamespacesArgs,
-    "NodeAgent": NodeAgentArgs,
-    "Monitoring": MonitoringArgs,
-}
-
-
-def validate_args(model: type[ModelT], args: Mapping[str, Any], source: str) -> ModelT:
-    """Validate a component's args (Python names, Enum members) with `model`; ConfigError names `source`."""
+def validate_args(model: type[ModelT], args: ModelT | Mapping[str, Any], source: str) -> ModelT:
+    """A component's args as `model`: an instance is taken as it is (it was validated when built); a dict of
+    Python names and Enum members is validated, and ConfigError names `source` and the key."""
+    if isinstance(args, model):
+        return args
+    if isinstance(args, BaseModel):
+        raise TypeError(f"{source}: expected {model.__name__} (or its dict), got {type(args).__name__}")
     return validate_config(model, stack_spelling(model, args), source)
 
 

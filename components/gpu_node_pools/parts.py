@@ -1,0 +1,268 @@
+"""The one list of a platform's in-cluster parts.
+
+Each part is one line of `IN_CLUSTER_PARTS`: the stack-file key it reads, its component (the Pulumi type token
+`gpu-node-pools:index:<component>`), the args model a lone component takes, how a platform's config becomes
+those args (none when the part is off; one per pool for elastic pools) and the pure builder of its objects.
+`gpu-node-pools render`, the `GpuPlatform` component, the component package, `plan` and the stack's exports all
+read this list, so adding an add-on is a config model, a builder and one line here (docs/development.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from .alerts.operator import build_monitoring
+from .aws.karpenter_interruption import interruption_queue_name
+from .config.cluster import EksClusterConfig
+from .config.component_args import (
+    DevicePluginArgs,
+    ElasticNodePoolArgs,
+    MetricsServerArgs,
+    MonitoringArgs,
+    NodeAgentArgs,
+    NodePoolArgs,
+    PriorityClassesArgs,
+    WorkloadNamespacesArgs,
+)
+from .config.elastic import NodeClassRefConfig
+from .config.karpenter import EC2_NODE_CLASS_REF
+from .config.platform import PlatformConfig, cluster_kubernetes_version
+from .contract import IsolationContract
+from .manifests.device_plugin import build_device_plugin
+from .manifests.ec2_node_class import build_ec2_node_class
+from .manifests.karpenter import KWOK_NODE_CLASS_REF, node_pool
+from .manifests.karpenter_controller import build_karpenter_controller
+from .manifests.karpenter_crds import karpenter_crds
+from .manifests.metrics_server import build_metrics_server
+from .manifests.node_agent import build_node_agent
+from .manifests.priority_classes import build_priority_classes
+from .manifests.tenants import build_tenants
+
+__all__ = [
+    "APPLY_ORDER",
+    "COMPONENT_ARGS",
+    "INSTANCE_PROFILE_PLACEHOLDER",
+    "IN_CLUSTER_PARTS",
+    "KARPENTER",
+    "InClusterPart",
+    "PartInstance",
+    "default_node_class_ref",
+    "in_cluster_objects",
+    "karpenter_objects",
+    "object_id",
+    "part",
+    "type_token",
+]
+
+ArgsT = TypeVar("ArgsT", bound=BaseModel)
+
+# The EC2NodeClass names an instance profile the stack creates on deploy, under a name only AWS knows until then.
+INSTANCE_PROFILE_PLACEHOLDER = "<created on deploy: Karpenter node instance profile>"
+
+KARPENTER = "karpenter"
+
+# Cluster-wide and container objects first, so namespaced objects find their namespace and roles exist.
+APPLY_ORDER = (
+    "CustomResourceDefinition",
+    "PriorityClass",
+    "Namespace",
+    "ServiceAccount",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Role",
+    "RoleBinding",
+    "ConfigMap",
+    "LimitRange",
+    "ResourceQuota",
+    "NetworkPolicy",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "Service",
+    "DaemonSet",
+    "Deployment",
+    "PodDisruptionBudget",
+    "APIService",
+    "PrometheusRule",
+    "PodMonitor",
+    "EC2NodeClass",
+    # Last: the DaemonSets that must land on its nodes (device plugin, agent) exist before the first node does.
+    "NodePool",
+)
+
+
+def type_token(component: str) -> str:
+    return f"gpu-node-pools:index:{component}"
+
+
+@dataclass(frozen=True)
+class PartInstance(Generic[ArgsT]):
+    """One component a platform declares for a part: its name (after the platform's, `<platform>-<suffix>`)
+    and its args."""
+
+    suffix: str
+    args: ArgsT
+
+
+@dataclass(frozen=True)
+class InClusterPart(Generic[ArgsT]):
+    """One in-cluster part of the platform. `instances` says what a platform declares of it (nothing when the
+    part is off); `build` turns one instance's args into Kubernetes objects."""
+
+    key: str
+    component: str
+    args_model: type[ArgsT] | None  # None: the part has no component of its own in the package
+    instances: Callable[[PlatformConfig], list[PartInstance[ArgsT]]]
+    build: Callable[[ArgsT], list[dict[str, Any]]]
+    # Parts whose components this part's must come after (by key): an elastic pool's first node must find the
+    # DaemonSets bound for it, and on EKS the EC2NodeClass it boots from.
+    after: tuple[str, ...] = ()
+
+    @property
+    def type_token(self) -> str:
+        return type_token(self.component)
+
+    def objects(self, config: PlatformConfig) -> list[dict[str, Any]]:
+        return [obj for instance in self.instances(config) for obj in self.build(instance.args)]
+
+
+def _with(model: type[ArgsT], section: BaseModel, **extra: Any) -> ArgsT:
+    """`model` (a section's model plus the keys a lone component needs) from the platform's section: the keys the
+    section was given (the rest take the same defaults), so the model's "not used by ..." checks see what a user
+    wrote, not every field."""
+    return model(**{name: getattr(section, name) for name in section.model_fields_set}, **extra)
+
+
+def _one(suffix: str, args: ArgsT | None) -> list[PartInstance[ArgsT]]:
+    return [PartInstance(suffix, args)] if args is not None else []
+
+
+def _elastic_pools(config: PlatformConfig) -> list[PartInstance[ElasticNodePoolArgs]]:
+    """One ElasticNodePool per elastic pool, each naming the NodeClass it boots from (the platform's default
+    unless the pool names its own)."""
+    instances = []
+    for pool in config.elastic_pools:
+        assert pool.elastic is not None
+        elastic = pool.elastic
+        if elastic.node_class_ref is None:
+            ref = NodeClassRefConfig(**default_node_class_ref(config))
+            elastic = elastic.model_copy(update={"node_class_ref": ref})
+        args = _with(ElasticNodePoolArgs, pool.model_copy(update={"elastic": elastic}), isolation=config.isolation)
+        instances.append(PartInstance(pool.name, args))
+    return instances
+
+
+def _build_elastic_pool(args: ElasticNodePoolArgs) -> list[dict[str, Any]]:
+    """The pool's NodePool; a lone pool that names no NodeClass boots from the EKS layer's EC2NodeClass."""
+    assert args.elastic is not None  # the args model requires it
+    ref = args.elastic.node_class_ref
+    return [node_pool(args, args.isolation.contract(), ref.to_k8s() if ref else EC2_NODE_CLASS_REF)]
+
+
+def karpenter_objects(config: PlatformConfig) -> list[dict[str, Any]]:
+    """Karpenter's CRDs, controller and EC2NodeClass on an EKS stack that enables it; the instance profile's name
+    (known after deploy) is a placeholder here."""
+    cluster = config.cluster
+    if not (config.karpenter.enabled and isinstance(cluster, EksClusterConfig)):
+        return []
+    karpenter = config.karpenter
+    queue = interruption_queue_name(cluster.name) if karpenter.interruption_queue.enabled else None
+    return [
+        *karpenter_crds(karpenter.version),
+        *build_karpenter_controller(karpenter, cluster_name=cluster.name, interruption_queue=queue),
+        build_ec2_node_class(
+            karpenter.node_class, cluster_name=cluster.name, instance_profile=INSTANCE_PROFILE_PLACEHOLDER
+        ),
+    ]
+
+
+def _karpenter(config: PlatformConfig) -> list[PartInstance[PlatformConfig]]:
+    on = config.karpenter.enabled and isinstance(config.cluster, EksClusterConfig)
+    return _one(KARPENTER, config if on else None)
+
+
+IN_CLUSTER_PARTS: tuple[InClusterPart[Any], ...] = (
+    InClusterPart(
+        key="priorityClasses", component="PriorityClasses", args_model=PriorityClassesArgs,
+        instances=lambda c: _one("priority", _with(PriorityClassesArgs, c.priority_classes)),
+        build=lambda a: build_priority_classes(a, IsolationContract()),
+    ),
+    InClusterPart(
+        key="tenants", component="WorkloadNamespaces", args_model=WorkloadNamespacesArgs,
+        instances=lambda c: _one("tenants", WorkloadNamespacesArgs(tenants=c.tenants, isolation=c.isolation)),
+        build=lambda a: build_tenants(a.tenants, a.isolation.contract()),
+    ),
+    InClusterPart(
+        key="devicePlugin", component="DevicePlugin", args_model=DevicePluginArgs,
+        instances=lambda c: _one("device-plugin", _with(DevicePluginArgs, c.device_plugin, isolation=c.isolation)
+                                 if c.device_plugin.enabled else None),
+        build=lambda a: build_device_plugin(a, a.isolation.contract()),
+    ),
+    InClusterPart(
+        key="metricsServer", component="MetricsServer", args_model=MetricsServerArgs,
+        instances=lambda c: _one("metrics-server", _with(
+            MetricsServerArgs, c.metrics_server, isolation=c.isolation,
+            kubernetes_version=cluster_kubernetes_version(c)) if c.metrics_server.enabled else None),
+        build=lambda a: build_metrics_server(a, a.isolation.contract(), kubernetes_version=a.kubernetes_version),
+    ),
+    InClusterPart(
+        key="nodeAgent", component="NodeAgent", args_model=NodeAgentArgs,
+        instances=lambda c: _one("node-agent", _with(NodeAgentArgs, c.node_agent, isolation=c.isolation)
+                                 if c.node_agent.enabled else None),
+        build=lambda a: build_node_agent(a, a.isolation.contract()),
+    ),
+    # Not offered alone (no args model): its component also declares AWS resources (IAM, the interruption
+    # queue) from the cluster's outputs, so only a platform on EKS declares it.
+    InClusterPart(
+        key=KARPENTER, component="Karpenter", args_model=None,
+        instances=_karpenter, build=karpenter_objects,
+    ),
+    InClusterPart(
+        key="nodePools", component="ElasticNodePool", args_model=ElasticNodePoolArgs,
+        instances=_elastic_pools, build=_build_elastic_pool,
+        after=("devicePlugin", "nodeAgent", "karpenter"),
+    ),
+    InClusterPart(
+        key="alerts", component="Monitoring", args_model=MonitoringArgs,
+        instances=lambda c: _one("monitoring", _with(MonitoringArgs, c.alerts, node_agent=c.node_agent)
+                                 if c.alerts.prometheus_rule or c.alerts.pod_monitor else None),
+        build=lambda a: build_monitoring(a, a.node_agent),
+    ),
+)
+
+
+
+# Every component's args model, for the package schema: the whole platform, a managed node group, and each
+# in-cluster part's component.
+COMPONENT_ARGS: Mapping[str, type[BaseModel]] = {
+    "GpuPlatform": PlatformConfig,
+    "NodePool": NodePoolArgs,
+    **{p.component: p.args_model for p in IN_CLUSTER_PARTS if p.args_model is not None},
+}
+
+
+def part(key: str) -> InClusterPart[Any]:
+    """The part read from stack-file key `key`."""
+    return next(p for p in IN_CLUSTER_PARTS if p.key == key)
+
+
+def in_cluster_objects(config: PlatformConfig) -> list[dict[str, Any]]:
+    """Every object of the in-cluster layer, sorted for apply. Parts that are off contribute nothing."""
+    objects = [obj for p in IN_CLUSTER_PARTS for obj in p.objects(config)]
+    rank = {kind: i for i, kind in enumerate(APPLY_ORDER)}
+    return sorted(objects, key=lambda o: rank.get(o["kind"], len(APPLY_ORDER)))
+
+
+def default_node_class_ref(config: PlatformConfig) -> dict[str, str]:
+    """The NodeClass elastic pools boot from unless they name one: the EKS layer's EC2NodeClass on EKS; on an
+    existing cluster, the KWOKNodeClass the local cluster installs (scripts/cluster.sh)."""
+    return dict(EC2_NODE_CLASS_REF if config.on_eks else KWOK_NODE_CLASS_REF)
+
+
+def object_id(obj: dict[str, Any]) -> str:
+    """`Kind/namespace/name` (or `Kind/name` for cluster-scoped objects): unique within a stack."""
+    meta = obj["metadata"]
+    return "/".join(p for p in (obj["kind"], meta.get("namespace"), meta["name"]) if p)
