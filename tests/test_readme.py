@@ -29,6 +29,11 @@ def test_links_point_at_files_that_exist(doc: Path) -> None:
     assert missing == [], f"{doc.relative_to(ROOT)} links to files that don't exist: {missing}"
 
 
+def test_readme_stays_short() -> None:
+    lines = README.count("\n")
+    assert lines < 200, f"README.md has {lines} lines: move detail into docs/ and link it"
+
+
 def test_import_example_is_the_readme_example_and_declares_what_it_says(monkeypatch) -> None:
     example = ROOT / "examples" / "import" / "__main__.py"
     readme_code = re.search(r"```python\n(.*?)```", README, re.S).group(1)
