@@ -29,7 +29,7 @@ cluster-check: ## every local cluster component running, API ready, nodes Ready,
 .PHONY: help setup test
 .PHONY: tools tools-controlplane cluster-up cluster-down cluster-check
 
-generate: ## rewrite what derives from the config models: README's config table, the package's TypedDicts and schema
+generate: ## rewrite what derives from the config models: docs/config-reference.md, the package's TypedDicts and schema
 	@scripts/generate.sh
 
 .PHONY: generate

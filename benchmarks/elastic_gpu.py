@@ -1,4 +1,4 @@
-"""Elastic GPU pools (issue 9) through the real Karpenter on kwok, on a cluster of this script's own.
+"""Elastic GPU pools through the real Karpenter on kwok, on a cluster of this script's own.
 
     .venv/bin/python benchmarks/elastic_gpu.py latency          # scale-from-zero latency vs a warm static pool
     .venv/bin/python benchmarks/elastic_gpu.py trace [--compress 200]   # one day of GPU jobs, static vs elastic

@@ -1,4 +1,4 @@
-"""Scale benchmark (issue 4): 1,000 simulated nodes, the local layer, 5,000 mixed pods, on the real control plane.
+"""Scale benchmark: 1,000 simulated nodes, the local layer, 5,000 mixed pods, on the real control plane.
 
 Starts its own cluster (`scripts/cluster.sh` with a separate name and state folder, so a developer's local cluster
 is untouched), creates GPU and general nodes cloned from the local stack's simulated nodes, server-side applies the

@@ -201,7 +201,7 @@ def test_rules_are_upstreams_and_valid() -> None:
         assert aws_problems("events", "PutTargets", put_targets_request(rule["Name"], QUEUE)) == []
 
 
-def test_the_four_interruption_kinds_the_issue_names_are_covered() -> None:
+def test_the_four_interruption_kinds_karpenter_drains_for_are_covered() -> None:
     kinds = {e.detail_type for e in INTERRUPTION_EVENTS}
     assert {"EC2 Spot Instance Interruption Warning", "EC2 Instance Rebalance Recommendation",
             "EC2 Instance State-change Notification", "AWS Health Event"} <= kinds

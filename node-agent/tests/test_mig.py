@@ -1,4 +1,4 @@
-"""Item 6 of issue 11: MIG devices read through NVML, labelled as GFD does, and their own metric series."""
+"""MIG devices read through NVML, labelled as GFD does, and their own metric series."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Item 7 of issue 11: XID events (a thread on an NVML event set), ECC counters, row remapping, clock events."""
+"""Reliability signals: XID events (a thread on an NVML event set), ECC counters, row remapping, clock events."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The node agent's series names after issue 11 (the metric spec both the agent and the rules follow).
+"""The node agent's series names (the metric spec both the agent and the rules follow).
 
 The rules, the dashboard and the readout are written against these names; test_agent_exposition.py checks the
 running agent exposes them.

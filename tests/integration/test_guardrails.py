@@ -1,4 +1,4 @@
-"""Proof 5 of issue 4: tenant namespace guardrails enforced by the real admission chain."""
+"""Proof 5 (docs/local-cluster.md, Tests): tenant namespace guardrails enforced by the real admission chain."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Proofs 1-4 of issue 4 on the real scheduler: GPU nodes take only what tolerates them, and priorities hold."""
+"""Proofs 1-4 (docs/local-cluster.md, Tests) on the real scheduler: GPU nodes take only what tolerates them, and
+priorities hold."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Proofs of issue 9 on the real control plane with the real Karpenter (its kwok provider, scripts/cluster.sh):
-elastic GPU pools scale from zero on demand, only for pods that tolerate the GPU taint, never past their cap, give
+"""Elastic GPU pools on the real control plane with the real Karpenter (its kwok provider, scripts/cluster.sh):
+they scale from zero on demand, only for pods that tolerate the GPU taint, never past their cap, give
 nodes back after consolidateAfter, and roll onto a new capacity type by drift.
 
 Each test declares its own NodePool with the project's builder (a short consolidateAfter: tests only) and pins its

@@ -1,4 +1,5 @@
-"""Proof 6 of issue 4: the real API server accepts every object of the rendered local layer, without warnings."""
+"""Proof 6 (docs/local-cluster.md, Tests): the real API server accepts every object of the rendered local layer,
+without warnings."""
 
 from __future__ import annotations
 

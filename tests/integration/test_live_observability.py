@@ -1,4 +1,4 @@
-"""Issue 12, end to end: live agents for every GPU node and a real Prometheus evaluating the generated rules.
+"""Live GPU data end to end: live agents for every GPU node and a real Prometheus evaluating the generated rules.
 
 scripts/local_observability.py (what `make up` runs through `cluster.sh observe`) starts a `gpu-node-agent` per GPU
 node, each with a token bound to its node's agent pod, and Prometheus with the stack's scrape job and rules (here

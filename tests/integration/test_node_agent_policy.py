@@ -1,4 +1,5 @@
-"""Proof 7 of issue 4: the node agent's ValidatingAdmissionPolicy, driven with a real token bound to a real pod.
+"""Proof 7 (docs/local-cluster.md, Tests): the node agent's ValidatingAdmissionPolicy, driven with a real token
+bound to a real pod.
 
 The token comes from the TokenRequest API bound to the agent's DaemonSet pod on node X, so the API server's
 authenticator itself puts `authentication.kubernetes.io/node-name: X` in the request's user info.

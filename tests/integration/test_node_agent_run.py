@@ -1,4 +1,5 @@
-"""Proof 8 of issue 4: the node agent end to end, as a host process for node X with a token bound to X's agent pod.
+"""Proof 8 (docs/local-cluster.md, Tests): the node agent end to end, as a host process for node X with a token
+bound to X's agent pod.
 
 The replayed trace goes idle -> busy -> idle; the control plane (API server included) is stopped while it turns
 idle again, and the agent must catch up once it is back. This file sorts last so the outage comes after the

@@ -1,4 +1,4 @@
-"""The stack config reference, generated from the config models (README's table is checked against it)."""
+"""The stack config reference, generated from the config models into docs/config-reference.md (`make generate`)."""
 
 from __future__ import annotations
 
