@@ -32,6 +32,7 @@ from pulumi.provider.experimental.component import ComponentProvider
 from pulumi_harness import ROOT, RecordingMocks
 
 PROVIDER = ComponentProvider(components.COMPONENTS, "gpu-node-pools", None, "0.0.0")
+SERVED = {component.__name__: component for component in components.COMPONENTS}
 
 
 def local_config() -> dict[str, Any]:
@@ -47,7 +48,7 @@ def engine_inputs(value: Any) -> Any:
 
 def construct(component: str, name: str, camel_inputs: dict[str, Any]) -> pulumi.ComponentResource:
     mapped = PROVIDER.map_inputs(engine_inputs(camel_inputs), PROVIDER._component_defs[component])
-    return getattr(components, component)(name, mapped)  # type: ignore[no-any-return]
+    return SERVED[component](name, mapped)
 
 
 def kubernetes_objects(mocks: RecordingMocks) -> dict[tuple[str, str], dict[str, Any]]:
@@ -66,7 +67,7 @@ def test_each_components_typeddict_mirrors_its_model_field_by_field(component: s
 
     assert shape_of_typeddict(typed) == shape_of_model(model)
     # ... and it is what the component's constructor declares, so the schema is inferred from it.
-    assert getattr(components, component).__init__.__annotations__["args"] is typed
+    assert SERVED[component].__init__.__annotations__["args"] is typed
 
 
 def test_a_changed_model_field_shows_as_drift() -> None:

@@ -9,22 +9,11 @@ from __future__ import annotations
 
 import pulumi
 
-from .in_cluster import (
-    DevicePlugin,
-    ElasticNodePool,
-    MetricsServer,
-    Monitoring,
-    NodeAgent,
-    PriorityClasses,
-    WorkloadNamespaces,
-)
+from .in_cluster import IN_CLUSTER_COMPONENTS
 from .node_pool import NodePool
 from .platform import GpuPlatform
 
 __all__ = ["COMPONENTS"]
 
-# What the component package serves, in the order of its schema.
-COMPONENTS: list[type[pulumi.ComponentResource]] = [
-    GpuPlatform, NodePool, ElasticNodePool, DevicePlugin, MetricsServer, PriorityClasses, WorkloadNamespaces,
-    NodeAgent, Monitoring,
-]
+# What the component package serves: the platform, a managed node group, and each in-cluster part's component.
+COMPONENTS: list[type[pulumi.ComponentResource]] = [GpuPlatform, NodePool, *IN_CLUSTER_COMPONENTS.values()]

@@ -22,6 +22,7 @@ from ._k8s_resources import declare_objects
 
 __all__ = [
     "DevicePlugin",
+    "IN_CLUSTER_COMPONENTS",
     "ElasticNodePool",
     "InClusterComponent",
     "MetricsServer",
@@ -62,12 +63,15 @@ class InClusterComponent(pulumi.ComponentResource):
     a property's description from the class that declares it.)"""
 
     object_ids: pulumi.Output[list[str]]
+    # The stack-file key of the part in `parts.IN_CLUSTER_PARTS` that the component declares (no annotation: Pulumi
+    # would take an annotated class attribute for an output).
+    part_key = ""
 
     def __init__(
-        self, part_key: str, name: str, args: Any, opts: Optional[pulumi.ResourceOptions],
+        self, name: str, args: Any, opts: Optional[pulumi.ResourceOptions],
         previous_parent: Optional[pulumi.Input[str]] = None,
     ) -> None:
-        part = parts.part(part_key)
+        part = parts.part(self.part_key)
         super().__init__(part.type_token, name, None, opts)
         assert part.args_model is not None
         self.config = validate_args(part.args_model, args, component_source(self, name))
@@ -82,13 +86,15 @@ class InClusterComponent(pulumi.ComponentResource):
 class DevicePlugin(InClusterComponent):
     """NVIDIA's device plugin DaemonSet: on GPU nodes only, tolerating the GPU taint."""
 
+    part_key = "devicePlugin"
+
     object_ids: pulumi.Output[list[str]]
     """`Kind/namespace/name` of each Kubernetes object the component declares"""
     gpu_taint: pulumi.Output[str]
     """the GPU taint the DaemonSet tolerates, as key=value:Effect"""
 
     def __init__(self, name: str, args: DevicePluginInput, opts: Optional[pulumi.ResourceOptions] = None) -> None:
-        super().__init__("devicePlugin", name, args, opts)
+        super().__init__(name, args, opts)
         self.gpu_taint = pulumi.Output.from_input(str(self.config.isolation.contract().gpu_taint))
         self._outputs(gpu_taint=self.gpu_taint)
 
@@ -96,16 +102,20 @@ class DevicePlugin(InClusterComponent):
 class MetricsServer(InClusterComponent):
     """metrics-server (so `kubectl top` works), kept off GPU nodes."""
 
+    part_key = "metricsServer"
+
     object_ids: pulumi.Output[list[str]]
     """`Kind/namespace/name` of each Kubernetes object the component declares"""
 
     def __init__(self, name: str, args: MetricsServerInput, opts: Optional[pulumi.ResourceOptions] = None) -> None:
-        super().__init__("metricsServer", name, args, opts)
+        super().__init__(name, args, opts)
         self._outputs()
 
 
 class PriorityClasses(InClusterComponent):
     """The priority ladder for GPU work and a general default."""
+
+    part_key = "priorityClasses"
 
     object_ids: pulumi.Output[list[str]]
     """`Kind/namespace/name` of each Kubernetes object the component declares"""
@@ -113,12 +123,14 @@ class PriorityClasses(InClusterComponent):
     def __init__(
         self, name: str, args: PriorityClassesInput, opts: Optional[pulumi.ResourceOptions] = None
     ) -> None:
-        super().__init__("priorityClasses", name, args, opts)
+        super().__init__(name, args, opts)
         self._outputs()
 
 
 class WorkloadNamespaces(InClusterComponent):
     """Tenant namespaces with guardrails: LimitRange defaults, quota, Pod Security, optional default-deny."""
+
+    part_key = "tenants"
 
     object_ids: pulumi.Output[list[str]]
     """`Kind/namespace/name` of each Kubernetes object the component declares"""
@@ -126,12 +138,14 @@ class WorkloadNamespaces(InClusterComponent):
     def __init__(
         self, name: str, args: WorkloadNamespacesInput, opts: Optional[pulumi.ResourceOptions] = None
     ) -> None:
-        super().__init__("tenants", name, args, opts)
+        super().__init__(name, args, opts)
         self._outputs()
 
 
 class NodeAgent(InClusterComponent):
     """The NVML node agent DaemonSet, its RBAC and its per-node admission policy."""
+
+    part_key = "nodeAgent"
 
     object_ids: pulumi.Output[list[str]]
     """`Kind/namespace/name` of each Kubernetes object the component declares"""
@@ -141,7 +155,7 @@ class NodeAgent(InClusterComponent):
     """the namespace the agent runs in"""
 
     def __init__(self, name: str, args: NodeAgentInput, opts: Optional[pulumi.ResourceOptions] = None) -> None:
-        super().__init__("nodeAgent", name, args, opts)
+        super().__init__(name, args, opts)
         self.gpu_taint = pulumi.Output.from_input(str(self.config.isolation.contract().gpu_taint))
         self.namespace = pulumi.Output.from_input(self.config.namespace)
         self._outputs(gpu_taint=self.gpu_taint, namespace=self.namespace)
@@ -151,17 +165,21 @@ class Monitoring(InClusterComponent):
     """prometheus-operator objects: the alert rules as a PrometheusRule, a PodMonitor for the agent (each only
     when its key is true). The cluster needs prometheus-operator's CRDs."""
 
+    part_key = "alerts"
+
     object_ids: pulumi.Output[list[str]]
     """`Kind/namespace/name` of each Kubernetes object the component declares"""
 
     def __init__(self, name: str, args: MonitoringInput, opts: Optional[pulumi.ResourceOptions] = None) -> None:
-        super().__init__("alerts", name, args, opts)
+        super().__init__(name, args, opts)
         self._outputs()
 
 
 class ElasticNodePool(InClusterComponent):
     """An elastic GPU pool: a Karpenter NodePool carrying the GPU taint, scaled from zero to its GPU cap by demand.
     The cluster needs Karpenter and the NodeClass the pool names (default: the EC2NodeClass `gpu-node-pools`)."""
+
+    part_key = "nodePools"
 
     object_ids: pulumi.Output[list[str]]
     """`Kind/namespace/name` of each Kubernetes object the component declares"""
@@ -176,7 +194,14 @@ class ElasticNodePool(InClusterComponent):
     ) -> None:
         """`previous_parent`: the URN of the component the NodePool object was declared under before (a platform's
         former `ElasticPools`), so that an upgrade moves it instead of replacing it, which would drain its nodes."""
-        super().__init__("nodePools", name, args, opts, previous_parent=previous_parent)
+        super().__init__(name, args, opts, previous_parent=previous_parent)
         self.node_pool_name = pulumi.Output.from_input(self.objects[0]["metadata"]["name"])
         self.gpu_taint = pulumi.Output.from_input(str(self.config.isolation.contract().gpu_taint))
         self._outputs(node_pool_name=self.node_pool_name, gpu_taint=self.gpu_taint)
+
+
+# Each in-cluster part's component, by the part's key (Karpenter is wired by the platform itself).
+IN_CLUSTER_COMPONENTS: dict[str, type[InClusterComponent]] = {
+    cls.part_key: cls
+    for cls in (PriorityClasses, WorkloadNamespaces, DevicePlugin, MetricsServer, NodeAgent, ElasticNodePool, Monitoring)
+}

@@ -16,17 +16,7 @@ from ..config.platform import PlatformConfig
 from . import args as typed
 from ._live_node_groups import live_desired_sizes
 from .cluster import Cluster
-from .in_cluster import (
-    DevicePlugin,
-    ElasticNodePool,
-    InClusterComponent,
-    MetricsServer,
-    Monitoring,
-    NodeAgent,
-    PriorityClasses,
-    WorkloadNamespaces,
-    component_source,
-)
+from .in_cluster import IN_CLUSTER_COMPONENTS, ElasticNodePool, component_source
 from .karpenter import Karpenter, KarpenterArgs
 from .node_pool import NodePool
 
@@ -40,12 +30,6 @@ if TYPE_CHECKING:
 else:
     PlatformInput = typed.PlatformConfig
 
-# The component class of each in-cluster part the platform declares generically (Karpenter is wired by hand).
-_COMPONENTS: dict[str, type[InClusterComponent]] = {
-    cls.__name__: cls
-    for cls in (PriorityClasses, WorkloadNamespaces, DevicePlugin, MetricsServer, NodeAgent, ElasticNodePool,
-                Monitoring)
-}
 # Before elastic pools had a component each, one `ElasticPools` component held all their NodePools.
 _FORMER_ELASTIC_PARENT = ("elastic-pools", parts.type_token("ElasticPools"))
 
@@ -191,12 +175,12 @@ def _in_cluster_component(
     if part.key == parts.KARPENTER:
         return _karpenter(parent, child_name, cluster, config, after)
     opts = pulumi.ResourceOptions(parent=parent, provider=cluster.provider, depends_on=after)
-    component = _COMPONENTS[part.component]
+    component = IN_CLUSTER_COMPONENTS[part.key]
     if component is ElasticNodePool:
         suffix, token = _FORMER_ELASTIC_PARENT
         former = pulumi.resource.create_urn(f"{name}-{suffix}", token, parent=parent)
         return ElasticNodePool(child_name, instance.args, opts, previous_parent=former)
-    return component(child_name, instance.args, opts)  # type: ignore[call-arg]
+    return component(child_name, instance.args, opts)
 
 
 def _karpenter(
