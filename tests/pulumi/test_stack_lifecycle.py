@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from gnp_pulumi import PulumiProject, existing, object_ref
+from gpu_node_pools.parts import object_id
 
 pytestmark = pytest.mark.pulumi
 
@@ -67,6 +68,16 @@ def test_up_creates_every_object_and_workloads_are_ready(project: PulumiProject,
 
 def test_preview_after_up_expects_no_changes(project: PulumiProject) -> None:
     project.run("preview", "--stack", "local", "--expect-no-changes")
+
+
+def test_the_export_lists_what_render_prints_and_the_cluster_holds(project: PulumiProject, local_cluster,
+                                                                   local_objects) -> None:
+    """`inClusterObjects` (read from the one list of parts) names exactly the deployed objects."""
+    exported = json.loads(project.run("stack", "output", "inClusterObjects", "--stack", "local", "--json").stdout)
+    rendered = sorted(object_id(o) for o in local_objects)
+    assert exported == rendered
+    assert {o["kind"] for o in local_objects} >= {"NodePool", "DaemonSet", "PriorityClass", "Namespace"}
+    assert existing(local_cluster, local_objects) == [object_id(o) for o in local_objects]
 
 
 def test_adding_a_tenant_creates_only_its_objects(project: PulumiProject, local_config, local_cluster) -> None:
