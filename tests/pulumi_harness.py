@@ -87,9 +87,32 @@ def mock_addon_version(lookup: dict[str, Any]) -> str:
     return f"v{lookup['kubernetesVersion']}.0-eksbuild.1"
 
 
-def stack_config(stack: str) -> dict[str, str]:
-    raw = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+# What a user puts in place of the shipped stacks' example values before a first deploy (a deploy refuses them:
+# config/placeholders.py): their account, the digests they looked up, their VPC's subnets.
+USER_VALUES = {
+    "111122223333": "210987654321",
+    "sha256:" + "0" * 64: "sha256:" + "5e" * 32,
+    "subnet-0a1b2c3d4e5f6": "subnet-0d2e7a91c4b3f",
+    "subnet-0f1e2d3c4b5a6": "subnet-0b7c1e94a2d5f",
+}
+
+
+def stack_config(stack: str, *, filled: bool = True) -> dict[str, str]:
+    """The stack file's config as the CLI feeds it; `filled`: with the example values replaced, as a user does."""
+    text = (ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text()
+    for example, value in USER_VALUES.items() if filled else ():
+        text = text.replace(example, value)
+    raw = yaml.safe_load(text)["config"]
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()}
+
+
+def stack_model(stack: str, *, filled: bool = True) -> Any:
+    """The stack's validated PlatformConfig, from `stack_config`."""
+    from gpu_node_pools.config.platform import parse_platform_config
+    from gpu_node_pools.config.stack_files import namespace_values
+
+    values = {k: json.loads(v) if v[:1] in "[{" else v for k, v in stack_config(stack, filled=filled).items()}
+    return parse_platform_config(namespace_values(values), f"stacks/Pulumi.{stack}.yaml")
 
 
 def run_program(

@@ -327,11 +327,11 @@ def dev_with(**changes: object) -> list[Declared]:
 
 
 def dev_cluster(**cluster: object) -> dict:
-    import yaml
-    from pulumi_harness import ROOT
+    import json
 
-    base = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())["config"]["gpu-node-pools:cluster"]
-    return {**base, **cluster}
+    from pulumi_harness import stack_config
+
+    return {**json.loads(stack_config("dev")["gpu-node-pools:cluster"]), **cluster}
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -356,7 +356,7 @@ def test_new_clusters_get_the_eks_production_defaults(stacks: dict, stack: str) 
 
 
 def test_a_given_kms_key_is_used_and_none_is_created() -> None:
-    arn = "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    arn = "arn:aws:kms:us-west-2:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     resources = dev_with(**{"gpu-node-pools:cluster": dev_cluster(encryption={"kmsKeyArn": arn})})
     assert not of_type(resources, "aws:kms/key:Key")
     (cluster,) = of_type(resources, CLUSTER)

@@ -9,6 +9,7 @@ import botocore.session
 import pulumi
 
 from .aws.provider_settings import AwsProviderSettings
+from .config.placeholders import refuse_placeholders
 from .config.platform import PlatformConfig, parse_platform_config
 from .config.stack_files import namespace_values
 from .pulumi_components._running_stack import running_aws_settings, running_config
@@ -26,10 +27,14 @@ _NO_CREDENTIALS = (
 def load_running_stack() -> PlatformConfig:
     """Validate the running stack's config; raises ConfigError naming `stacks/Pulumi.<stack>.yaml` and the key.
 
-    Reads the whole config map, not key by key, so that an unknown (misspelt) key is caught too.
+    Reads the whole config map, not key by key, so that an unknown (misspelt) key is caught too. An EKS stack
+    still holding the shipped example values (accounts, digests, subnets) is refused here, as this is a deploy.
     """
-    source = f"stacks/Pulumi.{pulumi.get_stack()}.yaml"
-    return parse_platform_config(namespace_values(running_config()), source)
+    stack = pulumi.get_stack()
+    source = f"stacks/Pulumi.{stack}.yaml"
+    config = parse_platform_config(namespace_values(running_config()), source)
+    refuse_placeholders(config, stack, source)
+    return config
 
 
 def aws_credentials_problem(settings: AwsProviderSettings | None = None) -> str | None:
