@@ -27,6 +27,7 @@ from ..aws.cluster import (
     kms_key_description,
 )
 from ..aws.kubeconfig import eks_kubeconfig
+from ..aws.names import IAM_ROLE_NAME_MAX, autoname_within
 from ..aws.provider_settings import AwsProviderSettings
 from ..config.cluster import ClusterConfig, EksClusterConfig
 from ..config.cluster_access import AccessEntryConfig
@@ -97,7 +98,9 @@ class Cluster(pulumi.ComponentResource):
 
     def _declare_eks(self, name: str, config: EksClusterConfig, settings: AwsProviderSettings) -> None:
         child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(f"{name}-cluster", assume_role_policy=_EKS_TRUST, opts=child)
+        role = aws.iam.Role(
+            autoname_within(f"{name}-cluster", IAM_ROLE_NAME_MAX), assume_role_policy=_EKS_TRUST, opts=child
+        )
         attachment = aws.iam.RolePolicyAttachment(
             f"{name}-cluster-policy", role=role.name, policy_arn=CLUSTER_ROLE_POLICY, opts=child
         )

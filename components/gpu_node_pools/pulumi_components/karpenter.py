@@ -27,6 +27,7 @@ from ..aws.access import (
     create_node_access_entry_request,
     create_pod_identity_association_request,
 )
+from ..aws.names import EVENT_RULE_NAME_MAX, IAM_ROLE_NAME_MAX, autoname_within
 from ..aws.karpenter_iam import CONTROLLER_POLICY_NAMES, KARPENTER_NODE_ROLE_POLICIES, cluster_identity, controller_policies, node_trust_policy, pod_identity_trust_policy
 from ..config.karpenter import KARPENTER_NAMESPACE, KARPENTER_SERVICE_ACCOUNT
 from ..aws.karpenter_interruption import (
@@ -121,7 +122,7 @@ class Karpenter(pulumi.ComponentResource):
         """The node role, its instance profile and access entry; returns the role and what a node needs to join."""
         name = f"{self._name}-node"
         role = aws.iam.Role(
-            name, assume_role_policy=json.dumps(node_trust_policy()),
+            autoname_within(name, IAM_ROLE_NAME_MAX), assume_role_policy=json.dumps(node_trust_policy()),
             description=f"Nodes Karpenter launches in EKS cluster {args.cluster.name}", opts=self._opts(),
         )
         attachments = [
@@ -160,7 +161,7 @@ class Karpenter(pulumi.ComponentResource):
         for event in INTERRUPTION_EVENTS:
             rule_request = put_rule_request(PENDING_OUTPUT, event, args.cluster.name)
             rule = aws.cloudwatch.EventRule(
-                f"{self._name}-{event.name}",
+                autoname_within(f"{self._name}-{event.name}", EVENT_RULE_NAME_MAX),
                 event_pattern=rule_request["EventPattern"],
                 description=rule_request["Description"],
                 state=rule_request["State"],
@@ -178,7 +179,7 @@ class Karpenter(pulumi.ComponentResource):
     ) -> pulumi.Resource:
         name = f"{self._name}-controller"
         role = aws.iam.Role(
-            name, assume_role_policy=json.dumps(pod_identity_trust_policy()),
+            autoname_within(name, IAM_ROLE_NAME_MAX), assume_role_policy=json.dumps(pod_identity_trust_policy()),
             description=f"Karpenter's controller in EKS cluster {args.cluster.name} (EKS Pod Identity)",
             opts=self._opts(),
         )

@@ -12,6 +12,7 @@ import pulumi_aws as aws
 from ..aws import PENDING_OUTPUT
 from ..aws.bottlerocket import bottlerocket_nvidia_settings
 from ..aws.launch_template import launch_template_data
+from ..aws.names import IAM_ROLE_NAME_MAX, autoname_within
 from ..aws.nodegroup import (
     desired_size_plan,
     nodegroup_name_prefix,
@@ -113,7 +114,9 @@ def declare_node_group(
     if pool.node_role_arn:
         node_role_arn = pulumi.Output.from_input(pool.node_role_arn)
     else:
-        role = aws.iam.Role(f"{name}-node", assume_role_policy=_EC2_TRUST, opts=child)
+        role = aws.iam.Role(
+            autoname_within(f"{name}-node", IAM_ROLE_NAME_MAX), assume_role_policy=_EC2_TRUST, opts=child
+        )
         depends = [
             aws.iam.RolePolicyAttachment(
                 f"{name}-node-{arn.rsplit('/', 1)[1]}", role=role.name, policy_arn=arn, opts=child
