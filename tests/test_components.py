@@ -13,9 +13,9 @@ CLUSTER = "aws:eks/cluster:Cluster"
 ADDON = "aws:eks/addon:Addon"
 ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
 ACCESS_POLICY = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
-# What a new EKS cluster brings besides itself: its Secrets key (+ alias and the role's grant), its log group, and
-# the four managed add-ons.
-CLUSTER_PARTS = {"aws:kms/key:Key": 1, "aws:kms/alias:Alias": 1, "aws:iam/rolePolicy:RolePolicy": 1,
+# What a new EKS cluster brings besides itself: its Secrets key (+ alias and the role's grant), its log group (+ the
+# role's deny on creating one), and the four managed add-ons.
+CLUSTER_PARTS = {"aws:kms/key:Key": 1, "aws:kms/alias:Alias": 1, "aws:iam/rolePolicy:RolePolicy": 2,
                  "aws:cloudwatch/logGroup:LogGroup": 1, ADDON: 4}
 WORKLOADS = ("kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:Deployment")
 
@@ -351,8 +351,26 @@ def test_new_clusters_get_the_eks_production_defaults(stacks: dict, stack: str) 
     assert log_group.inputs["name"] == f"/aws/eks/{cluster.inputs['name']}/cluster"
     assert log_group.inputs["retentionInDays"] == {"dev": 30, "prod": 90}[stack]
     assert log_group.name in cluster.depends_on
-    (grant,) = of_type(stacks[stack], "aws:iam/rolePolicy:RolePolicy")
+    (grant,) = [p for p in of_type(stacks[stack], "aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-encryption")]
     assert key.name in grant.inputs["policy"] and grant.name in cluster.depends_on
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_cluster_role_may_not_create_log_groups(stacks: dict, stack: str) -> None:
+    """Else EKS re-creates the log group after a destroy, with no retention, and the next `up` fails on it."""
+    import json
+
+    from aws_model import aws_problems
+
+    (cluster,) = of_type(stacks[stack], CLUSTER)
+    (role,) = [r for r in of_type(stacks[stack], "aws:iam/role:Role") if r.name == f"{stack}-cluster"]
+    (deny,) = [p for p in of_type(stacks[stack], "aws:iam/rolePolicy:RolePolicy") if "CreateLogGroup" in p.inputs["policy"]]
+    assert json.loads(deny.inputs["policy"])["Statement"] == [
+        {"Sid": "DenyCreateLogGroup", "Effect": "Deny", "Action": ["logs:CreateLogGroup"], "Resource": "*"}
+    ]
+    assert deny.inputs["role"] == role.name and deny.name in cluster.depends_on
+    request = {"RoleName": role.name, "PolicyName": deny.name, "PolicyDocument": deny.inputs["policy"]}
+    assert aws_problems("iam", "PutRolePolicy", request) == []
 
 
 def test_a_given_kms_key_is_used_and_none_is_created() -> None:
@@ -361,7 +379,7 @@ def test_a_given_kms_key_is_used_and_none_is_created() -> None:
     assert not of_type(resources, "aws:kms/key:Key")
     (cluster,) = of_type(resources, CLUSTER)
     assert cluster.inputs["encryptionConfig"]["provider"] == {"keyArn": arn}
-    assert arn in of_type(resources, "aws:iam/rolePolicy:RolePolicy")[0].inputs["policy"]
+    assert any(arn in p.inputs["policy"] for p in of_type(resources, "aws:iam/rolePolicy:RolePolicy"))
 
 
 def test_addons_wrap_the_node_groups_in_order(stacks: dict) -> None:

@@ -24,6 +24,7 @@ from ..aws.cluster import (
     cluster_encryption_policy,
     control_plane_log_group_name,
     create_cluster_request,
+    deny_log_group_creation_policy,
     kms_key_description,
 )
 from ..aws.kubeconfig import eks_kubeconfig
@@ -111,6 +112,12 @@ class Cluster(pulumi.ComponentResource):
             policy=key_arn.apply(lambda arn: json.dumps(cluster_encryption_policy(arn))),
             opts=child,
         )
+        deny_log_group = aws.iam.RolePolicy(
+            f"{name}-cluster-deny-log-group",
+            role=role.name,
+            policy=json.dumps(deny_log_group_creation_policy()),
+            opts=child,
+        )
         # Ours, made before the cluster: EKS would create it itself, keeping logs forever.
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane-logs",
@@ -126,7 +133,7 @@ class Cluster(pulumi.ComponentResource):
                 "provider": {"key_arn": key_arn}, "resources": request["encryptionConfig"][0]["resources"]
             },
             **_cluster_kwargs(request),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment, encryption_grant, log_group]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment, encryption_grant, deny_log_group, log_group]),
         )
         self._cluster = cluster
         self.name = cluster.name
