@@ -66,7 +66,6 @@ def test_node_class_comes_after_the_controller_and_what_nodes_need(
     # Deleted before the controller, which must clear its finalizer.
     assert one(resources, DEPLOYMENT, "karpenter").name in needs
     assert one(resources, "aws:iam/instanceProfile:InstanceProfile").name in needs
-    assert {t.name for t in of_type(resources, "aws:ec2/tag:Tag")} <= needs
     entry = [e for e in of_type(resources, "aws:eks/accessEntry:AccessEntry") if e.inputs["type"] == "EC2_LINUX"]
     assert len(entry) == 1 and entry[0].name in needs
 
@@ -152,15 +151,16 @@ def test_interruption_queue_rules_and_targets(stacks: dict[str, list[Declared]],
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_discovery_tags_on_subnets_and_the_cluster_security_group(
+def test_nodes_go_into_the_stacks_subnets_and_cluster_security_group_by_id_and_nothing_is_tagged(
     stacks: dict[str, list[Declared]], stack: str
 ) -> None:
+    """Tags on the user's subnets would be shared with every stack in the VPC, and a destroy would strip them."""
     config = stack_model(stack).cluster
-    tags = of_type(stacks[stack], "aws:ec2/tag:Tag")
-    assert {t.inputs["resourceId"] for t in tags} == {*config.subnet_ids, "sg-0123456789abcdef0"}  # type: ignore[union-attr]
-    assert {(t.inputs["key"], t.inputs["value"]) for t in tags} == {("karpenter.sh/discovery", config.name)}  # type: ignore[union-attr]
+    assert of_type(stacks[stack], "aws:ec2/tag:Tag") == []
     node_class = one(stacks[stack], NODE_CLASS).inputs["spec"]
-    assert node_class["subnetSelectorTerms"] == [{"tags": {"karpenter.sh/discovery": config.name}}]  # type: ignore[union-attr]
+    assert node_class["subnetSelectorTerms"] == [{"id": s} for s in config.subnet_ids]  # type: ignore[union-attr]
+    # The mocks give the cluster this security group.
+    assert node_class["securityGroupSelectorTerms"] == [{"id": "sg-0123456789abcdef0"}]
 
 
 def _node_role(resources: list[Declared]) -> tuple[Declared, list[Any]]:
