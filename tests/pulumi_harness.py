@@ -7,8 +7,11 @@ key of the stack file, objects JSON-encoded.
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import runpy
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,12 +118,25 @@ def stack_model(stack: str, *, filled: bool = True) -> Any:
     return parse_platform_config(namespace_values(values), f"stacks/Pulumi.{stack}.yaml")
 
 
+@functools.cache
+def _path_with_aws_cli(aws_cli: bool) -> str:
+    """A PATH on which the AWS CLI (which the program checks for on EKS stacks) is a stub, or is absent."""
+    folder = Path(tempfile.mkdtemp(prefix="gnp-path-"))
+    if aws_cli:
+        stub = folder / "aws"
+        stub.write_text("#!/bin/sh\nexit 1\n")
+        stub.chmod(0o755)
+    return str(folder)
+
+
 def run_program(
-    stack: str, config: dict[str, str] | None = None, live_node_groups: LiveNodeGroups | None = None
+    stack: str, config: dict[str, str] | None = None, live_node_groups: LiveNodeGroups | None = None,
+    *, aws_cli: bool = True,
 ) -> list[Declared]:
     """Declare `stack`'s resources through infra/__main__.py; returns them in declaration order.
 
-    `live_node_groups` are the node groups the EKS lookups find; by default no cluster exists yet."""
+    `live_node_groups` are the node groups the EKS lookups find; by default no cluster exists yet. `aws_cli`:
+    whether the AWS CLI is on PATH (a stub: the program only looks for it)."""
     mocks = RecordingMocks(live_node_groups)
     pulumi.runtime.set_mocks(mocks, project="gpu-node-pools", stack=stack, preview=False)
     pulumi.runtime.set_all_config(stack_config(stack) if config is None else config)
@@ -134,7 +150,12 @@ def run_program(
         pulumi.runtime.register_stack_transformation(record)
         runpy.run_path(str(ROOT / "infra" / "__main__.py"), run_name="__main__")
 
-    program()
+    path = os.environ.get("PATH", "")
+    os.environ["PATH"] = _path_with_aws_cli(aws_cli)
+    try:
+        program()
+    finally:
+        os.environ["PATH"] = path
     declared = []
     for r in mocks.resources:
         opts = options.get((r.typ, r.name))

@@ -474,3 +474,46 @@ def test_prometheus_operator_objects_are_declared_only_when_asked_for() -> None:
                              "kubernetes:monitoring.coreos.com/v1:PodMonitor"}
     rule = declared["kubernetes:monitoring.coreos.com/v1:PrometheusRule"]
     assert [g["name"] for g in rule.inputs["spec"]["groups"]][0] == "gpu-node-pools.node"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_managed_node_roles_pull_from_ecr_and_nothing_more(stacks: dict, stack: str) -> None:
+    attachments = of_type(stacks[stack], "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    for pool in ("general", "gpu"):
+        role = f"{stack}-{pool}-node"
+        policies = sorted(a.inputs["policyArn"].rsplit("/", 1)[1] for a in attachments if a.inputs["role"] == role)
+        assert policies == ["AmazonEC2ContainerRegistryPullOnly", "AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy"]
+
+
+def live_prod_groups(**gpu_changes: object) -> dict:
+    """prod's node groups as EKS describes them once deployed, the gpu pool's with `gpu_changes`."""
+    from pulumi_harness import stack_model
+
+    config = stack_model("prod")
+    groups = {}
+    for pool in config.managed_pools:
+        group = {
+            "scalingConfigs": [{"desiredSize": pool.node_scaling.desired_size, "minSize": 0, "maxSize": 10}],
+            "tags": {"gpu-node-pools.io/pool": pool.name, "gpu-node-pools.io/pool-kind": pool.kind},
+            "instanceTypes": list(pool.instance_types), "amiType": pool.ami().name,
+            "capacityType": pool.capacity_type, "subnetIds": list(config.cluster.subnet_ids),
+        }
+        groups[f"{pool.name}-20250101000000000000000001"] = {**group, **(gpu_changes if pool.name == "gpu" else {})}
+    return {"gpu-prod": groups}
+
+
+@pytest.mark.parametrize(
+    ("change", "keys"),
+    [({"instanceTypes": ["g5.xlarge"]}, "instanceTypes"), ({"capacityType": "SPOT"}, "capacityType"),
+     ({"amiType": "AL2_x86_64_GPU", "subnetIds": ["subnet-0d2e7a91c4b3f0009"]}, "amiType, subnetIds")],
+)
+def test_a_protected_pools_replacement_is_refused_before_any_resource(change: dict, keys: str) -> None:
+    """Pulumi won't delete a protected node group, not even the old one of a replacement: `up` would stop midway."""
+    with pytest.raises(Exception, match=rf"node pool gpu is protected, and changing {keys} replaces its node group"):
+        run_program("prod", live_node_groups=live_prod_groups(**change))
+
+
+def test_a_protected_pool_updated_in_place_deploys_and_stays_protected() -> None:
+    resources = run_program("prod", live_node_groups=live_prod_groups(scalingConfigs=[
+        {"desiredSize": 4, "minSize": 1, "maxSize": 8}]))
+    assert all(g.protect for g in of_type(resources, NODE_GROUP))

@@ -1,26 +1,36 @@
-"""The edges of a stack program: the running stack's config, and a fast check for AWS credentials."""
+"""The edges of a stack program: the running stack's config, and fast checks for AWS credentials and the AWS CLI."""
 
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Callable
 
 import botocore.exceptions
 import botocore.session
 import pulumi
 
+from .aws.kubeconfig import TOKEN_COMMAND
 from .aws.provider_settings import AwsProviderSettings
 from .config.placeholders import refuse_placeholders
 from .config.platform import PlatformConfig, parse_platform_config
 from .config.stack_files import namespace_values
 from .pulumi_components._running_stack import running_aws_settings, running_config
 
-__all__ = ["aws_credentials_problem", "load_running_stack"]
+__all__ = ["aws_cli_problem", "aws_credentials_problem", "load_running_stack"]
 
 _NO_CREDENTIALS = (
     "no AWS credentials: this stack creates an EKS cluster and node groups, and nothing in the AWS credential "
     "chain resolved. Set aws:profile (or AWS_PROFILE), sign in (aws sso login), or give keys "
     "(AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or aws:accessKey/aws:secretKey as secrets), and aws:region, then "
     "run again. To deploy onto a local cluster instead, use the 'local' stack."
+)
+
+_NO_AWS_CLI = (
+    f"the AWS CLI ({TOKEN_COMMAND!r}) is not on PATH: the cluster's kubeconfig runs `aws eks get-token` for every "
+    "Kubernetes call, so `pulumi up` would create the cluster (about ten minutes) and then fail on its first "
+    "Kubernetes object. Install AWS CLI v2 (docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html) "
+    "on the machine running Pulumi, then run again."
 )
 
 
@@ -59,3 +69,9 @@ def aws_credentials_problem(settings: AwsProviderSettings | None = None) -> str 
     except botocore.exceptions.BotoCoreError as error:
         return f"AWS credentials could not be loaded: {error}"
     return None if credentials is not None else _NO_CREDENTIALS
+
+
+def aws_cli_problem(which: Callable[[str], str | None] = shutil.which) -> str | None:
+    """Why the cluster's kubeconfig can't get a token here (no AWS CLI on PATH), or None. Checked before any
+    resource on an EKS stack."""
+    return None if which(TOKEN_COMMAND) else _NO_AWS_CLI

@@ -31,11 +31,12 @@ __all__ = ["NODE_POOL_TYPE", "NODE_ROLE_POLICIES", "NodeGroupParts", "NodePool",
 
 NODE_POOL_TYPE = type_token("NodePool")
 
-# The three managed policies every EKS worker node needs (EKS user guide, "Amazon EKS node IAM role").
+# The three managed policies every EKS worker node needs (EKS user guide, "Amazon EKS node IAM role"); ECR
+# PullOnly rather than ReadOnly: nodes pull images and never list or describe repositories.
 NODE_ROLE_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
     "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
-    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
 )
 _EC2_TRUST = json.dumps({
     "Version": "2012-10-17",
