@@ -410,19 +410,21 @@ def test_addon_versions_are_resolved_for_the_cluster_version_unless_pinned() -> 
 
 
 @pytest.mark.parametrize(
-    ("tenants", "agent", "enforced"),
+    ("tenants", "agent", "device_plugin", "enforced"),
     [
         ([{"name": "web", "defaultDenyNetworkPolicy": True}, {"name": "ml", "defaultDenyNetworkPolicy": False}],
-         False, True),
-        ([{"name": "ml", "defaultDenyNetworkPolicy": False}], False, False),
-        ([], False, False),
-        ([], True, True),  # the agent's metrics port is fenced by a NetworkPolicy of its own
+         False, False, True),
+        ([{"name": "ml", "defaultDenyNetworkPolicy": False}], False, False, False),
+        ([], False, False, False),
+        ([], True, False, True),  # the agent's metrics port is fenced by a NetworkPolicy of its own
+        ([], False, True, True),  # the device plugin's namespace denies all traffic
     ],
 )
 def test_vpc_cni_enforces_network_policy_when_the_stack_declares_some(tenants: list, agent: bool,
-                                                                       enforced: bool) -> None:
+                                                                       device_plugin: bool, enforced: bool) -> None:
     agent_config = {"image": "registry.example.com/gpu-node-agent:1.0"} if agent else {"enabled": False}
-    resources = dev_with(**{"gpu-node-pools:tenants": tenants, "gpu-node-pools:nodeAgent": agent_config})
+    resources = dev_with(**{"gpu-node-pools:tenants": tenants, "gpu-node-pools:nodeAgent": agent_config,
+                            "gpu-node-pools:devicePlugin": {"enabled": device_plugin}})
     declares = any(r.typ == "kubernetes:networking.k8s.io/v1:NetworkPolicy" for r in resources)
     assert declares is enforced
     cni = next(a for a in of_type(resources, ADDON) if a.inputs["addonName"] == "vpc-cni")

@@ -170,8 +170,8 @@ def test_controller_is_the_charts_in_kube_system_with_secure_defaults() -> None:
     context = container["securityContext"]
     assert context["runAsNonRoot"] and context["readOnlyRootFilesystem"] and not context["allowPrivilegeEscalation"]
     assert context["capabilities"] == {"drop": ["ALL"]} and context["seccompProfile"] == {"type": "RuntimeDefault"}
-    assert container["resources"] == {"requests": {"cpu": "1", "memory": "1Gi"},
-                                      "limits": {"cpu": "1", "memory": "1Gi"}}
+    assert container["resources"] == {"requests": {"cpu": "1", "memory": "1Gi", "ephemeral-storage": "32Mi"},
+                                      "limits": {"cpu": "1", "memory": "1Gi", "ephemeral-storage": "128Mi"}}
     assert spec["serviceAccountName"] == "karpenter"
     assert spec["priorityClassName"] == "system-cluster-critical"
     assert deployment["spec"]["replicas"] == 2
