@@ -56,3 +56,15 @@ def test_each_kind_of_example_value_is_found(key: str, value: dict) -> None:
     values = {**stack_model("dev", filled=True).model_dump(by_alias=True, exclude_defaults=True), key: value}
     problems = placeholder_problems(parse_platform_config(values, "x"), "dev")
     assert len(problems) == 1 and problems[0][0].startswith(f"gpu-node-pools:{key}.")
+
+
+def test_missing_credentials_are_named_first(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """The engine test of a fast failure without credentials runs the shipped stacks: that message comes first."""
+    import os
+
+    for name in [n for n in os.environ if n.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(Exception, match="no AWS credentials"):
+        run_program("prod", stack_config("prod", filled=False))

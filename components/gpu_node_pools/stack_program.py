@@ -1,4 +1,5 @@
-"""The edges of a stack program: the running stack's config, and fast checks for AWS credentials and the AWS CLI."""
+"""The edges of a stack program: the running stack's config, and fast checks for AWS credentials, the AWS CLI and
+example values left in the stack file."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ import pulumi
 from .aws.kubeconfig import TOKEN_COMMAND
 from .aws.provider_settings import AwsProviderSettings
 from .config.placeholders import refuse_placeholders
-from .config.platform import PlatformConfig, parse_platform_config
+from .config.platform import ConfigError, PlatformConfig, parse_platform_config
 from .config.stack_files import namespace_values
 from .pulumi_components._running_stack import running_aws_settings, running_config
 
-__all__ = ["aws_cli_problem", "aws_credentials_problem", "load_running_stack"]
+__all__ = ["aws_cli_problem", "aws_credentials_problem", "example_values_problem", "load_running_stack"]
 
 _NO_CREDENTIALS = (
     "no AWS credentials: this stack creates an EKS cluster and node groups, and nothing in the AWS credential "
@@ -37,14 +38,23 @@ _NO_AWS_CLI = (
 def load_running_stack() -> PlatformConfig:
     """Validate the running stack's config; raises ConfigError naming `stacks/Pulumi.<stack>.yaml` and the key.
 
-    Reads the whole config map, not key by key, so that an unknown (misspelt) key is caught too. An EKS stack
-    still holding the shipped example values (accounts, digests, subnets) is refused here, as this is a deploy.
+    Reads the whole config map, not key by key, so that an unknown (misspelt) key is caught too.
     """
-    stack = pulumi.get_stack()
-    source = f"stacks/Pulumi.{stack}.yaml"
-    config = parse_platform_config(namespace_values(running_config()), source)
-    refuse_placeholders(config, stack, source)
-    return config
+    return parse_platform_config(namespace_values(running_config()), _source())
+
+
+def example_values_problem(config: PlatformConfig) -> str | None:
+    """Every shipped example value (account, digest, subnet) an EKS stack still holds, as one message; or None.
+    Checked before any resource: this is a deploy, where `render` and `plan` take them."""
+    try:
+        refuse_placeholders(config, pulumi.get_stack(), _source())
+    except ConfigError as error:
+        return str(error)
+    return None
+
+
+def _source() -> str:
+    return f"stacks/Pulumi.{pulumi.get_stack()}.yaml"
 
 
 def aws_credentials_problem(settings: AwsProviderSettings | None = None) -> str | None:
