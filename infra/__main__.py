@@ -5,7 +5,12 @@ from pathlib import Path
 import pulumi
 
 from gpu_node_pools import ConfigError, GpuPlatform
-from gpu_node_pools.stack_program import aws_credentials_problem, load_running_stack
+from gpu_node_pools.stack_program import (
+    aws_cli_problem,
+    aws_credentials_problem,
+    example_values_problem,
+    load_running_stack,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -13,7 +18,7 @@ try:
     config = load_running_stack()
 except ConfigError as error:
     raise pulumi.RunError(str(error)) from None  # before any resource is registered
-if config.on_eks and (problem := aws_credentials_problem()):
+if config.on_eks and (problem := aws_credentials_problem() or aws_cli_problem() or example_values_problem(config)):
     raise pulumi.RunError(problem)
 
 platform = GpuPlatform(pulumi.get_stack(), config, project_root=PROJECT_ROOT)

@@ -19,3 +19,9 @@ def aws_problems(service: str, operation: str, params: dict[str, Any]) -> list[s
     problems = [report.generate_report()] if report.has_errors() else []
     walk_constraints(shape, params, operation, problems)
     return problems
+
+
+def max_length(service: str, operation: str, member: str) -> int | None:
+    """The most characters botocore's model of `service` allows in `operation`'s `member`; None when it says none."""
+    shape = _SESSION.get_service_model(service).operation_model(operation).input_shape.members[member]
+    return shape.metadata.get("max")

@@ -7,8 +7,11 @@ key of the stack file, objects JSON-encoded.
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import runpy
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,17 +90,53 @@ def mock_addon_version(lookup: dict[str, Any]) -> str:
     return f"v{lookup['kubernetesVersion']}.0-eksbuild.1"
 
 
-def stack_config(stack: str) -> dict[str, str]:
-    raw = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+# What a user puts in place of the shipped stacks' example values before a first deploy (a deploy refuses them:
+# config/placeholders.py): their account, the digests they looked up, their VPC's subnets.
+USER_VALUES = {
+    "111122223333": "210987654321",
+    "sha256:" + "0" * 64: "sha256:" + "5e" * 32,
+    "subnet-0a1b2c3d4e5f6": "subnet-0d2e7a91c4b3f",
+    "subnet-0f1e2d3c4b5a6": "subnet-0b7c1e94a2d5f",
+}
+
+
+def stack_config(stack: str, *, filled: bool = True) -> dict[str, str]:
+    """The stack file's config as the CLI feeds it; `filled`: with the example values replaced, as a user does."""
+    text = (ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text()
+    for example, value in USER_VALUES.items() if filled else ():
+        text = text.replace(example, value)
+    raw = yaml.safe_load(text)["config"]
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()}
 
 
+def stack_model(stack: str, *, filled: bool = True) -> Any:
+    """The stack's validated PlatformConfig, from `stack_config`."""
+    from gpu_node_pools.config.platform import parse_platform_config
+    from gpu_node_pools.config.stack_files import namespace_values
+
+    values = {k: json.loads(v) if v[:1] in "[{" else v for k, v in stack_config(stack, filled=filled).items()}
+    return parse_platform_config(namespace_values(values), f"stacks/Pulumi.{stack}.yaml")
+
+
+@functools.cache
+def _path_with_aws_cli(aws_cli: bool) -> str:
+    """A PATH on which the AWS CLI (which the program checks for on EKS stacks) is a stub, or is absent."""
+    folder = Path(tempfile.mkdtemp(prefix="gnp-path-"))
+    if aws_cli:
+        stub = folder / "aws"
+        stub.write_text("#!/bin/sh\nexit 1\n")
+        stub.chmod(0o755)
+    return str(folder)
+
+
 def run_program(
-    stack: str, config: dict[str, str] | None = None, live_node_groups: LiveNodeGroups | None = None
+    stack: str, config: dict[str, str] | None = None, live_node_groups: LiveNodeGroups | None = None,
+    *, aws_cli: bool = True,
 ) -> list[Declared]:
     """Declare `stack`'s resources through infra/__main__.py; returns them in declaration order.
 
-    `live_node_groups` are the node groups the EKS lookups find; by default no cluster exists yet."""
+    `live_node_groups` are the node groups the EKS lookups find; by default no cluster exists yet. `aws_cli`:
+    whether the AWS CLI is on PATH (a stub: the program only looks for it)."""
     mocks = RecordingMocks(live_node_groups)
     pulumi.runtime.set_mocks(mocks, project="gpu-node-pools", stack=stack, preview=False)
     pulumi.runtime.set_all_config(stack_config(stack) if config is None else config)
@@ -111,7 +150,12 @@ def run_program(
         pulumi.runtime.register_stack_transformation(record)
         runpy.run_path(str(ROOT / "infra" / "__main__.py"), run_name="__main__")
 
-    program()
+    path = os.environ.get("PATH", "")
+    os.environ["PATH"] = _path_with_aws_cli(aws_cli)
+    try:
+        program()
+    finally:
+        os.environ["PATH"] = path
     declared = []
     for r in mocks.resources:
         opts = options.get((r.typ, r.name))

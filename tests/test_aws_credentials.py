@@ -172,3 +172,27 @@ def test_provider_settings_from_the_stacks_aws_keys(values: dict, expected: AwsP
 def test_malformed_assume_roles_is_named(bad: str) -> None:
     with pytest.raises(ValueError, match="aws:assumeRoles must be a list of objects with a roleArn"):
         aws_provider_settings({"assumeRoles": bad})
+
+
+def test_a_missing_aws_cli_is_named() -> None:
+    from gpu_node_pools.stack_program import aws_cli_problem
+
+    assert aws_cli_problem(lambda name: f"/usr/bin/{name}") is None
+    problem = aws_cli_problem(lambda name: None)
+    assert problem and "AWS CLI ('aws') is not on PATH" in problem and "aws eks get-token" in problem
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_an_eks_stack_without_the_aws_cli_stops_before_any_resource(stack: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pulumi_harness import run_program
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "example")
+    with pytest.raises(Exception, match=r"AWS CLI \('aws'\) is not on PATH"):
+        run_program(stack, aws_cli=False)
+
+
+def test_the_local_stack_needs_no_aws_cli() -> None:
+    from pulumi_harness import run_program
+
+    assert run_program("local", aws_cli=False)

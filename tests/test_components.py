@@ -13,9 +13,9 @@ CLUSTER = "aws:eks/cluster:Cluster"
 ADDON = "aws:eks/addon:Addon"
 ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
 ACCESS_POLICY = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
-# What a new EKS cluster brings besides itself: its Secrets key (+ alias and the role's grant), its log group, and
-# the four managed add-ons.
-CLUSTER_PARTS = {"aws:kms/key:Key": 1, "aws:kms/alias:Alias": 1, "aws:iam/rolePolicy:RolePolicy": 1,
+# What a new EKS cluster brings besides itself: its Secrets key (+ alias and the role's grant), its log group (+ the
+# role's deny on creating one), and the four managed add-ons.
+CLUSTER_PARTS = {"aws:kms/key:Key": 1, "aws:kms/alias:Alias": 1, "aws:iam/rolePolicy:RolePolicy": 2,
                  "aws:cloudwatch/logGroup:LogGroup": 1, ADDON: 4}
 WORKLOADS = ("kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:Deployment")
 
@@ -327,11 +327,11 @@ def dev_with(**changes: object) -> list[Declared]:
 
 
 def dev_cluster(**cluster: object) -> dict:
-    import yaml
-    from pulumi_harness import ROOT
+    import json
 
-    base = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())["config"]["gpu-node-pools:cluster"]
-    return {**base, **cluster}
+    from pulumi_harness import stack_config
+
+    return {**json.loads(stack_config("dev")["gpu-node-pools:cluster"]), **cluster}
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -351,17 +351,35 @@ def test_new_clusters_get_the_eks_production_defaults(stacks: dict, stack: str) 
     assert log_group.inputs["name"] == f"/aws/eks/{cluster.inputs['name']}/cluster"
     assert log_group.inputs["retentionInDays"] == {"dev": 30, "prod": 90}[stack]
     assert log_group.name in cluster.depends_on
-    (grant,) = of_type(stacks[stack], "aws:iam/rolePolicy:RolePolicy")
+    (grant,) = [p for p in of_type(stacks[stack], "aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-encryption")]
     assert key.name in grant.inputs["policy"] and grant.name in cluster.depends_on
 
 
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_cluster_role_may_not_create_log_groups(stacks: dict, stack: str) -> None:
+    """Else EKS re-creates the log group after a destroy, with no retention, and the next `up` fails on it."""
+    import json
+
+    from aws_model import aws_problems
+
+    (cluster,) = of_type(stacks[stack], CLUSTER)
+    (role,) = [r for r in of_type(stacks[stack], "aws:iam/role:Role") if r.name == f"{stack}-cluster"]
+    (deny,) = [p for p in of_type(stacks[stack], "aws:iam/rolePolicy:RolePolicy") if "CreateLogGroup" in p.inputs["policy"]]
+    assert json.loads(deny.inputs["policy"])["Statement"] == [
+        {"Sid": "DenyCreateLogGroup", "Effect": "Deny", "Action": ["logs:CreateLogGroup"], "Resource": "*"}
+    ]
+    assert deny.inputs["role"] == role.name and deny.name in cluster.depends_on
+    request = {"RoleName": role.name, "PolicyName": deny.name, "PolicyDocument": deny.inputs["policy"]}
+    assert aws_problems("iam", "PutRolePolicy", request) == []
+
+
 def test_a_given_kms_key_is_used_and_none_is_created() -> None:
-    arn = "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    arn = "arn:aws:kms:us-west-2:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     resources = dev_with(**{"gpu-node-pools:cluster": dev_cluster(encryption={"kmsKeyArn": arn})})
     assert not of_type(resources, "aws:kms/key:Key")
     (cluster,) = of_type(resources, CLUSTER)
     assert cluster.inputs["encryptionConfig"]["provider"] == {"keyArn": arn}
-    assert arn in of_type(resources, "aws:iam/rolePolicy:RolePolicy")[0].inputs["policy"]
+    assert any(arn in p.inputs["policy"] for p in of_type(resources, "aws:iam/rolePolicy:RolePolicy"))
 
 
 def test_addons_wrap_the_node_groups_in_order(stacks: dict) -> None:
@@ -392,19 +410,21 @@ def test_addon_versions_are_resolved_for_the_cluster_version_unless_pinned() -> 
 
 
 @pytest.mark.parametrize(
-    ("tenants", "agent", "enforced"),
+    ("tenants", "agent", "device_plugin", "enforced"),
     [
         ([{"name": "web", "defaultDenyNetworkPolicy": True}, {"name": "ml", "defaultDenyNetworkPolicy": False}],
-         False, True),
-        ([{"name": "ml", "defaultDenyNetworkPolicy": False}], False, False),
-        ([], False, False),
-        ([], True, True),  # the agent's metrics port is fenced by a NetworkPolicy of its own
+         False, False, True),
+        ([{"name": "ml", "defaultDenyNetworkPolicy": False}], False, False, False),
+        ([], False, False, False),
+        ([], True, False, True),  # the agent's metrics port is fenced by a NetworkPolicy of its own
+        ([], False, True, True),  # the device plugin's namespace denies all traffic
     ],
 )
 def test_vpc_cni_enforces_network_policy_when_the_stack_declares_some(tenants: list, agent: bool,
-                                                                       enforced: bool) -> None:
+                                                                       device_plugin: bool, enforced: bool) -> None:
     agent_config = {"image": "registry.example.com/gpu-node-agent:1.0"} if agent else {"enabled": False}
-    resources = dev_with(**{"gpu-node-pools:tenants": tenants, "gpu-node-pools:nodeAgent": agent_config})
+    resources = dev_with(**{"gpu-node-pools:tenants": tenants, "gpu-node-pools:nodeAgent": agent_config,
+                            "gpu-node-pools:devicePlugin": {"enabled": device_plugin}})
     declares = any(r.typ == "kubernetes:networking.k8s.io/v1:NetworkPolicy" for r in resources)
     assert declares is enforced
     cni = next(a for a in of_type(resources, ADDON) if a.inputs["addonName"] == "vpc-cni")
@@ -456,3 +476,46 @@ def test_prometheus_operator_objects_are_declared_only_when_asked_for() -> None:
                              "kubernetes:monitoring.coreos.com/v1:PodMonitor"}
     rule = declared["kubernetes:monitoring.coreos.com/v1:PrometheusRule"]
     assert [g["name"] for g in rule.inputs["spec"]["groups"]][0] == "gpu-node-pools.node"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_managed_node_roles_pull_from_ecr_and_nothing_more(stacks: dict, stack: str) -> None:
+    attachments = of_type(stacks[stack], "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    for pool in ("general", "gpu"):
+        role = f"{stack}-{pool}-node"
+        policies = sorted(a.inputs["policyArn"].rsplit("/", 1)[1] for a in attachments if a.inputs["role"] == role)
+        assert policies == ["AmazonEC2ContainerRegistryPullOnly", "AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy"]
+
+
+def live_prod_groups(**gpu_changes: object) -> dict:
+    """prod's node groups as EKS describes them once deployed, the gpu pool's with `gpu_changes`."""
+    from pulumi_harness import stack_model
+
+    config = stack_model("prod")
+    groups = {}
+    for pool in config.managed_pools:
+        group = {
+            "scalingConfigs": [{"desiredSize": pool.node_scaling.desired_size, "minSize": 0, "maxSize": 10}],
+            "tags": {"gpu-node-pools.io/pool": pool.name, "gpu-node-pools.io/pool-kind": pool.kind},
+            "instanceTypes": list(pool.instance_types), "amiType": pool.ami().name,
+            "capacityType": pool.capacity_type, "subnetIds": list(config.cluster.subnet_ids),
+        }
+        groups[f"{pool.name}-20250101000000000000000001"] = {**group, **(gpu_changes if pool.name == "gpu" else {})}
+    return {"gpu-prod": groups}
+
+
+@pytest.mark.parametrize(
+    ("change", "keys"),
+    [({"instanceTypes": ["g5.xlarge"]}, "instanceTypes"), ({"capacityType": "SPOT"}, "capacityType"),
+     ({"amiType": "AL2_x86_64_GPU", "subnetIds": ["subnet-0d2e7a91c4b3f0009"]}, "amiType, subnetIds")],
+)
+def test_a_protected_pools_replacement_is_refused_before_any_resource(change: dict, keys: str) -> None:
+    """Pulumi won't delete a protected node group, not even the old one of a replacement: `up` would stop midway."""
+    with pytest.raises(Exception, match=rf"node pool gpu is protected, and changing {keys} replaces its node group"):
+        run_program("prod", live_node_groups=live_prod_groups(**change))
+
+
+def test_a_protected_pool_updated_in_place_deploys_and_stays_protected() -> None:
+    resources = run_program("prod", live_node_groups=live_prod_groups(scalingConfigs=[
+        {"desiredSize": 4, "minSize": 1, "maxSize": 8}]))
+    assert all(g.protect for g in of_type(resources, NODE_GROUP))

@@ -14,7 +14,7 @@ from aws_model import aws_problems
 from eks_model import eks_problems
 
 from gpu_node_pools.aws.access import create_node_access_entry_request, create_pod_identity_association_request
-from gpu_node_pools.aws.karpenter_iam import CONTROLLER_POLICY_NAMES, add_role_to_instance_profile_request, attach_role_policy_request, cluster_identity, controller_policies, create_instance_profile_request, create_policy_request, create_role_request, node_trust_policy, pod_identity_trust_policy
+from gpu_node_pools.aws.karpenter_iam import CONTROLLER_POLICY_NAMES, OMITTED_STATEMENTS, add_role_to_instance_profile_request, attach_role_policy_request, cluster_identity, controller_policies, create_instance_profile_request, create_policy_request, create_role_request, node_trust_policy, pod_identity_trust_policy
 from gpu_node_pools.config.karpenter import KARPENTER_NAMESPACE, KARPENTER_SERVICE_ACCOUNT
 from gpu_node_pools.aws.karpenter_interruption import (
     INTERRUPTION_EVENTS,
@@ -72,10 +72,20 @@ def test_cluster_identity_reads_the_cluster_arn() -> None:
         cluster_identity("arn:aws:iam::111122223333:role/a")
 
 
-def test_controller_policies_are_karpenters_own_statement_for_statement() -> None:
+def test_controller_policies_are_karpenters_own_statement_for_statement_less_the_omitted() -> None:
     upstream = upstream_policies()
     assert set(upstream) == set(CONTROLLER_POLICY_NAMES)
-    assert ours() == upstream
+    upstream_sids = {s["Sid"] for doc in upstream.values() for s in doc["Statement"]}
+    assert set(OMITTED_STATEMENTS) <= upstream_sids  # each omission names a statement upstream has
+    kept = {name: {**doc, "Statement": [s for s in doc["Statement"] if s["Sid"] not in OMITTED_STATEMENTS]}
+            for name, doc in upstream.items()}
+    assert ours() == kept
+
+
+def test_the_controller_may_not_create_change_or_delete_instance_profiles() -> None:
+    """It is given the profile the stack creates; only reading profiles and passing the node role remain."""
+    actions = {a for s in _statements() for a in _as_list(s["Action"]) if "InstanceProfile" in a}
+    assert actions == {"iam:GetInstanceProfile", "iam:ListInstanceProfiles"}
 
 
 def test_without_a_queue_there_is_no_interruption_policy() -> None:
@@ -104,8 +114,7 @@ def test_every_mutating_ec2_or_iam_action_on_created_resources_is_tag_scoped_to_
     checked = 0
     for statement in _statements():
         actions = set(_as_list(statement["Action"]))
-        mutating = actions & _MUTATING_EC2 or {a for a in actions if a.startswith("iam:") and "InstanceProfile" in a
-                                               and a not in ("iam:GetInstanceProfile", "iam:ListInstanceProfiles")}
+        mutating = actions & _MUTATING_EC2
         if not mutating or all(_UNTAGGABLE.search(r) for r in _as_list(statement["Resource"])):
             continue
         equals = statement["Condition"]["StringEquals"]
@@ -115,7 +124,7 @@ def test_every_mutating_ec2_or_iam_action_on_created_resources_is_tag_scoped_to_
         assert any(k.endswith(("karpenter.sh/nodepool", "karpenter.k8s.aws/ec2nodeclass")) for k in like), \
             statement["Sid"]
         checked += 1
-    assert checked == 8  # launch template use, launch, creation tagging, tagging, deletion; 3 instance-profile ones
+    assert checked == 5  # launch template use, launch, creation tagging, tagging, deletion
 
 
 def test_unscoped_resources_are_read_only() -> None:

@@ -1,5 +1,5 @@
 """Karpenter's Kubernetes objects: the controller (schema-valid, secure, kept on general managed nodes), the
-EC2NodeClass (valid against its CRD, IMDSv2, encrypted gp3, discovery by tag), the CRDs, and the GPU daemons
+EC2NodeClass (valid against its CRD, IMDSv2, encrypted gp3, subnets and security group by id), the CRDs, and the GPU daemons
 landing on Karpenter's GPU nodes exactly as on managed ones."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from gpu_node_pools.config.node_agent import NodeAgentConfig
 from gpu_node_pools.config.stack_files import load_stack
 from gpu_node_pools.contract import POOL_KIND_LABEL, IsolationContract, Taint
 from gpu_node_pools.manifests.device_plugin import build_device_plugin
-from gpu_node_pools.manifests.ec2_node_class import DISCOVERY_TAG, build_ec2_node_class
+from gpu_node_pools.manifests.ec2_node_class import build_ec2_node_class
 from gpu_node_pools.parts import (
     INSTANCE_PROFILE_PLACEHOLDER,
     in_cluster_objects,
@@ -170,8 +170,8 @@ def test_controller_is_the_charts_in_kube_system_with_secure_defaults() -> None:
     context = container["securityContext"]
     assert context["runAsNonRoot"] and context["readOnlyRootFilesystem"] and not context["allowPrivilegeEscalation"]
     assert context["capabilities"] == {"drop": ["ALL"]} and context["seccompProfile"] == {"type": "RuntimeDefault"}
-    assert container["resources"] == {"requests": {"cpu": "1", "memory": "1Gi"},
-                                      "limits": {"cpu": "1", "memory": "1Gi"}}
+    assert container["resources"] == {"requests": {"cpu": "1", "memory": "1Gi", "ephemeral-storage": "32Mi"},
+                                      "limits": {"cpu": "1", "memory": "1Gi", "ephemeral-storage": "128Mi"}}
     assert spec["serviceAccountName"] == "karpenter"
     assert spec["priorityClassName"] == "system-cluster-critical"
     assert deployment["spec"]["replicas"] == 2
@@ -211,9 +211,12 @@ def test_disabled_means_no_objects() -> None:
 
 
 # --- the EC2NodeClass -------------------------------------------------------------------------------------------
+SUBNETS = ["subnet-0d2e7a91c4b3f0001", "subnet-0d2e7a91c4b3f0002"]
+
+
 def node_class(config: NodeClassConfig | None = None) -> dict[str, Any]:
-    return build_ec2_node_class(config or NodeClassConfig(), cluster_name="gpu-prod",
-                                instance_profile="gpu-prod-karpenter-node")
+    return build_ec2_node_class(config or NodeClassConfig(), instance_profile="gpu-prod-karpenter-node",
+                                subnet_ids=SUBNETS, security_group_id="sg-0d2e7a91c4b3f1234")
 
 
 def test_node_class_is_valid_against_its_crd() -> None:
@@ -239,8 +242,8 @@ def test_node_class_defaults() -> None:
     (root,) = spec["blockDeviceMappings"]
     assert root["rootVolume"] is True
     assert root["ebs"] == {"volumeSize": "200Gi", "volumeType": "gp3", "encrypted": True, "deleteOnTermination": True}
-    assert spec["subnetSelectorTerms"] == spec["securityGroupSelectorTerms"] == [
-        {"tags": {DISCOVERY_TAG: "gpu-prod"}}]
+    assert spec["subnetSelectorTerms"] == [{"id": "subnet-0d2e7a91c4b3f0001"}, {"id": "subnet-0d2e7a91c4b3f0002"}]
+    assert spec["securityGroupSelectorTerms"] == [{"id": "sg-0d2e7a91c4b3f1234"}]
     assert spec["instanceProfile"] == "gpu-prod-karpenter-node" and "role" not in spec
     assert spec["tags"]["team"] == "ml"
 

@@ -10,9 +10,8 @@ import pytest
 from aws_model import aws_problems
 from eks_model import eks_problems
 from k8s_schema import crd_schema_problems
-from pulumi_harness import Declared, run_program
+from pulumi_harness import Declared, run_program, stack_model
 
-from gpu_node_pools.config.stack_files import load_stack
 from gpu_node_pools.manifests.karpenter_crds import karpenter_crds
 
 CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
@@ -67,7 +66,6 @@ def test_node_class_comes_after_the_controller_and_what_nodes_need(
     # Deleted before the controller, which must clear its finalizer.
     assert one(resources, DEPLOYMENT, "karpenter").name in needs
     assert one(resources, "aws:iam/instanceProfile:InstanceProfile").name in needs
-    assert {t.name for t in of_type(resources, "aws:ec2/tag:Tag")} <= needs
     entry = [e for e in of_type(resources, "aws:eks/accessEntry:AccessEntry") if e.inputs["type"] == "EC2_LINUX"]
     assert len(entry) == 1 and entry[0].name in needs
 
@@ -86,7 +84,7 @@ def test_node_class_is_valid_and_names_the_instance_profile(stacks: dict[str, li
 def test_declared_objects_are_what_render_shows(stacks: dict[str, list[Declared]], stack: str) -> None:
     from gpu_node_pools.parts import karpenter_objects
 
-    rendered = {(o["kind"], o["metadata"]["name"]): o for o in karpenter_objects(load_stack(stack))}
+    rendered = {(o["kind"], o["metadata"]["name"]): o for o in karpenter_objects(stack_model(stack))}
     deployment = one(stacks[stack], DEPLOYMENT, "karpenter").inputs
     assert deployment["spec"] == rendered["Deployment", "karpenter"]["spec"]
     crds = {c.inputs["metadata"]["name"] for c in of_type(stacks[stack], CRD)}
@@ -112,7 +110,7 @@ def test_pod_identity_for_the_controller(stacks: dict[str, list[Declared]], stac
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_controller_policies_are_scoped_to_this_cluster(stacks: dict[str, list[Declared]], stack: str) -> None:
-    cluster = load_stack(stack).cluster.name  # type: ignore[union-attr]
+    cluster = stack_model(stack).cluster.name  # type: ignore[union-attr]
     policies = of_type(stacks[stack], "aws:iam/policy:Policy")
     assert len(policies) == 6
     for policy in policies:
@@ -153,15 +151,16 @@ def test_interruption_queue_rules_and_targets(stacks: dict[str, list[Declared]],
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_discovery_tags_on_subnets_and_the_cluster_security_group(
+def test_nodes_go_into_the_stacks_subnets_and_cluster_security_group_by_id_and_nothing_is_tagged(
     stacks: dict[str, list[Declared]], stack: str
 ) -> None:
-    config = load_stack(stack).cluster
-    tags = of_type(stacks[stack], "aws:ec2/tag:Tag")
-    assert {t.inputs["resourceId"] for t in tags} == {*config.subnet_ids, "sg-0123456789abcdef0"}  # type: ignore[union-attr]
-    assert {(t.inputs["key"], t.inputs["value"]) for t in tags} == {("karpenter.sh/discovery", config.name)}  # type: ignore[union-attr]
+    """Tags on the user's subnets would be shared with every stack in the VPC, and a destroy would strip them."""
+    config = stack_model(stack).cluster
+    assert of_type(stacks[stack], "aws:ec2/tag:Tag") == []
     node_class = one(stacks[stack], NODE_CLASS).inputs["spec"]
-    assert node_class["subnetSelectorTerms"] == [{"tags": {"karpenter.sh/discovery": config.name}}]  # type: ignore[union-attr]
+    assert node_class["subnetSelectorTerms"] == [{"id": s} for s in config.subnet_ids]  # type: ignore[union-attr]
+    # The mocks give the cluster this security group.
+    assert node_class["securityGroupSelectorTerms"] == [{"id": "sg-0123456789abcdef0"}]
 
 
 def _node_role(resources: list[Declared]) -> tuple[Declared, list[Any]]:

@@ -74,7 +74,7 @@ def test_mirrors_the_upstream_static_manifest() -> None:
     daemonset = by_kind(objects, "DaemonSet")
     spec = daemonset["spec"]["template"]["spec"]
     (container,) = spec["containers"]
-    assert [o["kind"] for o in objects] == ["Namespace", "DaemonSet"]
+    assert [o["kind"] for o in objects] == ["Namespace", "NetworkPolicy", "DaemonSet"]
     assert daemonset["metadata"]["namespace"] == "nvidia-device-plugin"
     assert daemonset["spec"]["updateStrategy"] == {"type": "RollingUpdate"}
     assert spec["priorityClassName"] == "system-node-critical"
@@ -124,10 +124,30 @@ def test_an_image_digest_pins_the_tag(config: dict[str, Any], image: str | None)
 
 
 @pytest.mark.parametrize("name", CONFIGS)
-def test_every_container_has_cpu_and_memory_requests_and_limits(name: str) -> None:
+def test_every_container_has_cpu_memory_and_ephemeral_storage_requests_and_limits(name: str) -> None:
+    # Ephemeral storage by default; resources given without it set none.
+    expected = {"cpu", "memory"} | (set() if "resources" in CONFIGS[name] else {"ephemeral-storage"})
     for container in pod_spec(build(CONFIGS[name]))["containers"]:
         for bound in ("requests", "limits"):
-            assert set(container["resources"][bound]) == {"cpu", "memory"}
+            assert set(container["resources"][bound]) == expected
+
+
+def test_the_namespace_denies_all_traffic() -> None:
+    """The plugin speaks to the kubelet over a unix socket only: nothing on the network, in or out."""
+    objects = build()
+    policy = by_kind(objects, "NetworkPolicy")
+    assert policy["metadata"]["namespace"] == by_kind(objects, "Namespace")["metadata"]["name"]
+    assert policy["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+
+
+def test_the_missing_probes_are_a_named_exception() -> None:
+    import inspect
+
+    from gpu_node_pools.manifests import device_plugin
+
+    (container,) = pod_spec(build())["containers"]
+    assert "readinessProbe" not in container and "livenessProbe" not in container
+    assert "Named exception to probing every container" in inspect.getsource(device_plugin)
 
 
 @pytest.mark.parametrize(("replicas", "strict"), [(2, False), (4, False), (8, True)])

@@ -257,3 +257,14 @@ def test_bad_config_names_the_field(config: dict[str, Any], key: str, message: s
         MetricsServerConfig.model_validate(config)
     errors = raised.value.errors()
     assert any(".".join(map(str, e["loc"])) == key and message in e["msg"] for e in errors), errors
+
+
+def test_the_mounted_token_is_explicit_and_a_named_exception() -> None:
+    """It calls the API server and the kubelets; scanners flag a token mounted by default, so it is said outright."""
+    import inspect
+
+    from gpu_node_pools.manifests import metrics_server
+
+    (deployment,) = [o for o in build() if o["kind"] == "Deployment"]
+    assert deployment["spec"]["template"]["spec"]["automountServiceAccountToken"] is True
+    assert "Named exception to mounting no token" in inspect.getsource(metrics_server)

@@ -107,8 +107,30 @@ def test_pod_is_cluster_critical_non_root_and_locked_down() -> None:
     assert context["readOnlyRootFilesystem"] and not context["allowPrivilegeEscalation"]
     assert context["capabilities"] == {"drop": ["ALL"]} and context["seccompProfile"] == {"type": "RuntimeDefault"}
     assert set(container["resources"]) == {"requests", "limits"}
-    assert set(container["resources"]["limits"]) == {"cpu", "memory"}
+    for bound in ("requests", "limits"):
+        assert set(container["resources"][bound]) == {"cpu", "memory", "ephemeral-storage"}
     assert "hostPID" not in spec and "hostNetwork" not in spec and not any("hostPath" in v for v in spec["volumes"])
+
+
+def test_readiness_asks_for_metrics_and_liveness_for_a_live_loop() -> None:
+    (container,) = pod_spec(build())["containers"]
+    ready, live = container["readinessProbe"], container["livenessProbe"]
+    assert ready["httpGet"] == {"path": "/metrics", "port": "metrics"}
+    assert live["httpGet"] == {"path": "/healthz", "port": "metrics"}
+
+
+def test_the_agent_reaches_only_dns_and_the_api_server() -> None:
+    objects = build()
+    policy = find(objects, "NetworkPolicy", "gpu-node-agent-egress")
+    spec = policy["spec"]
+    assert spec["podSelector"]["matchLabels"].items() <= find(objects, "DaemonSet")["spec"]["template"]["metadata"][
+        "labels"].items()
+    assert spec["policyTypes"] == ["Egress"]
+    dns, api = spec["egress"]
+    assert dns["to"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                          "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}]
+    assert sorted((p["protocol"], p["port"]) for p in dns["ports"]) == [("TCP", 53), ("UDP", 53)]
+    assert "to" not in api and [(p["protocol"], p["port"]) for p in api["ports"]] == [("TCP", 443), ("TCP", 6443)]
 
 
 def test_by_default_the_namespace_enforces_restricted_and_nothing_reads_the_kubelet() -> None:
@@ -263,8 +285,7 @@ def test_only_the_scraping_namespaces_reach_the_metrics_port(
 ) -> None:
     config: dict[str, Any] = {"port": 19402} if scrapers is None else {"port": 19402, "metricsScrapers": scrapers}
     objects = build(config)
-    policy = find(objects, "NetworkPolicy")
-    assert policy["metadata"]["name"] == "gpu-node-agent-metrics"
+    policy = find(objects, "NetworkPolicy", "gpu-node-agent-metrics")
     spec = policy["spec"]
     # It selects the agent's pods, and limits only what comes in (the agent must reach the API server).
     assert spec["podSelector"]["matchLabels"].items() <= find(objects, "DaemonSet")["spec"]["template"]["metadata"][

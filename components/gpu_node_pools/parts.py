@@ -45,6 +45,7 @@ from .manifests.tenants import build_tenants
 __all__ = [
     "APPLY_ORDER",
     "COMPONENT_ARGS",
+    "CLUSTER_SECURITY_GROUP_PLACEHOLDER",
     "INSTANCE_PROFILE_PLACEHOLDER",
     "IN_CLUSTER_PARTS",
     "KARPENTER",
@@ -62,6 +63,8 @@ ArgsT = TypeVar("ArgsT", bound=BaseModel)
 
 # The EC2NodeClass names an instance profile the stack creates on deploy, under a name only AWS knows until then.
 INSTANCE_PROFILE_PLACEHOLDER = "<created on deploy: Karpenter node instance profile>"
+# Karpenter's CRD wants an id to contain sg-[0-9a-z]+, which this one does.
+CLUSTER_SECURITY_GROUP_PLACEHOLDER = "<created on deploy: the EKS cluster security group, sg-id>"
 
 KARPENTER = "karpenter"
 
@@ -164,7 +167,7 @@ def _build_elastic_pool(args: ElasticNodePoolArgs) -> list[dict[str, Any]]:
 
 def karpenter_objects(config: PlatformConfig) -> list[dict[str, Any]]:
     """Karpenter's CRDs, controller and EC2NodeClass on an EKS stack that enables it; the instance profile's name
-    (known after deploy) is a placeholder here."""
+    and the cluster security group (known after deploy) are placeholders here."""
     cluster = config.cluster
     if not (config.karpenter.enabled and isinstance(cluster, EksClusterConfig)):
         return []
@@ -174,7 +177,8 @@ def karpenter_objects(config: PlatformConfig) -> list[dict[str, Any]]:
         *karpenter_crds(karpenter.version),
         *build_karpenter_controller(karpenter, cluster_name=cluster.name, interruption_queue=queue),
         build_ec2_node_class(
-            karpenter.node_class, cluster_name=cluster.name, instance_profile=INSTANCE_PROFILE_PLACEHOLDER
+            karpenter.node_class, instance_profile=INSTANCE_PROFILE_PLACEHOLDER, subnet_ids=cluster.subnet_ids,
+            security_group_id=CLUSTER_SECURITY_GROUP_PLACEHOLDER,
         ),
     ]
 

@@ -1,19 +1,24 @@
-"""The edges of a stack program: the running stack's config, and a fast check for AWS credentials."""
+"""The edges of a stack program: the running stack's config, and fast checks for AWS credentials, the AWS CLI and
+example values left in the stack file."""
 
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Callable
 
 import botocore.exceptions
 import botocore.session
 import pulumi
 
+from .aws.kubeconfig import TOKEN_COMMAND
 from .aws.provider_settings import AwsProviderSettings
-from .config.platform import PlatformConfig, parse_platform_config
+from .config.placeholders import refuse_placeholders
+from .config.platform import ConfigError, PlatformConfig, parse_platform_config
 from .config.stack_files import namespace_values
 from .pulumi_components._running_stack import running_aws_settings, running_config
 
-__all__ = ["aws_credentials_problem", "load_running_stack"]
+__all__ = ["aws_cli_problem", "aws_credentials_problem", "example_values_problem", "load_running_stack"]
 
 _NO_CREDENTIALS = (
     "no AWS credentials: this stack creates an EKS cluster and node groups, and nothing in the AWS credential "
@@ -22,14 +27,34 @@ _NO_CREDENTIALS = (
     "run again. To deploy onto a local cluster instead, use the 'local' stack."
 )
 
+_NO_AWS_CLI = (
+    f"the AWS CLI ({TOKEN_COMMAND!r}) is not on PATH: the cluster's kubeconfig runs `aws eks get-token` for every "
+    "Kubernetes call, so `pulumi up` would create the cluster (about ten minutes) and then fail on its first "
+    "Kubernetes object. Install AWS CLI v2 (docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html) "
+    "on the machine running Pulumi, then run again."
+)
+
 
 def load_running_stack() -> PlatformConfig:
     """Validate the running stack's config; raises ConfigError naming `stacks/Pulumi.<stack>.yaml` and the key.
 
     Reads the whole config map, not key by key, so that an unknown (misspelt) key is caught too.
     """
-    source = f"stacks/Pulumi.{pulumi.get_stack()}.yaml"
-    return parse_platform_config(namespace_values(running_config()), source)
+    return parse_platform_config(namespace_values(running_config()), _source())
+
+
+def example_values_problem(config: PlatformConfig) -> str | None:
+    """Every shipped example value (account, digest, subnet) an EKS stack still holds, as one message; or None.
+    Checked before any resource: this is a deploy, where `render` and `plan` take them."""
+    try:
+        refuse_placeholders(config, pulumi.get_stack(), _source())
+    except ConfigError as error:
+        return str(error)
+    return None
+
+
+def _source() -> str:
+    return f"stacks/Pulumi.{pulumi.get_stack()}.yaml"
 
 
 def aws_credentials_problem(settings: AwsProviderSettings | None = None) -> str | None:
@@ -54,3 +79,9 @@ def aws_credentials_problem(settings: AwsProviderSettings | None = None) -> str 
     except botocore.exceptions.BotoCoreError as error:
         return f"AWS credentials could not be loaded: {error}"
     return None if credentials is not None else _NO_CREDENTIALS
+
+
+def aws_cli_problem(which: Callable[[str], str | None] = shutil.which) -> str | None:
+    """Why the cluster's kubeconfig can't get a token here (no AWS CLI on PATH), or None. Checked before any
+    resource on an EKS stack."""
+    return None if which(TOKEN_COMMAND) else _NO_AWS_CLI

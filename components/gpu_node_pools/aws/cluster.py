@@ -15,6 +15,7 @@ __all__ = [
     "AUTHENTICATION_MODE",
     "cluster_encryption_policy",
     "control_plane_log_group_name",
+    "deny_log_group_creation_policy",
     "create_cluster_request",
     "kms_key_description",
 ]
@@ -67,4 +68,15 @@ def cluster_encryption_policy(kms_key_arn: str) -> dict[str, Any]:
             "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
             "Resource": kms_key_arn,
         }],
+    }
+
+
+def deny_log_group_creation_policy() -> dict[str, Any]:
+    """The cluster role may not create log groups (terraform-aws-eks does the same): after a destroy, EKS would
+    otherwise re-create `/aws/eks/<name>/cluster` with no retention, and the next `up` of that name would fail on
+    the group that already exists. An explicit deny wins over whatever the role's managed policies allow."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "DenyCreateLogGroup", "Effect": "Deny", "Action": ["logs:CreateLogGroup"],
+                       "Resource": "*"}],
     }

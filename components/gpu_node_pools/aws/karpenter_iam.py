@@ -1,7 +1,7 @@
 """Karpenter's IAM on EKS as data: the controller's policies, its Pod Identity trust, and its nodes' role.
 
-The controller policies are Karpenter's own, statement for statement, from the CloudFormation template its
-getting-started guide ships for this release (aws/karpenter-provider-aws,
+The controller policies are Karpenter's own, statement for statement (less `OMITTED_STATEMENTS`), from the
+CloudFormation template its getting-started guide ships for this release (aws/karpenter-provider-aws,
 website/content/en/<version>/getting-started/getting-started-with-karpenter/cloudformation.yaml): six managed
 policies, with every mutating EC2 and IAM action scoped to resources tagged for this cluster
 (`kubernetes.io/cluster/<name>: owned`, `karpenter.sh/nodepool`, `karpenter.k8s.aws/ec2nodeclass`), so the
@@ -17,6 +17,7 @@ __all__ = [
     "CONTROLLER_POLICY_NAMES",
     "ClusterIdentity",
     "KARPENTER_NODE_ROLE_POLICIES",
+    "OMITTED_STATEMENTS",
     "add_role_to_instance_profile_request",
     "attach_role_policy_request",
     "cluster_identity",
@@ -28,13 +29,20 @@ __all__ = [
     "pod_identity_trust_policy",
 ]
 
-# Upstream's node role less AmazonSSMManagedInstanceCore (remote shell on GPU nodes is not a default we want):
-# ECR PullOnly is narrower than the ReadOnly policy our managed node groups still use.
+# Upstream's node role less AmazonSSMManagedInstanceCore (remote shell on GPU nodes is not a default we want).
 KARPENTER_NODE_ROLE_POLICIES = (
     "AmazonEKSWorkerNodePolicy",
     "AmazonEKS_CNI_Policy",
     "AmazonEC2ContainerRegistryPullOnly",
 )
+# Upstream statements left out, by Sid, with why: the EC2NodeClass names the instance profile the stack creates
+# (`instanceProfile`, not `role`), so Karpenter never makes, tags, fills or deletes one.
+OMITTED_STATEMENTS = {
+    "AllowScopedInstanceProfileCreationActions": "iam:CreateInstanceProfile: Karpenter is given a pre-made profile",
+    "AllowScopedInstanceProfileTagActions": "iam:TagInstanceProfile: it tags no profile it didn't create",
+    "AllowScopedInstanceProfileActions": "iam:Add/RemoveRoleToInstanceProfile, iam:DeleteInstanceProfile: the "
+    "stack owns the profile and its role",
+}
 # The upstream template's policy names, less its `KarpenterController` prefix and `-<cluster>` suffix.
 CONTROLLER_POLICY_NAMES = (
     "NodeLifecycle", "IAMIntegration", "EKSIntegration", "Interruption", "ZonalShift", "ResourceDiscovery",
@@ -120,18 +128,6 @@ def controller_policies(
         "IAMIntegration": [
             _allow("AllowPassingInstanceRole", "iam:PassRole", node_role_arn,
                    StringEquals={"iam:PassedToService": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"]}),
-            _allow("AllowScopedInstanceProfileCreationActions", ["iam:CreateInstanceProfile"], profiles,
-                   StringEquals={**request_owned, "aws:RequestTag/topology.kubernetes.io/region": region},
-                   StringLike={"aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"}),
-            _allow("AllowScopedInstanceProfileTagActions", ["iam:TagInstanceProfile"], profiles,
-                   StringEquals={**owned, "aws:ResourceTag/topology.kubernetes.io/region": region, **request_owned,
-                                 "aws:RequestTag/topology.kubernetes.io/region": region},
-                   StringLike={"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*",
-                               "aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"}),
-            _allow("AllowScopedInstanceProfileActions",
-                   ["iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile"],
-                   profiles, StringEquals={**owned, "aws:ResourceTag/topology.kubernetes.io/region": region},
-                   StringLike={"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*"}),
         ],
         "EKSIntegration": [_allow("AllowAPIServerEndpointDiscovery", "eks:DescribeCluster", cluster_arn)],
         "ZonalShift": [

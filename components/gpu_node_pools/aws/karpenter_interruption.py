@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from .names import SQS_QUEUE_NAME_MAX, name_within
+
 __all__ = [
     "INTERRUPTION_EVENTS",
     "InterruptionEvent",
@@ -22,7 +24,6 @@ __all__ = [
     "set_queue_policy_request",
 ]
 
-_QUEUE_NAME_MAX = 80
 _SUFFIX = "-karpenter"
 TARGET_ID = "KarpenterInterruptionQueueTarget"
 
@@ -52,8 +53,9 @@ INTERRUPTION_EVENTS = (
 
 
 def interruption_queue_name(cluster_name: str) -> str:
-    """`<cluster>-karpenter`, the cluster name cut to fit SQS's 80 characters (cluster names may have 100)."""
-    return cluster_name[: _QUEUE_NAME_MAX - len(_SUFFIX)] + _SUFFIX
+    """`<cluster>-karpenter`; a cluster name too long for SQS' 80 characters (EKS allows 100) is cut and hashed,
+    so two long names that share a beginning still get queues of their own."""
+    return name_within(cluster_name + _SUFFIX, SQS_QUEUE_NAME_MAX, keep_suffix=_SUFFIX)
 
 
 def create_queue_request(name: str, retention_seconds: int) -> dict[str, Any]:

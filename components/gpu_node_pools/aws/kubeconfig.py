@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["eks_kubeconfig"]
+__all__ = ["TOKEN_COMMAND", "eks_kubeconfig"]
+
+# What the kubeconfig runs for a token: the AWS CLI, a prerequisite of every Kubernetes call on an EKS stack.
+TOKEN_COMMAND = "aws"
 
 
 def eks_kubeconfig(
@@ -28,7 +31,7 @@ def eks_kubeconfig(
         args += ["--role-arn", role_arn]
     if profile:
         args += ["--profile", profile]
-    exec_: dict[str, Any] = {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws", "args": args}
+    exec_: dict[str, Any] = {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": TOKEN_COMMAND, "args": args}
     if profile:
         exec_["env"] = [{"name": "AWS_PROFILE", "value": profile}]
     return {

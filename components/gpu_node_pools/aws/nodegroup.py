@@ -15,15 +15,28 @@ from ..contract import POOL_KIND_LABEL, POOL_LABEL, IsolationContract
 
 __all__ = [
     "DesiredSizePlan",
+    "LiveNodeGroup",
     "NAME_SUFFIX_PLACEHOLDER",
     "desired_size_plan",
     "nodegroup_name_prefix",
     "nodegroup_request",
+    "protected_replacement_problem",
+    "replacing_changes",
     "pool_tags",
 ]
 
 # The provider appends a unique suffix to the prefix when it creates the group; shown as this until then.
 NAME_SUFFIX_PLACEHOLDER = "<unique suffix>"
+
+
+class LiveNodeGroup(NamedTuple):
+    """What the program reads of a pool's live node group (DescribeNodegroup); None where EKS says nothing."""
+
+    desired: int
+    instance_types: tuple[str, ...] | None = None
+    ami_type: str | None = None
+    capacity_type: str | None = None
+    subnet_ids: tuple[str, ...] | None = None
 
 
 class DesiredSizePlan(NamedTuple):
@@ -42,6 +55,29 @@ def nodegroup_name_prefix(pool: NodePoolConfig) -> str:
     """Node groups are named from a prefix, so a replacement (new instance types, AMI type, capacity type,
     subnets) is created before the old group is deleted instead of taking the whole pool down first."""
     return f"{pool.name}-"
+
+
+def replacing_changes(pool: NodePoolConfig, live: LiveNodeGroup, cluster_subnet_ids: list[str]) -> list[str]:
+    """The config keys whose new value EKS can't apply in place, so that the node group is replaced (a new group
+    from the name prefix first, then the old one deleted); [] when the group is updated in place."""
+    wanted = {
+        "instanceTypes": (live.instance_types, tuple(pool.instance_types)),
+        "amiType": (live.ami_type, pool.ami().name),
+        "capacityType": (live.capacity_type, pool.capacity_type),
+        "subnetIds": (live.subnet_ids and tuple(sorted(live.subnet_ids)),
+                      tuple(sorted(pool.subnet_ids or cluster_subnet_ids))),
+    }
+    return [key for key, (now, new) in wanted.items() if now is not None and now != new]
+
+
+def protected_replacement_problem(pool: NodePoolConfig, changes: list[str]) -> str | None:
+    """Why a protected pool's change can't go through: Pulumi won't delete a protected node group, not even the
+    old one of a replacement, so `pulumi up` would stop after creating the new group, with both running."""
+    if not (pool.protect and changes):
+        return None
+    return (f"node pool {pool.name} is protected, and changing {', '.join(changes)} replaces its node group, "
+            "which deletes the old one: set protect: false on this pool for the change, run `pulumi up`, then set "
+            "it back")
 
 
 def desired_size_plan(pool: NodePoolConfig, live_desired: int | None) -> DesiredSizePlan:

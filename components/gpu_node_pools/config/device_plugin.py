@@ -21,7 +21,11 @@ DEVICE_PLUGIN_RELEASE = "v0.18.2"
 DEFAULT_DEVICE_PLUGIN_IMAGE = f"nvcr.io/nvidia/k8s-device-plugin:{DEVICE_PLUGIN_RELEASE}"
 DEFAULT_DEVICE_PLUGIN_NAMESPACE = "nvidia-device-plugin"
 # Upstream sets none; the plugin is a small Go gRPC server (tens of MiB), so these leave headroom.
-DEFAULT_DEVICE_PLUGIN_RESOURCES = ContainerResources(cpu="50m", memory="64Mi", cpu_limit="200m", memory_limit="256Mi")
+# Ephemeral storage: a read-only root and a hostPath socket, so only its log (rotated at 5 x 10 MiB by default).
+DEFAULT_DEVICE_PLUGIN_RESOURCES = ContainerResources(
+    cpu="50m", memory="64Mi", cpu_limit="200m", memory_limit="256Mi",
+    ephemeral_storage="32Mi", ephemeral_storage_limit="128Mi",
+)
 
 
 class TimeSlicingConfig(ConfigModel):

@@ -41,7 +41,10 @@ KARPENTER_NAMESPACE = "kube-system"
 KARPENTER_SERVICE_ACCOUNT = "karpenter"
 DEFAULT_CONTROLLER_IMAGE = f"public.ecr.aws/karpenter/controller:{KARPENTER_VERSION}"
 # The chart's recommended sizing for the controller (Karpenter docs, "Getting started": 1 CPU, 1Gi).
-DEFAULT_CONTROLLER_RESOURCES = ContainerResources(cpu="1", memory="1Gi", cpu_limit="1", memory_limit="1Gi")
+# Ephemeral storage: a read-only root, so only its log (rotated at 5 x 10 MiB by default).
+DEFAULT_CONTROLLER_RESOURCES = ContainerResources(
+    cpu="1", memory="1Gi", cpu_limit="1", memory_limit="1Gi", ephemeral_storage="32Mi", ephemeral_storage_limit="128Mi"
+)
 # The one EC2NodeClass every elastic pool's NodePool references (spec.template.spec.nodeClassRef).
 EC2_NODE_CLASS_NAME = "gpu-node-pools"
 EC2_NODE_CLASS_REF = {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": EC2_NODE_CLASS_NAME}

@@ -44,7 +44,11 @@ DEFAULT_NODE_AGENT_MIN_WRITE_INTERVAL_SECONDS = 30
 # Namespaces whose pods may scrape the metrics port (kube-prometheus and most charts install into `monitoring`).
 DEFAULT_METRICS_SCRAPERS = ("monitoring",)
 # Measured steady RSS of `gpu-node-agent run` is about 40 MiB (benchmarks/RESULTS.md); the limit leaves headroom.
-DEFAULT_NODE_AGENT_RESOURCES = ContainerResources(cpu="20m", memory="64Mi", cpu_limit="200m", memory_limit="128Mi")
+# Ephemeral storage: a read-only root, so only its log, which the kubelet rotates at 5 x 10 MiB by default.
+DEFAULT_NODE_AGENT_RESOURCES = ContainerResources(
+    cpu="20m", memory="64Mi", cpu_limit="200m", memory_limit="128Mi",
+    ephemeral_storage="32Mi", ephemeral_storage_limit="128Mi",
+)
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # Label domains that belong to someone else: our node groups' pool labels, and GFD's.
 _TAKEN_DOMAINS = (POOL_LABEL.split("/")[0], GPU_PRESENT_LABEL.split("/")[0])

@@ -57,6 +57,7 @@ def build_device_plugin(config: DevicePluginConfig, contract: IsolationContract)
     if config.time_slicing:
         config_file = yaml.safe_dump(time_slicing_config(config.time_slicing), sort_keys=False)
         objects.append(_config_map(config.namespace, config_file))
+    objects.append(_deny_all_network_policy(config.namespace))
     objects.append(_daemonset(config, contract, config_file))
     return objects
 
@@ -66,6 +67,17 @@ def _namespace(name: str) -> dict[str, Any]:
     # explicitly so a stricter cluster-wide default doesn't leave the DaemonSet with no pods.
     labels = {**_LABELS, "pod-security.kubernetes.io/enforce": "privileged"}
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
+
+
+def _deny_all_network_policy(namespace: str) -> dict[str, Any]:
+    """No traffic in or out for any pod of the namespace: the plugin speaks to the kubelet over a unix socket and
+    to nothing on the network (no API server, no metrics port)."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "deny-all", "namespace": namespace, "labels": dict(_LABELS)},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+    }
 
 
 def _config_map(namespace: str, config_file: str) -> dict[str, Any]:
@@ -109,6 +121,9 @@ def _daemonset(config: DevicePluginConfig, contract: IsolationContract, config_f
         "securityContext": container_security_context(run_as_non_root=False),
         "resources": config.resources.to_k8s(),
         "volumeMounts": mounts,
+        # Named exception to probing every container: the plugin serves nothing a probe could ask (gRPC on a unix
+        # socket only the kubelet reaches), upstream ships none, and with FAIL_ON_INIT_ERROR it exits when NVML
+        # fails, which the kubelet already restarts.
     }
     scheduling = contract.gpu_daemon_scheduling()
     template_metadata: dict[str, Any] = {"labels": {**_SELECTOR, **_LABELS}}

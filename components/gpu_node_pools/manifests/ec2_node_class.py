@@ -3,7 +3,9 @@
 Karpenter's own GPU example (aws/karpenter-provider-aws examples/workloads/gpu-nvidia.yaml) with our defaults:
 - an AL2023 AMI alias; Karpenter picks the release's NVIDIA variant for NVIDIA instance types (the device plugin
   is still ours: AL2023 NVIDIA images ship drivers, not the plugin);
-- subnets and security groups found by the `karpenter.sh/discovery: <cluster>` tag the stack puts on them;
+- the cluster's subnets and the cluster security group (the one EKS gives managed nodes) selected by id: the stack
+  knows them, and a discovery tag on subnets it doesn't own would be shared with (and stripped by) any other stack
+  in the same VPC;
 - IMDSv2 only, hop limit 1, as on our managed pools (`aws.launch_template.IMDS_OPTIONS`): a pod, one network hop
   further than the node, can't read the node role's credentials;
 - one gp3, encrypted root volume sized for GPU images (AL2023 keeps images on its root volume, /dev/xvda);
@@ -12,27 +14,22 @@ Karpenter's own GPU example (aws/karpenter-provider-aws examples/workloads/gpu-n
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ..config.karpenter import EC2_NODE_CLASS_NAME, NodeClassConfig
 
-__all__ = ["DISCOVERY_TAG", "EC2_NODE_CLASS_API_VERSION", "build_ec2_node_class", "discovery_selector"]
+__all__ = ["EC2_NODE_CLASS_API_VERSION", "build_ec2_node_class"]
 
 EC2_NODE_CLASS_API_VERSION = "karpenter.k8s.aws/v1"
-# The tag Karpenter's docs use to mark the subnets and security groups a cluster's nodes go into.
-DISCOVERY_TAG = "karpenter.sh/discovery"
 _ROOT_DEVICE = "/dev/xvda"  # AL2023's root device (facts.amis: al2023 keeps data on its OS volume)
 
 
-def discovery_selector(cluster_name: str) -> list[dict[str, Any]]:
-    """Selector terms for what carries the cluster's discovery tag."""
-    return [{"tags": {DISCOVERY_TAG: cluster_name}}]
-
-
 def build_ec2_node_class(
-    config: NodeClassConfig, *, cluster_name: str, instance_profile: Any
+    config: NodeClassConfig, *, instance_profile: Any, subnet_ids: Sequence[str], security_group_id: Any
 ) -> dict[str, Any]:
-    """The EC2NodeClass `gpu-node-pools`. `instance_profile` is the profile's name (a Pulumi output when deployed)."""
+    """The EC2NodeClass `gpu-node-pools`. `instance_profile` (the profile's name) and `security_group_id` (the
+    cluster security group's) are Pulumi outputs when deployed."""
     return {
         "apiVersion": EC2_NODE_CLASS_API_VERSION,
         "kind": "EC2NodeClass",
@@ -40,8 +37,8 @@ def build_ec2_node_class(
         "spec": {
             "amiSelectorTerms": [{"alias": config.ami_alias}],
             "instanceProfile": instance_profile,
-            "subnetSelectorTerms": discovery_selector(cluster_name),
-            "securityGroupSelectorTerms": discovery_selector(cluster_name),
+            "subnetSelectorTerms": [{"id": subnet} for subnet in subnet_ids],
+            "securityGroupSelectorTerms": [{"id": security_group_id}],
             "metadataOptions": {
                 "httpEndpoint": "enabled",
                 "httpProtocolIPv6": "disabled",

@@ -196,6 +196,9 @@ def _deployment(config: MetricsServerConfig, contract: IsolationContract, image:
                 "metadata": {"labels": dict(_LABELS)},
                 "spec": {
                     "serviceAccountName": _NAME,
+                    # Named exception to mounting no token: metrics-server calls the API server (node list,
+                    # delegated authentication of the aggregated API's callers) and the kubelets, with this token.
+                    "automountServiceAccountToken": True,
                     "priorityClassName": "system-cluster-critical",
                     "securityContext": pod_security_context(run_as_user=_RUN_AS_USER),
                     "nodeSelector": {"kubernetes.io/os": "linux"},

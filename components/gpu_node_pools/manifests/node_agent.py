@@ -69,6 +69,7 @@ def build_node_agent(config: NodeAgentConfig, contract: IsolationContract) -> li
         _lease_policy(config),
         _binding(f"{NODE_AGENT_NAME}-leases"),
         _metrics_network_policy(config),
+        _egress_network_policy(config),
         _daemonset(config, contract, config.image),
         _service(config),
     ]
@@ -336,7 +337,7 @@ def _metrics_network_policy(config: NodeAgentConfig) -> dict[str, Any]:
     """Only the scrapers' namespaces reach the metrics port; nothing else reaches the pod.
 
     The agent runs on the pod network (no hostNetwork), so the policy applies to it. The kubelet's probes come
-    from the node, which NetworkPolicy always admits. Egress (to the API server) is left open.
+    from the node, which NetworkPolicy always admits. Egress: `_egress_network_policy`.
     """
     ingress: list[dict[str, Any]] = []
     if config.metrics_scrapers:
@@ -355,8 +356,36 @@ def _metrics_network_policy(config: NodeAgentConfig) -> dict[str, Any]:
     }
 
 
+def _egress_network_policy(config: NodeAgentConfig) -> dict[str, Any]:
+    """The agent reaches DNS and the API server, nothing else.
+
+    The API server has no pod or namespace to select: after the `kubernetes` Service's DNAT the policy sees its
+    endpoints (on EKS, control-plane ENIs in the VPC, on 443; 6443 elsewhere), whose addresses a stack can't know
+    ahead, so egress is allowed to those ports on any address.
+    """
+    dns = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+           "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _meta(f"{NODE_AGENT_NAME}-egress", config.namespace),
+        "spec": {
+            "podSelector": {"matchLabels": dict(_SELECTOR)},
+            "policyTypes": ["Egress"],
+            "egress": [
+                {"to": [dns], "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
+                {"ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]},
+            ],
+        },
+    }
+
+
 def _daemonset(config: NodeAgentConfig, contract: IsolationContract, image: str) -> dict[str, Any]:
-    probe = {"httpGet": {"path": "/healthz", "port": "metrics"}, "periodSeconds": 20, "timeoutSeconds": 5}
+    # Ready: it serves metrics (what the Service is for); alive: its collection loop hasn't stalled (/healthz).
+    timing = {"periodSeconds": 20, "timeoutSeconds": 5}
+    readiness = {"httpGet": {"path": "/metrics", "port": "metrics"}, **timing}
+    liveness = {"httpGet": {"path": "/healthz", "port": "metrics"}, **timing, "failureThreshold": 3,
+                "initialDelaySeconds": 10}
     mounts = [{"name": "kube-api-access", "mountPath": _TOKEN_DIR, "readOnly": True}]
     container: dict[str, Any] = {
         "name": NODE_AGENT_NAME,
@@ -364,8 +393,8 @@ def _daemonset(config: NodeAgentConfig, contract: IsolationContract, image: str)
         "args": ["run"],
         "env": _env(config),
         "ports": [{"name": "metrics", "containerPort": config.port, "protocol": "TCP"}],
-        "readinessProbe": probe,
-        "livenessProbe": {**probe, "failureThreshold": 3, "initialDelaySeconds": 10},
+        "readinessProbe": readiness,
+        "livenessProbe": liveness,
         "securityContext": container_security_context(),
         "resources": config.resources.to_k8s(),
         "volumeMounts": mounts,

@@ -437,7 +437,7 @@ class DevicePluginConfig(TypedDict):
     image_digest: NotRequired[str]
     """digest of `image`'s tag (`sha256:` and 64 hex): renders `repo:tag@sha256:...`"""
     resources: NotRequired[ContainerResources]
-    """default: requests 50m/64Mi, limits 200m/256Mi. Default: cpu="50m", memory="64Mi", cpuLimit="200m", memoryLimit="256Mi"."""
+    """default: requests 50m/64Mi, limits 200m/256Mi. Default: cpu="50m", memory="64Mi", cpuLimit="200m", memoryLimit="256Mi", ephemeralStorage="32Mi", ephemeralStorageLimit="128Mi"."""
     time_slicing: NotRequired[TimeSlicingConfig]
     """share each GPU; unset: no sharing"""
     extra_tolerations: NotRequired[list[TolerationConfig]]
@@ -586,7 +586,7 @@ class NodeAgentConfig(TypedDict):
     nvidia_driver_capabilities: NotRequired[str]
     """NVIDIA_DRIVER_CAPABILITIES: `utility` is all NVML needs. Default: "utility"."""
     resources: NotRequired[ContainerResources]
-    """requests and limits. Default: cpu="20m", memory="64Mi", cpuLimit="200m", memoryLimit="128Mi"."""
+    """requests and limits. Default: cpu="20m", memory="64Mi", cpuLimit="200m", memoryLimit="128Mi", ephemeralStorage="32Mi", ephemeralStorageLimit="128Mi"."""
     extra_tolerations: NotRequired[list[TolerationConfig]]
     """for other taints the GPU pools carry (e.g. a spot taint). Default: []."""
 
@@ -601,7 +601,7 @@ class KarpenterControllerConfig(TypedDict):
     replicas: NotRequired[int]
     """replicas (one leads; two keep provisioning through a node loss). Default: 2."""
     resources: NotRequired[ContainerResources]
-    """default: requests and limits 1 CPU, 1Gi. Default: cpu="1", memory="1Gi", cpuLimit="1", memoryLimit="1Gi"."""
+    """default: requests and limits 1 CPU, 1Gi. Default: cpu="1", memory="1Gi", cpuLimit="1", memoryLimit="1Gi", ephemeralStorage="32Mi", ephemeralStorageLimit="128Mi"."""
     log_level: NotRequired[KarpenterControllerLogLevel]
     """the controller's log level. Default: "info"."""
 
@@ -634,7 +634,7 @@ class KarpenterConfig(TypedDict):
     version: NotRequired[str]
     """Karpenter release; the one whose CRDs ship here. Default: "1.15.0"."""
     controller: NotRequired[KarpenterControllerConfig]
-    """the controller Deployment. Default: image="public.ecr.aws/karpenter/controller:1.15.0", replicas=2, resources={"cpu": "1", "memory": "1Gi", "cpuLimit": "1", "memoryLimit": "1Gi"}, logLevel="info"."""
+    """the controller Deployment. Default: image="public.ecr.aws/karpenter/controller:1.15.0", replicas=2, resources={"cpu": "1", "memory": "1Gi", "cpuLimit": "1", "memoryLimit": "1Gi", "ephemeralStorage": "32Mi", "ephemeralStorageLimit": "128Mi"}, logLevel="info"."""
     node_class: NotRequired[NodeClassConfig]
     """the EC2NodeClass `gpu-node-pools`. Default: amiAlias="al2023@v20260520", rootVolumeSize=200."""
     interruption_queue: NotRequired[InterruptionQueueConfig]
@@ -735,7 +735,7 @@ class PlatformConfig(TypedDict):
     node_pools: NotRequired[list[NodePoolConfig]]
     """EKS managed node groups, and elastic GPU pools (Karpenter NodePools). Default: []."""
     device_plugin: NotRequired[DevicePluginConfig]
-    """NVIDIA device plugin. Default: enabled=true, namespace="nvidia-device-plugin", image="nvcr.io/nvidia/k8s-device-plugin:v0.18.2", resources={"cpu": "50m", "memory": "64Mi", "cpuLimit": "200m", "memoryLimit": "256Mi"}."""
+    """NVIDIA device plugin. Default: enabled=true, namespace="nvidia-device-plugin", image="nvcr.io/nvidia/k8s-device-plugin:v0.18.2", resources={"cpu": "50m", "memory": "64Mi", "cpuLimit": "200m", "memoryLimit": "256Mi", "ephemeralStorage": "32Mi", "ephemeralStorageLimit": "128Mi"}."""
     metrics_server: NotRequired[MetricsServerConfig]
     """metrics-server. Default: enabled=true, ha=false, registerApiService=true, resources={"cpu": "100m", "memory": "200Mi", "cpuLimit": "1", "memoryLimit": "400Mi", "ephemeralStorage": "32Mi", "ephemeralStorageLimit": "128Mi"}."""
     priority_classes: NotRequired[PriorityLadderConfig]
@@ -743,9 +743,9 @@ class PlatformConfig(TypedDict):
     tenants: NotRequired[list[TenantNamespaceConfig]]
     """tenant namespaces with guardrails. Default: []."""
     node_agent: NotRequired[NodeAgentConfig]
-    """the NVML node agent. Default: enabled=true, namespace="gpu-node-agent", prefix="node-agent.gpu-node-pools.io/", intervalSeconds=15, settleSeconds=60, minWriteIntervalSeconds=30, port=9402, metricsScrapers=["monitoring"], gfdLabels=false, podResources=false, nvidiaVisibleDevices="all", nvidiaDriverCapabilities="utility", resources={"cpu": "20m", "memory": "64Mi", "cpuLimit": "200m", "memoryLimit": "128Mi"}."""
+    """the NVML node agent. Default: enabled=true, namespace="gpu-node-agent", prefix="node-agent.gpu-node-pools.io/", intervalSeconds=15, settleSeconds=60, minWriteIntervalSeconds=30, port=9402, metricsScrapers=["monitoring"], gfdLabels=false, podResources=false, nvidiaVisibleDevices="all", nvidiaDriverCapabilities="utility", resources={"cpu": "20m", "memory": "64Mi", "cpuLimit": "200m", "memoryLimit": "128Mi", "ephemeralStorage": "32Mi", "ephemeralStorageLimit": "128Mi"}."""
     karpenter: NotRequired[KarpenterConfig]
-    """Karpenter (EKS): controller, EC2NodeClass, interruption queue. Default: enabled=false, version="1.15.0", controller={"image": "public.ecr.aws/karpenter/controller:1.15.0", "replicas": 2, "resources": {"cpu": "1", "memory": "1Gi", "cpuLimit": "1", "memoryLimit": "1Gi"}, "logLevel": "info"}, nodeClass={"amiAlias": "al2023@v20260520", "rootVolumeSize": 200, "tags": {}}, interruptionQueue={"enabled": true, "messageRetentionSeconds": 300}."""
+    """Karpenter (EKS): controller, EC2NodeClass, interruption queue. Default: enabled=false, version="1.15.0", controller={"image": "public.ecr.aws/karpenter/controller:1.15.0", "replicas": 2, "resources": {"cpu": "1", "memory": "1Gi", "cpuLimit": "1", "memoryLimit": "1Gi", "ephemeralStorage": "32Mi", "ephemeralStorageLimit": "128Mi"}, "logLevel": "info"}, nodeClass={"amiAlias": "al2023@v20260520", "rootVolumeSize": 200, "tags": {}}, interruptionQueue={"enabled": true, "messageRetentionSeconds": 300}."""
     alerts: NotRequired[AlertsConfig]
     """Prometheus alert rules and scrape objects for nodes and GPUs. Default: nodeExporterSelector="job=\\"node-exporter\\"", kubeStateMetricsSelector="job=\\"kube-state-metrics\\"", nodeAgentSelector="job=\\"gpu-node-agent\\"", runbookBaseUrl="docs/alerts.md", node={"enabled": true, "memoryPressureFor": "10m", "memoryHighPercent": 90, "memoryHighFor": "15m", "cpuHighPercent": 90, "cpuHighFor": "15m", "loadPerCore": 2, "loadFor": "15m"}, gpu={"memoryUsedRatio": 0.95, "memoryFor": "10m", "unhealthyFor": "5m", "lostFor": "1m", "xidWindow": "10m", "temperatureCelsius": 85, "temperatureFor": "10m", "slowdownFor": "10m", "agentDownFor": "5m", "agentMissingFor": "15m", "labelWritesFailingFor": "15m"}, cost={"idleUtilizationRatio": 0.05, "idleFor": "2h", "pendingFor": "30m"}, prometheusRule=false, podMonitor=false."""
 
@@ -825,7 +825,7 @@ class DevicePluginArgs(TypedDict):
     image_digest: NotRequired[str]
     """digest of `image`'s tag (`sha256:` and 64 hex): renders `repo:tag@sha256:...`"""
     resources: NotRequired[ContainerResources]
-    """default: requests 50m/64Mi, limits 200m/256Mi. Default: cpu="50m", memory="64Mi", cpuLimit="200m", memoryLimit="256Mi"."""
+    """default: requests 50m/64Mi, limits 200m/256Mi. Default: cpu="50m", memory="64Mi", cpuLimit="200m", memoryLimit="256Mi", ephemeralStorage="32Mi", ephemeralStorageLimit="128Mi"."""
     time_slicing: NotRequired[TimeSlicingConfig]
     """share each GPU; unset: no sharing"""
     extra_tolerations: NotRequired[list[TolerationConfig]]
@@ -891,7 +891,7 @@ class NodeAgentArgs(TypedDict):
     nvidia_driver_capabilities: NotRequired[str]
     """NVIDIA_DRIVER_CAPABILITIES: `utility` is all NVML needs. Default: "utility"."""
     resources: NotRequired[ContainerResources]
-    """requests and limits. Default: cpu="20m", memory="64Mi", cpuLimit="200m", memoryLimit="128Mi"."""
+    """requests and limits. Default: cpu="20m", memory="64Mi", cpuLimit="200m", memoryLimit="128Mi", ephemeralStorage="32Mi", ephemeralStorageLimit="128Mi"."""
     extra_tolerations: NotRequired[list[TolerationConfig]]
     """for other taints the GPU pools carry (e.g. a spot taint). Default: []."""
     isolation: NotRequired[IsolationConfig]
@@ -965,4 +965,4 @@ class MonitoringArgs(TypedDict):
     rule_labels: NotRequired[dict[str, str]]
     """labels on the PrometheusRule and PodMonitor, e.g. {release: kube-prometheus-stack} for its default selectors. Default: {}."""
     node_agent: NotRequired[NodeAgentConfig]
-    """where the node agent runs (namespace, port), as deployed. Default: enabled=true, namespace="gpu-node-agent", prefix="node-agent.gpu-node-pools.io/", intervalSeconds=15, settleSeconds=60, minWriteIntervalSeconds=30, port=9402, metricsScrapers=["monitoring"], gfdLabels=false, podResources=false, nvidiaVisibleDevices="all", nvidiaDriverCapabilities="utility", resources={"cpu": "20m", "memory": "64Mi", "cpuLimit": "200m", "memoryLimit": "128Mi"}."""
+    """where the node agent runs (namespace, port), as deployed. Default: enabled=true, namespace="gpu-node-agent", prefix="node-agent.gpu-node-pools.io/", intervalSeconds=15, settleSeconds=60, minWriteIntervalSeconds=30, port=9402, metricsScrapers=["monitoring"], gfdLabels=false, podResources=false, nvidiaVisibleDevices="all", nvidiaDriverCapabilities="utility", resources={"cpu": "20m", "memory": "64Mi", "cpuLimit": "200m", "memoryLimit": "128Mi", "ephemeralStorage": "32Mi", "ephemeralStorageLimit": "128Mi"}."""

@@ -24,9 +24,11 @@ from ..aws.cluster import (
     cluster_encryption_policy,
     control_plane_log_group_name,
     create_cluster_request,
+    deny_log_group_creation_policy,
     kms_key_description,
 )
 from ..aws.kubeconfig import eks_kubeconfig
+from ..aws.names import IAM_ROLE_NAME_MAX, autoname_within
 from ..aws.provider_settings import AwsProviderSettings
 from ..config.cluster import ClusterConfig, EksClusterConfig
 from ..config.cluster_access import AccessEntryConfig
@@ -97,7 +99,9 @@ class Cluster(pulumi.ComponentResource):
 
     def _declare_eks(self, name: str, config: EksClusterConfig, settings: AwsProviderSettings) -> None:
         child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(f"{name}-cluster", assume_role_policy=_EKS_TRUST, opts=child)
+        role = aws.iam.Role(
+            autoname_within(f"{name}-cluster", IAM_ROLE_NAME_MAX), assume_role_policy=_EKS_TRUST, opts=child
+        )
         attachment = aws.iam.RolePolicyAttachment(
             f"{name}-cluster-policy", role=role.name, policy_arn=CLUSTER_ROLE_POLICY, opts=child
         )
@@ -106,6 +110,12 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-cluster-encryption",
             role=role.name,
             policy=key_arn.apply(lambda arn: json.dumps(cluster_encryption_policy(arn))),
+            opts=child,
+        )
+        deny_log_group = aws.iam.RolePolicy(
+            f"{name}-cluster-deny-log-group",
+            role=role.name,
+            policy=json.dumps(deny_log_group_creation_policy()),
             opts=child,
         )
         # Ours, made before the cluster: EKS would create it itself, keeping logs forever.
@@ -123,7 +133,7 @@ class Cluster(pulumi.ComponentResource):
                 "provider": {"key_arn": key_arn}, "resources": request["encryptionConfig"][0]["resources"]
             },
             **_cluster_kwargs(request),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment, encryption_grant, log_group]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment, encryption_grant, deny_log_group, log_group]),
         )
         self._cluster = cluster
         self.name = cluster.name

@@ -3,7 +3,7 @@
 
 AWS side: the node role, its instance profile and `EC2_LINUX` access entry; the interruption queue with its policy
 and EventBridge rules; the controller role (trusting EKS Pod Identity) with Karpenter's tag-scoped policies, and
-its Pod Identity association; the `karpenter.sh/discovery` tags on the cluster's subnets and security group.
+its Pod Identity association. Nothing is tagged: the EC2NodeClass names the subnets and security group by id.
 Kubernetes side: the CRDs, then the controller (after the Pod Identity agent, the association, the general node
 groups and CoreDNS), then the EC2NodeClass `gpu-node-pools`.
 
@@ -27,6 +27,7 @@ from ..aws.access import (
     create_node_access_entry_request,
     create_pod_identity_association_request,
 )
+from ..aws.names import EVENT_RULE_NAME_MAX, IAM_ROLE_NAME_MAX, autoname_within
 from ..aws.karpenter_iam import CONTROLLER_POLICY_NAMES, KARPENTER_NODE_ROLE_POLICIES, cluster_identity, controller_policies, node_trust_policy, pod_identity_trust_policy
 from ..config.karpenter import KARPENTER_NAMESPACE, KARPENTER_SERVICE_ACCOUNT
 from ..aws.karpenter_interruption import (
@@ -39,7 +40,7 @@ from ..aws.karpenter_interruption import (
 )
 from ..config.cluster import EksClusterConfig
 from ..config.karpenter import KarpenterConfig
-from ..manifests.ec2_node_class import DISCOVERY_TAG, build_ec2_node_class
+from ..manifests.ec2_node_class import build_ec2_node_class
 from ..manifests.karpenter_controller import build_karpenter_controller
 from ..manifests.karpenter_crds import karpenter_crds
 from ..parts import object_id
@@ -85,7 +86,6 @@ class Karpenter(pulumi.ComponentResource):
         node_role, node_ready = self._nodes(args)
         queue_arn = self._interruption_queue(args)
         association = self._controller_identity(args, node_role.arn, queue_arn)
-        discovery = self._discovery_tags(args)
 
         self.crds = declare_objects(karpenter_crds(config.version), self)
         controller_objects = build_karpenter_controller(
@@ -97,12 +97,13 @@ class Karpenter(pulumi.ComponentResource):
             depends_on=[*self.crds.values(), association, *pod_identity, *args.controller_after],
         )
         node_class = build_ec2_node_class(
-            config.node_class, cluster_name=args.cluster.name, instance_profile=self.instance_profile_name
+            config.node_class, instance_profile=self.instance_profile_name, subnet_ids=args.cluster.subnet_ids,
+            security_group_id=args.cluster_security_group_id,
         )
         # After the controller, so that it is deleted first, while the controller can still clear its finalizer.
         (self.node_class,) = declare_objects(
             [node_class], self,
-            depends_on=[*self.crds.values(), *self.controller.values(), *node_ready, *discovery],
+            depends_on=[*self.crds.values(), *self.controller.values(), *node_ready],
         ).values()
         objects = [*karpenter_crds(config.version), *controller_objects, node_class]
         self.object_ids = pulumi.Output.from_input(sorted(object_id(obj) for obj in objects))
@@ -121,7 +122,7 @@ class Karpenter(pulumi.ComponentResource):
         """The node role, its instance profile and access entry; returns the role and what a node needs to join."""
         name = f"{self._name}-node"
         role = aws.iam.Role(
-            name, assume_role_policy=json.dumps(node_trust_policy()),
+            autoname_within(name, IAM_ROLE_NAME_MAX), assume_role_policy=json.dumps(node_trust_policy()),
             description=f"Nodes Karpenter launches in EKS cluster {args.cluster.name}", opts=self._opts(),
         )
         attachments = [
@@ -160,7 +161,7 @@ class Karpenter(pulumi.ComponentResource):
         for event in INTERRUPTION_EVENTS:
             rule_request = put_rule_request(PENDING_OUTPUT, event, args.cluster.name)
             rule = aws.cloudwatch.EventRule(
-                f"{self._name}-{event.name}",
+                autoname_within(f"{self._name}-{event.name}", EVENT_RULE_NAME_MAX),
                 event_pattern=rule_request["EventPattern"],
                 description=rule_request["Description"],
                 state=rule_request["State"],
@@ -178,7 +179,7 @@ class Karpenter(pulumi.ComponentResource):
     ) -> pulumi.Resource:
         name = f"{self._name}-controller"
         role = aws.iam.Role(
-            name, assume_role_policy=json.dumps(pod_identity_trust_policy()),
+            autoname_within(name, IAM_ROLE_NAME_MAX), assume_role_policy=json.dumps(pod_identity_trust_policy()),
             description=f"Karpenter's controller in EKS cluster {args.cluster.name} (EKS Pod Identity)",
             opts=self._opts(),
         )
@@ -210,19 +211,6 @@ class Karpenter(pulumi.ComponentResource):
             role_arn=role.arn,
             opts=self._opts(attachments),
         )
-
-    def _discovery_tags(self, args: KarpenterArgs) -> list[pulumi.Resource]:
-        """`karpenter.sh/discovery=<cluster>` on the cluster's subnets and the cluster security group (the one
-        EKS gives managed nodes), so the EC2NodeClass's selectors find them."""
-        targets: list[tuple[str, pulumi.Input[str]]] = [(s, s) for s in args.cluster.subnet_ids]
-        targets.append(("cluster-security-group", args.cluster_security_group_id))
-        return [
-            aws.ec2.Tag(
-                f"{self._name}-discovery-{label}", resource_id=resource_id, key=DISCOVERY_TAG,
-                value=args.cluster.name, opts=self._opts(),
-            )
-            for label, resource_id in targets
-        ]
 
 
 def _policy_json(name: str, documents: dict[str, dict[str, Any]]) -> str:

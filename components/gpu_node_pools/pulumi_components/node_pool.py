@@ -12,6 +12,7 @@ import pulumi_aws as aws
 from ..aws import PENDING_OUTPUT
 from ..aws.bottlerocket import bottlerocket_nvidia_settings
 from ..aws.launch_template import launch_template_data
+from ..aws.names import IAM_ROLE_NAME_MAX, autoname_within
 from ..aws.nodegroup import (
     desired_size_plan,
     nodegroup_name_prefix,
@@ -30,11 +31,12 @@ __all__ = ["NODE_POOL_TYPE", "NODE_ROLE_POLICIES", "NodeGroupParts", "NodePool",
 
 NODE_POOL_TYPE = type_token("NodePool")
 
-# The three managed policies every EKS worker node needs (EKS user guide, "Amazon EKS node IAM role").
+# The three managed policies every EKS worker node needs (EKS user guide, "Amazon EKS node IAM role"); ECR
+# PullOnly rather than ReadOnly: nodes pull images and never list or describe repositories.
 NODE_ROLE_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
     "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
-    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
 )
 _EC2_TRUST = json.dumps({
     "Version": "2012-10-17",
@@ -113,7 +115,9 @@ def declare_node_group(
     if pool.node_role_arn:
         node_role_arn = pulumi.Output.from_input(pool.node_role_arn)
     else:
-        role = aws.iam.Role(f"{name}-node", assume_role_policy=_EC2_TRUST, opts=child)
+        role = aws.iam.Role(
+            autoname_within(f"{name}-node", IAM_ROLE_NAME_MAX), assume_role_policy=_EC2_TRUST, opts=child
+        )
         depends = [
             aws.iam.RolePolicyAttachment(
                 f"{name}-node-{arn.rsplit('/', 1)[1]}", role=role.name, policy_arn=arn, opts=child

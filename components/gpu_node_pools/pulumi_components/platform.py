@@ -14,7 +14,8 @@ from ..config.cluster import EksClusterConfig
 from ..config.component_args import NodePoolArgs, validate_args
 from ..config.platform import PlatformConfig
 from . import args as typed
-from ._live_node_groups import live_desired_sizes
+from ..aws.nodegroup import LiveNodeGroup, protected_replacement_problem, replacing_changes
+from ._live_node_groups import live_node_groups
 from .cluster import Cluster
 from .in_cluster import IN_CLUSTER_COMPONENTS, ElasticNodePool, component_source
 from .karpenter import Karpenter, KarpenterArgs
@@ -114,6 +115,7 @@ def declare_platform(
     """Declares the cluster, its pools and the in-cluster layer as children of `parent`, in the order they must
     come up: the in-cluster parts after the node pools and CoreDNS (Deployments need nodes to become ready), each
     after the parts it names in `after`."""
+    live = _live_groups_checked(config)  # before any resource: a protected pool's replacement stops here
     cluster = Cluster(
         name,
         config.cluster,
@@ -121,7 +123,7 @@ def declare_platform(
         project_root=project_root,
         enforce_network_policy=_declares_network_policies(config),
     )
-    node_pools = _managed_node_pools(parent, name, cluster, config)
+    node_pools = _managed_node_pools(parent, name, cluster, config, live)
     on_nodes = cluster.add_post_compute_addons(after=node_pools)
 
     declared = PlatformParts(cluster, node_pools)
@@ -134,15 +136,30 @@ def declare_platform(
     return declared
 
 
+def _live_groups_checked(config: PlatformConfig) -> dict[str, LiveNodeGroup]:
+    """The live node groups of an EKS stack's managed pools; raises when a protected pool would be replaced."""
+    if not (isinstance(config.cluster, EksClusterConfig) and config.managed_pools):
+        return {}
+    live = live_node_groups(config.cluster.name)
+    problems = [
+        problem for pool in config.managed_pools if pool.name in live
+        if (problem := protected_replacement_problem(
+            pool, replacing_changes(pool, live[pool.name], config.cluster.subnet_ids)))
+    ]
+    if problems:
+        raise pulumi.RunError("\n".join(problems))
+    return live
+
+
 def _managed_node_pools(
-    parent: pulumi.ComponentResource, name: str, cluster: Cluster, config: PlatformConfig
+    parent: pulumi.ComponentResource, name: str, cluster: Cluster, config: PlatformConfig,
+    live: dict[str, LiveNodeGroup],
 ) -> list[NodePool]:
     """One NodePool per managed pool of an EKS cluster (elastic pools are in-cluster parts)."""
     if not isinstance(config.cluster, EksClusterConfig):
         return []
     eks = config.cluster
     bottlerocket_settings = bottlerocket_nvidia_settings(config.device_plugin, config.node_agent)
-    live_sizes = live_desired_sizes(eks.name) if config.managed_pools else {}
     return [
         NodePool(
             f"{name}-{pool.name}",
@@ -156,7 +173,7 @@ def _managed_node_pools(
             # Nodes join only once the CNI (and what else they need) is in place.
             pulumi.ResourceOptions(parent=parent, depends_on=cluster.compute_dependencies),
             bottlerocket_settings=bottlerocket_settings,
-            live_desired_size=live_sizes.get(pool.name),
+            live_desired_size=live[pool.name].desired if pool.name in live else None,
         )
         for pool in config.managed_pools
     ]
