@@ -42,8 +42,9 @@ def run(*cmd: str, env: dict[str, str] | None = None, input: str | None = None) 
     return proc.stdout
 
 
-def cli(*args: str) -> list[dict[str, Any]]:
-    out = run(str(Path(sys.executable).parent / "gpu-node-pools"), *args)
+def yaml_from(module: str, *args: str) -> list[dict[str, Any]]:
+    """The YAML documents `python -m <module> <args>` prints (gpu_node_pools.cli, or .script_commands)."""
+    out = run(sys.executable, "-m", module, *args)
     return [d for d in yaml.safe_load_all(out) if d]
 
 
@@ -111,7 +112,8 @@ def main() -> None:
     def kubectl(*a: str, input: str | None = None) -> str:
         return run(kubectl_bin, "--kubeconfig", kubeconfig, *a, input=input)
 
-    nodes = clone_nodes(cli("simulated-nodes", "--stack", "local"), args.gpu_nodes, args.general_nodes)
+    templates = yaml_from("gpu_node_pools.script_commands", "simulated-nodes", "--stack", "local")
+    nodes = clone_nodes(templates, args.gpu_nodes, args.general_nodes)
     nodes_file = state / "nodes.yaml"
     nodes_file.write_text(yaml.safe_dump_all(nodes))
     result: dict[str, Any] = {"gpu_nodes": args.gpu_nodes, "general_nodes": args.general_nodes, "pods": args.pods}
@@ -120,7 +122,7 @@ def main() -> None:
     result["cluster_up_s"] = round(time.monotonic() - start, 1)
     try:
         start = time.monotonic()
-        layer = cli("render", "--stack", "local")
+        layer = yaml_from("gpu_node_pools.cli", "render", "--stack", "local")
         kubectl("apply", "--server-side", "--field-manager=gnp-layer", "-f", "-", input=yaml.safe_dump_all(layer))
         daemonsets = [(d["metadata"]["namespace"], d["metadata"]["name"]) for d in layer if d["kind"] == "DaemonSet"]
         result["layer_apply_s"] = round(time.monotonic() - start, 1)

@@ -17,7 +17,7 @@
 #   scripts/cluster.sh observe-stop  stop them (down does too)
 #
 # Kubeconfig: $GNP_STATE/kubeconfig (.state/kubeconfig). GNP_NODES_FILE=FILE applies that Node YAML instead of
-# `gpu-node-pools simulated-nodes --stack $GNP_STACK`.
+# `python -m gpu_node_pools.script_commands simulated-nodes --stack $GNP_STACK`.
 set -euo pipefail
 source "$(dirname "$0")/../tools/lib.sh"
 
@@ -58,7 +58,7 @@ running() {
 simulated_nodes() {
   "$GNP_ROOT/scripts/setup.sh"
   if [ -n "${GNP_NODES_FILE:-}" ]; then cat "$GNP_NODES_FILE"; else
-    "$GNP_ROOT/.venv/bin/gpu-node-pools" simulated-nodes --stack "$STACK"
+    "$GNP_ROOT/.venv/bin/python" -m gpu_node_pools.script_commands simulated-nodes --stack "$STACK"
   fi | with_metrics_path
 }
 
@@ -219,7 +219,7 @@ up() {
     # (kwokctl's default downloads upstream's, and its Service name would clash with the stack's own).
     mkdir -p "$KWOK_WORKDIR" "$CLUSTER_DIR"
     "$GNP_ROOT/scripts/setup.sh"
-    "$GNP_ROOT/.venv/bin/gpu-node-pools" kwok-instance-types >"$CLUSTER_DIR/karpenter-instance-types.json"
+    "$GNP_ROOT/.venv/bin/python" -m gpu_node_pools.script_commands kwok-instance-types >"$CLUSTER_DIR/karpenter-instance-types.json"
     { cat <<YAML
 apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration

@@ -11,7 +11,8 @@ stack="${1:-${STACK:-}}"
 [ -n "$stack" ] || die "name the stack: make image-push STACK=dev (its nodeAgent.pushRepository is the target)"
 out="${GNP_IMAGE_OUT:-$GNP_ROOT/build/image}"
 [ -s "$out/digest" ] && [ -d "$out/oci" ] || die "$out holds no built image: run make image first"
-repository="$(.venv/bin/gpu-node-pools --project-dir "${GNP_PROJECT_DIR:-$GNP_ROOT}" image-push-target --stack "$stack")" \
+repository="$(.venv/bin/python -m gpu_node_pools.script_commands --project-dir "${GNP_PROJECT_DIR:-$GNP_ROOT}" \
+  image-push-target --stack "$stack")" \
   || exit 2
 version="$(sed -n 's/^version = "\(.*\)"$/\1/p' node-agent/pyproject.toml)"
 load_sets

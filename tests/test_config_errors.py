@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from gpu_node_pools import script_commands
 from gpu_node_pools.cli import main
 
 GOOD_POOLS = [
@@ -96,13 +97,16 @@ def write_project(root: Path, extra: dict) -> None:
     (root / "stacks" / "Pulumi.bad.yaml").write_text(yaml.safe_dump({"config": config}))
 
 
-@pytest.mark.parametrize("command", ["render", "pools", "simulated-nodes"])
+@pytest.mark.parametrize(("entry", "command"), [(main, "render"), (main, "pools"),
+                                              (script_commands.main, "simulated-nodes")],
+                         ids=["render", "pools", "simulated-nodes"])
 @pytest.mark.parametrize(("case", "extra", "key", "message"), CASES, ids=[c[0] for c in CASES])
 def test_bad_config_names_the_file_and_key(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, case: str, extra: dict, key: str, message: str
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], entry, command: str, case: str, extra: dict, key: str,
+    message: str,
 ) -> None:
     write_project(tmp_path, extra)
-    assert main(["--project-dir", str(tmp_path), command, "--stack", "bad"]) == 2
+    assert entry(["--project-dir", str(tmp_path), command, "--stack", "bad"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""  # nothing rendered
     error = captured.err
@@ -148,7 +152,7 @@ def test_image_push_target_prints_the_repository_or_names_the_missing_key(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], agent: dict, code: int, out: str, err: str
 ) -> None:
     write_project(tmp_path, {"gpu-node-pools:nodeAgent": agent})
-    assert main(["--project-dir", str(tmp_path), "image-push-target", "--stack", "bad"]) == code
+    assert script_commands.main(["--project-dir", str(tmp_path), "image-push-target", "--stack", "bad"]) == code
     captured = capsys.readouterr()
     assert captured.out == out
     assert err in captured.err

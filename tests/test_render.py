@@ -1,9 +1,10 @@
-"""`gpu-node-pools render` and `simulated-nodes`: every object valid for the Kubernetes versions we support."""
+"""`gpu-node-pools render` and the scripts' `simulated-nodes`: every object valid for the Kubernetes versions we support."""
 
 import pytest
 import yaml
 from k8s_schema import crd_schema_problems, validate_objects
 
+from gpu_node_pools import script_commands
 from gpu_node_pools.cli import main
 from gpu_node_pools.config.stack_files import load_stack
 from gpu_node_pools.parts import in_cluster_objects, object_id
@@ -11,8 +12,8 @@ from gpu_node_pools.parts import in_cluster_objects, object_id
 STACKS = ["dev", "prod", "local"]
 
 
-def cli_yaml(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict]:
-    assert main(list(args)) == 0
+def cli_yaml(capsys: pytest.CaptureFixture[str], *args: str, entry=main) -> list[dict]:
+    assert entry(list(args)) == 0
     return [doc for doc in yaml.safe_load_all(capsys.readouterr().out) if doc]
 
 
@@ -42,7 +43,7 @@ def test_namespaces_come_before_the_objects_in_them(stack: str, capsys) -> None:
 
 
 def test_simulated_nodes_mirror_the_local_pools(capsys) -> None:
-    nodes = cli_yaml(capsys, "simulated-nodes", "--stack", "local")
+    nodes = cli_yaml(capsys, "simulated-nodes", "--stack", "local", entry=script_commands.main)
     config = load_stack("local")
     # Managed pools only: Karpenter launches an elastic pool's nodes when pods need them.
     assert config.elastic_pools, "the local stack should have an elastic pool"

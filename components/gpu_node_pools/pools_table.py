@@ -1,0 +1,62 @@
+"""`gpu-node-pools pools`: a stack's node pools as text tables, managed node groups first, then elastic pools."""
+
+from __future__ import annotations
+
+from .config.platform import PlatformConfig
+from .manifests.karpenter import (
+    CAPACITY_TYPE_LABEL,
+    INSTANCE_FAMILY_LABEL,
+    build_node_pools,
+)
+from .parts import default_node_class_ref
+
+__all__ = ["pools_table"]
+
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+def _elastic_table(config: PlatformConfig) -> str:
+    """One line per elastic pool: what Karpenter may launch, the cap, when nodes go back."""
+    header = ("ELASTIC POOL", "INSTANCES", "CAPACITY", "GPU CAP", "CONSOLIDATION", "WEIGHT", "NODECLASS", "TAINTS")
+    rows: list[tuple[str, ...]] = [header]
+    for obj in build_node_pools(config.node_pools, config.contract, default_node_class_ref(config)):
+        spec, template = obj["spec"], obj["spec"]["template"]["spec"]
+        values = {r["key"]: ",".join(r["values"]) for r in template["requirements"]}
+        instances = values.get(INSTANCE_FAMILY_LABEL, "") or values.get("node.kubernetes.io/instance-type", "")
+        disruption = spec["disruption"]
+        rows.append((
+            obj["metadata"]["name"],
+            instances,
+            values[CAPACITY_TYPE_LABEL],
+            spec["limits"]["nvidia.com/gpu"],
+            f"{disruption['consolidationPolicy']} after {disruption['consolidateAfter']}",
+            str(spec.get("weight", "-")),
+            f"{template['nodeClassRef']['kind']}/{template['nodeClassRef']['name']}",
+            ",".join(f"{t['key']}={t['value']}:{t['effect']}" for t in template["taints"]) or "<none>",
+        ))
+    return _table(rows)
+
+
+def pools_table(config: PlatformConfig) -> str:
+    """The managed pools' table (when there are any), then the elastic pools' table (when there are any)."""
+    header = ("NAME", "KIND", "INSTANCE TYPES", "AMI TYPE", "CAPACITY", "MIN/DESIRED/MAX", "DISK", "TAINTS")
+    rows: list[tuple[str, ...]] = [header]
+    for pool in config.managed_pools:
+        taints = ",".join(str(t) for t in pool.node_taints(config.contract))
+        rows.append((
+            pool.name,
+            pool.kind,
+            ",".join(pool.instance_types),
+            pool.ami().name,
+            pool.capacity_type,
+            f"{pool.node_scaling.min}/{pool.node_scaling.desired_size}/{pool.node_scaling.max}",
+            f"{pool.effective_disk_size()}Gi",
+            taints or "<none>",
+        ))
+    tables = [_table(rows)] if len(rows) > 1 else []
+    if config.elastic_pools:
+        tables.append(_elastic_table(config))
+    return "\n\n".join(tables)
