@@ -5,7 +5,8 @@ import json
 import pytest
 from aws_model import max_length
 from gpu_node_pools.aws.names import AUTONAME_SUFFIX_LENGTH, autoname_within, name_within
-from pulumi_harness import Declared, run_program, stack_config
+from gpu_node_pools.mock_engine import DeclaredResource
+from pulumi_harness import run_program, stack_config
 
 # Resource type -> the API member its name goes to (botocore's max where the model has one, else AWS' documented
 # limit), and how the name is given: explicitly (`name`), as a prefix (+ 26 characters), or by Pulumi's auto-name.
@@ -34,7 +35,7 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
-def physical_name(resource: Declared) -> str:
+def physical_name(resource: DeclaredResource) -> str:
     inputs = resource.inputs
     if "name" in inputs:
         return inputs["name"]
@@ -64,18 +65,18 @@ def prod_with_longest_names() -> dict[str, str]:
 def test_every_aws_name_fits_for_long_stack_cluster_and_pool_names(stack: str) -> None:
     assert len(stack) <= 40
     resources = run_program(stack, prod_with_longest_names())
-    named = [r for r in resources if r.typ in NAMED]
-    assert {r.typ for r in named} == set(NAMED)  # every kind of name was looked at
-    too_long = [(r.typ, physical_name(r), limit(r.typ)) for r in named if len(physical_name(r)) > limit(r.typ)]
+    named = [r for r in resources if r.type in NAMED]
+    assert {r.type for r in named} == set(NAMED)  # every kind of name was looked at
+    too_long = [(r.type, physical_name(r), limit(r.type)) for r in named if len(physical_name(r)) > limit(r.type)]
     assert too_long == []
-    roles = [physical_name(r) for r in resources if r.typ == "aws:iam/role:Role"]
+    roles = [physical_name(r) for r in resources if r.type == "aws:iam/role:Role"]
     assert len(set(roles)) == len(roles)
 
 
 def test_the_shipped_names_are_unchanged() -> None:
     """A name that fits is left alone: an existing stack's resources keep their names (and URNs)."""
     resources = run_program("prod")
-    roles = sorted(r.name for r in resources if r.typ == "aws:iam/role:Role")
+    roles = sorted(r.name for r in resources if r.type == "aws:iam/role:Role")
     assert roles == ["prod-cluster", "prod-general-node", "prod-gpu-node", "prod-karpenter-controller",
                      "prod-karpenter-node"]
 

@@ -5,7 +5,8 @@ from collections import Counter
 import pulumi
 import pytest
 from gpu_node_pools.contract import IsolationContract, Taint
-from pulumi_harness import Declared, run_program
+from gpu_node_pools.mock_engine import DeclaredResource
+from pulumi_harness import run_program
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
@@ -32,17 +33,17 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def stacks() -> dict[str, list[Declared]]:
+def stacks() -> dict[str, list[DeclaredResource]]:
     with pytest.MonkeyPatch.context() as env:
         fake_aws_credentials(env)
         return {stack: run_program(stack) for stack in ("dev", "prod", "local")}
 
 
-def of_type(resources: list[Declared], typ: str) -> list[Declared]:
-    return [r for r in resources if r.typ == typ]
+def of_type(resources: list[DeclaredResource], typ: str) -> list[DeclaredResource]:
+    return [r for r in resources if r.type == typ]
 
 
-def pod_spec(workload: Declared) -> dict:
+def pod_spec(workload: DeclaredResource) -> dict:
     return workload.inputs["spec"]["template"]["spec"]
 
 
@@ -62,10 +63,10 @@ def pod_spec(workload: Declared) -> dict:
     ],
 )
 def test_resource_counts(stacks: dict, stack: str, expected: dict[str, int]) -> None:
-    counts = Counter(r.typ for r in stacks[stack])
+    counts = Counter(r.type for r in stacks[stack])
     assert {typ: counts[typ] for typ in expected} == expected
     if stack == "local":
-        assert not [r for r in stacks[stack] if r.typ.startswith("aws:")], "local stack must create no AWS resource"
+        assert not [r for r in stacks[stack] if r.type.startswith("aws:")], "local stack must create no AWS resource"
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -114,7 +115,7 @@ def test_general_addons_cannot_land_on_gpu_nodes(stacks: dict, stack: str) -> No
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "local"])
 def test_every_container_has_requests_and_limits(stacks: dict, stack: str) -> None:
-    for workload in [r for r in stacks[stack] if r.typ in WORKLOADS]:
+    for workload in [r for r in stacks[stack] if r.type in WORKLOADS]:
         spec = pod_spec(workload)
         for container in spec.get("initContainers", []) + spec["containers"]:
             res = container["resources"]
@@ -189,11 +190,11 @@ def test_a_single_component_deploys_on_its_own(args: object) -> None:
     """Another project imports one component and hands it its own provider and taint, as the args model or as
     the TypedDict other languages send."""
     from gpu_node_pools import DevicePlugin, DevicePluginArgs
-    from pulumi_harness import RecordingMocks
+    from gpu_node_pools.mock_engine import MockEngine
 
     if args == "model":
         args = DevicePluginArgs(isolation={"gpuTaint": {"key": "accelerator", "value": "nvidia", "effect": "NoSchedule"}})
-    mocks = RecordingMocks()
+    mocks = MockEngine()
     pulumi.runtime.set_mocks(mocks, project="other", stack="test", preview=False)
     contract = IsolationContract(gpu_taint=Taint("accelerator", "nvidia", "NoSchedule"))
 
@@ -229,7 +230,7 @@ def pools_config(stack: str, **changes: dict) -> dict[str, str]:
     return config
 
 
-def node_group_of(resources: list[Declared], pool: str) -> Declared:
+def node_group_of(resources: list[DeclaredResource], pool: str) -> DeclaredResource:
     return next(g for g in of_type(resources, NODE_GROUP) if g.inputs["labels"]["gpu-node-pools.io/pool"] == pool)
 
 
@@ -314,7 +315,7 @@ def test_capacity_block_pool_launches_into_its_reservation() -> None:
     assert node_group_of(resources, "gpu").inputs["capacityType"] == "CAPACITY_BLOCK"
 
 
-def dev_with(**changes: object) -> list[Declared]:
+def dev_with(**changes: object) -> list[DeclaredResource]:
     """The dev stack with some config keys replaced (values as in a stack file)."""
     import json
 
@@ -386,25 +387,25 @@ def test_addons_wrap_the_node_groups_in_order(stacks: dict) -> None:
     addons = {a.inputs["addonName"]: a for a in of_type(stacks["prod"], ADDON)}
     assert set(addons) == {"vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns"}
     groups = of_type(stacks["prod"], NODE_GROUP)
-    pools = [r for r in stacks["prod"] if r.typ == "gpu-node-pools:index:NodePool"]
+    pools = [r for r in stacks["prod"] if r.type == "gpu-node-pools:index:NodePool"]
     for pool in pools:  # the node groups are children of these, and wait with them
         assert {addons[n].name for n in ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")} <= set(pool.depends_on)
     assert {p.name for p in pools} <= set(addons["coredns"].depends_on) and len(groups) == len(pools)
     # The in-cluster layer waits for DNS too.
-    (metrics_server,) = [r for r in stacks["prod"] if r.typ == "gpu-node-pools:index:MetricsServer"]
+    (metrics_server,) = [r for r in stacks["prod"] if r.type == "gpu-node-pools:index:MetricsServer"]
     assert addons["coredns"].name in metrics_server.depends_on
     for addon in addons.values():
         assert addon.inputs["resolveConflictsOnUpdate"] == "OVERWRITE"
 
 
 def test_addon_versions_are_resolved_for_the_cluster_version_unless_pinned() -> None:
-    from pulumi_harness import mock_addon_version
+    from gpu_node_pools.mock_engine import EXAMPLE_VALUES
 
     resources = dev_with(**{"gpu-node-pools:cluster": dev_cluster(
         version="1.33", addons={"coredns": {"version": "v1.11.4-eksbuild.2"}}
     )})
     versions = {a.inputs["addonName"]: a.inputs["addonVersion"] for a in of_type(resources, ADDON)}
-    resolved = mock_addon_version({"kubernetesVersion": "1.33"})
+    resolved = EXAMPLE_VALUES.addon_version("coredns", "1.33")
     assert versions == {"vpc-cni": resolved, "kube-proxy": resolved, "eks-pod-identity-agent": resolved,
                         "coredns": "v1.11.4-eksbuild.2"}
 
@@ -425,7 +426,7 @@ def test_vpc_cni_enforces_network_policy_when_the_stack_declares_some(tenants: l
     agent_config = {"image": "registry.example.com/gpu-node-agent:1.0"} if agent else {"enabled": False}
     resources = dev_with(**{"gpu-node-pools:tenants": tenants, "gpu-node-pools:nodeAgent": agent_config,
                             "gpu-node-pools:devicePlugin": {"enabled": device_plugin}})
-    declares = any(r.typ == "kubernetes:networking.k8s.io/v1:NetworkPolicy" for r in resources)
+    declares = any(r.type == "kubernetes:networking.k8s.io/v1:NetworkPolicy" for r in resources)
     assert declares is enforced
     cni = next(a for a in of_type(resources, ADDON) if a.inputs["addonName"] == "vpc-cni")
     assert cni.inputs.get("configurationValues") == ('{"enableNetworkPolicy": "true"}' if enforced else None)
@@ -467,8 +468,8 @@ def test_aws_keys_in_the_stack_config_count_as_credentials(monkeypatch: pytest.M
 
 
 def test_prometheus_operator_objects_are_declared_only_when_asked_for() -> None:
-    def monitoring(resources: list[Declared]) -> dict[str, Declared]:
-        return {r.typ: r for r in resources if "monitoring.coreos.com" in r.typ}
+    def monitoring(resources: list[DeclaredResource]) -> dict[str, DeclaredResource]:
+        return {r.type: r for r in resources if "monitoring.coreos.com" in r.type}
 
     assert monitoring(run_program("dev")) == {}
     declared = monitoring(dev_with(**{"gpu-node-pools:alerts": {"prometheusRule": True, "podMonitor": True}}))

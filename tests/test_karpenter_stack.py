@@ -10,9 +10,10 @@ import pytest
 from aws_model import aws_problems
 from eks_model import eks_problems
 from k8s_schema import crd_schema_problems
-from pulumi_harness import Declared, run_program, stack_model
+from pulumi_harness import run_program, stack_model
 
 from gpu_node_pools.manifests.karpenter_crds import karpenter_crds
+from gpu_node_pools.mock_engine import DeclaredResource
 
 CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
 NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
@@ -21,7 +22,7 @@ ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
 
 
 @pytest.fixture(scope="module")
-def stacks() -> dict[str, list[Declared]]:
+def stacks() -> dict[str, list[DeclaredResource]]:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
         env.setenv("AWS_SECRET_ACCESS_KEY", "example")
@@ -29,21 +30,21 @@ def stacks() -> dict[str, list[Declared]]:
         return {stack: run_program(stack) for stack in ("dev", "prod", "local")}
 
 
-def of_type(resources: list[Declared], typ: str) -> list[Declared]:
-    return [r for r in resources if r.typ == typ]
+def of_type(resources: list[DeclaredResource], typ: str) -> list[DeclaredResource]:
+    return [r for r in resources if r.type == typ]
 
 
-def one(resources: list[Declared], typ: str, name_part: str = "") -> Declared:
-    (found,) = [r for r in resources if r.typ == typ and name_part in r.name]
+def one(resources: list[DeclaredResource], typ: str, name_part: str = "") -> DeclaredResource:
+    (found,) = [r for r in resources if r.type == typ and name_part in r.name]
     return found
 
 
-def test_the_local_stack_declares_no_karpenter(stacks: dict[str, list[Declared]]) -> None:
-    assert not [r for r in stacks["local"] if "karpenter" in r.name or r.typ in (CRD, NODE_CLASS)]
+def test_the_local_stack_declares_no_karpenter(stacks: dict[str, list[DeclaredResource]]) -> None:
+    assert not [r for r in stacks["local"] if "karpenter" in r.name or r.type in (CRD, NODE_CLASS)]
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_controller_waits_for_crds_identity_node_groups_and_dns(stacks: dict[str, list[Declared]], stack: str) -> None:
+def test_controller_waits_for_crds_identity_node_groups_and_dns(stacks: dict[str, list[DeclaredResource]], stack: str) -> None:
     resources = stacks[stack]
     deployment = one(resources, DEPLOYMENT, "karpenter")
     needs = set(deployment.depends_on)
@@ -57,7 +58,7 @@ def test_controller_waits_for_crds_identity_node_groups_and_dns(stacks: dict[str
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_node_class_comes_after_the_controller_and_what_nodes_need(
-    stacks: dict[str, list[Declared]], stack: str
+    stacks: dict[str, list[DeclaredResource]], stack: str
 ) -> None:
     resources = stacks[stack]
     node_class = one(resources, NODE_CLASS)
@@ -71,7 +72,7 @@ def test_node_class_comes_after_the_controller_and_what_nodes_need(
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_node_class_is_valid_and_names_the_instance_profile(stacks: dict[str, list[Declared]], stack: str) -> None:
+def test_node_class_is_valid_and_names_the_instance_profile(stacks: dict[str, list[DeclaredResource]], stack: str) -> None:
     resources = stacks[stack]
     node_class = one(resources, NODE_CLASS).inputs
     profile = one(resources, "aws:iam/instanceProfile:InstanceProfile")
@@ -81,7 +82,7 @@ def test_node_class_is_valid_and_names_the_instance_profile(stacks: dict[str, li
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_declared_objects_are_what_render_shows(stacks: dict[str, list[Declared]], stack: str) -> None:
+def test_declared_objects_are_what_render_shows(stacks: dict[str, list[DeclaredResource]], stack: str) -> None:
     from gpu_node_pools.parts import karpenter_objects
 
     rendered = {(o["kind"], o["metadata"]["name"]): o for o in karpenter_objects(stack_model(stack))}
@@ -92,7 +93,7 @@ def test_declared_objects_are_what_render_shows(stacks: dict[str, list[Declared]
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_pod_identity_for_the_controller(stacks: dict[str, list[Declared]], stack: str) -> None:
+def test_pod_identity_for_the_controller(stacks: dict[str, list[DeclaredResource]], stack: str) -> None:
     resources = stacks[stack]
     association = one(resources, ASSOCIATION)
     role = one(resources, "aws:iam/role:Role", "karpenter-controller")
@@ -109,7 +110,7 @@ def test_pod_identity_for_the_controller(stacks: dict[str, list[Declared]], stac
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_controller_policies_are_scoped_to_this_cluster(stacks: dict[str, list[Declared]], stack: str) -> None:
+def test_controller_policies_are_scoped_to_this_cluster(stacks: dict[str, list[DeclaredResource]], stack: str) -> None:
     cluster = stack_model(stack).cluster.name  # type: ignore[union-attr]
     policies = of_type(stacks[stack], "aws:iam/policy:Policy")
     assert len(policies) == 6
@@ -124,7 +125,7 @@ def test_controller_policies_are_scoped_to_this_cluster(stacks: dict[str, list[D
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_interruption_queue_rules_and_targets(stacks: dict[str, list[Declared]], stack: str) -> None:
+def test_interruption_queue_rules_and_targets(stacks: dict[str, list[DeclaredResource]], stack: str) -> None:
     resources = stacks[stack]
     queue = one(resources, "aws:sqs/queue:Queue")
     assert queue.inputs["messageRetentionSeconds"] == 300 and queue.inputs["sqsManagedSseEnabled"] is True
@@ -152,7 +153,7 @@ def test_interruption_queue_rules_and_targets(stacks: dict[str, list[Declared]],
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_nodes_go_into_the_stacks_subnets_and_cluster_security_group_by_id_and_nothing_is_tagged(
-    stacks: dict[str, list[Declared]], stack: str
+    stacks: dict[str, list[DeclaredResource]], stack: str
 ) -> None:
     """Tags on the user's subnets would be shared with every stack in the VPC, and a destroy would strip them."""
     config = stack_model(stack).cluster
@@ -163,14 +164,14 @@ def test_nodes_go_into_the_stacks_subnets_and_cluster_security_group_by_id_and_n
     assert node_class["securityGroupSelectorTerms"] == [{"id": "sg-0123456789abcdef0"}]
 
 
-def _node_role(resources: list[Declared]) -> tuple[Declared, list[Any]]:
+def _node_role(resources: list[DeclaredResource]) -> tuple[DeclaredResource, list[Any]]:
     role = one(resources, "aws:iam/role:Role", "karpenter-node")
     policies = [a.inputs["policyArn"] for a in of_type(resources, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
                 if a.inputs["role"] == role.name]
     return role, policies
 
 
-def test_node_role_joins_as_ec2_linux_with_the_worker_policies(stacks: dict[str, list[Declared]]) -> None:
+def test_node_role_joins_as_ec2_linux_with_the_worker_policies(stacks: dict[str, list[DeclaredResource]]) -> None:
     role, policies = _node_role(stacks["prod"])
     assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {"Service": "ec2.amazonaws.com"}
     assert sorted(p.rsplit("/", 1)[1] for p in policies) == [

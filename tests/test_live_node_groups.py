@@ -4,8 +4,8 @@ from typing import Any
 
 import pulumi
 import pytest
+from gpu_node_pools.mock_engine import MockEngine
 from gpu_node_pools.pulumi_components._live_node_groups import live_desired_sizes
-from pulumi_harness import RecordingMocks
 
 
 def group(desired: int, pool: str | None) -> dict[str, Any]:
@@ -29,17 +29,17 @@ def use(mocks: pulumi.runtime.Mocks) -> None:
     ids=["empty", "ours", "not-ours", "replacement"],
 )
 def test_live_sizes_are_keyed_by_the_pool_tag(groups: dict, expected: dict[str, int]) -> None:
-    use(RecordingMocks({"c": groups}))
+    use(MockEngine({"c": groups}))
     assert live_desired_sizes("c") == expected
 
 
 def test_a_cluster_that_does_not_exist_yet_has_no_live_groups() -> None:
-    use(RecordingMocks({}))
+    use(MockEngine({}))
     assert live_desired_sizes("not-created-yet") == {}
 
 
 def test_other_lookup_errors_are_not_swallowed() -> None:
-    class Denied(RecordingMocks):
+    class Denied(MockEngine):
         def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
             return {}, [("clusterName", "AccessDeniedException: not authorized to perform eks:ListNodegroups")]
 

@@ -29,7 +29,8 @@ from gpu_node_pools.provider.typeddicts import (
 )
 from gpu_node_pools.pulumi_components.platform import GpuPlatform as PythonGpuPlatform
 from pulumi.provider.experimental.component import ComponentProvider
-from pulumi_harness import ROOT, RecordingMocks
+from gpu_node_pools.mock_engine import MockEngine
+from pulumi_harness import ROOT
 
 PROVIDER = ComponentProvider(components.COMPONENTS, "gpu-node-pools", None, "0.0.0")
 SERVED = {component.__name__: component for component in components.COMPONENTS}
@@ -51,7 +52,7 @@ def construct(component: str, name: str, camel_inputs: dict[str, Any]) -> pulumi
     return SERVED[component](name, mapped)
 
 
-def kubernetes_objects(mocks: RecordingMocks) -> dict[tuple[str, str], dict[str, Any]]:
+def kubernetes_objects(mocks: MockEngine) -> dict[tuple[str, str], dict[str, Any]]:
     return {(r.typ, r.name): dict(r.inputs) for r in mocks.resources if r.typ.startswith("kubernetes:")
             and not r.typ.startswith("pulumi:providers")}
 
@@ -95,7 +96,7 @@ def test_stack_spelling_restores_aliases_enum_values_and_leaves_user_maps_alone(
 
 def test_package_gpu_platform_declares_the_python_stacks_kubernetes_objects() -> None:
     config = local_config()
-    python_mocks = RecordingMocks()
+    python_mocks = MockEngine()
     pulumi.runtime.set_mocks(python_mocks, project="p", stack="local", preview=False)
 
     @pulumi.runtime.test
@@ -103,7 +104,7 @@ def test_package_gpu_platform_declares_the_python_stacks_kubernetes_objects() ->
         PythonGpuPlatform("local", parse_platform_config(config, "stacks/Pulumi.local.yaml"))
 
     python_program()
-    package_mocks = RecordingMocks()
+    package_mocks = MockEngine()
     pulumi.runtime.set_mocks(package_mocks, project="p", stack="local", preview=False)
     ids: list[list[str]] = []
 
@@ -122,11 +123,11 @@ def test_package_gpu_platform_declares_the_python_stacks_kubernetes_objects() ->
 
 def test_single_components_declare_what_the_platform_does_for_their_part() -> None:
     config = local_config()
-    platform_mocks = RecordingMocks()
+    platform_mocks = MockEngine()
     pulumi.runtime.set_mocks(platform_mocks, project="p", stack="local", preview=False)
     pulumi.runtime.test(lambda: construct("GpuPlatform", "local", config))()
 
-    mocks = RecordingMocks()
+    mocks = MockEngine()
     pulumi.runtime.set_mocks(mocks, project="p", stack="local", preview=False)
     elastic = next(p for p in config["nodePools"] if "elastic" in p)
 
@@ -160,7 +161,7 @@ def test_single_components_declare_what_the_platform_does_for_their_part() -> No
 ])
 def test_bad_args_fail_before_any_resource_naming_the_key(component: str, camel_inputs: dict[str, Any], key: str,
                                                            message: str) -> None:
-    mocks = RecordingMocks()
+    mocks = MockEngine()
     pulumi.runtime.set_mocks(mocks, project="p", stack="s", preview=False)
     with pytest.raises(ConfigError) as error:
         pulumi.runtime.test(lambda: construct(component, "bad", camel_inputs))()

@@ -10,10 +10,10 @@ import pytest
 from gpu_node_pools import pulumi_components
 from gpu_node_pools.config.platform import PlatformConfig
 from gpu_node_pools.config.stack_files import load_stack
+from gpu_node_pools.mock_engine import MockEngine
 from gpu_node_pools.parts import COMPONENT_ARGS, IN_CLUSTER_PARTS, KARPENTER, in_cluster_objects, object_id
 from gpu_node_pools.pulumi_components.in_cluster import IN_CLUSTER_COMPONENTS
 from gpu_node_pools.pulumi_components.platform import GpuPlatform
-from pulumi_harness import RecordingMocks
 
 # The shipped stacks, and prod with the prometheus-operator objects on (no shipped stack turns them on).
 CASES = ("dev", "prod", "local", "prod+monitoring")
@@ -30,7 +30,7 @@ def platform_config(case: str) -> PlatformConfig:
 
 def declared_on_mocks(case: str) -> tuple[list[str], list[str]]:
     """(ids of the Kubernetes objects the platform declares, its `object_ids` output) for a case's config."""
-    mocks = RecordingMocks()
+    mocks = MockEngine()
     pulumi.runtime.set_mocks(mocks, project="gpu-node-pools", stack="test", preview=False)
     exported: list[list[str]] = []
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pulumi
 import pytest
-from pulumi_harness import RecordingMocks
+from gpu_node_pools.mock_engine import MockEngine
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -40,7 +40,7 @@ def test_import_example_is_the_readme_example_and_declares_what_it_says(monkeypa
     assert readme_code in example.read_text()
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
-    mocks = RecordingMocks()
+    mocks = MockEngine()
     pulumi.runtime.set_mocks(mocks, project="gpu-node-pools-import-example", stack="test", preview=False)
     pulumi.runtime.set_all_config({})
 

@@ -76,13 +76,10 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(rule_file_yaml(config.alerts))
     elif args.command == "plan":
         # Imports pulumi and the providers' SDKs: only this command pays for them.
-        from .plan import aws_resources, declare, plan_table
+        from .plan import plan, plan_json, plan_table
 
-        declared = aws_resources(declare(config, args.stack, args.project_dir or find_project_root()))
-        if args.json:
-            print(json.dumps([vars(r) for r in declared], indent=2, default=str))
-        else:
-            print(plan_table(declared))
+        declared = plan(config, args.stack, args.project_dir or find_project_root())
+        print(plan_json(declared) if args.json else plan_table(declared))
     elif args.json:
         print(json.dumps(nodegroup_requests(config), indent=2))
     elif args.launch_templates:
