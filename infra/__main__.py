@@ -5,7 +5,7 @@ from pathlib import Path
 import pulumi
 
 from gpu_node_pools import ConfigError, GpuPlatform
-from gpu_node_pools.stack_program import (
+from stack_config import (
     aws_cli_problem,
     aws_credentials_problem,
     example_values_problem,

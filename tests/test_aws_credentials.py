@@ -15,7 +15,7 @@ from gpu_node_pools.aws.provider_settings import (
     AwsProviderSettings,
     aws_provider_settings,
 )
-from gpu_node_pools.stack_program import aws_credentials_problem
+from stack_config import aws_credentials_problem
 
 SSO_PROFILE = """
 [profile sso]
@@ -175,7 +175,7 @@ def test_malformed_assume_roles_is_named(bad: str) -> None:
 
 
 def test_a_missing_aws_cli_is_named() -> None:
-    from gpu_node_pools.stack_program import aws_cli_problem
+    from stack_config import aws_cli_problem
 
     assert aws_cli_problem(lambda name: f"/usr/bin/{name}") is None
     problem = aws_cli_problem(lambda name: None)

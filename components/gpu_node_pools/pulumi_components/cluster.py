@@ -32,7 +32,7 @@ from ..aws.names import IAM_ROLE_NAME_MAX, autoname_within
 from ..aws.provider_settings import AwsProviderSettings
 from ..config.cluster import ClusterConfig, EksClusterConfig
 from ..config.cluster_access import AccessEntryConfig
-from ._running_stack import running_aws_settings
+from .running_stack import running_aws_settings
 
 __all__ = ["CLUSTER_ROLE_POLICY", "Cluster"]
 

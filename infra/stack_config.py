@@ -1,5 +1,9 @@
-"""The edges of a stack program: the running stack's config, and fast checks for AWS credentials, the AWS CLI and
-example values left in the stack file."""
+"""The stack program's edges: the running stack's config validated, and fast checks for AWS credentials, the AWS
+CLI and example values left in the stack file.
+
+Beside `__main__.py`, which imports it by name: the Python language host runs the program folder as a path, so
+Python puts that folder first on `sys.path`.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,12 @@ import botocore.exceptions
 import botocore.session
 import pulumi
 
-from .aws.kubeconfig import TOKEN_COMMAND
-from .aws.provider_settings import AwsProviderSettings
-from .config.placeholders import refuse_placeholders
-from .config.platform import ConfigError, PlatformConfig, parse_platform_config
-from .config.stack_files import namespace_values
-from .pulumi_components._running_stack import running_aws_settings, running_config
+from gpu_node_pools.aws.kubeconfig import TOKEN_COMMAND
+from gpu_node_pools.aws.provider_settings import AwsProviderSettings
+from gpu_node_pools.config.placeholders import refuse_placeholders
+from gpu_node_pools.config.platform import ConfigError, PlatformConfig, parse_platform_config
+from gpu_node_pools.config.stack_files import namespace_values
+from gpu_node_pools.pulumi_components.running_stack import running_aws_settings, running_config
 
 __all__ = ["aws_cli_problem", "aws_credentials_problem", "example_values_problem", "load_running_stack"]
 
