@@ -1,0 +1,149 @@
+"""The agent's two ValidatingAdmissionPolicies (and their bindings), matched on its user name.
+
+On Nodes: only UPDATE, only the node named in its pod-bound token (`authentication.kubernetes.io/node-name`,
+Kubernetes >= 1.32), only labels under its prefix (and GFD's keys when `gfdLabels`), nothing else of the Node.
+On Leases: only the one named after that same node, in its own namespace.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...config.node_agent import NODE_AGENT_NAME, NodeAgentConfig
+from ._meta import meta
+from .rbac import node_agent_service_account
+
+__all__ = ["GFD_LABEL_KEYS", "NODE_NAME_CLAIM", "binding", "lease_policy", "node_label_policy"]
+
+# The keys `gfdLabels` adds, exactly as GPU Feature Discovery writes them.
+GFD_LABEL_KEYS = ("nvidia.com/gpu.product", "nvidia.com/gpu.count", "nvidia.com/gpu.memory")
+# Set by the API server on pod-bound service-account tokens (GA in Kubernetes 1.32).
+NODE_NAME_CLAIM = "authentication.kubernetes.io/node-name"
+
+
+def _cel_string(value: str) -> str:
+    # Prefixes and label keys hold no quotes or backslashes (validated), so single quotes suffice.
+    return f"'{value}'"
+
+
+def _owned(config: NodeAgentConfig, key: str) -> str:
+    """CEL: `key` is one the agent may set or remove."""
+    test = f"{key}.startsWith({_cel_string(config.prefix)})"
+    if config.gfd_labels:
+        test += f" || {key} in [{', '.join(_cel_string(k) for k in GFD_LABEL_KEYS)}]"
+    return f"({test})"
+
+
+def _unchanged(path: str) -> str:
+    """CEL: an optional field of the Node is the same before and after."""
+    return f"has(object.{path}) == has(oldObject.{path}) && (!has(object.{path}) || object.{path} == oldObject.{path})"
+
+
+_TOKEN_NODE = f"request.userInfo.extra[{_cel_string(NODE_NAME_CLAIM)}]"
+_HAS_TOKEN_NODE = (
+    f"has(request.userInfo.extra) && {_cel_string(NODE_NAME_CLAIM)} in request.userInfo.extra && "
+    f"{_TOKEN_NODE}.size() == 1"
+)
+
+
+def _match_agent(config: NodeAgentConfig) -> list[dict[str, str]]:
+    return [
+        {
+            "name": "is-gpu-node-agent",
+            "expression": f"request.userInfo.username == {_cel_string(node_agent_service_account(config))}",
+        }
+    ]
+
+
+def node_label_policy(config: NodeAgentConfig) -> dict[str, Any]:
+    owned_new = _owned(config, "k")
+    validations = [
+        {"expression": "request.operation == 'UPDATE'", "message": "the node agent may only update Nodes"},
+        {
+            "expression": f"{_HAS_TOKEN_NODE} && object.metadata.name == {_TOKEN_NODE}[0]",
+            "message": "the node agent may only change the Node its pod runs on (pod-bound token node-name)",
+        },
+        {
+            # Every label outside our keys keeps its value ...
+            "expression": "!has(object.metadata.labels) || object.metadata.labels.all(k, "
+            f"{owned_new} || (has(oldObject.metadata.labels) && k in oldObject.metadata.labels && "
+            "oldObject.metadata.labels[k] == object.metadata.labels[k]))",
+            "message": f"the node agent may only set labels under {config.prefix}",
+        },
+        {
+            # ... and none of them disappears.
+            "expression": "!has(oldObject.metadata.labels) || oldObject.metadata.labels.all(k, "
+            f"{owned_new} || (has(object.metadata.labels) && k in object.metadata.labels))",
+            "message": f"the node agent may only remove labels under {config.prefix}",
+        },
+        *(
+            {"expression": _unchanged(path), "message": f"the node agent may not change {path}"}
+            for path in (
+                "metadata.annotations",
+                "metadata.finalizers",
+                "metadata.ownerReferences",
+                "spec",
+                "status",
+            )
+        ),
+    ]
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": meta(f"{NODE_AGENT_NAME}-node-labels"),
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {
+                "resourceRules": [
+                    {
+                        "apiGroups": [""],
+                        "apiVersions": ["*"],
+                        "operations": ["CREATE", "UPDATE", "DELETE"],
+                        "resources": ["nodes", "nodes/status"],
+                    }
+                ]
+            },
+            "matchConditions": _match_agent(config),
+            "validations": validations,
+        },
+    }
+
+
+def lease_policy(config: NodeAgentConfig) -> dict[str, Any]:
+    """The agent's heartbeat Leases live in its namespace and are named after the node in its token."""
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": meta(f"{NODE_AGENT_NAME}-leases"),
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {
+                "resourceRules": [
+                    {
+                        "apiGroups": ["coordination.k8s.io"],
+                        "apiVersions": ["*"],
+                        "operations": ["CREATE", "UPDATE", "DELETE"],
+                        "resources": ["leases"],
+                    }
+                ]
+            },
+            "matchConditions": _match_agent(config),
+            "validations": [
+                {
+                    "expression": f"request.operation != 'DELETE' && {_HAS_TOKEN_NODE} && "
+                    f"request.namespace == {_cel_string(config.namespace)} && "
+                    f"object.metadata.name == {_TOKEN_NODE}[0]",
+                    "message": "the node agent may only write the Lease named after its own node, in its namespace",
+                }
+            ],
+        },
+    }
+
+
+def binding(policy: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": meta(policy),
+        "spec": {"policyName": policy, "validationActions": ["Deny"]},
+    }

@@ -1,0 +1,143 @@
+"""The agent's DaemonSet on GPU nodes, and the namespace whose Pod Security level it meets.
+
+The pod: non-root, read-only root, no capabilities, seccomp RuntimeDefault, a short-lived projected token. NVML
+needs the driver's device nodes and library, which the NVIDIA container runtime injects when the pod runs under
+it (the node default on EKS' NVIDIA AMIs, or a RuntimeClass) with `NVIDIA_VISIBLE_DEVICES`; the device nodes are
+world-readable, so no root is needed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...config.node_agent import NODE_AGENT_NAME, NodeAgentConfig
+from ...contract import IsolationContract
+from .._pod import container_security_context, pod_security_context
+from ._meta import LABELS, SELECTOR, meta
+
+__all__ = ["POD_RESOURCES_DIR", "daemonset", "namespace"]
+
+# Mirrors the kubelet's default token lifetime for projected tokens; the agent re-reads the file on rotation.
+_TOKEN_EXPIRATION_SECONDS = 3607
+_TOKEN_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+# The kubelet's pod-resources API: its socket is created by the (root) kubelet, owner-writable only.
+POD_RESOURCES_DIR = "/var/lib/kubelet/pod-resources"
+
+
+def namespace(config: NodeAgentConfig) -> dict[str, Any]:
+    metadata = meta(config.namespace)
+    labels = metadata["labels"]
+    # The agent meets the restricted Pod Security level: enforce it, so nothing laxer lands beside it.
+    labels["pod-security.kubernetes.io/enforce"] = "restricted"
+    if config.pod_resources:
+        # Exception (podResources only): a hostPath volume is forbidden by both baseline and restricted, so the
+        # only level that admits the agent is privileged. The namespace holds the agent alone and only cluster
+        # admins create pods in it; warn and audit stay restricted, so every apply and the audit log still name
+        # what the agent does beyond restricted (hostPath, runAsUser 0) and anything else that would.
+        labels["pod-security.kubernetes.io/enforce"] = "privileged"
+        labels["pod-security.kubernetes.io/warn"] = "restricted"
+        labels["pod-security.kubernetes.io/audit"] = "restricted"
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
+
+
+def _env(config: NodeAgentConfig) -> list[dict[str, Any]]:
+    def field(name: str, path: str) -> dict[str, Any]:
+        return {"name": name, "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": path}}}
+
+    plain = {
+        "GPU_NODE_AGENT_PORT": str(config.port),
+        "GPU_NODE_AGENT_INTERVAL": str(config.interval_seconds),
+        "GPU_NODE_AGENT_PREFIX": config.prefix,
+        "GPU_NODE_AGENT_GFD_LABELS": str(config.gfd_labels).lower(),
+        "GPU_NODE_AGENT_SETTLE_SECONDS": str(config.settle_seconds),
+        "GPU_NODE_AGENT_MIN_WRITE_INTERVAL": str(config.min_write_interval_seconds),
+        # Read by the NVIDIA container runtime, not the agent: which GPUs to inject, and only NVML's library.
+        "NVIDIA_VISIBLE_DEVICES": config.nvidia_visible_devices,
+        "NVIDIA_DRIVER_CAPABILITIES": config.nvidia_driver_capabilities,
+    }
+    if config.pod_resources:
+        plain["GPU_NODE_AGENT_POD_RESOURCES"] = "true"
+    return [
+        field("NODE_NAME", "spec.nodeName"),
+        field("POD_NAMESPACE", "metadata.namespace"),
+        *({"name": name, "value": value} for name, value in plain.items()),
+    ]
+
+
+def _token_volume() -> dict[str, Any]:
+    """The default service-account volume, spelled out: a pod-bound, expiring token, rotated by the kubelet."""
+    return {
+        "name": "kube-api-access",
+        "projected": {
+            "defaultMode": 0o444,
+            "sources": [
+                {"serviceAccountToken": {"path": "token", "expirationSeconds": _TOKEN_EXPIRATION_SECONDS}},
+                {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                {
+                    "downwardAPI": {
+                        "items": [
+                            {"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}
+                        ]
+                    }
+                },
+            ],
+        },
+    }
+
+
+def daemonset(config: NodeAgentConfig, contract: IsolationContract, image: str) -> dict[str, Any]:
+    # Ready: it serves metrics (what the Service is for); alive: its collection loop hasn't stalled (/healthz).
+    timing = {"periodSeconds": 20, "timeoutSeconds": 5}
+    readiness = {"httpGet": {"path": "/metrics", "port": "metrics"}, **timing}
+    liveness = {"httpGet": {"path": "/healthz", "port": "metrics"}, **timing, "failureThreshold": 3,
+                "initialDelaySeconds": 10}
+    mounts = [{"name": "kube-api-access", "mountPath": _TOKEN_DIR, "readOnly": True}]
+    container: dict[str, Any] = {
+        "name": NODE_AGENT_NAME,
+        "image": image,
+        "args": ["run"],
+        "env": _env(config),
+        "ports": [{"name": "metrics", "containerPort": config.port, "protocol": "TCP"}],
+        "readinessProbe": readiness,
+        "livenessProbe": liveness,
+        "securityContext": container_security_context(),
+        "resources": config.resources.to_k8s(),
+        "volumeMounts": mounts,
+    }
+    volumes = [_token_volume()]
+    pod_context = pod_security_context()
+    if config.pod_resources:
+        # Exception (podResources only): the kubelet's socket is root-owned and writable by its owner alone, and
+        # connect() needs write permission, so the agent runs as uid 0. Root here holds no capabilities (drop ALL,
+        # so no DAC override: it reaches the socket as its owner), cannot escalate, keeps the read-only root
+        # filesystem and RuntimeDefault seccomp, and sees one host directory, read-only.
+        container["securityContext"] = container_security_context(run_as_non_root=False)
+        pod_context = {**pod_security_context(run_as_user=None), "runAsUser": 0, "runAsGroup": 0}
+        mounts.append({"name": "pod-resources", "mountPath": POD_RESOURCES_DIR, "readOnly": True})
+        volumes.append({"name": "pod-resources", "hostPath": {"path": POD_RESOURCES_DIR, "type": "Directory"}})
+    scheduling = contract.gpu_daemon_scheduling()
+    pod_spec: dict[str, Any] = {
+        "serviceAccountName": NODE_AGENT_NAME,
+        "automountServiceAccountToken": False,
+        # Not system-node-critical: the node works without its observer, and under pressure the pods it does need
+        # (CNI, kube-proxy, the device plugin) must win. Not a user class either: workloads could then preempt it
+        # off exactly the busy GPU nodes it reports on. It is scheduled as its node starts, so it rarely preempts.
+        "priorityClassName": "system-cluster-critical",
+        "securityContext": pod_context,
+        "tolerations": [*scheduling["tolerations"], *(t.to_k8s() for t in config.extra_tolerations)],
+        "affinity": scheduling["affinity"],
+        "containers": [container],
+        "volumes": volumes,
+    }
+    if config.runtime_class_name:
+        pod_spec["runtimeClassName"] = config.runtime_class_name
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": meta(NODE_AGENT_NAME, config.namespace),
+        "spec": {
+            "selector": {"matchLabels": dict(SELECTOR)},
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "10%"}},
+            "template": {"metadata": {"labels": {**SELECTOR, **LABELS}}, "spec": pod_spec},
+        },
+    }
