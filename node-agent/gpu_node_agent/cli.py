@@ -136,18 +136,25 @@ def _cluster(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if not args.prometheus:
         print(json.dumps(rows_json(rows), indent=2) if args.json else render_cluster(rows))
         return 0
-    from . import pools
+    from .prometheus_summary import (
+        fetch_prometheus,
+        firing_gpu_alerts,
+        pool_summary,
+        pools_json,
+        render_alerts,
+        render_pools,
+    )
 
     try:
-        data = pools.fetch_prometheus(args.prometheus)
+        data = fetch_prometheus(args.prometheus)
     except (OSError, RuntimeError, ValueError) as error:
         print(f"error: --prometheus {args.prometheus}: {error}", file=sys.stderr)
         return 2
-    summary, firing = pools.pool_summary(rows, data), pools.firing_gpu_alerts(data.alerts)
+    summary, firing = pool_summary(rows, data), firing_gpu_alerts(data.alerts)
     if args.json:
-        print(json.dumps({"nodes": rows_json(rows), **pools.pools_json(summary, firing)}, indent=2))
+        print(json.dumps({"nodes": rows_json(rows), **pools_json(summary, firing)}, indent=2))
     else:
-        print("\n\n".join((render_cluster(rows), pools.render_pools(summary), pools.render_alerts(firing))))
+        print("\n\n".join((render_cluster(rows), render_pools(summary), render_alerts(firing))))
     return 0
 
 

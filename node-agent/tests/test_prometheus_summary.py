@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from gpu_node_agent.cluster import ClusterRow
-from gpu_node_agent.pools import (
+from gpu_node_agent.prometheus_summary import (
     PrometheusData,
     fetch_prometheus,
     firing_gpu_alerts,
