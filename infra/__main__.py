@@ -10,7 +10,7 @@ from gpu_node_pools.stack_program import aws_credentials_problem, load_running_s
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 try:
-    config = load_running_stack()
+    config = load_running_stack(PROJECT_ROOT)
 except ConfigError as error:
     raise pulumi.RunError(str(error)) from None  # before any resource is registered
 if config.on_eks and (problem := aws_credentials_problem()):

@@ -17,6 +17,10 @@ import pulumi
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+# A project folder as `make image` leaves it: the repo's Pulumi.yaml and stacks, and build/image holding a made-up
+# image (digest, version label). A stack whose nodeAgent.imageBuild names build/image reads its image there, so no
+# test needs `make image`.
+PROJECT_WITH_IMAGE = ROOT / "tests" / "data" / "project-with-image"
 
 
 @dataclass
@@ -89,6 +93,9 @@ def mock_addon_version(lookup: dict[str, Any]) -> str:
 
 def stack_config(stack: str) -> dict[str, str]:
     raw = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+    agent = raw.get("gpu-node-pools:nodeAgent") or {}
+    if "imageBuild" in agent:  # the program reads it relative to the repo: point it at the fixture's build
+        raw["gpu-node-pools:nodeAgent"] = {**agent, "imageBuild": str(PROJECT_WITH_IMAGE / agent["imageBuild"])}
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()}
 
 

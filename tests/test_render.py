@@ -3,6 +3,7 @@
 import pytest
 import yaml
 from k8s_schema import crd_schema_problems, validate_objects
+from pulumi_harness import PROJECT_WITH_IMAGE
 
 from gpu_node_pools.cli import main
 from gpu_node_pools.config.stack_files import load_stack
@@ -12,14 +13,14 @@ STACKS = ["dev", "prod", "local"]
 
 
 def cli_yaml(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict]:
-    assert main(list(args)) == 0
+    assert main(["--project-dir", str(PROJECT_WITH_IMAGE), *args]) == 0
     return [doc for doc in yaml.safe_load_all(capsys.readouterr().out) if doc]
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_render_prints_the_stacks_objects_valid_against_the_schema(stack: str, capsys) -> None:
     objects = cli_yaml(capsys, "render", "--stack", stack)
-    assert objects == in_cluster_objects(load_stack(stack))
+    assert objects == in_cluster_objects(load_stack(stack, PROJECT_WITH_IMAGE, resolve_image=True))
     ids = [object_id(o) for o in objects]
     assert len(ids) == len(set(ids)), "two objects share a kind, namespace and name"
     # Custom resources (Karpenter's) against the CRDs rendered with them; the rest against Kubernetes' schema.

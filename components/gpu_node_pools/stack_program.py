@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import botocore.exceptions
 import botocore.session
@@ -11,7 +12,7 @@ import pulumi
 from .aws.provider_settings import AwsProviderSettings
 from .components._running_stack import running_aws_settings, running_config
 from .config.platform import PlatformConfig, parse_platform_config
-from .config.stack_files import namespace_values
+from .config.stack_files import namespace_values, resolve_image_build
 
 __all__ = ["aws_credentials_problem", "load_running_stack"]
 
@@ -23,13 +24,15 @@ _NO_CREDENTIALS = (
 )
 
 
-def load_running_stack() -> PlatformConfig:
+def load_running_stack(project_root: Path) -> PlatformConfig:
     """Validate the running stack's config; raises ConfigError naming `stacks/Pulumi.<stack>.yaml` and the key.
 
-    Reads the whole config map, not key by key, so that an unknown (misspelt) key is caught too.
+    Reads the whole config map, not key by key, so that an unknown (misspelt) key is caught too. A
+    `nodeAgent.imageBuild` folder (relative to `project_root`) becomes the image built there.
     """
     source = f"stacks/Pulumi.{pulumi.get_stack()}.yaml"
-    return parse_platform_config(namespace_values(running_config()), source)
+    config = parse_platform_config(namespace_values(running_config()), source)
+    return resolve_image_build(config, project_root, source)
 
 
 def aws_credentials_problem(settings: AwsProviderSettings | None = None) -> str | None:
