@@ -15,7 +15,7 @@ from stack_config import (
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 try:
-    config = load_running_stack()
+    config = load_running_stack(PROJECT_ROOT)
 except ConfigError as error:
     raise pulumi.RunError(str(error)) from None  # before any resource is registered
 if config.on_eks and (problem := aws_credentials_problem() or aws_cli_problem() or example_values_problem(config)):

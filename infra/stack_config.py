@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
+from pathlib import Path
 
 import botocore.exceptions
 import botocore.session
@@ -19,7 +20,7 @@ from gpu_node_pools.aws.kubeconfig import TOKEN_COMMAND
 from gpu_node_pools.aws.provider_settings import AwsProviderSettings
 from gpu_node_pools.config.placeholders import refuse_placeholders
 from gpu_node_pools.config.platform import ConfigError, PlatformConfig, parse_platform_config
-from gpu_node_pools.config.stack_files import namespace_values
+from gpu_node_pools.config.stack_files import namespace_values, resolve_image_build
 from gpu_node_pools.pulumi_components.running_stack import running_aws_settings, running_config
 
 __all__ = ["aws_cli_problem", "aws_credentials_problem", "example_values_problem", "load_running_stack"]
@@ -39,12 +40,14 @@ _NO_AWS_CLI = (
 )
 
 
-def load_running_stack() -> PlatformConfig:
+def load_running_stack(project_root: Path) -> PlatformConfig:
     """Validate the running stack's config; raises ConfigError naming `stacks/Pulumi.<stack>.yaml` and the key.
 
-    Reads the whole config map, not key by key, so that an unknown (misspelt) key is caught too.
+    Reads the whole config map, not key by key, so that an unknown (misspelt) key is caught too. A
+    `nodeAgent.imageBuild` folder (relative to `project_root`) becomes the image built there.
     """
-    return parse_platform_config(namespace_values(running_config()), _source())
+    config = parse_platform_config(namespace_values(running_config()), _source())
+    return resolve_image_build(config, project_root, _source())
 
 
 def example_values_problem(config: PlatformConfig) -> str | None:

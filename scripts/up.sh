@@ -27,19 +27,15 @@ scripts/cluster.sh status >/dev/null 2>&1 || was_running=false
 scripts/cluster.sh up
 
 step "5/9 pulumi up --stack $STACK --policy-pack policies"
-source scripts/env.sh
-pulumi stack select --create "$STACK" >/dev/null
-# The stack deploys the image just built, by digest: a copy of its stack file names it (the committed file is
-# left as it is), and `up` and the closing `preview` both read that copy.
-stack_file="$GNP_STATE/Pulumi.$STACK.yaml"
-mkdir -p "$GNP_STATE" && cp "stacks/Pulumi.$STACK.yaml" "$stack_file"
-agent_image="gpu-node-agent:$(sed -n 's/^version = "\(.*\)"$/\1/p' node-agent/pyproject.toml)@$(cat build/image/digest)"
-pulumi config set --stack "$STACK" --config-file "$stack_file" --path 'gpu-node-pools:nodeAgent.image' "$agent_image"
-log "node agent image: $agent_image"
-up_args=(--stack "$STACK" --config-file "$stack_file" --yes --policy-pack policies)
+# The stack file's nodeAgent.imageBuild names build/image: the program deploys the image step 3 built, by its
+# digest, so a hand-driven `pulumi preview --stack $STACK` after this reads the same config and sees no change.
 # A cluster started just now has none of the objects an earlier deployment left in the stack's state.
-$was_running || up_args+=(--refresh)
-pulumi up "${up_args[@]}"
+up_flags=()
+$was_running || up_flags+=(--refresh)
+scripts/stack-up.sh "$STACK" "${up_flags[@]}"
+source scripts/env.sh
+log "node agent image: $(kubectl get daemonsets -A -l app.kubernetes.io/name=gpu-node-agent \
+  -o jsonpath='{.items[0].spec.template.spec.containers[0].image}')"
 
 step "6/9 live GPU data: a gpu-node-agent process per GPU node (its pod's node-bound token), Prometheus with the stack's rules"
 scripts/cluster.sh observe
@@ -47,7 +43,7 @@ scripts/cluster.sh observe
 step "7/9 checks: every cluster component running, nodes Ready, metrics API answering, agents scraped, the stack deployed"
 scripts/cluster.sh check
 # `pulumi up` waited for every workload it created; a preview with no changes says the stack is what the code says.
-pulumi preview --stack "$STACK" --config-file "$stack_file" --expect-no-changes --non-interactive >/dev/null \
+pulumi preview --stack "$STACK" --expect-no-changes --non-interactive >/dev/null \
   || die "pulumi preview --stack $STACK shows changes right after the update: the stack is not what the code declares"
 
 step "8/9 GPU readout, and where the platform's pods run (GPU daemons on GPU nodes only, add-ons off them)"

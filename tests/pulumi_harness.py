@@ -14,6 +14,10 @@ import yaml
 from gpu_node_pools.mock_engine import DeclaredResource, LiveNodeGroups, MockEngine, program_config, run_stack_program
 
 ROOT = Path(__file__).resolve().parent.parent
+# A project folder as `make image` leaves it: the repo's Pulumi.yaml and stacks, and build/image holding a made-up
+# image (digest, version label). A stack whose nodeAgent.imageBuild names build/image reads its image there, so no
+# test needs `make image`.
+PROJECT_WITH_IMAGE = ROOT / "tests" / "data" / "project-with-image"
 
 # What a user puts in place of the shipped stacks' example values before a first deploy (a deploy refuses them:
 # config/placeholders.py): their account, the digests they looked up, their VPC's subnets.
@@ -30,7 +34,11 @@ def stack_config(stack: str, *, filled: bool = True) -> dict[str, str]:
     text = (ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text()
     for example, value in USER_VALUES.items() if filled else ():
         text = text.replace(example, value)
-    return program_config(yaml.safe_load(text)["config"])
+    raw = yaml.safe_load(text)["config"]
+    agent = raw.get("gpu-node-pools:nodeAgent") or {}
+    if "imageBuild" in agent:  # the program reads it relative to the repo: point it at the fixture's build
+        raw["gpu-node-pools:nodeAgent"] = {**agent, "imageBuild": str(PROJECT_WITH_IMAGE / agent["imageBuild"])}
+    return program_config(raw)
 
 
 def stack_model(stack: str, *, filled: bool = True) -> Any:

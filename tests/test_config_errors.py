@@ -80,6 +80,13 @@ CASES = [
      "gpu-node-pools:nodeAgent.image", "not an image reference"),
     ("agent image unpinned", {"gpu-node-pools:nodeAgent": {"image": "registry.example.com/agent"}},
      "gpu-node-pools:nodeAgent.image", "must be pinned"),
+    # EKS nodes pull from a registry: a build folder on this machine is no image they can run.
+    ("agent image build on EKS",
+     {"gpu-node-pools:cluster": EKS_CLUSTER, "gpu-node-pools:nodeAgent": {"imageBuild": "build/image"}},
+     "gpu-node-pools:nodeAgent.imageBuild", "EKS nodes pull the agent from a registry"),
+    ("agent image and image build",
+     {"gpu-node-pools:nodeAgent": {"image": "r.example.com/agent:1", "imageBuild": "build/image"}},
+     "gpu-node-pools:nodeAgent", "set image or imageBuild, not both"),
     ("metrics-server digest without its image", {"gpu-node-pools:metricsServer": {"imageDigest": "sha256:" + "a" * 64}},
      "gpu-node-pools:metricsServer.imageDigest", "imageDigest needs image"),
 ]

@@ -39,7 +39,10 @@ SERVED = {component.__name__: component for component in components.COMPONENTS}
 def local_config() -> dict[str, Any]:
     """The local stack's config, keyed as in the stack file without the `gpu-node-pools:` prefix."""
     raw = yaml.safe_load((ROOT / "stacks" / "Pulumi.local.yaml").read_text())["config"]
-    return {key.split(":", 1)[1]: value for key, value in raw.items()}
+    config = {key.split(":", 1)[1]: value for key, value in raw.items()}
+    # The stack file names the folder `make image` builds into, which only the stack program reads; a package
+    # program names the image itself.
+    return {**config, "nodeAgent": {"image": "gpu-node-agent:0.1.0"}}
 
 
 def engine_inputs(value: Any) -> Any:

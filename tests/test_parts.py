@@ -11,6 +11,7 @@ from gpu_node_pools import pulumi_components
 from gpu_node_pools.config.platform import PlatformConfig
 from gpu_node_pools.config.stack_files import load_stack
 from gpu_node_pools.mock_engine import MockEngine
+from pulumi_harness import PROJECT_WITH_IMAGE
 from gpu_node_pools.parts import COMPONENT_ARGS, IN_CLUSTER_PARTS, KARPENTER, in_cluster_objects, object_id
 from gpu_node_pools.pulumi_components.in_cluster import IN_CLUSTER_COMPONENTS
 from gpu_node_pools.pulumi_components.platform import GpuPlatform
@@ -21,7 +22,7 @@ CASES = ("dev", "prod", "local", "prod+monitoring")
 
 def platform_config(case: str) -> PlatformConfig:
     stack, _, extra = case.partition("+")
-    config = load_stack(stack)
+    config = load_stack(stack, PROJECT_WITH_IMAGE, resolve_image=True)
     if extra == "monitoring":
         alerts = config.alerts.model_copy(update={"prometheus_rule": True, "pod_monitor": True})
         config = config.model_copy(update={"alerts": alerts})

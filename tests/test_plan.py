@@ -8,14 +8,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from pulumi_harness import PROJECT_WITH_IMAGE
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = Path(sys.executable).parent / "gpu-node-pools"
 
 
 def plan(stack: str, *extra: str) -> str:
-    proc = subprocess.run([str(CLI), "plan", "--stack", stack, *extra], capture_output=True, text=True, cwd=ROOT,
-                          timeout=300)
+    # The local stack's agent is the image `make image` built: the fixture project holds one.
+    proc = subprocess.run([str(CLI), "--project-dir", str(PROJECT_WITH_IMAGE), "plan", "--stack", stack, *extra],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 

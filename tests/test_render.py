@@ -3,6 +3,7 @@
 import pytest
 import yaml
 from k8s_schema import crd_schema_problems, validate_objects
+from pulumi_harness import PROJECT_WITH_IMAGE
 
 from gpu_node_pools import script_commands
 from gpu_node_pools.cli import main
@@ -13,14 +14,14 @@ STACKS = ["dev", "prod", "local"]
 
 
 def cli_yaml(capsys: pytest.CaptureFixture[str], *args: str, entry=main) -> list[dict]:
-    assert entry(list(args)) == 0
+    assert entry(["--project-dir", str(PROJECT_WITH_IMAGE), *args] if entry is main else list(args)) == 0
     return [doc for doc in yaml.safe_load_all(capsys.readouterr().out) if doc]
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_render_prints_the_stacks_objects_valid_against_the_schema(stack: str, capsys) -> None:
     objects = cli_yaml(capsys, "render", "--stack", stack)
-    assert objects == in_cluster_objects(load_stack(stack))
+    assert objects == in_cluster_objects(load_stack(stack, PROJECT_WITH_IMAGE, resolve_image=True))
     ids = [object_id(o) for o in objects]
     assert len(ids) == len(set(ids)), "two objects share a kind, namespace and name"
     # Custom resources (Karpenter's) against the CRDs rendered with them; the rest against Kubernetes' schema.

@@ -63,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         print(config_reference_markdown())
         return 0
     try:
-        config = load_stack(args.stack, args.project_dir or find_project_root())
+        # render and plan build the agent's DaemonSet, so they need the image a nodeAgent.imageBuild names.
+        config = load_stack(args.stack, args.project_dir or find_project_root(),
+                            resolve_image=args.command in ("render", "plan"))
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -31,6 +31,9 @@ CLUSTER_SH = ROOT / "scripts" / "cluster.sh"
 STATE = Path(os.environ.get("GNP_TEST_STATE", ROOT / ".state" / "test"))
 CLUSTER_ENV = {**os.environ, "GNP_STATE": str(STATE)}
 SKIP_ENV = "GNP_SKIP_CLUSTER"
+# A project folder as `make image` leaves it (the repo's stacks, a made-up image in build/image): the local
+# stack's nodeAgent.imageBuild reads its image there, so no test needs `make image`.
+PROJECT_WITH_IMAGE = ROOT / "tests" / "data" / "project-with-image"
 
 T = TypeVar("T")
 
@@ -186,7 +189,8 @@ def namespace(local_cluster: LocalCluster) -> Iterator[str]:
 def render_stack(stack: str = "local") -> list[dict[str, Any]]:
     """The stack's in-cluster layer exactly as `gpu-node-pools render` prints it."""
     cli = Path(sys.executable).parent / "gpu-node-pools"
-    proc = subprocess.run([str(cli), "render", "--stack", stack], capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run([str(cli), "--project-dir", str(PROJECT_WITH_IMAGE), "render", "--stack", stack],
+                          capture_output=True, text=True, cwd=ROOT)
     if proc.returncode != 0:
         raise AssertionError(f"gpu-node-pools render --stack {stack} failed:\n{proc.stderr}")
     return [doc for doc in yaml.safe_load_all(proc.stdout) if doc]

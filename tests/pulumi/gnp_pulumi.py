@@ -11,6 +11,8 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+# A project folder as `make image` leaves it: the repo's stacks, and a made-up image in build/image.
+PROJECT_WITH_IMAGE = ROOT / "tests" / "data" / "project-with-image"
 # Encrypts the throwaway stacks' secrets; nothing secret is stored in them.
 PASSPHRASE = "gpu-node-pools-test-only"
 
@@ -75,8 +77,13 @@ def make_project(base: Path, toolchain_path: str, program: Path, stacks: dict[st
 
 
 def repo_stack_config(stack: str) -> dict[str, Any]:
-    """The `config:` map of stacks/Pulumi.<stack>.yaml, without its encryption salt (a copy gets its own)."""
-    return yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+    """The `config:` map of stacks/Pulumi.<stack>.yaml, without its encryption salt (a copy gets its own), its
+    nodeAgent.imageBuild pointed at the fixture project's made-up image (the program reads it relative to the repo)."""
+    config = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+    agent = config.get("gpu-node-pools:nodeAgent") or {}
+    if "imageBuild" in agent:
+        config["gpu-node-pools:nodeAgent"] = {**agent, "imageBuild": str(PROJECT_WITH_IMAGE / agent["imageBuild"])}
+    return config
 
 
 def object_ref(obj: dict[str, Any]) -> list[str]:

@@ -92,6 +92,10 @@ class NodeAgentArgs(NodeAgentConfig):
 
     @model_validator(mode="after")
     def _image_named(self) -> NodeAgentArgs:
+        if self.enabled and self.image is None and self.image_build is not None:
+            # A build folder is relative to a project, which only the stack program and the CLI know.
+            raise _error(self, ("imageBuild",), "a lone NodeAgent takes nodeAgent.image (the pushed image), not a "
+                                                "build folder")
         if self.enabled and self.image is None:
             raise _error(self, ("image",), NODE_AGENT_IMAGE_REQUIRED)
         return self

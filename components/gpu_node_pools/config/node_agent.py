@@ -61,8 +61,15 @@ class NodeAgentConfig(ConfigModel):
     namespace: DnsLabel = Field(default=DEFAULT_NODE_AGENT_NAMESPACE, description="namespace the agent owns")
     image: PinnedImage | None = Field(
         default=None,
-        description="required when enabled (none is published): the image `make image` built and you pushed, as "
-        "`repo:tag`, `repo@sha256:...` or `repo:tag@sha256:...`",
+        description="required when enabled, unless imageBuild is set (none is published): the image `make image` "
+        "built and you pushed, as `repo:tag`, `repo@sha256:...` or `repo:tag@sha256:...`",
+    )
+    image_build: str | None = Field(
+        default=None,
+        min_length=1,
+        description="instead of image, where the cluster is not EKS: the folder `make image` builds into "
+        "(`build/image`, relative to the project folder, or absolute); the agent runs the image built there, "
+        "`gpu-node-agent:<its version>@<its digest>`, which this project's stack program and `render` read from it",
     )
     push_repository: ImageRepository | None = Field(
         default=None,
@@ -114,6 +121,12 @@ class NodeAgentConfig(ConfigModel):
     extra_tolerations: list[TolerationConfig] = Field(
         default_factory=list, description="for other taints the GPU pools carry (e.g. a spot taint)"
     )
+
+    @model_validator(mode="after")
+    def _one_image_source(self) -> NodeAgentConfig:
+        if self.image and self.image_build:
+            raise ValueError("set image or imageBuild, not both: each names the image the agent runs")
+        return self
 
     @model_validator(mode="after")
     def _image_in_push_repository(self) -> NodeAgentConfig:

@@ -40,6 +40,10 @@ __all__ = [
 CONFIG_NAMESPACE = "gpu-node-pools"
 # Discriminator values that pydantic puts into error paths of tagged unions; not keys a user wrote.
 _UNION_TAGS = frozenset({"eks", "existing"})
+_IMAGE_BUILD_ON_EKS = (
+    "EKS nodes pull the agent from a registry, not from this machine's build folder: push the image "
+    "(`make image-push STACK=<stack>`) and set nodeAgent.image to the repo:tag@sha256:<digest> it prints"
+)
 
 
 class PlatformConfig(ConfigModel):
@@ -85,8 +89,12 @@ class PlatformConfig(ConfigModel):
     @model_validator(mode="after")
     def _node_agent_image_named(self) -> PlatformConfig:
         # Here rather than in NodeAgentConfig: an absent `nodeAgent` key is a default, and its error needs a key.
-        if self.node_agent.enabled and self.node_agent.image is None:
+        agent = self.node_agent
+        if agent.enabled and agent.image is None and agent.image_build is None:
             raise key_errors(type(self).__name__, [(("nodeAgent", "image"), NODE_AGENT_IMAGE_REQUIRED)])
+        if agent.image_build is not None and self.on_eks:
+            # EKS nodes pull from a registry; a digest that only this machine's build folder holds pulls nothing.
+            raise key_errors(type(self).__name__, [(("nodeAgent", "imageBuild"), _IMAGE_BUILD_ON_EKS)])
         return self
 
     @model_validator(mode="after")

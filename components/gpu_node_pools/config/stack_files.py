@@ -1,6 +1,8 @@
 """Where a stack's config comes from: `stacks/Pulumi.<stack>.yaml`, or the config map Pulumi hands a program.
 
 Only our namespace's keys (`gpu-node-pools:<key>`) are kept; `parse_platform_config` validates them.
+`resolve_image_build` reads the one value a stack file refers to rather than holds: the agent image `make image`
+built (`nodeAgent.imageBuild`).
 """
 
 from __future__ import annotations
@@ -12,14 +14,24 @@ from typing import Any
 
 import yaml
 
-from .platform import (
-    CONFIG_NAMESPACE,
-    ConfigError,
-    PlatformConfig,
-    parse_platform_config,
-)
+from .image import image_problem
+from .platform import CONFIG_NAMESPACE, ConfigError, PlatformConfig, parse_platform_config
 
-__all__ = ["find_project_root", "load_stack", "namespace_values", "read_stack_file", "stack_file"]
+__all__ = [
+    "find_project_root",
+    "load_stack",
+    "namespace_values",
+    "read_stack_file",
+    "resolve_image_build",
+    "stack_file",
+]
+
+# The name `make image` gives the agent image (tools/image/pack.sh); what it writes into its folder: the index
+# digest, and amd64's image config (amd64 is always built) whose version label names the agent release.
+_BUILT_REPOSITORY = "gpu-node-agent"
+_BUILT_DIGEST = Path("digest")
+_BUILT_CONFIG = Path("amd64") / "config.json"
+_VERSION_LABEL = "org.opencontainers.image.version"
 
 
 def find_project_root(start: Path | None = None) -> Path:
@@ -73,9 +85,44 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def load_stack(stack: str, root: Path | None = None) -> PlatformConfig:
-    """Read and validate `stacks/Pulumi.<stack>.yaml` under the project root."""
+def load_stack(stack: str, root: Path | None = None, *, resolve_image: bool = False) -> PlatformConfig:
+    """Read and validate `stacks/Pulumi.<stack>.yaml` under the project root. With `resolve_image`, as it deploys:
+    a `nodeAgent.imageBuild` folder becomes the image built there (which needs `make image` first)."""
     project = root or find_project_root()
     path = stack_file(stack, project)
     source = str(path.relative_to(project)) if path.is_relative_to(project) else str(path)
-    return parse_platform_config(read_stack_file(path, source), source)
+    config = parse_platform_config(read_stack_file(path, source), source)
+    return resolve_image_build(config, project, source) if resolve_image else config
+
+
+def resolve_image_build(config: PlatformConfig, root: Path, source: str) -> PlatformConfig:
+    """`config` with `nodeAgent.imageBuild` (a folder, relative to `root`) replaced by the image built there,
+    `image: gpu-node-agent:<version>@<digest>`; unchanged when that key is unset or the agent disabled.
+
+    Raises ConfigError naming `source`, the key and the file that is missing (nothing built yet) or wrong."""
+    agent = config.node_agent
+    if not agent.enabled or agent.image_build is None:
+        return config
+    try:
+        image = _built_agent_image(root / Path(agent.image_build).expanduser())
+    except ValueError as error:
+        raise ConfigError(source, [(f"{CONFIG_NAMESPACE}:nodeAgent.imageBuild", str(error))]) from None
+    return config.model_copy(update={"node_agent": agent.model_copy(update={"image": image, "image_build": None})})
+
+
+def _built_agent_image(folder: Path) -> str:
+    """`gpu-node-agent:<version>@<digest>` of the image `make image` built into `folder`; a ValueError names the
+    file that is missing or not what the build writes."""
+    digest_file, config_file = folder / _BUILT_DIGEST, folder / _BUILT_CONFIG
+    for path in (digest_file, config_file):
+        if not path.is_file():
+            raise ValueError(f"no agent image is built in {folder} ({path} is missing): run `make image` "
+                             "(`make up` does)")
+    try:
+        version = json.loads(config_file.read_text())["config"]["Labels"][_VERSION_LABEL]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise ValueError(f"{config_file} has no {_VERSION_LABEL} label: rebuild with `make image`") from None
+    image = f"{_BUILT_REPOSITORY}:{version}@{digest_file.read_text().strip()}"
+    if problem := image_problem(image):
+        raise ValueError(f"{digest_file} and {config_file} name no pinned image ({problem}): rebuild with `make image`")
+    return image

@@ -560,7 +560,9 @@ class NodeAgentConfig(TypedDict):
     namespace: NotRequired[str]
     """namespace the agent owns. Default: "gpu-node-agent"."""
     image: NotRequired[str]
-    """required when enabled (none is published): the image `make image` built and you pushed, as `repo:tag`, `repo@sha256:...` or `repo:tag@sha256:...`"""
+    """required when enabled, unless imageBuild is set (none is published): the image `make image` built and you pushed, as `repo:tag`, `repo@sha256:...` or `repo:tag@sha256:...`"""
+    image_build: NotRequired[str]
+    """instead of image, where the cluster is not EKS: the folder `make image` builds into (`build/image`, relative to the project folder, or absolute); the agent runs the image built there, `gpu-node-agent:<its version>@<its digest>`, which this project's stack program and `render` read from it"""
     push_repository: NotRequired[str]
     """where `make image-push STACK=<stack>` pushes the image `make image` built (registry host and path, no tag); it prints the `image` value to set. When both are set, `image` must name this repository"""
     prefix: NotRequired[str]
@@ -865,7 +867,9 @@ class NodeAgentArgs(TypedDict):
     namespace: NotRequired[str]
     """namespace the agent owns. Default: "gpu-node-agent"."""
     image: NotRequired[str]
-    """required when enabled (none is published): the image `make image` built and you pushed, as `repo:tag`, `repo@sha256:...` or `repo:tag@sha256:...`"""
+    """required when enabled, unless imageBuild is set (none is published): the image `make image` built and you pushed, as `repo:tag`, `repo@sha256:...` or `repo:tag@sha256:...`"""
+    image_build: NotRequired[str]
+    """instead of image, where the cluster is not EKS: the folder `make image` builds into (`build/image`, relative to the project folder, or absolute); the agent runs the image built there, `gpu-node-agent:<its version>@<its digest>`, which this project's stack program and `render` read from it"""
     push_repository: NotRequired[str]
     """where `make image-push STACK=<stack>` pushes the image `make image` built (registry host and path, no tag); it prints the `image` value to set. When both are set, `image` must name this repository"""
     prefix: NotRequired[str]

@@ -35,6 +35,9 @@ def build_node_agent(config: NodeAgentConfig, contract: IsolationContract) -> li
     """Every object the agent needs, in apply order; nothing when disabled."""
     if not config.enabled:
         return []
+    if config.image is None and config.image_build is not None:
+        # Only the stack program and the CLI know the project folder it is relative to (resolve_image_build).
+        raise ValueError(f"nodeAgent.imageBuild {config.image_build!r} is not resolved here: set nodeAgent.image")
     if config.image is None:
         raise ValueError(f"nodeAgent.image: {NODE_AGENT_IMAGE_REQUIRED}")
     return [
