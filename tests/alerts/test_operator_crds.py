@@ -13,7 +13,7 @@ from gpu_node_pools.alerts.operator import build_monitoring
 from k8s_schema import crd_schema_problems
 from prometheus_tools import operator_crds
 
-pytestmark = pytest.mark.cluster  # reads the operator's Go module (module proxy), like the toolchain builds
+pytestmark = [pytest.mark.toolchain, pytest.mark.network]  # reads the operator's Go module (module proxy)
 
 
 def crds() -> list[dict[str, Any]]:

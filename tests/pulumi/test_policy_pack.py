@@ -10,7 +10,7 @@ import pytest
 import yaml
 from gnp_pulumi import ROOT, PulumiProject, make_project
 
-pytestmark = pytest.mark.pulumi
+pytestmark = [pytest.mark.pulumi, pytest.mark.cluster]
 
 POLICY_PACK = str(ROOT / "policies")
 KUBERNETES_POLICIES = [

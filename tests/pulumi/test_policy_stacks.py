@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import sys
 
 import pytest
 from gnp_pulumi import ROOT
 from gpu_node_pools.mock_engine import DeclaredResource
-
-sys.path.insert(0, str(ROOT / "tests"))
-from pulumi_harness import run_program  # noqa: E402
+from pulumi_harness import run_program
 
 _spec = importlib.util.spec_from_file_location("gpu_policies", ROOT / "policies" / "gpu_policies.py")
 checks = importlib.util.module_from_spec(_spec)
