@@ -1,7 +1,8 @@
 """The test tiers: what a test needs is a marker (declared in pyproject.toml), and one hook here skips a tier when
 its switch asks for it. Unmarked tests are pure: they run everywhere, `make check` included.
 
-The local cluster's fixtures (gnp_cluster) are registered here once, for the cluster and the engine tests alike.
+Shared by every tier: the local cluster's fixtures (gnp_cluster, registered once for the cluster and the engine
+tests alike) and the three stack programs run once under Pulumi's mocks.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import os
 
 import pytest
+from gpu_node_pools.mock_engine import DeclaredResource
+from pulumi_harness import fake_aws_credentials, run_program
 
 pytest_plugins = ["gnp_cluster"]
 
@@ -38,3 +41,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if skipped:
             switches = ", ".join(sorted({f"{switch}=1" for switch, _ in skipped}))
             item.add_marker(pytest.mark.skip(reason=f"{switches}: needs {' and '.join(n for _, n in skipped)}"))
+
+
+@pytest.fixture(scope="session")
+def stacks() -> dict[str, list[DeclaredResource]]:
+    """What each stack program (dev, prod, local) declares under Pulumi's mocks, in declaration order.
+
+    Run once per session; tests only read it."""
+    with pytest.MonkeyPatch.context() as env:
+        fake_aws_credentials(env)
+        return {stack: run_program(stack) for stack in ("dev", "prod", "local")}
