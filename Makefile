@@ -32,7 +32,10 @@ cluster-check: ## every local cluster component running, API ready, nodes Ready,
 generate: ## rewrite what derives from the config models: docs/config-reference.md, the package's TypedDicts and schema
 	@scripts/generate.sh
 
-.PHONY: generate
+operator-crds: ## re-vendor prometheus-operator's CRDs (tests/data/crds) at the version tools/prometheus/sets.sh pins
+	@scripts/vendor-operator-crds.sh
+
+.PHONY: generate operator-crds
 
 tools-pulumi: ## build (or reuse from the cache) the Pulumi CLI, Python language host and Kubernetes provider
 	@tools/build.sh pulumi pulumi_kubernetes
