@@ -15,6 +15,7 @@ from typing import Any
 
 import jsonschema
 import kubernetes_validate
+import kubernetes_validate.utils
 import yaml
 from kubernetes_validate.utils import latest_version, major_minor
 
@@ -27,6 +28,10 @@ ROOT = Path(__file__).resolve().parents[1]
 CRD_DIR = ROOT / "tools" / "karpenter" / "crds"
 # prometheus-operator's CRDs for the kinds we build, at the pinned version (scripts/vendor-operator-crds.sh).
 (OPERATOR_CRD_DIR,) = (ROOT / "tests" / "data" / "crds").glob("prometheus-operator-*")
+
+# kubernetes-validate parses its schema files (the definitions alone are 1.3 MB of JSON) on every validate() call;
+# the tests validate hundreds of objects, so each file is parsed once. The parsed schemas are only ever read.
+kubernetes_validate.utils.schema_contents = functools.cache(kubernetes_validate.utils.schema_contents)
 
 OLDEST_SUPPORTED_VERSION = "1.32"
 SCHEMA_VERSIONS: tuple[str, ...] = (OLDEST_SUPPORTED_VERSION, major_minor(latest_version()))
