@@ -8,6 +8,9 @@ help: ## list targets
 setup: ## create .venv and install both packages with test extras
 	@scripts/setup.sh
 
+check: ## every test that needs no Go toolchain, cluster, engine, image or network, and the layers contract (~1 min)
+	@scripts/check.sh
+
 test: ## run every test (unit, schema, control plane, pulumi up/preview/destroy)
 	@scripts/test.sh
 
@@ -26,7 +29,7 @@ cluster-down: ## stop the local cluster; leaves nothing running
 cluster-check: ## every local cluster component running, API ready, nodes Ready, metrics API answering
 	@scripts/cluster.sh check
 
-.PHONY: help setup test
+.PHONY: help setup check test
 .PHONY: tools tools-controlplane cluster-up cluster-down cluster-check
 
 generate: ## rewrite what derives from the config models: docs/config-reference.md, the package's TypedDicts and schema
