@@ -7,17 +7,13 @@ is where the EKS node-group policy meets our real node groups.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
+import gpu_policies as checks
 import pytest
 from gnp_pulumi import ROOT
 from gpu_node_pools.mock_engine import DeclaredResource
 from pulumi_harness import fake_aws_credentials, run_program
-
-_spec = importlib.util.spec_from_file_location("gpu_policies", ROOT / "policies" / "gpu_policies.py")
-checks = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(checks)
 
 ALL_CHECKS = [checks.check_resources, checks.check_gpu_toleration, checks.check_images_pinned,
               checks.check_non_root, checks.check_gpu_node_group_taint, checks.check_priority_class_default,
