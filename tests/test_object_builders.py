@@ -5,8 +5,9 @@
   cannot escalate privileges, drops every capability and runs under the RuntimeDefault seccomp profile, unless
   EXCEPTIONS names its workload and the rule, with the reason.
 
-Cases: each builder with its sample configs (builder_samples.py), and each stack's whole in-cluster layer (which is
-where the CRDs, the NodePools and the parts as the stack files configure them are checked).
+Cases: every in-cluster part of the registry (parts.py) with its sample args (builder_samples.py; a part with none
+is built from its args model's defaults, so a new add-on is checked from the day it is registered), the local
+cluster's simulated nodes, and each stack's whole in-cluster layer.
 """
 
 from __future__ import annotations
@@ -17,61 +18,49 @@ from typing import Any
 
 import pytest
 from builder_samples import DEVICE_PLUGIN, METRICS_SERVER, NODE_AGENT, NODE_AGENT_IMAGE, PRIORITY_CLASSES, TENANTS
-from gpu_node_pools.alerts.operator import build_monitoring
-from gpu_node_pools.config.alerts import AlertsConfig
-from gpu_node_pools.config.device_plugin import DevicePluginConfig
-from gpu_node_pools.config.karpenter import KarpenterConfig, NodeClassConfig
-from gpu_node_pools.config.metrics_server import MetricsServerConfig
-from gpu_node_pools.config.node_agent import NodeAgentConfig
-from gpu_node_pools.config.priority_classes import PriorityLadderConfig
+from gpu_node_pools.config.platform import parse_platform_config
 from gpu_node_pools.config.stack_files import load_stack
-from gpu_node_pools.config.tenants import TenantNamespaceConfig
 from gpu_node_pools.contract import IsolationContract
-from gpu_node_pools.manifests.device_plugin import build_device_plugin
-from gpu_node_pools.manifests.ec2_node_class import build_ec2_node_class
-from gpu_node_pools.manifests.karpenter_controller import build_karpenter_controller
-from gpu_node_pools.manifests.metrics_server import build_metrics_server
-from gpu_node_pools.manifests.node_agent import build_node_agent
-from gpu_node_pools.manifests.priority_classes import build_priority_classes
 from gpu_node_pools.manifests.simulated_nodes import simulated_nodes
-from gpu_node_pools.manifests.tenants import build_tenant_namespace
-from gpu_node_pools.parts import in_cluster_objects
+from gpu_node_pools.parts import IN_CLUSTER_PARTS, InClusterPart, in_cluster_objects
 from k8s_objects import containers, one, pod_specs
 from k8s_schema import validate_objects
 
 Objects = list[dict[str, Any]]
-CONTRACT = IsolationContract()
-DIGEST = "sha256:" + "c" * 64
+EKS = {"mode": "eks", "name": "gpu-prod", "subnetIds": ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]}
+GENERAL_POOL = {"name": "general", "kind": "general", "instanceTypes": ["m6i.large"], "scaling": {"min": 2, "max": 3}}
 
-# builder -> (objects from a sample config, its samples)
-BUILDERS: dict[str, tuple[Callable[[dict[str, Any]], Objects], dict[str, dict[str, Any]]]] = {
-    "device-plugin": (lambda c: build_device_plugin(DevicePluginConfig.model_validate(c), CONTRACT), DEVICE_PLUGIN),
-    "metrics-server": (lambda c: build_metrics_server(MetricsServerConfig.model_validate(c), CONTRACT),
-                       METRICS_SERVER),
-    "node-agent": (lambda c: build_node_agent(NodeAgentConfig.model_validate({"image": NODE_AGENT_IMAGE, **c}),
-                                              CONTRACT), NODE_AGENT),
-    "priority-classes": (lambda c: build_priority_classes(PriorityLadderConfig.model_validate(c), CONTRACT),
-                         PRIORITY_CLASSES),
-    "tenants": (lambda c: build_tenant_namespace(TenantNamespaceConfig.model_validate(c), CONTRACT), TENANTS),
-    "karpenter-controller": (
-        lambda c: build_karpenter_controller(KarpenterConfig.model_validate({"enabled": True, **c}),
-                                             cluster_name="gpu-prod", interruption_queue="gpu-prod-karpenter"),
-        {"default": {}, "digest": {"controller": {"imageDigest": DIGEST}}}),
-    "ec2-node-class": (
-        lambda c: [build_ec2_node_class(NodeClassConfig.model_validate(c), instance_profile="gpu-prod-karpenter-node",
-                                        subnet_ids=["subnet-0d2e7a91c4b3f0001"], security_group_id="sg-0d2e7a91c4b3f1234")],
-        {"default": {}}),
-    "monitoring": (
-        lambda c: build_monitoring(AlertsConfig.model_validate(c), NodeAgentConfig(image=NODE_AGENT_IMAGE)),
-        {"operator": {"prometheusRule": True, "podMonitor": True, "ruleLabels": {"release": "prometheus"}}}),
-    "simulated-nodes": (lambda c: simulated_nodes(load_stack(c["stack"]).node_pools, CONTRACT),
-                        {"local": {"stack": "local"}}),
+# Part key -> sample name -> the part's args as a caller writes them (Karpenter, which has no args model of its own,
+# takes a platform's config).
+PART_SAMPLES: dict[str, dict[str, dict[str, Any]]] = {
+    "priorityClasses": PRIORITY_CLASSES,
+    "tenants": {name: {"tenants": [tenant]} for name, tenant in TENANTS.items()},
+    "devicePlugin": DEVICE_PLUGIN,
+    "metricsServer": METRICS_SERVER,
+    "nodeAgent": {name: {"image": NODE_AGENT_IMAGE, **config} for name, config in NODE_AGENT.items()},
+    "karpenter": {
+        name: {"cluster": EKS, "nodePools": [GENERAL_POOL], "nodeAgent": {"image": NODE_AGENT_IMAGE},
+               "karpenter": {"enabled": True, **karpenter}}
+        for name, karpenter in {"default": {}, "digest": {"controller": {"imageDigest": "sha256:" + "c" * 64}}}.items()
+    },
+    "nodePools": {"elastic": {"name": "gpu-elastic", "kind": "gpu", "elastic": {
+        "instanceFamilies": ["g5", "g6"], "capacityTypes": ["spot", "on-demand"], "limits": {"gpus": 4}}}},
+    "alerts": {"operator": {"prometheusRule": True, "podMonitor": True, "ruleLabels": {"release": "prometheus"},
+                            "nodeAgent": {"image": NODE_AGENT_IMAGE}}},
 }
-STACKS = ("dev", "prod", "local")
+
+
+def part_objects(part: InClusterPart[Any], sample: dict[str, Any]) -> Objects:
+    args = part.args_model.model_validate(sample) if part.args_model else parse_platform_config(sample, "sample")
+    return part.build(args)
+
+
 CASES: dict[str, Callable[[], Objects]] = {
-    **{f"{builder}/{sample}": (lambda build=build, config=config: build(config))
-       for builder, (build, samples) in BUILDERS.items() for sample, config in samples.items()},
-    **{f"stack/{stack}": (lambda stack=stack: in_cluster_objects(load_stack(stack))) for stack in STACKS},
+    **{f"{part.key}/{name}": (lambda part=part, sample=sample: part_objects(part, sample))
+       for part in IN_CLUSTER_PARTS for name, sample in PART_SAMPLES.get(part.key, {"default": {}}).items()},
+    "simulatedNodes/local": lambda: simulated_nodes(load_stack("local").node_pools, IsolationContract()),
+    **{f"stack/{stack}": (lambda stack=stack: in_cluster_objects(load_stack(stack)))
+       for stack in ("dev", "prod", "local")},
 }
 
 # (workload name, rule) -> why that workload may break that rule. Nothing else may.
@@ -133,8 +122,9 @@ def test_containers_are_bounded_and_locked_down(objects: Objects) -> None:
     assert problems(objects) == []
 
 
-def test_every_builder_builds_something_in_every_sample() -> None:
+def test_every_sample_builds_objects_and_names_a_registered_part() -> None:
     assert [case for case, build in CASES.items() if not build()] == []
+    assert set(PART_SAMPLES) <= {part.key for part in IN_CLUSTER_PARTS}
 
 
 def test_every_exception_is_needed_by_some_case() -> None:
@@ -144,7 +134,7 @@ def test_every_exception_is_needed_by_some_case() -> None:
 
 
 def test_the_rules_catch_each_breach() -> None:
-    objects = copy.deepcopy(CASES["metrics-server/default"]())
+    objects = copy.deepcopy(CASES["metricsServer/default"]())
     spec = next(spec for o in objects for spec in pod_specs(o))
     (container,) = spec["containers"]
     container["resources"] = {"requests": {"cpu": "1"}}
