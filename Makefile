@@ -8,7 +8,7 @@ help: ## list targets
 setup: ## create .venv and install both packages with test extras
 	@scripts/setup.sh
 
-check: ## every test that needs no Go toolchain, cluster, engine, image or network, and the layers contract (~1 min)
+check: ## every test that needs no Go toolchain, cluster, engine, image or network, the layers contract too (~1 min)
 	@scripts/check.sh
 
 test: ## run every test (unit, schema, control plane, pulumi up/preview/destroy)
