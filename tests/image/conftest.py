@@ -1,8 +1,8 @@
 """The node agent's image, built once per test session by tools/image/build.sh (apt, crane, syft) and shared.
 
 These tests need a Debian bookworm host with its package mirror and the Go module proxy (for crane and syft);
-they are marked `image`, which GNP_SKIP_IMAGE=1 skips. Built images are read straight from their OCI layout: no
-engine is needed.
+they are marked `image` and `network`, which GNP_SKIP_IMAGE=1 and GNP_SKIP_NETWORK=1 skip. Built images are read
+straight from their OCI layout: no engine is needed.
 """
 
 from __future__ import annotations

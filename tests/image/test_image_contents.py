@@ -7,7 +7,7 @@ import stat
 import pytest
 from image_oci import BuiltImage
 
-pytestmark = pytest.mark.image
+pytestmark = [pytest.mark.image, pytest.mark.network]  # apt downloads the packages from the Debian mirror
 
 ARCHES = ["amd64", "arm64"]
 SHELLS = {"sh", "bash", "dash", "ash", "busybox", "zsh", "ksh"}

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from image_oci import ROOT, BuiltImage
 
-pytestmark = pytest.mark.image
+pytestmark = [pytest.mark.image, pytest.mark.network]  # apt downloads the packages from the Debian mirror
 
 
 def _registry(tmp_path: pathlib.Path) -> tuple[subprocess.Popen[bytes], str]:
