@@ -454,11 +454,11 @@ def test_aws_keys_in_the_stack_config_count_as_credentials(monkeypatch: pytest.M
     assert of_type(resources, CLUSTER)
 
 
-def test_prometheus_operator_objects_are_declared_only_when_asked_for() -> None:
+def test_prometheus_operator_objects_are_declared_only_when_asked_for(stacks: dict[str, list[DeclaredResource]]) -> None:
     def monitoring(resources: list[DeclaredResource]) -> dict[str, DeclaredResource]:
         return {r.type: r for r in resources if "monitoring.coreos.com" in r.type}
 
-    assert monitoring(run_program("dev")) == {}
+    assert monitoring(stacks["dev"]) == {}
     declared = monitoring(dev_with(**{"gpu-node-pools:alerts": {"prometheusRule": True, "podMonitor": True}}))
     assert set(declared) == {"kubernetes:monitoring.coreos.com/v1:PrometheusRule",
                              "kubernetes:monitoring.coreos.com/v1:PodMonitor"}
