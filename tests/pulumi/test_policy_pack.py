@@ -1,5 +1,5 @@
-"""The policy pack in a real engine: it passes the local stack, reads its policy config, and each policy stops the
-resource of a small program that breaks it (one preview for all of them).
+"""The policy pack in a real engine: it passes the local stack and reads its policy config (on the local cluster),
+and each policy stops the resource of a small program that breaks it (one preview for all of them, no cluster).
 
 The EKS node-group policy needs pulumi-aws's provider, which is not built here; its rule is covered on plain
 properties in test_policy_checks.py.
@@ -11,7 +11,7 @@ import pytest
 import yaml
 from gnp_pulumi import ROOT, PulumiProject, make_project
 
-pytestmark = [pytest.mark.pulumi, pytest.mark.cluster]
+pytestmark = pytest.mark.pulumi
 
 POLICY_PACK = str(ROOT / "policies")
 KUBERNETES_POLICIES = [
@@ -23,12 +23,14 @@ KUBERNETES_POLICIES = [
 ]
 
 
+@pytest.mark.cluster
 def test_pack_passes_on_the_local_stack(project: PulumiProject, local_cluster) -> None:
     project.run("stack", "init", "local")
     preview = project.run("preview", "--stack", "local", "--policy-pack", POLICY_PACK)
     assert "gpu-node-pools@v0.1.0" in preview.stdout
 
 
+@pytest.mark.cluster
 def test_prod_policy_config_fails_images_without_a_digest(project: PulumiProject) -> None:
     """policies/prod.json turns on requireImageDigests; the local stack pins its images by tag only."""
     preview = project.run("preview", "--stack", "local", "--policy-pack", POLICY_PACK,
@@ -39,12 +41,12 @@ def test_prod_policy_config_fails_images_without_a_digest(project: PulumiProject
 
 
 @pytest.fixture(scope="module")
-def violations(tmp_path_factory: pytest.TempPathFactory, toolchain_path: str, local_cluster) -> PulumiProject:
+def violations(tmp_path_factory: pytest.TempPathFactory, toolchain_path: str) -> PulumiProject:
     program = ROOT / "tests" / "pulumi" / "policy_violations"
-    project = make_project(tmp_path_factory.mktemp("violations"), toolchain_path, program, {},
-                           yaml.safe_load((program / "Pulumi.yaml").read_text()))
+    base = tmp_path_factory.mktemp("violations")
+    project = make_project(base, toolchain_path, program, {}, yaml.safe_load((program / "Pulumi.yaml").read_text()))
     project.run("stack", "init", "test")
-    project.run("config", "set", "kubeconfig", str(local_cluster.kubeconfig), "--stack", "test")
+    project.run("config", "set", "renderDir", str(base / "rendered"), "--stack", "test")
     return project
 
 

@@ -1,4 +1,5 @@
-"""One resource per policy of the pack, breaking that policy and no other, named `gnp-<policy>`."""
+"""One resource per policy of the pack, breaking that policy and no other, named `gnp-<policy>`. The provider
+writes the objects into config `renderDir` instead of sending them to a cluster: the policies see the same inputs."""
 
 import copy
 
@@ -6,7 +7,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 config = pulumi.Config()
-provider = k8s.Provider("local", kubeconfig=config.require("kubeconfig"))
+provider = k8s.Provider("render", render_yaml_to_directory=config.require("renderDir"))
 opts = pulumi.ResourceOptions(provider=provider)
 
 COMPLIANT = {
