@@ -8,6 +8,9 @@ help: ## list targets
 setup: ## create .venv and install both packages with test extras
 	@scripts/setup.sh
 
+check: ## every test that needs no Go toolchain, cluster, engine, image or network, the layers contract too (~1 min)
+	@scripts/check.sh
+
 test: ## run every test (unit, schema, control plane, pulumi up/preview/destroy)
 	@scripts/test.sh
 
@@ -26,13 +29,16 @@ cluster-down: ## stop the local cluster; leaves nothing running
 cluster-check: ## every local cluster component running, API ready, nodes Ready, metrics API answering
 	@scripts/cluster.sh check
 
-.PHONY: help setup test
+.PHONY: help setup check test
 .PHONY: tools tools-controlplane cluster-up cluster-down cluster-check
 
 generate: ## rewrite what derives from the config models: docs/config-reference.md, the package's TypedDicts and schema
 	@scripts/generate.sh
 
-.PHONY: generate
+operator-crds: ## re-vendor prometheus-operator's CRDs (tests/data/crds) at the version tools/prometheus/sets.sh pins
+	@scripts/vendor-operator-crds.sh
+
+.PHONY: generate operator-crds
 
 tools-pulumi: ## build (or reuse from the cache) the Pulumi CLI, Python language host and Kubernetes provider
 	@tools/build.sh pulumi pulumi_kubernetes

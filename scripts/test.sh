@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command: Python set-up, the Go-built toolchain (built into the cache with one progress line
 # per step, or reused), then every test: unit, schema, node agent, the local control plane proofs and the real
-# `pulumi up` cycle. GNP_SKIP_CLUSTER=1 skips the tests (and builds) that need the local control plane and
-# Pulumi CLI.
+# `pulumi up` cycle. GNP_SKIP_CLUSTER=1 skips the toolchain build and the tests that need it (markers toolchain,
+# cluster and pulumi), GNP_SKIP_IMAGE=1 the image tier, GNP_SKIP_NETWORK=1 the tests that reach a registry
+# (tests/conftest.py). `make check` runs only the tests that need none of these.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/lib.sh

@@ -2,7 +2,8 @@
 
 Strict schemas: an unknown or misspelt field is an error, as it would be for `kubectl apply --validate=strict`.
 Checked for the oldest Kubernetes version we support and the newest one the package knows. Objects of Karpenter's
-API groups are checked against the CRDs of the pinned Karpenter (tools/karpenter/crds), just as strictly.
+API groups are checked against the CRDs of the pinned Karpenter (tools/karpenter/crds), and PrometheusRule and
+PodMonitor against prometheus-operator's (tests/data/crds, `make operator-crds`), just as strictly.
 """
 
 from __future__ import annotations
@@ -14,15 +15,23 @@ from typing import Any
 
 import jsonschema
 import kubernetes_validate
+import kubernetes_validate.utils
 import yaml
 from kubernetes_validate.utils import latest_version, major_minor
 
-__all__ = ["CRD_DIR", "OLDEST_SUPPORTED_VERSION", "SCHEMA_VERSIONS", "crd_problems", "crd_schema_problems",
-           "schema_problems", "validate_objects"]
+__all__ = ["CRD_DIR", "OLDEST_SUPPORTED_VERSION", "OPERATOR_CRD_DIR", "ROOT", "SCHEMA_VERSIONS", "crd_problems",
+           "crd_schema_problems", "operator_crds", "schema_problems", "validate_objects"]
 
+ROOT = Path(__file__).resolve().parents[1]
 # The CRDs the local Karpenter (kwok provider) installs; the EKS release's CRDs ship in the package
 # (gpu_node_pools.manifests.karpenter_crds).
-CRD_DIR = Path(__file__).resolve().parents[1] / "tools" / "karpenter" / "crds"
+CRD_DIR = ROOT / "tools" / "karpenter" / "crds"
+# prometheus-operator's CRDs for the kinds we build, at the pinned version (scripts/vendor-operator-crds.sh).
+(OPERATOR_CRD_DIR,) = (ROOT / "tests" / "data" / "crds").glob("prometheus-operator-*")
+
+# kubernetes-validate parses its schema files (the definitions alone are 1.3 MB of JSON) on every validate() call;
+# the tests validate hundreds of objects, so each file is parsed once. The parsed schemas are only ever read.
+kubernetes_validate.utils.schema_contents = functools.cache(kubernetes_validate.utils.schema_contents)
 
 OLDEST_SUPPORTED_VERSION = "1.32"
 SCHEMA_VERSIONS: tuple[str, ...] = (OLDEST_SUPPORTED_VERSION, major_minor(latest_version()))
@@ -91,13 +100,18 @@ def crd_schema_problems(obj: dict[str, Any], crds: Iterable[dict[str, Any]]) -> 
     return [f"no CRD serves {obj['apiVersion']} {obj['kind']}"]
 
 
+def operator_crds() -> list[dict[str, Any]]:
+    return [yaml.safe_load(path.read_text()) for path in sorted(OPERATOR_CRD_DIR.glob("*.yaml"))]
+
+
 @functools.cache
 def _crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
-    """(apiVersion, kind) -> the strict JSON schema of that served version, from the EKS release's CRDs and then
-    the local Karpenter's (same core release: NodePool and NodeClaim agree)."""
+    """(apiVersion, kind) -> the strict JSON schema of that served version, from the EKS release's CRDs, then
+    the local Karpenter's (same core release: NodePool and NodeClaim agree), then prometheus-operator's."""
     from gpu_node_pools.manifests.karpenter_crds import karpenter_crds
 
-    crds = [*karpenter_crds(), *(yaml.safe_load(path.read_text()) for path in sorted(CRD_DIR.glob("*.yaml")))]
+    crds = [*karpenter_crds(), *(yaml.safe_load(path.read_text()) for path in sorted(CRD_DIR.glob("*.yaml"))),
+            *operator_crds()]
     schemas = {}
     for crd in crds:
         for version in crd["spec"]["versions"]:

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from gpu_node_pools.mock_engine import DeclaredResource, LiveNodeGroups, MockEngine, program_config, run_stack_program
 
@@ -59,6 +60,13 @@ def _path_with_aws_cli(aws_cli: bool) -> str:
         stub.write_text("#!/bin/sh\nexit 1\n")
         stub.chmod(0o755)
     return str(folder)
+
+
+def fake_aws_credentials(env: pytest.MonkeyPatch) -> None:
+    """What the programs' fast credential check looks for; nothing ever calls AWS with them."""
+    env.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    env.setenv("AWS_SECRET_ACCESS_KEY", "example")
+    env.setenv("AWS_EC2_METADATA_DISABLED", "true")  # the credential check must never reach instance metadata
 
 
 def run_program(

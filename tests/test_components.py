@@ -6,7 +6,7 @@ import pulumi
 import pytest
 from gpu_node_pools.contract import IsolationContract, Taint
 from gpu_node_pools.mock_engine import DeclaredResource
-from pulumi_harness import run_program
+from pulumi_harness import fake_aws_credentials, run_program
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
@@ -21,22 +21,9 @@ CLUSTER_PARTS = {"aws:kms/key:Key": 1, "aws:kms/alias:Alias": 1, "aws:iam/rolePo
 WORKLOADS = ("kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:Deployment")
 
 
-def fake_aws_credentials(env: pytest.MonkeyPatch) -> None:
-    env.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
-    env.setenv("AWS_SECRET_ACCESS_KEY", "example")
-    env.setenv("AWS_EC2_METADATA_DISABLED", "true")  # the credential check must never reach instance metadata
-
-
 @pytest.fixture(autouse=True)
 def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     fake_aws_credentials(monkeypatch)
-
-
-@pytest.fixture(scope="module")
-def stacks() -> dict[str, list[DeclaredResource]]:
-    with pytest.MonkeyPatch.context() as env:
-        fake_aws_credentials(env)
-        return {stack: run_program(stack) for stack in ("dev", "prod", "local")}
 
 
 def of_type(resources: list[DeclaredResource], typ: str) -> list[DeclaredResource]:
@@ -467,11 +454,11 @@ def test_aws_keys_in_the_stack_config_count_as_credentials(monkeypatch: pytest.M
     assert of_type(resources, CLUSTER)
 
 
-def test_prometheus_operator_objects_are_declared_only_when_asked_for() -> None:
+def test_prometheus_operator_objects_are_declared_only_when_asked_for(stacks: dict[str, list[DeclaredResource]]) -> None:
     def monitoring(resources: list[DeclaredResource]) -> dict[str, DeclaredResource]:
         return {r.type: r for r in resources if "monitoring.coreos.com" in r.type}
 
-    assert monitoring(run_program("dev")) == {}
+    assert monitoring(stacks["dev"]) == {}
     declared = monitoring(dev_with(**{"gpu-node-pools:alerts": {"prometheusRule": True, "podMonitor": True}}))
     assert set(declared) == {"kubernetes:monitoring.coreos.com/v1:PrometheusRule",
                              "kubernetes:monitoring.coreos.com/v1:PodMonitor"}

@@ -10,7 +10,7 @@ import pytest
 from aws_model import aws_problems
 from eks_model import eks_problems
 from k8s_schema import crd_schema_problems
-from pulumi_harness import run_program, stack_model
+from pulumi_harness import fake_aws_credentials, run_program, stack_model
 
 from gpu_node_pools.manifests.karpenter_crds import karpenter_crds
 from gpu_node_pools.mock_engine import DeclaredResource
@@ -19,15 +19,6 @@ CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
 NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
-
-
-@pytest.fixture(scope="module")
-def stacks() -> dict[str, list[DeclaredResource]]:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "example")
-        env.setenv("AWS_EC2_METADATA_DISABLED", "true")
-        return {stack: run_program(stack) for stack in ("dev", "prod", "local")}
 
 
 def of_type(resources: list[DeclaredResource], typ: str) -> list[DeclaredResource]:
@@ -188,8 +179,7 @@ def test_disabling_the_queue_removes_it_and_its_policy() -> None:
     config = stack_config("dev")
     config["gpu-node-pools:karpenter"] = json.dumps({"enabled": True, "interruptionQueue": {"enabled": False}})
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "example")
+        fake_aws_credentials(env)
         resources = run_program("dev", config)
     assert not of_type(resources, "aws:sqs/queue:Queue") and not of_type(resources, "aws:cloudwatch/eventRule:EventRule")
     assert not [p for p in of_type(resources, "aws:iam/policy:Policy") if "Interruption" in p.name]

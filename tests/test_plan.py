@@ -3,28 +3,22 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from gpu_node_pools.cli import main
 from pulumi_harness import PROJECT_WITH_IMAGE
 
-ROOT = Path(__file__).resolve().parent.parent
-CLI = Path(sys.executable).parent / "gpu-node-pools"
 
-
-def plan(stack: str, *extra: str) -> str:
+def plan(capsys: pytest.CaptureFixture[str], stack: str, *extra: str) -> str:
     # The local stack's agent is the image `make image` built: the fixture project holds one.
-    proc = subprocess.run([str(CLI), "--project-dir", str(PROJECT_WITH_IMAGE), "plan", "--stack", stack, *extra],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
+    assert main(["--project-dir", str(PROJECT_WITH_IMAGE), "plan", "--stack", stack, *extra]) == 0
+    return capsys.readouterr().out
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_the_plan_lists_the_cluster_and_every_node_group_with_their_settings(stack: str) -> None:
-    declared = json.loads(plan(stack, "--json"))
+def test_the_plan_lists_the_cluster_and_every_node_group_with_their_settings(stack: str, capsys) -> None:
+    declared = json.loads(plan(capsys, stack, "--json"))
     types = [r["type"] for r in declared]
 
     assert types.count("aws:eks/cluster:Cluster") == 1
@@ -35,8 +29,8 @@ def test_the_plan_lists_the_cluster_and_every_node_group_with_their_settings(sta
     assert "scalingConfig.desiredSize" in gpu["ignore_changes"]
 
 
-def test_the_table_names_each_resource_and_its_key_settings() -> None:
-    table = plan("prod")
+def test_the_table_names_each_resource_and_its_key_settings(capsys) -> None:
+    table = plan(capsys, "prod")
 
     assert "aws:eks/cluster:Cluster  prod" in table
     assert "    name: gpu-prod" in table
@@ -44,17 +38,16 @@ def test_the_table_names_each_resource_and_its_key_settings() -> None:
     assert '"minSize":3' in table, "numbers print as the integers they are"
 
 
-def test_a_stack_on_an_existing_cluster_declares_no_aws_resource() -> None:
-    assert plan("local").strip() == "no AWS resources: this stack deploys into an existing cluster"
+def test_a_stack_on_an_existing_cluster_declares_no_aws_resource(capsys) -> None:
+    assert plan(capsys, "local").strip() == "no AWS resources: this stack deploys into an existing cluster"
 
 
-def test_bad_config_fails_with_the_key_before_anything_is_declared(tmp_path: Path) -> None:
+def test_bad_config_fails_with_the_key_before_anything_is_declared(tmp_path: Path, capsys) -> None:
     (tmp_path / "Pulumi.yaml").write_text("name: gpu-node-pools\nruntime: python\n")
     (tmp_path / "stacks").mkdir()
     (tmp_path / "stacks" / "Pulumi.bad.yaml").write_text(
         "config:\n  gpu-node-pools:cluster: {mode: eks, name: c, subnetIds: [a]}\n")
-    proc = subprocess.run([str(CLI), "--project-dir", str(tmp_path), "plan", "--stack", "bad"],
-                          capture_output=True, text=True)
+    code = main(["--project-dir", str(tmp_path), "plan", "--stack", "bad"])
 
-    assert proc.returncode == 2
-    assert "gpu-node-pools:cluster.subnetIds" in proc.stderr
+    assert code == 2
+    assert "gpu-node-pools:cluster.subnetIds" in capsys.readouterr().err

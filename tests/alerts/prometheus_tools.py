@@ -1,7 +1,7 @@
 """prometheus and promtool built from the Prometheus Go module (tools/prometheus), for the tests that run them.
 
-Like the control-plane tests, tests that need them are marked `cluster`: skipped only when GNP_SKIP_CLUSTER=1,
-otherwise a missing binary is built, and a failed build is an error.
+Tests that need them are marked `toolchain`: skipped only when GNP_SKIP_CLUSTER=1, otherwise a missing binary is
+built, and a failed build is an error.
 """
 
 from __future__ import annotations

@@ -18,8 +18,6 @@ from gpu_node_pools.alerts import alerts
 from gpu_node_pools.config.alerts import AlertsConfig
 from prometheus_tools import ROOT, promtool
 
-pytestmark = pytest.mark.cluster
-
 
 @pytest.fixture(scope="module")
 def exposition(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -62,11 +60,13 @@ def without_dcgm_labels(text: str) -> str:
     return re.sub(rf'(?<=[{{,])(?:{"|".join(DCGM_LABELS)})="[^"]*",?', "", text).replace(",}", "}")
 
 
+@pytest.mark.toolchain
 def test_exposition_parses_under_promtool(exposition: str) -> None:
     proc = promtool("check", "metrics", "--lint=none", "--extended", input=exposition)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.toolchain
 def test_exposition_passes_every_promtool_lint_but_the_dcgm_label_names(exposition: str) -> None:
     assert 'UUID="' in exposition and 'modelName="' in exposition
     proc = promtool("check", "metrics", input=without_dcgm_labels(exposition))

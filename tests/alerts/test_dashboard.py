@@ -51,7 +51,7 @@ def test_queries_name_only_agent_or_standard_series_with_the_job_and_node_select
     assert AGENT_SERIES - used == set(), sorted(AGENT_SERIES - used)
 
 
-@pytest.mark.cluster
+@pytest.mark.toolchain
 def test_every_query_parses_with_promtool(tmp_path: Path) -> None:
     rules = [{"record": f"dashboard:query_{i}", "expr": expand(t["expr"])} for i, (_, t) in enumerate(targets())]
     (tmp_path / "queries.yaml").write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))

@@ -222,7 +222,7 @@ def test_every_alert_has_a_case() -> None:
     assert all(c.healthy for cases in AREAS.values() for c in cases)
 
 
-@pytest.mark.cluster
+@pytest.mark.toolchain
 def test_generated_rule_file_passes_promtool_check(tmp_path: Path) -> None:
     (tmp_path / "rules.yaml").write_text(rule_file_yaml(AlertsConfig()))
     proc = promtool("check", "rules", "--lint=all", "--lint-fatal", "rules.yaml", cwd=tmp_path)
@@ -230,7 +230,7 @@ def test_generated_rule_file_passes_promtool_check(tmp_path: Path) -> None:
     assert f"SUCCESS: {len(alerts(AlertsConfig()))} rules found" in proc.stdout
 
 
-@pytest.mark.cluster
+@pytest.mark.toolchain
 @pytest.mark.parametrize("area", sorted(AREAS))
 def test_alerts_fire_resolve_and_stay_quiet(tmp_path: Path, area: str) -> None:
     config = AlertsConfig()
@@ -240,7 +240,7 @@ def test_alerts_fire_resolve_and_stay_quiet(tmp_path: Path, area: str) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@pytest.mark.cluster
+@pytest.mark.toolchain
 def test_a_broken_rule_fails_the_promtool_test(tmp_path: Path) -> None:
     """The harness can fail: thresholds raised beyond the bad series leave the firing checks unmet."""
     config = AlertsConfig.model_validate({"gpu": {"memoryUsedRatio": 0.99}})
@@ -250,7 +250,7 @@ def test_a_broken_rule_fails_the_promtool_test(tmp_path: Path) -> None:
     assert proc.returncode != 0 and "GpuMemoryPressure" in proc.stdout + proc.stderr
 
 
-@pytest.mark.cluster
+@pytest.mark.toolchain
 def test_scrape_config_and_rule_file_pass_promtool_check_config(tmp_path: Path) -> None:
     """What a plain-Prometheus user pastes: the agent's job (Kubernetes pod discovery) and the rule file."""
     from gpu_node_pools.alerts import scrape_config

@@ -7,6 +7,8 @@ import re
 import pytest
 from image_oci import BuiltImage
 
+pytestmark = [pytest.mark.image, pytest.mark.network]  # apt downloads the packages from the Debian mirror
+
 ARCHES = ["amd64", "arm64"]
 # Names a secret would go by; none may be in the image's environment (a secret comes from the pod spec).
 _SECRETISH = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|ACCESS_?KEY|PRIVATE", re.I)

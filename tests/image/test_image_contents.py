@@ -7,6 +7,8 @@ import stat
 import pytest
 from image_oci import BuiltImage
 
+pytestmark = [pytest.mark.image, pytest.mark.network]  # apt downloads the packages from the Debian mirror
+
 ARCHES = ["amd64", "arm64"]
 SHELLS = {"sh", "bash", "dash", "ash", "busybox", "zsh", "ksh"}
 PACKAGE_MANAGERS = {"apt", "apt-get", "dpkg", "dpkg-deb", "pip", "pip3", "ensurepip"}

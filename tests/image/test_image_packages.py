@@ -9,6 +9,8 @@ import subprocess
 import pytest
 from image_oci import BuiltImage
 
+pytestmark = [pytest.mark.image, pytest.mark.network]  # apt downloads the packages from the Debian mirror
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ARCHES = ["amd64", "arm64"]
 

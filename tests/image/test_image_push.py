@@ -9,8 +9,11 @@ import re
 import subprocess
 import time
 
+import pytest
 import yaml
 from image_oci import ROOT, BuiltImage
+
+pytestmark = [pytest.mark.image, pytest.mark.network]  # apt downloads the packages from the Debian mirror
 
 
 def _registry(tmp_path: pathlib.Path) -> tuple[subprocess.Popen[bytes], str]:

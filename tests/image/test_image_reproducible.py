@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from image_oci import BuiltImage, build_image
 
+pytestmark = [pytest.mark.image, pytest.mark.network]  # apt downloads the packages from the Debian mirror
+
 
 def test_second_build_in_another_folder_has_the_same_digest(
     image: BuiltImage, tmp_path_factory: pytest.TempPathFactory

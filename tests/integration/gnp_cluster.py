@@ -1,8 +1,8 @@
 """The local cluster (scripts/cluster.sh) as session fixtures, and helpers for tests that run on it.
 
 Tests marked `cluster` run against real kube-apiserver/scheduler/controller-manager binaries with kwok nodes.
-They are skipped only when GNP_SKIP_CLUSTER=1; otherwise a missing toolchain is built, and a failure to build or
-start is an error, never a silent skip.
+They are skipped only when GNP_SKIP_CLUSTER=1 (tests/conftest.py, which registers these fixtures); otherwise a
+missing toolchain is built, and a failure to build or start is an error, never a silent skip.
 """
 
 from __future__ import annotations
@@ -30,21 +30,11 @@ CLUSTER_SH = ROOT / "scripts" / "cluster.sh"
 # deployed local stack neither disturbs the tests nor is disturbed by them. GNP_TEST_STATE moves it.
 STATE = Path(os.environ.get("GNP_TEST_STATE", ROOT / ".state" / "test"))
 CLUSTER_ENV = {**os.environ, "GNP_STATE": str(STATE)}
-SKIP_ENV = "GNP_SKIP_CLUSTER"
 # A project folder as `make image` leaves it (the repo's stacks, a made-up image in build/image): the local
 # stack's nodeAgent.imageBuild reads its image there, so no test needs `make image`.
 PROJECT_WITH_IMAGE = ROOT / "tests" / "data" / "project-with-image"
 
 T = TypeVar("T")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if os.environ.get(SKIP_ENV) != "1":
-        return
-    skip = pytest.mark.skip(reason=f"{SKIP_ENV}=1: local cluster tests skipped on request")
-    for item in items:
-        if "cluster" in item.keywords:
-            item.add_marker(skip)
 
 
 def announce(config: pytest.Config, message: str) -> None:

@@ -31,11 +31,9 @@ import yaml
 
 from gnp_cluster import ROOT, AppliedLayer, LocalCluster, kubectl_path, wait_for
 from gnp_workloads import agent_daemonset, agent_prefix
+from prometheus_tools import prometheus_binaries
 
-sys.path.insert(0, str(ROOT / "tests" / "alerts"))
-from prometheus_tools import prometheus_binaries  # noqa: E402
-
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.toolchain]
 
 PRESSURE_FROM, PRESSURE_UNTIL = 25, 50  # seconds into the pressure node's trace
 SHORT_FOR = {"gpu": {"memoryFor": "6s", "agentDownFor": "6s"}}

@@ -1,41 +1,18 @@
 """Real `pulumi` runs against the local cluster: the toolchain from tools/pulumi/build.sh, a throwaway project.
 
 Every run uses a copy of the project file and stack config in a temporary folder (main: the repo's infra/),
-its own file backend and PULUMI_HOME, so tests never write into stacks/ or .state/pulumi. Tests marked
-`pulumi` need the local cluster and skip only when GNP_SKIP_CLUSTER=1, like the cluster tests.
+its own file backend and PULUMI_HOME, so tests never write into stacks/ or .state/pulumi. Tests marked `pulumi`
+skip only when GNP_SKIP_CLUSTER=1, like the cluster tests (tests/conftest.py).
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
+from gnp_cluster import announce, render_stack
 from gnp_pulumi import ROOT, PulumiProject, make_project, repo_stack_config
-
-
-# The cluster fixture lives with the cluster tests, in a module importable under a unique name.
-sys.path.insert(0, str(ROOT / "tests" / "integration"))
-from gnp_cluster import SKIP_ENV, announce, local_cluster, render_stack  # noqa: E402
-
-__all__ = ["local_cluster"]
-
-
-def _ours(item: pytest.Item) -> bool:
-    return Path(str(item.fspath)).is_relative_to(Path(__file__).parent)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Deploy onto the fresh cluster before the cluster tests apply the same objects with kubectl.
-    items.sort(key=lambda item: not (_ours(item) and "pulumi" in item.keywords))
-    if os.environ.get(SKIP_ENV) == "1":
-        skip = pytest.mark.skip(reason=f"{SKIP_ENV}=1: local cluster tests skipped on request")
-        for item in items:
-            if _ours(item) and "pulumi" in item.keywords:
-                item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from gnp_pulumi import PROJECT_WITH_IMAGE, ROOT, PulumiProject, existing, make_project
 
-pytestmark = pytest.mark.pulumi
+pytestmark = [pytest.mark.pulumi, pytest.mark.cluster]
 
 NEW_DIGEST = "sha256:" + "c" * 64
 

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from gnp_pulumi import ROOT, PulumiProject, existing, pulumi_env
 
-pytestmark = pytest.mark.pulumi
+pytestmark = [pytest.mark.pulumi, pytest.mark.cluster]
 
 EXAMPLES = ROOT / "examples"
 NPM_CACHE = Path(os.environ.get("GNP_CACHE", Path.home() / ".cache" / "gpu-node-pools")) / "npm"
@@ -72,7 +72,9 @@ def rendered(local_objects: list[dict[str, Any]]) -> set[str]:
     return {object_key(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]) for o in local_objects}
 
 
-@pytest.fixture(params=["yaml", "typescript", "go"])
+# TypeScript's npm install and Go's `go mod tidy` read their caches, and the registry or proxy when those are cold.
+@pytest.fixture(params=["yaml", pytest.param("typescript", marks=pytest.mark.network),
+                        pytest.param("go", marks=pytest.mark.network)])
 def deployed(request: pytest.FixtureRequest, tmp_path: Path, toolchain_path: str, local_cluster: Any,
              local_objects: list[dict[str, Any]]) -> Iterator[PulumiProject]:
     assert existing(local_cluster, local_objects) == [], "the cluster already runs the layer: `make down` first"

@@ -6,16 +6,10 @@ are pinned down case by case.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from typing import Any
 
+import gpu_policies as checks
 import pytest
-
-_spec = importlib.util.spec_from_file_location(
-    "gpu_policies", Path(__file__).resolve().parents[2] / "policies" / "gpu_policies.py")
-checks = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(checks)
 
 DAEMONSET = "kubernetes:apps/v1:DaemonSet"
 GOOD_RESOURCES = {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "32Mi"}}

@@ -7,37 +7,22 @@ is where the EKS node-group policy meets our real node groups.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 
+import gpu_policies as checks
 import pytest
 from gnp_pulumi import ROOT
 from gpu_node_pools.mock_engine import DeclaredResource
-
-sys.path.insert(0, str(ROOT / "tests"))
-from pulumi_harness import run_program  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location("gpu_policies", ROOT / "policies" / "gpu_policies.py")
-checks = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(checks)
+from pulumi_harness import fake_aws_credentials, run_program
 
 ALL_CHECKS = [checks.check_resources, checks.check_gpu_toleration, checks.check_images_pinned,
               checks.check_non_root, checks.check_gpu_node_group_taint, checks.check_priority_class_default,
               checks.check_node_class_ami_pinned]
 
 
-@pytest.fixture(scope="module")
-def programs() -> dict[str, list[DeclaredResource]]:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")  # the programs' fast credential check only looks
-        env.setenv("AWS_SECRET_ACCESS_KEY", "example")
-        return {stack: run_program(stack) for stack in ("dev", "prod", "local")}
-
-
 @pytest.mark.parametrize("stack", ["dev", "prod", "local"])
-def test_stack_passes_every_policy(programs: dict[str, list[DeclaredResource]], stack: str) -> None:
-    problems = [p for r in programs[stack] for check in ALL_CHECKS for p in check(r.type, r.inputs)]
+def test_stack_passes_every_policy(stacks: dict[str, list[DeclaredResource]], stack: str) -> None:
+    problems = [p for r in stacks[stack] for check in ALL_CHECKS for p in check(r.type, r.inputs)]
     assert problems == []
 
 
@@ -47,15 +32,15 @@ def policy_config(name: str) -> dict:
 
 @pytest.mark.parametrize(("stack", "passes"), [("prod", True), ("dev", False), ("local", False)])
 def test_prod_policy_config_requires_digests_and_prod_pins_every_image(
-    programs: dict[str, list[DeclaredResource]], stack: str, passes: bool
+    stacks: dict[str, list[DeclaredResource]], stack: str, passes: bool
 ) -> None:
     """`pulumi preview --stack prod --policy-pack policies --policy-pack-config policies/prod.json`, under mocks."""
     config = policy_config("prod")
     assert config["images-pinned"] == {"requireImageDigests": True}
     require = config["images-pinned"]["requireImageDigests"]
-    problems = [p for r in programs[stack] for p in checks.check_images_pinned(r.type, r.inputs, require)]
+    problems = [p for r in stacks[stack] for p in checks.check_images_pinned(r.type, r.inputs, require)]
     assert (problems == []) is passes, problems
-    images = [c["image"] for r in programs[stack] for spec in checks.pod_templates(r.type, r.inputs)
+    images = [c["image"] for r in stacks[stack] for spec in checks.pod_templates(r.type, r.inputs)
               for c in spec["containers"]]
     # device plugin, metrics-server, node agent, and Karpenter's controller on EKS: the check saw every workload
     assert len(images) == (3 if stack == "local" else 4)
@@ -63,13 +48,13 @@ def test_prod_policy_config_requires_digests_and_prod_pins_every_image(
 
 @pytest.mark.parametrize(("stack", "passes"), [("prod", True), ("dev", True)])
 def test_prod_policy_config_requires_a_dated_ami_and_the_stacks_pin_one(
-    programs: dict[str, list[DeclaredResource]], stack: str, passes: bool
+    stacks: dict[str, list[DeclaredResource]], stack: str, passes: bool
 ) -> None:
     config = policy_config("prod")
     assert config["karpenter-ami-pinned"] == {"requireDatedAmiAlias": True}
-    node_classes = [r for r in programs[stack] if r.type.endswith(":EC2NodeClass")]
+    node_classes = [r for r in stacks[stack] if r.type.endswith(":EC2NodeClass")]
     assert len(node_classes) == 1  # the check sees the node class
-    problems = [p for r in programs[stack] for p in checks.check_node_class_ami_pinned(r.type, r.inputs, True)]
+    problems = [p for r in stacks[stack] for p in checks.check_node_class_ami_pinned(r.type, r.inputs, True)]
     assert (problems == []) is passes, problems
 
 
@@ -81,8 +66,7 @@ def test_prod_policy_config_refuses_a_node_class_following_latest() -> None:
     karpenter["nodeClass"]["amiAlias"] = "al2023@latest"
     config["gpu-node-pools:karpenter"] = json.dumps(karpenter)
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "example")
+        fake_aws_credentials(env)
         resources = run_program("prod", config)
     require = policy_config("prod")["karpenter-ami-pinned"]["requireDatedAmiAlias"]
     problems = [p for r in resources for p in checks.check_node_class_ami_pinned(r.type, r.inputs, require)]
@@ -90,8 +74,8 @@ def test_prod_policy_config_refuses_a_node_class_following_latest() -> None:
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_the_node_group_policy_sees_the_gpu_pools(programs: dict[str, list[DeclaredResource]], stack: str) -> None:
-    groups = [r for r in programs[stack] if r.type == "aws:eks/nodeGroup:NodeGroup"]
+def test_the_node_group_policy_sees_the_gpu_pools(stacks: dict[str, list[DeclaredResource]], stack: str) -> None:
+    groups = [r for r in stacks[stack] if r.type == "aws:eks/nodeGroup:NodeGroup"]
     untainted = [checks.check_gpu_node_group_taint(r.type, {**r.inputs, "taints": []}) for r in groups]
     assert any(untainted), "no node group of this stack counts as a GPU pool for the policy"
     assert not all(untainted), "every node group counts as a GPU pool, general ones too"

@@ -14,7 +14,7 @@ import pytest
 from gnp_pulumi import PulumiProject, existing, object_ref
 from gpu_node_pools.parts import object_id
 
-pytestmark = pytest.mark.pulumi
+pytestmark = [pytest.mark.pulumi, pytest.mark.cluster]
 
 EXTRA_TENANT = "gnp-extra-tenant"
 

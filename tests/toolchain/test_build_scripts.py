@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SKIP_ENV = "GNP_SKIP_CLUSTER"
 
 
 def _bash(script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -19,7 +18,8 @@ def _bash(script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, env={**os.environ, **env}, timeout=120)
 
 
-@pytest.mark.skipif(os.environ.get(SKIP_ENV) == "1", reason=f"{SKIP_ENV}=1: no Go toolchain checks")
+@pytest.mark.toolchain
+@pytest.mark.network  # an empty module cache, on purpose
 def test_every_module_the_builds_read_resolves_from_an_empty_module_cache(tmp_path: Path) -> None:
     """The check that would have caught `cp: cannot stat '/cmd/pulumi-resource-kubernetes'` on a fresh machine."""
     env = {**os.environ, "GOMODCACHE": str(tmp_path / "mod"),
@@ -32,7 +32,8 @@ def test_every_module_the_builds_read_resolves_from_an_empty_module_cache(tmp_pa
     assert (tmp_path / "mod" / "github.com" / "pulumi").is_dir()
 
 
-@pytest.mark.skipif(os.environ.get(SKIP_ENV) == "1", reason=f"{SKIP_ENV}=1: no Go toolchain checks")
+@pytest.mark.toolchain
+@pytest.mark.network  # an empty module cache, on purpose
 def test_module_dir_downloads_a_module_the_cache_does_not_hold_yet(tmp_path: Path) -> None:
     env = {"GOMODCACHE": str(tmp_path / "mod"), "GOFLAGS": "-modcacherw", "GONOSUMDB": "github.com/pulumi"}
     proc = _bash("module_dir tools/pulumi/cli github.com/pulumi/pulumi/sdk/v3", env)

@@ -1,0 +1,53 @@
+"""The test tiers: what a test needs is a marker (declared in pyproject.toml), and one hook here skips a tier when
+its switch asks for it. Unmarked tests are pure: they run everywhere, `make check` included.
+
+Shared by every tier: the local cluster's fixtures (gnp_cluster, registered once for the cluster and the engine
+tests alike) and the three stack programs run once under Pulumi's mocks.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from gpu_node_pools.mock_engine import DeclaredResource
+from pulumi_harness import fake_aws_credentials, run_program
+
+pytest_plugins = ["gnp_cluster"]
+
+# marker -> (the switch that skips it, what a test so marked needs)
+TIERS = {
+    "cluster": ("GNP_SKIP_CLUSTER", "the local control plane"),
+    "pulumi": ("GNP_SKIP_CLUSTER", "the Pulumi CLI and Kubernetes provider built from Go modules"),
+    "toolchain": ("GNP_SKIP_CLUSTER", "the Go toolchain or what it builds (promtool, the module cache)"),
+    "image": ("GNP_SKIP_IMAGE", "the node agent's image, built with apt, crane and syft"),
+    "network": ("GNP_SKIP_NETWORK", "a package registry or the Go module proxy"),
+}
+# Fixtures that stand for a tier: a test that uses one must carry its marker, so `-m` and the switches see the need.
+FIXTURE_TIERS = {"local_cluster": "cluster", "toolchain_path": "pulumi"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    unmarked = [f"{item.nodeid} uses the fixture {fixture} but is not marked {marker}"
+                for item in items for fixture, marker in FIXTURE_TIERS.items()
+                if fixture in getattr(item, "fixturenames", ()) and item.get_closest_marker(marker) is None]
+    if unmarked:
+        raise pytest.UsageError("\n".join(unmarked))
+    # The engine deploys onto the fresh cluster before the cluster tests apply the same objects with kubectl.
+    items.sort(key=lambda item: item.get_closest_marker("pulumi") is None)
+    for item in items:
+        skipped = [(switch, need) for marker, (switch, need) in TIERS.items()
+                   if item.get_closest_marker(marker) and os.environ.get(switch) == "1"]
+        if skipped:
+            switches = ", ".join(sorted({f"{switch}=1" for switch, _ in skipped}))
+            item.add_marker(pytest.mark.skip(reason=f"{switches}: needs {' and '.join(n for _, n in skipped)}"))
+
+
+@pytest.fixture(scope="session")
+def stacks() -> dict[str, list[DeclaredResource]]:
+    """What each stack program (dev, prod, local) declares under Pulumi's mocks, in declaration order.
+
+    Run once per session; tests only read it."""
+    with pytest.MonkeyPatch.context() as env:
+        fake_aws_credentials(env)
+        return {stack: run_program(stack) for stack in ("dev", "prod", "local")}
