@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from kubernetes import client, config as kube_config
 
 ROOT = Path(__file__).resolve().parents[1]
