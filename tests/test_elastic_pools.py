@@ -203,7 +203,8 @@ def test_local_instance_types_come_from_the_table() -> None:
     types = {t["name"]: t for t in kwok_instance_types()}
     assert set(types) == set(INSTANCE_TYPES)
     g5 = types["g5.12xlarge"]
-    assert g5["resources"] == {"cpu": "48", "memory": "196608Mi", "pods": "110", "nvidia.com/gpu": "4"}
+    assert g5["resources"] == {"cpu": "48", "memory": "196608Mi", "pods": "110", "ephemeral-storage": "200Gi",
+                               "nvidia.com/gpu": "4"}
     prices = {(o["Requirements"][0]["values"][0], o["Requirements"][1]["values"][0]): o["Price"] for o in g5["offerings"]}
     assert prices == {(c, z): p for z in LOCAL_ZONES for c, p in (("on-demand", 5.672), ("spot", 2.2688))}
     assert "nvidia.com/gpu" not in types["m6i.large"]["resources"]

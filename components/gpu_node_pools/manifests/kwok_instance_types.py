@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..config.karpenter import DEFAULT_ROOT_VOLUME_GIB
 from ..facts.instance_types import GPU_MANUFACTURER, INSTANCE_TYPES, InstanceType
 from .karpenter import (
     CAPACITY_TYPE_LABEL,
@@ -39,7 +40,10 @@ def kwok_instance_types(
 
 
 def _instance_type(facts: InstanceType, zones: tuple[str, ...]) -> dict[str, Any]:
-    resources = {"cpu": str(facts.vcpu), "memory": f"{facts.memory_mib}Mi", "pods": str(_MAX_PODS)}
+    # Ephemeral storage as on EKS, where Karpenter takes it from the EC2NodeClass's root volume: without it no
+    # launched node could hold a pod that requests some (the GPU daemons do).
+    resources = {"cpu": str(facts.vcpu), "memory": f"{facts.memory_mib}Mi", "pods": str(_MAX_PODS),
+                 "ephemeral-storage": f"{DEFAULT_ROOT_VOLUME_GIB}Gi"}
     labels = {INSTANCE_FAMILY_LABEL: facts.family}
     if facts.is_gpu:
         resources["nvidia.com/gpu"] = str(facts.gpus)
