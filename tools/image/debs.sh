@@ -30,12 +30,14 @@ apt_update() {
 }
 
 # apt_candidates ARCH: one "package version" line per listed package, the version apt would install (the image's
-# package lock).
+# package lock). One apt-cache call: each costs a second of loading the lists.
 apt_candidates() {
-  local arch="$1" pkg
-  while read -r pkg; do
-    printf '%s %s\n' "$pkg" "$(apt_cache_for "$arch" policy "$pkg:$arch" | awk '/Candidate:/ {print $2}')"
-  done < <(image_packages)
+  local arch="$1" pkg wanted=()
+  while read -r pkg; do wanted+=("$pkg:$arch"); done < <(image_packages)
+  apt_cache_for "$arch" policy "${wanted[@]}" | awk -v order="$(image_packages | tr '\n' ' ')" '
+    /^[^ ]/ { name = $1; sub(/:$/, "", name); sub(/:[a-z0-9]+$/, "", name) }
+    /^  Candidate:/ { candidate[name] = $2 }
+    END { n = split(order, wanted, " "); for (i = 1; i <= n; i++) print wanted[i], candidate[wanted[i]] }'
 }
 
 # apt_download ARCH DEST: downloads the newest version of every listed package into DEST (cached by file name)
