@@ -13,5 +13,5 @@ from image_oci import BuiltImage, build_image
 
 @pytest.fixture(scope="session")
 def image(tmp_path_factory: pytest.TempPathFactory) -> BuiltImage:
-    """Both platforms, as `make image` builds them."""
+    """Both platforms, as `make image` builds them: a copy of the kept image when its inputs are unchanged."""
     return build_image(tmp_path_factory.mktemp("image"))

@@ -66,8 +66,9 @@ class BuiltImage:
                 tar.extractall(dest, filter="fully_trusted", numeric_owner=True)
 
 
-def build_image(out: pathlib.Path, *arches: str) -> BuiltImage:
-    args = [str(ROOT / "tools" / "image" / "build.sh"), "--out", str(out)]
+def build_image(out: pathlib.Path, *arches: str, fresh: bool = False) -> BuiltImage:
+    """tools/image/build.sh into `out`; `fresh` builds even when an image of the same inputs is kept."""
+    args = [str(ROOT / "tools" / "image" / "build.sh"), "--out", str(out), *(["--fresh"] if fresh else [])]
     for arch in arches:
         args += ["--arch", arch]
     done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)

@@ -7,26 +7,31 @@
 #      index), gpu-node-agent-<arch>.tar, digest (the index's), and per platform <arch>/{digest,config.json,
 #      packages.lock,sbom.spdx.json,sbom.cdx.json}.
 #
-#   tools/image/build.sh [--out DIR] [--arch ARCH]...   (default: build/image, amd64 and arm64; amd64 is always
-#                                                        built, as its Python byte-compiles every platform's files)
+#   tools/image/build.sh [--out DIR] [--arch ARCH]... [--fresh]
+#     (default: build/image, amd64 and arm64; amd64 is always built, as its Python byte-compiles every platform's
+#     files; --fresh builds even when an image of the same inputs is kept in $GNP_CACHE/image/built)
 #
-# Same inputs (packages, lock files, sources, SOURCE_DATE_EPOCH), same digest. SOURCE_DATE_EPOCH defaults to the
+# Same inputs (packages, lock files, sources, SOURCE_DATE_EPOCH), same digest: an unchanged build is a copy of the
+# kept one (tools/image/reuse.sh). SOURCE_DATE_EPOCH defaults to the
 # time of the last commit that changed the agent or this build. docs/node-agent.md, "Image", has the rest.
 set -euo pipefail
 shopt -s inherit_errexit  # a failure inside $(...) stops the build too
 source "$(dirname "$0")/../lib.sh"
 HERE="$GNP_ROOT/tools/image"
-for part in debs rootfs agent pack sbom; do source "$HERE/$part.sh"; done
+for part in debs rootfs agent pack sbom reuse; do source "$HERE/$part.sh"; done
 
-OUT="$GNP_ROOT/build/image"; ARCHES=()
+OUT="$GNP_ROOT/build/image"; ARCHES=(); FRESH=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) OUT="$(mkdir -p "$2" && cd "$2" && pwd)"; shift 2 ;;
     --arch) case "$2" in amd64|arm64) ARCHES+=("$2") ;; *) die "--arch $2: amd64 or arm64" ;; esac; shift 2 ;;
-    *) die "unknown argument $1 (usage: tools/image/build.sh [--out DIR] [--arch amd64|arm64]...)" ;;
+    --fresh) FRESH=1; shift ;;
+    *) die "unknown argument $1 (usage: tools/image/build.sh [--out DIR] [--arch amd64|arm64]... [--fresh])" ;;
   esac
 done
 [ ${#ARCHES[@]} -gt 0 ] || ARCHES=(amd64 arm64)
+# amd64 always: its Python byte-compiles the other platforms' files.
+[[ " ${ARCHES[*]} " == *" amd64 "* ]] || ARCHES=(amd64 "${ARCHES[@]}")
 [ "$(uname -m)" = x86_64 ] || die "the build runs the amd64 image's own Python to byte-compile: build on x86_64"
 [ -x "$GNP_ROOT/.venv/bin/python" ] || die ".venv is missing: run scripts/setup.sh (make setup)"
 : "${SOURCE_DATE_EPOCH:=$(git -C "$GNP_ROOT" log -1 --format=%ct -- node-agent tools/image 2>/dev/null || echo 0)}"
@@ -42,6 +47,13 @@ cleanup() { registry_stop; rm -rf "$work"; }
 trap cleanup EXIT
 start=$SECONDS
 
+for arch in "${ARCHES[@]}"; do apt_update "$arch"; done
+key="$(image_key "${ARCHES[@]}")"
+if [ "$FRESH" = 0 ] && image_reuse "$key" "$OUT"; then
+  log "image: inputs unchanged (key $key): gpu-node-agent $AGENT_VERSION @$(cat "$OUT/digest") (${ARCHES[*]}) copied into $OUT from $IMAGE_BUILT, $(human_secs $((SECONDS - start)))"
+  exit 0
+fi
+
 # The amd64 root filesystem's own Python byte-compiles every platform's files (bytecode is the same on all).
 image_python() {
   local root="$work/amd64/debian"
@@ -52,14 +64,11 @@ image_python() {
 
 log "image: agent wheel"
 agent_wheel "$work/wheels"
-# amd64 always: its Python byte-compiles the other platforms' files.
-[[ " ${ARCHES[*]} " == *" amd64 "* ]] || ARCHES=(amd64 "${ARCHES[@]}")
 rm -rf "$OUT"; mkdir -p "$OUT"
 layers=()
 for arch in "${ARCHES[@]}"; do
   log "image: $arch: Debian packages (apt's newest), root filesystem, agent"
   mkdir -p "$OUT/$arch" "$work/$arch/debian" "$work/$arch/agent"
-  apt_update "$arch"
   apt_download "$arch" "$work/$arch/debs" >"$OUT/$arch/packages.lock"
   unpack_debs "$work/$arch/debs" "$work/$arch/debian"
   finish_rootfs "$work/$arch/debian"
@@ -81,4 +90,5 @@ export_image "$OUT" "${refs[@]}"
 registry_stop; REGISTRY_PID=
 
 for arch in "${ARCHES[@]}"; do log "image: $arch SBOMs (syft)"; write_sboms "$OUT" "$arch"; done
+image_keep "$key" "$OUT"
 log "image: gpu-node-agent $AGENT_VERSION @$(cat "$OUT/digest") (${ARCHES[*]}) in $OUT, $(human_secs $((SECONDS - start)))"

@@ -29,22 +29,32 @@ apt_update() {
     || die "the host's apt sources lack bookworm-security: the image must get Debian's security updates"
 }
 
+# apt_candidates ARCH: one "package version" line per listed package, the version apt would install (the image's
+# package lock). One apt-cache call: each costs a second of loading the lists.
+apt_candidates() {
+  local arch="$1" pkg wanted=()
+  while read -r pkg; do wanted+=("$pkg:$arch"); done < <(image_packages)
+  apt_cache_for "$arch" policy "${wanted[@]}" | awk -v order="$(image_packages | tr '\n' ' ')" '
+    /^[^ ]/ { name = $1; sub(/:$/, "", name); sub(/:[a-z0-9]+$/, "", name) }
+    /^  Candidate:/ { candidate[name] = $2 }
+    END { n = split(order, wanted, " "); for (i = 1; i <= n; i++) print wanted[i], candidate[wanted[i]] }'
+}
+
 # apt_download ARCH DEST: downloads the newest version of every listed package into DEST (cached by file name)
 # and prints one "package version" line each (the image's package lock).
 apt_download() {
-  local arch="$1" dest="$2" pkg archives="$GNP_CACHE/image/apt/$1/debs"
+  local arch="$1" dest="$2" pkg version archives="$GNP_CACHE/image/apt/$1/debs"
   mkdir -p "$archives" "$dest"
   local wanted=(); while read -r pkg; do wanted+=("$pkg:$arch"); done < <(image_packages)
   (cd "$archives" && apt_for "$arch" download -qq "${wanted[@]}" >&2) || die "apt-get download failed for $arch"
-  while read -r pkg; do
-    local version file='' candidate
-    version="$(apt_cache_for "$arch" policy "$pkg:$arch" | awk '/Candidate:/ {print $2}')"
+  while read -r pkg version; do
+    local file='' candidate
     # apt-get download writes an epoch's colon as %3a.
     for candidate in "$archives/${pkg}_${version/:/%3a}_"{"$arch",all}.deb; do [ -f "$candidate" ] && file="$candidate"; done
     [ -n "$file" ] || die "$pkg $version ($arch): no .deb downloaded"
     cp "$file" "$dest/"
     printf '%s %s\n' "$pkg" "$version"
-  done < <(image_packages)
+  done < <(apt_candidates "$arch")
 }
 
 # unpack_debs DEBDIR ROOT: every .deb into ROOT, with /var/lib/dpkg/status.d/<package> (its control stanza, as
