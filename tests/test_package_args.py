@@ -61,7 +61,7 @@ def kubernetes_objects(mocks: MockEngine) -> dict[tuple[str, str], dict[str, Any
 
 
 def test_the_generated_typeddicts_are_what_the_models_say_now() -> None:
-    assert GENERATED_MODULE.read_text() == render_module(), "package/args.py is stale: run `make generate`"
+    assert GENERATED_MODULE.read_text() == render_module(), "pulumi_components/args.py is stale: run `make generate`"
 
 
 @pytest.mark.parametrize("component", sorted(COMPONENT_ARGS))
