@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -16,6 +15,7 @@ from .config.platform import ConfigError
 from .config.stack_files import find_project_root, load_stack
 from .parts import in_cluster_objects
 from .pools_table import pools_table
+from .script_commands import add_project_dir
 
 __all__ = ["main"]
 
@@ -26,10 +26,7 @@ def _dump_yaml(objects: list[dict[str, Any]]) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gpu-node-pools", description=__doc__)
-    parser.add_argument(
-        "--project-dir", type=Path, default=None,
-        help="project folder holding Pulumi.yaml and stacks/ (default: nearest one above the current folder)",
-    )
+    add_project_dir(parser)
     commands = parser.add_subparsers(dest="command", required=True)
     render = commands.add_parser("render", help="print the stack's in-cluster Kubernetes objects as YAML")
     pools = commands.add_parser(

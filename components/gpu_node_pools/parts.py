@@ -143,6 +143,12 @@ def _one(suffix: str, args: ArgsT | None) -> list[PartInstance[ArgsT]]:
     return [PartInstance(suffix, args)] if args is not None else []
 
 
+def _section(suffix: str, model: type[ArgsT], section: Any, config: PlatformConfig, **extra: Any
+             ) -> list[PartInstance[ArgsT]]:
+    """One component for a section that has `enabled` (none when it is off), fenced by the platform's isolation."""
+    return _one(suffix, _with(model, section, isolation=config.isolation, **extra) if section.enabled else None)
+
+
 def _elastic_pools(config: PlatformConfig) -> list[PartInstance[ElasticNodePoolArgs]]:
     """One ElasticNodePool per elastic pool, each naming the NodeClass it boots from (the platform's default
     unless the pool names its own)."""
@@ -201,21 +207,18 @@ IN_CLUSTER_PARTS: tuple[InClusterPart[Any], ...] = (
     ),
     InClusterPart(
         key="devicePlugin", component="DevicePlugin", args_model=DevicePluginArgs,
-        instances=lambda c: _one("device-plugin", _with(DevicePluginArgs, c.device_plugin, isolation=c.isolation)
-                                 if c.device_plugin.enabled else None),
+        instances=lambda c: _section("device-plugin", DevicePluginArgs, c.device_plugin, c),
         build=lambda a: build_device_plugin(a, a.isolation.contract()),
     ),
     InClusterPart(
         key="metricsServer", component="MetricsServer", args_model=MetricsServerArgs,
-        instances=lambda c: _one("metrics-server", _with(
-            MetricsServerArgs, c.metrics_server, isolation=c.isolation,
-            kubernetes_version=cluster_kubernetes_version(c)) if c.metrics_server.enabled else None),
+        instances=lambda c: _section("metrics-server", MetricsServerArgs, c.metrics_server, c,
+                                     kubernetes_version=cluster_kubernetes_version(c)),
         build=lambda a: build_metrics_server(a, a.isolation.contract(), kubernetes_version=a.kubernetes_version),
     ),
     InClusterPart(
         key="nodeAgent", component="NodeAgent", args_model=NodeAgentArgs,
-        instances=lambda c: _one("node-agent", _with(NodeAgentArgs, c.node_agent, isolation=c.isolation)
-                                 if c.node_agent.enabled else None),
+        instances=lambda c: _section("node-agent", NodeAgentArgs, c.node_agent, c),
         build=lambda a: build_node_agent(a, a.isolation.contract()),
     ),
     # Not offered alone (no args model): its component also declares AWS resources (IAM, the interruption

@@ -21,16 +21,21 @@ from .config.stack_files import find_project_root, load_stack
 from .manifests.kwok_instance_types import kwok_instance_types
 from .manifests.simulated_nodes import simulated_nodes
 
-__all__ = ["main"]
+__all__ = ["add_project_dir", "main"]
+
+
+def add_project_dir(parser: argparse.ArgumentParser) -> None:
+    """`--project-dir`, which both command lines take."""
+    parser.add_argument(
+        "--project-dir", type=Path, default=None,
+        help="project folder holding Pulumi.yaml and stacks/ (default: nearest one above the current folder)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m gpu_node_pools.script_commands", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument(
-        "--project-dir", type=Path, default=None,
-        help="project folder holding Pulumi.yaml and stacks/ (default: nearest one above the current folder)",
-    )
+    add_project_dir(parser)
     commands = parser.add_subparsers(dest="command", required=True)
     nodes = commands.add_parser("simulated-nodes", help="print kwok Node objects mirroring the stack's pools")
     push = commands.add_parser(

@@ -79,6 +79,10 @@ class InClusterComponent(pulumi.ComponentResource):
         self.resources = declare_objects(self.objects, self, previous_parent=previous_parent)
         self.object_ids = pulumi.Output.from_input(sorted(parts.object_id(obj) for obj in self.objects))
 
+    def _gpu_taint(self) -> pulumi.Output[str]:
+        """The taint the component's args fence GPU nodes with, as key=value:Effect."""
+        return pulumi.Output.from_input(str(self.config.isolation.contract().gpu_taint))
+
     def _outputs(self, **outputs: Any) -> None:
         self.register_outputs({"object_ids": self.object_ids, **outputs})
 
@@ -95,7 +99,7 @@ class DevicePlugin(InClusterComponent):
 
     def __init__(self, name: str, args: DevicePluginInput, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__(name, args, opts)
-        self.gpu_taint = pulumi.Output.from_input(str(self.config.isolation.contract().gpu_taint))
+        self.gpu_taint = self._gpu_taint()
         self._outputs(gpu_taint=self.gpu_taint)
 
 
@@ -156,7 +160,7 @@ class NodeAgent(InClusterComponent):
 
     def __init__(self, name: str, args: NodeAgentInput, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__(name, args, opts)
-        self.gpu_taint = pulumi.Output.from_input(str(self.config.isolation.contract().gpu_taint))
+        self.gpu_taint = self._gpu_taint()
         self.namespace = pulumi.Output.from_input(self.config.namespace)
         self._outputs(gpu_taint=self.gpu_taint, namespace=self.namespace)
 
@@ -196,7 +200,7 @@ class ElasticNodePool(InClusterComponent):
         former `ElasticPools`), so that an upgrade moves it instead of replacing it, which would drain its nodes."""
         super().__init__(name, args, opts, previous_parent=previous_parent)
         self.node_pool_name = pulumi.Output.from_input(self.objects[0]["metadata"]["name"])
-        self.gpu_taint = pulumi.Output.from_input(str(self.config.isolation.contract().gpu_taint))
+        self.gpu_taint = self._gpu_taint()
         self._outputs(node_pool_name=self.node_pool_name, gpu_taint=self.gpu_taint)
 
 
