@@ -37,16 +37,23 @@ def test_owner_from_kube_state_metrics_one_step_up() -> None:
          _series(namespace="a", pod="p2", owner_kind="ReplicaSet", owner_name="svc-6b7c9d8f5"),
          _series(namespace="a", pod="p3", owner_kind="Job", owner_name="etl-29416320"),
          _series(namespace="a", pod="p4", owner_kind="Job", owner_name="backfill"),
-         _series(namespace="a", pod="p5", owner_kind="<none>", owner_name="<none>")],
-        [_series(namespace="a", replicaset="web-5c8d4b7f9", owner_kind="Deployment", owner_name="web")],
-        [_series(namespace="a", job_name="backfill", owner_kind="<none>", owner_name="<none>")],
+         _series(namespace="a", pod="web-0", owner_kind="<none>", owner_name="<none>"),
+         _series(namespace="a", pod="p6", owner_kind="ReplicaSet", owner_name="bare-6b7c9d8f5"),
+         _series(namespace="a", pod="p7", owner_kind="Job", owner_name="load-29416320")],
+        [_series(namespace="a", replicaset="web-5c8d4b7f9", owner_kind="Deployment", owner_name="web"),
+         _series(namespace="a", replicaset="bare-6b7c9d8f5", owner_kind="<none>", owner_name="<none>")],
+        [_series(namespace="a", job_name="backfill", owner_kind="<none>", owner_name="<none>"),
+         _series(namespace="a", job_name="load-29416320", owner_kind="<none>", owner_name="<none>")],
     )
     assert index.owner("a", "p1") == Owner("a", "Deployment", "web")
     # No kube_replicaset_owner / kube_job_owner series: the name says who made it.
     assert index.owner("a", "p2") == Owner("a", "Deployment", "svc")
     assert index.owner("a", "p3") == Owner("a", "CronJob", "etl")
     assert index.owner("a", "p4") == Owner("a", "Job", "backfill")
-    assert index.owner("a", "p5") == Owner("a", "Pod", "p5", "pod name")
+    # kube-state-metrics says these have no owner: the name's look does not overrule it.
+    assert index.owner("a", "web-0") == Owner("a", "Pod", "web-0")
+    assert index.owner("a", "p6") == Owner("a", "ReplicaSet", "bare-6b7c9d8f5")
+    assert index.owner("a", "p7") == Owner("a", "Job", "load-29416320")
     assert index.owner("a", "other-0") == Owner("a", "StatefulSet", "other", "pod name")
 
 
@@ -120,3 +127,17 @@ def test_durations(text: str, seconds: int) -> None:
 def test_bad_durations_name_the_flag(text: str) -> None:
     with pytest.raises(ValueError, match=f"--window {text!r}"):
         parse_duration(text, "--window")
+
+
+def test_a_gpu_without_utilization_reads_is_held_but_not_judged() -> None:
+    """NVML answers NotSupported for utilization on some GPUs: the agent then exports memory only."""
+    labels = {"UUID": "GPU-1", "modelName": "NVIDIA L4", "node": "n1", "pod": "svc-5c8d4b7f9-h2mzq", "namespace": "a"}
+    answers = {
+        "utilization": {"resultType": "matrix", "result": [
+            {"metric": {"UUID": "GPU-2", "modelName": "NVIDIA L4", "node": "n1"}, "values": [[1060.0, "0"]]}]},
+        "memory": {"resultType": "matrix", "result": [
+            {"metric": labels, "values": [[1000.0 + 60 * i, str(3 * GIB)] for i in range(1, 61)]}]},
+    }
+    (workload,) = build_report(answers, Window(end=4600.0, seconds=3600, step=60)).workloads
+    assert (workload.gpu_hours, workload.gpus_held, workload.utilization_p95) == (1.0, 1.0, None)
+    assert (workload.recommendation.action, workload.recommendation.reason) == ("keep", "no utilization series")

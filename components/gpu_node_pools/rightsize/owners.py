@@ -44,29 +44,34 @@ def owner_from_name(namespace: str, pod: str) -> Owner:
     return Owner(namespace, "Pod", pod, "pod name")
 
 
+def _parent(series: Series) -> tuple[str, str] | None:
+    kind = series.labels.get("owner_kind", "")
+    return None if kind in ("", "<none>") else (kind, series.labels.get("owner_name", ""))
+
+
 class OwnerIndex:
     """Pods' owners from `kube_pod_owner`, followed one step up (ReplicaSet -> Deployment, Job -> CronJob) through
     `kube_replicaset_owner` and `kube_job_owner`, or through the same name rules when those are missing."""
 
     def __init__(self, pod_owners: Iterable[Series], replicaset_owners: Iterable[Series],
                  job_owners: Iterable[Series]) -> None:
-        self._pods = {(s.labels["namespace"], s.labels["pod"]): (s.labels["owner_kind"], s.labels["owner_name"])
-                      for s in pod_owners if s.labels.get("owner_kind") not in (None, "", "<none>")}
-        self._parents = {("ReplicaSet", s.labels["namespace"], s.labels["replicaset"]):
-                         (s.labels["owner_kind"], s.labels["owner_name"])
-                         for s in replicaset_owners if s.labels.get("owner_kind") not in (None, "", "<none>")}
-        self._parents |= {("Job", s.labels["namespace"], s.labels["job_name"]):
-                          (s.labels["owner_kind"], s.labels["owner_name"])
-                          for s in job_owners if s.labels.get("owner_kind") not in (None, "", "<none>")}
+        self._pods = {(s.labels["namespace"], s.labels["pod"]): _parent(s) for s in pod_owners}
+        # None: kube-state-metrics says the ReplicaSet or Job has no owner (`<none>`): it is the workload itself.
+        self._parents: dict[tuple[str, str, str], tuple[str, str] | None] = {
+            ("ReplicaSet", s.labels["namespace"], s.labels["replicaset"]): _parent(s) for s in replicaset_owners}
+        self._parents |= {("Job", s.labels["namespace"], s.labels["job_name"]): _parent(s) for s in job_owners}
 
     def owner(self, namespace: str, pod: str) -> Owner:
-        found = self._pods.get((namespace, pod))
-        if found is None:
+        if (namespace, pod) not in self._pods:
             return owner_from_name(namespace, pod)
+        found = self._pods[(namespace, pod)]
+        if found is None:  # a bare pod
+            return Owner(namespace, "Pod", pod)
         kind, name = found
-        parent = self._parents.get((kind, namespace, name))
-        if parent is not None:
-            return Owner(namespace, *parent)
+        key = (kind, namespace, name)
+        if key in self._parents:
+            parent = self._parents[key]
+            return Owner(namespace, *parent) if parent else Owner(namespace, kind, name)
         # A ReplicaSet or Job without its own owner series: its name still says whether a controller made it.
         if kind == "ReplicaSet" and (match := _REPLICASET_HASH.match(name)):
             return Owner(namespace, "Deployment", match.group(1))

@@ -80,7 +80,8 @@ class _Holding:
     memory_peak: float = 0.0
     models: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     nodes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    mig: dict[str, MigProfile | None] = field(default_factory=dict)  # device -> its profile (None: a whole GPU)
+    mig: dict[tuple[str, str], MigProfile | None] = field(default_factory=dict)  # (UUID, GPU_I_ID) -> profile
+    mig_names: set[str] = field(default_factory=set)  # the MIG profiles it runs on, known to mig.py or not
 
 
 def _held(series: Series) -> bool:
@@ -112,7 +113,6 @@ def _holdings(utilization: list[Series], memory: list[Series], owners: OwnerInde
         h = held[owners.owner(s.labels.get("namespace", ""), s.labels["pod"])]
         h.pods.add(s.labels["pod"])
         device = (s.labels.get("UUID", ""), "")
-        h.mig[device[0]] = None
         for t, value in s.samples:
             h.devices_at[t].add(device)
             h.utilization[(device[0], t)] = value
@@ -124,12 +124,15 @@ def _holdings(utilization: list[Series], memory: list[Series], owners: OwnerInde
         h = held[owners.owner(s.labels.get("namespace", ""), s.labels["pod"])]
         h.pods.add(s.labels["pod"])
         h.memory_peak = max(h.memory_peak, max(v for _, v in s.samples))
+        # A MIG device is held by its own series (the GPU's utilization is nobody's); a whole GPU by this one too,
+        # where NVML reads its memory but not its utilization.
         profile_name = s.labels.get("GPU_I_PROFILE", "")
-        if profile_name:  # a MIG device: held by its own series (the GPU's utilization is nobody's)
-            device = (s.labels.get("UUID", ""), s.labels.get("GPU_I_ID", ""))
-            key = f"{device[0]}/{device[1]}"
-            h.mig[key] = _mig_profile(s.labels.get("modelName", ""), profile_name)
-            for t, _ in s.samples:
+        device = (s.labels.get("UUID", ""), s.labels.get("GPU_I_ID", "") if profile_name else "")
+        if profile_name:
+            h.mig[device] = _mig_profile(s.labels.get("modelName", ""), profile_name)
+            h.mig_names.add(profile_name)
+        for t, _ in s.samples:
+            if device not in h.devices_at[t]:
                 h.devices_at[t].add(device)
                 h.models[s.labels.get("modelName", "")] += 1
                 h.nodes[s.labels.get("node", "")] += 1
@@ -137,9 +140,8 @@ def _holdings(utilization: list[Series], memory: list[Series], owners: OwnerInde
 
 
 def _share_of(device: tuple[str, str], h: _Holding) -> float:
-    if not device[1]:
-        return 1.0
-    profile = h.mig.get(f"{device[0]}/{device[1]}")
+    """A whole GPU is 1; a MIG device its profile's share (1 for a profile this table doesn't know)."""
+    profile = h.mig.get(device)
     return profile.share if profile else 1.0
 
 
@@ -157,7 +159,6 @@ def _workload(owner: Owner, h: _Holding, window: Window, totals: Mapping[str, fl
     hours = sum(_share_of(d, h) for devices in h.devices_at.values() for d in devices) * window.step / 3600
     held_at_once = max(sum(_share_of(d, h) for d in devices) for devices in h.devices_at.values())
     values = list(h.utilization.values())
-    mig = sorted({p.name for p in h.mig.values() if p is not None})
     usage = Usage(
         model=model,
         memory_total_bytes=totals.get(model_name) or (model.memory_mib * 1024**2 if model else 0.0),
@@ -165,7 +166,7 @@ def _workload(owner: Owner, h: _Holding, window: Window, totals: Mapping[str, fl
         utilization_p95=_p95(values) if values else None,
         idle_share=sum(v < IDLE_UTILIZATION for v in values) / len(values) if values else None,
         memory_peak_bytes=h.memory_peak,
-        mig_profile=",".join(mig) if mig and not values else "",
+        mig_profile=",".join(sorted(h.mig_names)) if h.mig_names and not values else "",
     )
     advice = recommend(usage)
     cost = _monthly(hours, window, model)
