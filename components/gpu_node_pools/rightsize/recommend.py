@@ -3,7 +3,7 @@
 The rules, in order (docs/rightsizing.md, "The rightsize report"):
 1. `release`: idle (utilization under IDLE_UTILIZATION) for at least RELEASE_IDLE_SHARE of the time it held GPUs.
 2. `share`: a slice fits the peak memory with MEMORY_HEADROOM and p95 utilization: on a MIG-capable GPU the
-   smallest MIG profile smaller than the whole GPU; else (or if none fits) time-slicing with the most replicas whose
+   MIG profile below the whole GPU that takes the smallest share of it; else (or if none fits) time-slicing with the most replicas whose
    share of memory and time still fits (at least 2, at most MAX_REPLICAS).
 3. `smaller-gpu`: the cheapest GPU model (same CPU architecture) whose memory fits with headroom, when p95
    utilization is at most SMALLER_GPU_MAX_P95 (a busy GPU moved to a slower one would take longer).
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .gpus import GpuModel, cheaper_models
-from .mig import mig_profiles
+from .slices import mig_slices
 
 __all__ = [
     "IDLE_UTILIZATION", "MAX_REPLICAS", "MEMORY_HEADROOM", "RELEASE_IDLE_SHARE", "SMALLER_GPU_MAX_P95",
@@ -61,13 +61,13 @@ def _gib(value: float) -> str:
 
 def _share(usage: Usage, p95: float, needed: float) -> Recommendation | None:
     model_name = usage.model.name if usage.model else ""
-    for profile in mig_profiles(model_name)[:-1]:  # the last profile is the whole GPU
-        memory = usage.memory_total_bytes * profile.memory / 8
-        if memory >= needed and profile.compute / 7 >= p95:
+    for mig in mig_slices(model_name):
+        memory = usage.memory_total_bytes * mig.memory_share
+        if memory >= needed and mig.compute_share >= p95:
             return Recommendation(
-                "share", f"mig {profile.name}",
-                f"peak memory {_gib(usage.memory_peak_bytes)} and p95 utilization {p95:.0%} fit MIG {profile.name} "
-                f"({_gib(memory)}, {profile.compute}/7 of the compute) with 20 % headroom", 1 - profile.share)
+                "share", f"mig {mig.profile}",
+                f"peak memory {_gib(usage.memory_peak_bytes)} and p95 utilization {p95:.0%} fit MIG {mig.profile} "
+                f"({_gib(memory)}, {mig.compute_slices}/{mig.gpu_compute_slices} of the compute) with 20 % headroom", 1 - mig.share)
     for replicas in range(MAX_REPLICAS, 1, -1):
         memory = usage.memory_total_bytes / replicas
         if memory >= needed and 1 / replicas >= p95:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .gpus import GpuModel, gpu_model
-from .mig import MigProfile, mig_profiles
+from .slices import Slice, mig_slice
 from .owners import Owner, OwnerIndex
 from .recommend import IDLE_UTILIZATION, Recommendation, Usage, recommend
 from .series import MEMORY_USED, POD_RESOURCES_UP, POOL_LABEL, UTILIZATION, Series, Window, matrix, vector
@@ -80,7 +80,7 @@ class _Holding:
     memory_peak: float = 0.0
     models: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     nodes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    mig: dict[tuple[str, str], MigProfile | None] = field(default_factory=dict)  # (UUID, GPU_I_ID) -> profile
+    mig: dict[tuple[str, str], Slice | None] = field(default_factory=dict)  # (UUID, GPU_I_ID) -> its slice
     mig_names: set[str] = field(default_factory=set)  # the MIG profiles it runs on, known to mig.py or not
 
 
@@ -91,10 +91,6 @@ def _held(series: Series) -> bool:
 def _p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
-
-
-def _mig_profile(model: str, name: str) -> MigProfile | None:
-    return next((p for p in mig_profiles(model) if p.name == name), None)
 
 
 def _check(utilization: list[Series], memory: list[Series], pod_resources_up: list[Series]) -> None:
@@ -129,7 +125,7 @@ def _holdings(utilization: list[Series], memory: list[Series], owners: OwnerInde
         profile_name = s.labels.get("GPU_I_PROFILE", "")
         device = (s.labels.get("UUID", ""), s.labels.get("GPU_I_ID", "") if profile_name else "")
         if profile_name:
-            h.mig[device] = _mig_profile(s.labels.get("modelName", ""), profile_name)
+            h.mig[device] = mig_slice(s.labels.get("modelName", ""), profile_name)
             h.mig_names.add(profile_name)
         for t, _ in s.samples:
             if device not in h.devices_at[t]:
@@ -196,7 +192,7 @@ def _pools(utilization: list[Series], memory: list[Series], window: Window,
     for s in memory:
         profile_name = s.labels.get("GPU_I_PROFILE", "")
         if profile_name and _held(s):
-            profile = _mig_profile(s.labels.get("modelName", ""), profile_name)
+            profile = mig_slice(s.labels.get("modelName", ""), profile_name)
             for t, _ in s.samples:
                 key = (s.labels.get("UUID", ""), t)
                 allocated[key] = min(1.0, allocated[key] + (profile.share if profile else 1.0))
