@@ -24,7 +24,8 @@ def _when(t: float) -> str:
 
 def rightsize_table(report: Report) -> str:
     w = report.window
-    lines = [f"GPU use from {_when(w.start)} to {_when(w.end)} UTC (step {w.step}s); $ a month at on-demand prices"]
+    lines = [f"GPU use from {_when(w.end - report.observed_seconds)} to {_when(w.end)} UTC (step {w.step}s); "
+             "$ a month at on-demand prices"]
     rows: list[tuple[str, ...]] = [(
         "NAMESPACE", "WORKLOAD", "POOL", "GPU", "GPUS", "GPU-H", "UTIL MEAN", "UTIL P95", "PEAK MEM", "IDLE",
         "$/MONTH", "ACTION", "TARGET", "SAVES/MONTH", "REASON",

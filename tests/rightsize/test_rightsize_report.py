@@ -135,3 +135,16 @@ def test_attribution_on_but_no_gpu_pods_is_a_report_without_workloads() -> None:
     report = build_report({"utilization": utilization, "podResourcesUp": up}, Window(end=1e9, seconds=60, step=60))
     assert report.workloads == ()
     assert [(p.pool, p.gpus, p.allocated_gpu_hours) for p in report.pools] == [("NVIDIA L4", 1, 0.0)]
+
+
+def test_a_window_longer_than_the_data_prices_the_hours_seen() -> None:
+    """A fleet watched for one day of a three-day window costs per month what that day says, not a third of it."""
+    answers, window = recorded("fleet-day")
+    longer = Window(end=window.end, seconds=3 * 86400, step=window.step)
+    day, three_days = report_json(build_report(answers, window)), report_json(build_report(answers, longer))
+    # The longer window also takes the step that ends at the day's first sample.
+    assert (day["window"]["observedSeconds"], three_days["window"]["observedSeconds"]) == (86400, 86400 + 600)
+    assert [w["monthlyCostUsd"] for w in three_days["workloads"]] == pytest.approx(
+        [w["monthlyCostUsd"] for w in day["workloads"]], rel=0.01)
+    assert [p["monthlyCostUsd"] for p in three_days["pools"]] == pytest.approx(
+        [p["monthlyCostUsd"] for p in day["pools"]], rel=0.01)

@@ -2,7 +2,8 @@
 
 A workload holds a GPU at a step when the GPU's series at that step carry its pod's labels (the agent's pod
 attribution); on a MIG GPU, when a MIG device's memory series does. Costs are monthly (HOURS_PER_MONTH) at the
-on-demand price of the GPU model (gpus.py), scaled from the window.
+on-demand price of the GPU model (gpus.py), scaled from the part of the window the agents' series cover (a fleet
+watched for two days of a seven-day window is priced from those two days).
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class PoolSummary:
 @dataclass(frozen=True)
 class Report:
     window: Window
+    observed_seconds: int  # from the first step with agent series to the window's end
     workloads: tuple[WorkloadReport, ...]
     pools: tuple[PoolSummary, ...]
 
@@ -141,13 +143,13 @@ def _share_of(device: tuple[str, str], h: _Holding) -> float:
     return profile.share if profile else 1.0
 
 
-def _monthly(gpu_hours: float, window: Window, model: GpuModel | None) -> float | None:
+def _monthly(gpu_hours: float, observed_seconds: int, model: GpuModel | None) -> float | None:
     if model is None:
         return None
-    return round(gpu_hours / (window.seconds / 3600) * HOURS_PER_MONTH * model.usd_hour, 2)
+    return round(gpu_hours / (observed_seconds / 3600) * HOURS_PER_MONTH * model.usd_hour, 2)
 
 
-def _workload(owner: Owner, h: _Holding, window: Window, totals: Mapping[str, float],
+def _workload(owner: Owner, h: _Holding, window: Window, observed_seconds: int, totals: Mapping[str, float],
               node_pools: Mapping[str, str]) -> WorkloadReport:
     model_name = max(h.models, key=lambda m: h.models[m])
     node = max(h.nodes, key=lambda n: h.nodes[n])
@@ -165,7 +167,7 @@ def _workload(owner: Owner, h: _Holding, window: Window, totals: Mapping[str, fl
         mig_profile=",".join(sorted(h.mig_names)) if h.mig_names and not values else "",
     )
     advice = recommend(usage)
-    cost = _monthly(hours, window, model)
+    cost = _monthly(hours, observed_seconds, model)
     return WorkloadReport(
         owner=owner, pods=tuple(sorted(h.pods)), pool=node_pools.get(node, model_name), gpu_model=model_name,
         gpus_held=round(held_at_once, 3), gpu_hours=round(hours, 3),
@@ -175,7 +177,7 @@ def _workload(owner: Owner, h: _Holding, window: Window, totals: Mapping[str, fl
     )
 
 
-def _pools(utilization: list[Series], memory: list[Series], window: Window,
+def _pools(utilization: list[Series], memory: list[Series], window: Window, observed_seconds: int,
            node_pools: Mapping[str, str]) -> tuple[PoolSummary, ...]:
     """Every GPU the agents report, by pool: its hours, the hours a pod held it (MIG slices by their share) and the
     hours weighted by utilization."""
@@ -204,7 +206,7 @@ def _pools(utilization: list[Series], memory: list[Series], window: Window,
         busy = sum(v for (u, _), v in used.items() if u in members) * step_hours
         held = sum(v for (u, _), v in allocated.items() if u in members) * step_hours
         priced = gpu_model(model_name)
-        cost = _monthly(hours, window, priced)
+        cost = _monthly(hours, observed_seconds, priced)
         rows.append(PoolSummary(
             pool, model_name, len(members), round(hours, 3), round(held, 3), round(busy, 3), cost,
             None if cost is None or hours == 0 else round(cost * (1 - busy / hours), 2)))
@@ -217,16 +219,18 @@ def build_report(answers: Mapping[str, Any], window: Window) -> Report:
     utilization = matrix(answers.get("utilization"), after=window.start)
     memory = matrix(answers.get("memory"), after=window.start)
     _check(utilization, memory, vector(answers.get("podResourcesUp")))
+    first = min(s.samples[0][0] for s in utilization)
+    observed = int(min(window.seconds, window.end - first + window.step))
     owners = OwnerIndex(vector(answers.get("podOwner")), vector(answers.get("replicaSetOwner")),
                         vector(answers.get("jobOwner")))
     node_pools = {s.labels["node"]: s.labels[POOL_LABEL] for s in vector(answers.get("nodePool"))
                   if s.labels.get(POOL_LABEL) and s.labels.get("node")}
     totals = {s.labels.get("modelName", ""): s.samples[0][1] for s in vector(answers.get("memoryTotal"))
               if not s.labels.get("GPU_I_PROFILE")}
-    workloads = [_workload(owner, h, window, totals, node_pools)
+    workloads = [_workload(owner, h, window, observed, totals, node_pools)
                  for owner, h in _holdings(utilization, memory, owners).items()]
     workloads.sort(key=lambda w: (-(w.monthly_savings_usd or 0), -(w.monthly_cost_usd or 0), w.owner))
-    return Report(window, tuple(workloads), _pools(utilization, memory, window, node_pools))
+    return Report(window, observed, tuple(workloads), _pools(utilization, memory, window, observed, node_pools))
 
 
 def report_json(report: Report) -> dict[str, Any]:
@@ -249,6 +253,7 @@ def report_json(report: Report) -> dict[str, Any]:
 
     return {
         "window": {"start": report.window.start, "end": report.window.end, "seconds": report.window.seconds,
+                   "observedSeconds": report.observed_seconds,
                    "stepSeconds": report.window.step},
         "workloads": [workload(w) for w in report.workloads],
         "pools": [pool(p) for p in report.pools],
