@@ -187,33 +187,35 @@ def openmetrics(end: float, *, attribute: bool = True, kube_state_metrics: bool 
     nodes = sorted({(g.node, g.pool) for g in gpus})
     times = [start + 60 * m for m in range(0, MINUTES, 5)]
     if attribute:
-        families["gpu_node_agent_pod_resources_up"] = [
-            f"gpu_node_agent_pod_resources_up{_labels(node=n, job='gpu-node-agent')} 1 {t:.0f}"
-            for n, _ in nodes for t in times]
+        families["gpu_node_agent_pod_resources_up"] = _info(
+            "gpu_node_agent_pod_resources_up", [{"node": n, "job": "gpu-node-agent"} for n, _ in nodes], times)
     if kube_state_metrics:
         ksm = {"job": "kube-state-metrics"}
         pods = sorted({(h.namespace, h.pod) for g in gpus for h in g.holders})
-        families["kube_pod_owner"] = [
-            f"kube_pod_owner{_labels(**ksm, namespace=ns, pod=pod, owner_kind=kind, owner_name=name, owner_is_controller='true')} 1 {t:.0f}"
-            for ns, pod in pods for kind, name in [_pod_owner(pod)] for t in times]
-        replicasets = sorted({(ns, name) for ns, pod in pods for kind, name in [_pod_owner(pod)]
-                              if kind == "ReplicaSet"})
-        families["kube_replicaset_owner"] = [
-            f"kube_replicaset_owner{_labels(**ksm, namespace=ns, replicaset=rs, owner_kind='Deployment', owner_name=rs.rsplit('-', 1)[0], owner_is_controller='true')} 1 {t:.0f}"
-            for ns, rs in replicasets for t in times]
-        jobs = sorted({(ns, name) for ns, pod in pods for kind, name in [_pod_owner(pod)] if kind == "Job"})
-        families["kube_job_owner"] = [
-            f"kube_job_owner{_labels(**ksm, namespace=ns, job_name=job, **_job_owner(job))} 1 {t:.0f}"
-            for ns, job in jobs for t in times]
-        families["kube_node_labels"] = [
-            f"kube_node_labels{_labels(**ksm, node=n, label_gpu_node_pools_io_pool=pool)} 1 {t:.0f}"
-            for n, pool in nodes for t in times]
+        owners = [(ns, pod, *_pod_owner(pod)) for ns, pod in pods]
+        families["kube_pod_owner"] = _info("kube_pod_owner", [
+            {**ksm, "namespace": ns, "pod": pod, "owner_kind": kind, "owner_name": name, "owner_is_controller": "true"}
+            for ns, pod, kind, name in owners], times)
+        families["kube_replicaset_owner"] = _info("kube_replicaset_owner", [
+            {**ksm, "namespace": ns, "replicaset": rs, "owner_kind": "Deployment",
+             "owner_name": rs.rsplit("-", 1)[0], "owner_is_controller": "true"}
+            for ns, rs in sorted({(ns, name) for ns, _, kind, name in owners if kind == "ReplicaSet"})], times)
+        families["kube_job_owner"] = _info("kube_job_owner", [
+            {**ksm, "namespace": ns, "job_name": job, **_job_owner(job)}
+            for ns, job in sorted({(ns, name) for ns, _, kind, name in owners if kind == "Job"})], times)
+        families["kube_node_labels"] = _info("kube_node_labels", [
+            {**ksm, "node": n, "label_gpu_node_pools_io_pool": pool} for n, pool in nodes], times)
     lines = []
     for metric, samples in families.items():
         lines.append(f"# TYPE {metric} gauge")
         # Series by series, each in time order, as the backfiller requires.
         lines.extend(sorted(samples, key=lambda line: (line.rsplit(" ", 2)[0], float(line.rsplit(" ", 1)[1]))))
     return "\n".join(lines) + "\n# EOF\n"
+
+
+def _info(metric: str, label_sets: list[dict[str, str]], times: list[float]) -> list[str]:
+    """kube-state-metrics' style: a series of 1s per label set."""
+    return [f"{metric}{_labels(**labels)} 1 {t:.0f}" for labels in label_sets for t in times]
 
 
 def _job_owner(job: str) -> dict[str, str]:

@@ -44,7 +44,8 @@ def _serve(tsdb: Path, workdir: Path) -> Iterator[str]:
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"prometheus did not get ready:\n{(workdir / 'prometheus.log').read_text()[-3000:]}")
+                log_text = (workdir / "prometheus.log").read_text()[-3000:]
+                raise AssertionError(f"prometheus did not get ready:\n{log_text}")
             time.sleep(0.3)
         yield url
     finally:

@@ -59,8 +59,8 @@ def test_each_reason_says_what_decided_it(key: tuple[str, str, str], reason: str
 
 def test_usage_per_workload() -> None:
     found = workloads()
-    reranker, training, cron = (found[("serving", "Deployment", "reranker")], found[("ml-train", "Job", "llm-finetune")],
-                                found[("batch", "CronJob", "nightly-embed")])
+    reranker = found[("serving", "Deployment", "reranker")]
+    training, cron = found[("ml-train", "Job", "llm-finetune")], found[("batch", "CronJob", "nightly-embed")]
     assert reranker["pods"] == ["reranker-5c8d4b7f9-h2mzq", "reranker-5c8d4b7f9-w7tnr"]
     assert (reranker["gpusHeld"], reranker["gpuHours"], reranker["pool"]) == (2, 48.0, "gpu-a10g")
     # Eight GPUs for 22 hours (the step that ends just after the job counts whole).
@@ -73,8 +73,8 @@ def test_usage_per_workload() -> None:
 def test_savings_are_the_cost_share_no_longer_held() -> None:
     found = workloads()
     a10g_month = 1.006 * 730
-    notebook, embedder, chat = (found[("research", "StatefulSet", "jupyter-alice")],
-                                found[("serving", "Deployment", "embedder")], found[("serving", "Deployment", "chat-small")])
+    notebook = found[("research", "StatefulSet", "jupyter-alice")]
+    embedder, chat = found[("serving", "Deployment", "embedder")], found[("serving", "Deployment", "chat-small")]
     assert notebook["monthlyCostUsd"] == pytest.approx(a10g_month, abs=1)
     assert notebook["recommendation"]["monthlySavingsUsd"] == notebook["monthlyCostUsd"]
     assert embedder["recommendation"]["monthlySavingsUsd"] == pytest.approx(0.75 * a10g_month, abs=1)
@@ -105,7 +105,8 @@ def test_table_for_people() -> None:
     answers, window = recorded("fleet-day")
     text = rightsize_table(build_report(answers, window))
     lines = text.splitlines()
-    assert lines[0] == "GPU use from 2025-11-30 00:00 to 2025-12-01 00:00 UTC (step 600s); $ a month at on-demand prices"
+    assert lines[0] == ("GPU use from 2025-11-30 00:00 to 2025-12-01 00:00 UTC (step 600s); "
+                        "$ a month at on-demand prices")
     assert lines[1].split()[:4] == ["NAMESPACE", "WORKLOAD", "POOL", "GPU"]
     # Largest saving first.
     assert lines[2].split()[:3] == ["serving", "StatefulSet/vector-db", "gpu-h100"]

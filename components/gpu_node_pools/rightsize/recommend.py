@@ -3,8 +3,8 @@
 The rules, in order (docs/rightsizing.md, "The rightsize report"):
 1. `release`: idle (utilization under IDLE_UTILIZATION) for at least RELEASE_IDLE_SHARE of the time it held GPUs.
 2. `share`: a slice fits the peak memory with MEMORY_HEADROOM and p95 utilization: on a MIG-capable GPU the
-   MIG profile below the whole GPU that takes the smallest share of it; else (or if none fits) time-slicing with the most replicas whose
-   share of memory and time still fits (at least 2, at most MAX_REPLICAS).
+   fitting MIG profile below the whole GPU that takes the smallest share of it; else (or if none fits)
+   time-slicing with the most replicas whose share of memory and time still fits (2 to MAX_REPLICAS).
 3. `smaller-gpu`: the cheapest GPU model (same CPU architecture) whose memory fits with headroom, when p95
    utilization is at most SMALLER_GPU_MAX_P95 (a busy GPU moved to a slower one would take longer).
 4. `keep`: none of these fits.
@@ -27,6 +27,7 @@ __all__ = [
 IDLE_UTILIZATION = 0.05  # a step under 5 % utilization is idle
 RELEASE_IDLE_SHARE = 0.9  # idle 90 % of the held time: give the GPU back
 MEMORY_HEADROOM = 1.2  # a slice must hold the peak plus 20 %
+_HEADROOM = f"{round((MEMORY_HEADROOM - 1) * 100)} % headroom"
 MAX_REPLICAS = 8  # time-slicing slices per GPU considered
 SMALLER_GPU_MAX_P95 = 0.6
 
@@ -67,14 +68,15 @@ def _share(usage: Usage, p95: float, needed: float) -> Recommendation | None:
             return Recommendation(
                 "share", f"mig {mig.profile}",
                 f"peak memory {_gib(usage.memory_peak_bytes)} and p95 utilization {p95:.0%} fit MIG {mig.profile} "
-                f"({_gib(memory)}, {mig.compute_slices}/{mig.gpu_compute_slices} of the compute) with 20 % headroom", 1 - mig.share)
+                f"({_gib(memory)}, {mig.compute_slices}/{mig.gpu_compute_slices} of the compute) with {_HEADROOM}",
+                1 - mig.share)
     for replicas in range(MAX_REPLICAS, 1, -1):
         memory = usage.memory_total_bytes / replicas
         if memory >= needed and 1 / replicas >= p95:
             return Recommendation(
                 "share", f"time-slicing x{replicas}",
                 f"peak memory {_gib(usage.memory_peak_bytes)} and p95 utilization {p95:.0%} fit 1/{replicas} of the "
-                f"GPU ({_gib(memory)}) with 20 % headroom; time-slicing does not isolate memory or faults",
+                f"GPU ({_gib(memory)}) with {_HEADROOM}; time-slicing does not isolate memory or faults",
                 1 - 1 / replicas)
     return None
 
@@ -100,7 +102,7 @@ def recommend(usage: Usage) -> Recommendation:
                 return Recommendation(
                     "smaller-gpu", f"{model.name} ({model.instance_type})",
                     f"peak memory {_gib(usage.memory_peak_bytes)} fits a {model.name} "
-                    f"({_gib(model.memory_mib * 1024**2)}) with 20 % headroom at p95 utilization {p95:.0%}; "
+                    f"({_gib(model.memory_mib * 1024**2)}) with {_HEADROOM} at p95 utilization {p95:.0%}; "
                     f"${model.usd_hour:.2f} instead of ${usage.model.usd_hour:.2f} a GPU-hour",
                     1 - model.usd_hour / usage.model.usd_hour)
     if usage.idle_share >= 0.5:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
-    "MEMORY_USED", "POD_RESOURCES_UP", "UTILIZATION", "Query", "Series", "Window", "matrix", "queries", "vector",
+    "MEMORY_TOTAL", "MEMORY_USED", "POD_RESOURCES_UP", "POOL_LABEL", "UTILIZATION", "Query", "Series", "Window",
+    "matrix", "queries", "vector",
 ]
 
 UTILIZATION = "gpu_node_agent_gpu_utilization_ratio"
