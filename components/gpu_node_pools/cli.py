@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from typing import Any
 
 import yaml
@@ -49,7 +50,35 @@ def _parser() -> argparse.ArgumentParser:
     for sub in (render, pools, alerts, plan):
         sub.add_argument("--stack", required=True, help="stack name: reads stacks/Pulumi.<NAME>.yaml")
     commands.add_parser("config-reference", help="print the stack config reference as a Markdown table")
+    rightsize = commands.add_parser(
+        "rightsize", help="per-workload GPU use from the node agent's series in Prometheus, and what to change")
+    rightsize.add_argument("--prometheus", required=True, metavar="URL", help="the Prometheus server's base URL")
+    rightsize.add_argument("--window", default="7d", help="how far back to look, as a Prometheus duration (default 7d)")
+    rightsize.add_argument("--step", help="resolution (default: the window / 2000, at least 1m)")
+    rightsize.add_argument("--json", action="store_true", help="the report as JSON, for tools")
     return parser
+
+
+def _rightsize(args: argparse.Namespace) -> int:
+    from .prometheus_api import PrometheusError, fetch_answers, parse_duration
+    from .rightsize import MissingSeries, Window, build_report, report_json
+    from .rightsize_table import rightsize_table
+
+    try:
+        seconds = parse_duration(args.window, "--window")
+        step = parse_duration(args.step, "--step") if args.step else max(60, -(-seconds // 2000 // 60) * 60)
+        if step > seconds:
+            raise ValueError(f"--step {args.step!r} is longer than --window {args.window!r}")
+        window = Window(end=float(int(time.time()) // step * step), seconds=seconds, step=step)
+        report = build_report(fetch_answers(args.prometheus, window), window)
+    except (ValueError, PrometheusError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except MissingSeries as error:
+        print(f"error: Prometheus at {args.prometheus}: {error}", file=sys.stderr)
+        return 3
+    print(json.dumps(report_json(report), indent=2) if args.json else rightsize_table(report))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
 
         print(config_reference_markdown())
         return 0
+    if args.command == "rightsize":
+        return _rightsize(args)
     try:
         # render and plan build the agent's DaemonSet, so they need the image a nodeAgent.imageBuild names.
         config = load_stack(args.stack, args.project_dir or find_project_root(),

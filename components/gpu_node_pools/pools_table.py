@@ -10,10 +10,10 @@ from .manifests.karpenter import (
 )
 from .parts import default_node_class_ref
 
-__all__ = ["pools_table"]
+__all__ = ["pools_table", "text_table"]
 
 
-def _table(rows: list[tuple[str, ...]]) -> str:
+def text_table(rows: list[tuple[str, ...]]) -> str:
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
 
@@ -37,7 +37,7 @@ def _elastic_table(config: PlatformConfig) -> str:
             f"{template['nodeClassRef']['kind']}/{template['nodeClassRef']['name']}",
             ",".join(f"{t['key']}={t['value']}:{t['effect']}" for t in template["taints"]) or "<none>",
         ))
-    return _table(rows)
+    return text_table(rows)
 
 
 def pools_table(config: PlatformConfig) -> str:
@@ -56,7 +56,7 @@ def pools_table(config: PlatformConfig) -> str:
             f"{pool.effective_disk_size()}Gi",
             taints or "<none>",
         ))
-    tables = [_table(rows)] if len(rows) > 1 else []
+    tables = [text_table(rows)] if len(rows) > 1 else []
     if config.elastic_pools:
         tables.append(_elastic_table(config))
     return "\n\n".join(tables)
