@@ -1,4 +1,5 @@
-"""`gpu-node-pools plan --stack X`: every AWS resource a stack declares, with its key settings, without AWS.
+"""`gpu-node-pools plan --stack X`: every AWS resource a stack declares, with its key settings, without AWS; on
+EKS also the Karpenter NodePools, the capacity AWS bills as it launches it.
 
 The real components declare the stack under Pulumi's mocks (`mock_engine`): the engine and the providers are stood
 in for, the config handling and the components are the real ones. Values that only exist after a deploy (ARNs,
@@ -16,6 +17,9 @@ from .config.platform import PlatformConfig
 from .mock_engine import DeclaredResource, declare_platform
 
 __all__ = ["key_settings", "plan", "plan_json", "plan_table"]
+
+# Karpenter NodePools as pulumi-kubernetes declares them (custom resources take their kind as the type's name).
+NODE_POOL_TYPE = "kubernetes:karpenter.sh/v1:NodePool"
 
 # The settings shown per resource type: input paths (dots for nesting) in the order a reviewer reads them.
 KEY_SETTINGS: dict[str, tuple[str, ...]] = {
@@ -46,6 +50,8 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:cloudwatch/eventTarget:EventTarget": ("targetId",),
     "aws:ec2/tag:Tag": ("resourceId", "key", "value"),
     "aws:cloudwatch/logGroup:LogGroup": ("name", "retentionInDays"),
+    NODE_POOL_TYPE: ("metadata.name", "spec.template.spec.requirements", "spec.template.spec.taints", "spec.limits",
+                     "spec.disruption.consolidationPolicy", "spec.disruption.consolidateAfter", "spec.weight"),
 }
 
 
@@ -65,8 +71,11 @@ def key_settings(resource: DeclaredResource) -> dict[str, Any]:
 
 
 def plan(config: PlatformConfig, stack: str, project_root: Path) -> list[DeclaredResource]:
-    """The AWS resources the real `GpuPlatform` declares for `config`, in declaration order."""
-    return [r for r in declare_platform(config, stack, project_root) if r.type.startswith("aws:")]
+    """The AWS resources the real `GpuPlatform` declares for `config`, in declaration order; on EKS, then its
+    Karpenter NodePools (what Karpenter may launch, and the cap)."""
+    declared = declare_platform(config, stack, project_root)
+    node_pools = [r for r in declared if r.type == NODE_POOL_TYPE] if config.on_eks else []
+    return [r for r in declared if r.type.startswith("aws:")] + node_pools
 
 
 def plan_json(resources: list[DeclaredResource]) -> str:

@@ -8,9 +8,13 @@ from .manifests.karpenter import (
     INSTANCE_FAMILY_LABEL,
     build_node_pools,
 )
+from .contract import POOL_KIND_LABEL
 from .parts import default_node_class_ref
 
 __all__ = ["pools_table"]
+
+
+_CAP_NAMES = {"nvidia.com/gpu": "gpus"}
 
 
 def _table(rows: list[tuple[str, ...]]) -> str:
@@ -20,18 +24,20 @@ def _table(rows: list[tuple[str, ...]]) -> str:
 
 def _elastic_table(config: PlatformConfig) -> str:
     """One line per elastic pool: what Karpenter may launch, the cap, when nodes go back."""
-    header = ("ELASTIC POOL", "INSTANCES", "CAPACITY", "GPU CAP", "CONSOLIDATION", "WEIGHT", "NODECLASS", "TAINTS")
+    header = ("ELASTIC POOL", "KIND", "INSTANCES", "CAPACITY", "CAP", "CONSOLIDATION", "WEIGHT", "NODECLASS", "TAINTS")
     rows: list[tuple[str, ...]] = [header]
     for obj in build_node_pools(config.node_pools, config.contract, default_node_class_ref(config)):
         spec, template = obj["spec"], obj["spec"]["template"]["spec"]
-        values = {r["key"]: ",".join(r["values"]) for r in template["requirements"]}
+        values = {r["key"]: ",".join(r.get("values", [])) for r in template["requirements"]}
         instances = values.get(INSTANCE_FAMILY_LABEL, "") or values.get("node.kubernetes.io/instance-type", "")
         disruption = spec["disruption"]
+        kind = obj["spec"]["template"]["metadata"]["labels"][POOL_KIND_LABEL]
         rows.append((
             obj["metadata"]["name"],
+            kind,
             instances,
             values[CAPACITY_TYPE_LABEL],
-            spec["limits"]["nvidia.com/gpu"],
+            ",".join(f"{_CAP_NAMES.get(k, k)}={v}" for k, v in spec["limits"].items()),
             f"{disruption['consolidationPolicy']} after {disruption['consolidateAfter']}",
             str(spec.get("weight", "-")),
             f"{template['nodeClassRef']['kind']}/{template['nodeClassRef']['name']}",

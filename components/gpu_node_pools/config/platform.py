@@ -81,7 +81,7 @@ class PlatformConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _elastic_fence_holds(self) -> PlatformConfig:
-        problem = self.isolation.elastic_fence_problem([p.name for p in self.elastic_pools])
+        problem = self.isolation.elastic_fence_problem([p.name for p in self.elastic_pools if p.is_gpu])
         if problem:
             raise key_errors(type(self).__name__, [(FENCE_KEY, problem)])
         return self
@@ -107,16 +107,19 @@ class PlatformConfig(ConfigModel):
             elastic = [p.name for p in self.elastic_pools]
             if elastic and isinstance(self.cluster, EksClusterConfig):
                 # On EKS nothing would launch an elastic pool's nodes: its GPU pods would stay Pending forever.
-                problem = (f"the elastic GPU pools {', '.join(elastic)} need Karpenter on this EKS stack: set "
+                problem = (f"the elastic pools {', '.join(elastic)} need Karpenter on this EKS stack: set "
                            "karpenter.enabled: true (or give the pools scaling instead of elastic)")
                 raise key_errors(type(self).__name__, [(loc, problem)])
             return self
-        general_min = sum(p.node_scaling.min for p in self.node_pools if p.kind == "general")
+        # Only managed general pools count: an elastic general pool's nodes are Karpenter's own.
+        general = [p for p in self.managed_pools if p.kind == "general"]
+        general_min = sum(p.node_scaling.min for p in general)
         if not isinstance(self.cluster, EksClusterConfig):
             problem = ("Karpenter is installed on EKS stacks only (cluster.mode: eks); a local cluster runs its own "
                        "kwok Karpenter")
-        elif not any(p.kind == "general" for p in self.node_pools):
-            problem = "Karpenter's controller runs on a general managed node pool: add a nodePools entry of kind general"
+        elif not general:
+            problem = ("Karpenter's controller runs on a general managed node pool (never on a node it launches): add "
+                       "a nodePools entry of kind general with scaling")
         elif karpenter.controller.replicas > general_min:
             # Required anti-affinity: one replica per node, so a replica without a node of its own stays Pending.
             loc = ("karpenter", "controller", "replicas")
@@ -137,7 +140,7 @@ class PlatformConfig(ConfigModel):
 
     @property
     def elastic_pools(self) -> list[NodePoolConfig]:
-        """The GPU pools that are Karpenter NodePools."""
+        """The pools (GPU or general) that are Karpenter NodePools."""
         return [p for p in self.node_pools if p.is_elastic]
 
     @property

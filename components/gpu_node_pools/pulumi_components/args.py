@@ -270,12 +270,12 @@ class ScalingConfig(TypedDict):
 class ElasticLimitsConfig(TypedDict):
     """The pool's cap: Karpenter launches no node that would take the pool's total past it."""
 
-    gpus: int
-    """most GPUs the pool's nodes may have in total (nvidia.com/gpu): the cost cap"""
+    gpus: NotRequired[int]
+    """GPU pools (required): most GPUs the pool's nodes may have in total (nvidia.com/gpu), the cost cap"""
     cpu: NotRequired[str]
-    """most vCPUs in total, e.g. '192' (default: no cap)"""
+    """most vCPUs in total, e.g. '192' (required for general pools; GPU pools: no cap)"""
     memory: NotRequired[str]
-    """most memory in total, e.g. 1Ti (default: no cap)"""
+    """most memory in total, e.g. 1Ti (required for general pools; GPU pools: no cap)"""
 
 
 class DisruptionBudgetConfig(TypedDict):
@@ -295,9 +295,9 @@ class DisruptionConfig(TypedDict):
     """When Karpenter gives nodes back, and how many at once."""
 
     consolidation_policy: NotRequired[DisruptionConsolidationPolicy]
-    """WhenEmpty: only nodes without workload pods; WhenEmptyOrUnderutilized also moves running pods. Default: "WhenEmpty"."""
+    """WhenEmpty: only nodes without workload pods; WhenEmptyOrUnderutilized also moves running pods (default: WhenEmpty for GPU pools, WhenEmptyOrUnderutilized for general pools)"""
     consolidate_after: NotRequired[str]
-    """how long a node stays empty (or underused) before it is given back, e.g. 10m; 'Never' keeps it. Default: "10m"."""
+    """how long a node stays empty (or underused) before it is given back, e.g. 10m; 'Never' keeps it (default: 10m for GPU pools, 1m for general pools)"""
     budgets: NotRequired[list[DisruptionBudgetConfig]]
     """at most this many nodes disrupted at once (default 10%). Default: 1 entries (see the docs)."""
 
@@ -314,18 +314,18 @@ class NodeClassRefConfig(TypedDict):
 
 
 class ElasticConfig(TypedDict):
-    """Makes a GPU pool elastic: a Karpenter NodePool, scaled from zero to its GPU cap by demand."""
+    """Makes a pool elastic: a Karpenter NodePool, scaled from zero to its cap by demand."""
 
     instance_families: NotRequired[list[str]]
-    """EC2 instance families, e.g. [g5, g6] (or the pool's instanceTypes, not both); every size fits"""
+    """EC2 instance families, e.g. [g5, g6] or [m7i] (or the pool's instanceTypes, not both); every size fits"""
     capacity_types: NotRequired[list[str]]
     """spot, on-demand or both (Karpenter takes spot when both are allowed and spot is offered); each one of spot, on-demand. Default: ["on-demand"]."""
     architectures: NotRequired[list[str]]
     """CPU architectures: amd64, arm64; each one of amd64, arm64. Default: ["amd64"]."""
     limits: ElasticLimitsConfig
-    """the cap: most GPUs (and optionally vCPUs, memory) in total"""
+    """the cap: most GPUs (GPU pools), most vCPUs and memory (general pools) in total"""
     disruption: NotRequired[DisruptionConfig]
-    """when nodes are given back (consolidation) and how many at once. Default: consolidationPolicy="WhenEmpty", consolidateAfter="10m", budgets=[{"nodes": "10%"}]."""
+    """when nodes are given back (consolidation) and how many at once. Default: budgets=[{"nodes": "10%"}]."""
     expire_after: NotRequired[str]
     """replace a node after it has run this long, e.g. 720h; or 'Never'. Default: "720h"."""
     termination_grace_period: NotRequired[str]
@@ -346,7 +346,7 @@ class UpdateConfig(TypedDict):
 
 
 class NodePoolConfig(TypedDict):
-    """One node pool: an EKS managed node group (or, on the local stack, a set of simulated nodes), or, for an elastic GPU pool, a Karpenter NodePool."""
+    """One node pool: an EKS managed node group (or, on the local stack, a set of simulated nodes), or, for an elastic pool (GPU or general), a Karpenter NodePool."""
 
     name: str
     """pool name, at most 36 characters: prefix of the node group name; the gpu-node-pools.io/pool label"""
@@ -357,7 +357,7 @@ class NodePoolConfig(TypedDict):
     scaling: NotRequired[ScalingConfig]
     """node count bounds (required, except for elastic pools); desired-size drift is ignored"""
     elastic: NotRequired[ElasticConfig]
-    """make this GPU pool elastic: a Karpenter NodePool scaled by demand up to a GPU cap"""
+    """make this pool elastic: a Karpenter NodePool scaled by demand up to its cap (GPUs, or vCPUs and memory)"""
     ami_type: NotRequired[str]
     """EKS AMI type (default AL2023 NVIDIA for gpu, AL2023 standard for general)"""
     capacity_type: NotRequired[NodePoolCapacityType]
@@ -764,7 +764,7 @@ class NodePoolArgs(TypedDict):
     scaling: NotRequired[ScalingConfig]
     """node count bounds (required, except for elastic pools); desired-size drift is ignored"""
     elastic: NotRequired[ElasticConfig]
-    """make this GPU pool elastic: a Karpenter NodePool scaled by demand up to a GPU cap"""
+    """make this pool elastic: a Karpenter NodePool scaled by demand up to its cap (GPUs, or vCPUs and memory)"""
     ami_type: NotRequired[str]
     """EKS AMI type (default AL2023 NVIDIA for gpu, AL2023 standard for general)"""
     capacity_type: NotRequired[NodePoolCapacityType]
@@ -914,7 +914,7 @@ class ElasticNodePoolArgs(TypedDict):
     scaling: NotRequired[ScalingConfig]
     """node count bounds (required, except for elastic pools); desired-size drift is ignored"""
     elastic: NotRequired[ElasticConfig]
-    """make this GPU pool elastic: a Karpenter NodePool scaled by demand up to a GPU cap"""
+    """make this pool elastic: a Karpenter NodePool scaled by demand up to its cap (GPUs, or vCPUs and memory)"""
     ami_type: NotRequired[str]
     """EKS AMI type (default AL2023 NVIDIA for gpu, AL2023 standard for general)"""
     capacity_type: NotRequired[NodePoolCapacityType]
