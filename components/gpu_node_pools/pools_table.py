@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .config.platform import PlatformConfig
 from .manifests.karpenter import (
+    AUTO_MODE_LABELS,
     CAPACITY_TYPE_LABEL,
     INSTANCE_FAMILY_LABEL,
     build_node_pools,
@@ -29,7 +30,8 @@ def _elastic_table(config: PlatformConfig) -> str:
     for obj in build_node_pools(config.node_pools, config.contract, default_node_class_ref(config)):
         spec, template = obj["spec"], obj["spec"]["template"]["spec"]
         values = {r["key"]: ",".join(r.get("values", [])) for r in template["requirements"]}
-        instances = values.get(INSTANCE_FAMILY_LABEL, "") or values.get("node.kubernetes.io/instance-type", "")
+        instances = (values.get(INSTANCE_FAMILY_LABEL) or values.get(AUTO_MODE_LABELS[INSTANCE_FAMILY_LABEL])
+                     or values.get("node.kubernetes.io/instance-type", ""))
         disruption = spec["disruption"]
         kind = obj["spec"]["template"]["metadata"]["labels"][POOL_KIND_LABEL]
         rows.append((

@@ -20,6 +20,8 @@ from ..facts.instance_types import GPU_MANUFACTURER
 
 __all__ = [
     "API_VERSION",
+    "AUTO_MODE_LABELS",
+    "AUTO_MODE_NODE_CLASS_GROUP",
     "CAPACITY_TYPE_LABEL",
     "EKS_NODE_CLASS_REF",
     "GPU_COUNT_LABEL",
@@ -42,6 +44,15 @@ INSTANCE_FAMILY_LABEL = "karpenter.k8s.aws/instance-family"
 INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
 ARCH_LABEL = "kubernetes.io/arch"
 OS_LABEL = "kubernetes.io/os"
+# EKS Auto Mode runs the same NodePool API with its own instance label keys (EKS User Guide, "Create a Node Pool for
+# EKS Auto Mode", supported labels); Karpenter core's keys (capacity type, arch, os, instance type) are shared. A
+# NodePool whose nodeClassRef is Auto Mode's NodeClass takes these, with nothing else changed.
+AUTO_MODE_NODE_CLASS_GROUP = "eks.amazonaws.com"
+AUTO_MODE_LABELS: Mapping[str, str] = {
+    INSTANCE_FAMILY_LABEL: "eks.amazonaws.com/instance-family",
+    GPU_MANUFACTURER_LABEL: "eks.amazonaws.com/instance-gpu-manufacturer",
+    GPU_COUNT_LABEL: "eks.amazonaws.com/instance-gpu-count",
+}
 
 # The EC2NodeClass the EKS layer declares for every elastic pool, and the local cluster's KWOKNodeClass.
 # The EC2NodeClass the EKS layer creates (config.karpenter); locally, the KWOKNodeClass scripts/cluster.sh installs.
@@ -54,14 +65,15 @@ _MANAGED_BY = {"app.kubernetes.io/managed-by": "gpu-node-pools"}
 def node_pool(
     pool: NodePoolConfig, contract: IsolationContract, node_class_ref: Mapping[str, str]
 ) -> dict[str, Any]:
-    """The NodePool of one elastic pool. `node_class_ref` names the NodeClass its nodes boot from."""
+    """The NodePool of one elastic pool. `node_class_ref` names the NodeClass its nodes boot from; an EKS Auto Mode
+    NodeClass (group eks.amazonaws.com) puts the requirements in Auto Mode's label keys."""
     elastic = pool.elastic
     if elastic is None:
         raise ValueError(f"pool {pool.name!r} is a managed node group, not an elastic pool")
     template_spec: dict[str, Any] = {
         "nodeClassRef": dict(node_class_ref),
         "taints": [t.to_k8s() for t in pool.node_taints(contract)],
-        "requirements": _requirements(pool, elastic),
+        "requirements": _requirements(pool, elastic, auto_mode=node_class_ref["group"] == AUTO_MODE_NODE_CLASS_GROUP),
         "expireAfter": elastic.expire_after,
     }
     if elastic.termination_grace_period is not None:
@@ -94,7 +106,7 @@ def build_node_pools(
     return node_pools
 
 
-def _requirements(pool: NodePoolConfig, elastic: ElasticConfig) -> list[dict[str, Any]]:
+def _requirements(pool: NodePoolConfig, elastic: ElasticConfig, *, auto_mode: bool) -> list[dict[str, Any]]:
     # GPU pools: NVIDIA only, since the AL2023 NVIDIA AMI and our device plugin serve nothing else (AWS also sells
     # AMD, Habana, Inferentia and Trainium instances with "GPUs" or accelerators). General pools: no GPU at all, as
     # a rule Karpenter enforces itself, on top of the families or types the config checked against the table.
@@ -111,6 +123,8 @@ def _requirements(pool: NodePoolConfig, elastic: ElasticConfig) -> list[dict[str
         _in(OS_LABEL, ["linux"]),
         _in(CAPACITY_TYPE_LABEL, elastic.capacity_types),
     ]
+    if auto_mode:
+        return [{**r, "key": AUTO_MODE_LABELS.get(r["key"], r["key"])} for r in requirements]
     return requirements
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from ..config.karpenter import DEFAULT_ROOT_VOLUME_GIB
 from ..facts.instance_types import GPU_MANUFACTURER, INSTANCE_TYPES, InstanceType
 from .karpenter import (
+    AUTO_MODE_LABELS,
     CAPACITY_TYPE_LABEL,
     GPU_COUNT_LABEL,
     GPU_MANUFACTURER_LABEL,
@@ -49,6 +50,8 @@ def _instance_type(facts: InstanceType, zones: tuple[str, ...]) -> dict[str, Any
     if facts.is_gpu:
         resources["nvidia.com/gpu"] = str(facts.gpus)
         labels.update({GPU_MANUFACTURER_LABEL: GPU_MANUFACTURER, GPU_COUNT_LABEL: str(facts.gpus)})
+    # EKS Auto Mode's names for the same facts, so Auto Mode NodePools run here unchanged but for their NodeClass.
+    labels.update({AUTO_MODE_LABELS[key]: value for key, value in list(labels.items()) if key in AUTO_MODE_LABELS})
     offerings = [
         {
             # The provider's JSON keys are the Go field names of its offering struct, capitalised.

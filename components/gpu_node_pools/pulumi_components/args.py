@@ -16,6 +16,8 @@ __all__ = [
     "AccessEntryPolicy",
     "AddonConfig",
     "AlertsConfig",
+    "AutoModeConfig",
+    "AutoNodeClassConfig",
     "ClusterConfig",
     "ClusterMode",
     "ContainerResources",
@@ -76,6 +78,7 @@ class ClusterMode(str, Enum):
     """Which `ClusterConfig` variant the other keys describe."""
 
     EKS = 'eks'
+    EKS_AUTO = 'eks-auto'
     EXISTING = 'existing'
 
 
@@ -201,11 +204,29 @@ class EncryptionConfig(TypedDict):
     """an existing KMS key ARN (key/..., not an alias); unset: a key is created"""
 
 
+class AutoNodeClassConfig(TypedDict):
+    """`cluster.autoMode.nodeClass`: how our pools' nodes boot (the NodeClass `gpu-node-pools`)."""
+
+    ephemeral_storage_size: NotRequired[int]
+    """GiB of each node's ephemeral (image and emptyDir) volume; Auto Mode's own default is 80. Default: 200."""
+    tags: NotRequired[dict[str, str]]
+    """extra tags on the instances and volumes. Default: {}."""
+
+
+class AutoModeConfig(TypedDict):
+    """`cluster.autoMode`: EKS Auto Mode's built-in NodePools, and the NodeClass our pools boot from."""
+
+    builtin_node_pools: NotRequired[list[str]]
+    """Auto Mode's own NodePools: system (critical add-ons, tainted CriticalAddonsOnly), general-purpose (any pod); [] for none, when our pools hold everything; each one of system, general-purpose. Default: ["system"]."""
+    node_class: NotRequired[AutoNodeClassConfig]
+    """the NodeClass `gpu-node-pools` our pools boot from. Default: ephemeralStorageSize=200."""
+
+
 class ClusterConfig(TypedDict):
     """The cluster: a new EKS cluster (mode eks) or an existing one (mode existing)."""
 
     mode: ClusterMode
-    """Picks the variant: eks: A new EKS cluster with its IAM role, in the given subnets; node pools become managed node groups; existing: A cluster that already exists; only the in-cluster layer is deployed and no AWS resource is created. Node pools given alongside describe the cluster's pools (on the local stack: the simulated nodes)"""
+    """Picks the variant: eks: A new EKS cluster with its IAM role, in the given subnets; node pools become managed node groups; eks-auto: A new EKS cluster in Auto Mode: AWS runs its compute (Karpenter, GPU drivers and device plugin), networking, DNS and block storage; our pools become Auto Mode NodePools (docs/eks.md, Cluster modes); existing: A cluster that already exists; only the in-cluster layer is deployed and no AWS resource is created. Node pools given alongside describe the cluster's pools (on the local stack: the simulated nodes)"""
     name: NotRequired[str]
     """(mode eks, required) EKS cluster name"""
     version: NotRequired[str]
@@ -232,6 +253,34 @@ class ClusterConfig(TypedDict):
     """(mode eks) EKS refuses to delete the cluster while true. Default: false."""
     upgrade_policy: NotRequired[EksClusterUpgradePolicy]
     """(mode eks) EKS support after standard support ends; EXTENDED costs more per hour. Default: "STANDARD"."""
+    name: NotRequired[str]
+    """(mode eks-auto, required) EKS cluster name"""
+    version: NotRequired[str]
+    """(mode eks-auto) Kubernetes minor version, 1.32 or newer. Default: "1.34"."""
+    subnet_ids: NotRequired[list[str]]
+    """(mode eks-auto, required) subnets (two or more AZs) for the cluster and pools"""
+    endpoint_public_access: NotRequired[bool]
+    """(mode eks-auto) API endpoint reachable from the internet. Default: true."""
+    endpoint_private_access: NotRequired[bool]
+    """(mode eks-auto) API endpoint reachable from inside the VPC. Default: true."""
+    public_access_cidrs: NotRequired[list[str]]
+    """(mode eks-auto) CIDRs allowed to the public endpoint"""
+    enabled_log_types: NotRequired[list[str]]
+    """(mode eks-auto) control-plane logs to CloudWatch; each one of api, audit, authenticator, controllerManager, scheduler. Default: ["api", "audit", "authenticator"]."""
+    log_retention_days: NotRequired[int]
+    """(mode eks-auto) days CloudWatch keeps control-plane logs (a value it accepts). Default: 90."""
+    access: NotRequired[list[AccessEntryConfig]]
+    """(mode eks-auto) IAM principals given Kubernetes access (EKS access entries); the creator is admin already. Default: []."""
+    addons: NotRequired[ManagedAddonsConfig]
+    """(mode eks-auto) EKS managed add-ons, optionally with pinned versions. Default: its fields' defaults."""
+    encryption: NotRequired[EncryptionConfig]
+    """(mode eks-auto) KMS envelope encryption of Secrets. Default: its fields' defaults."""
+    deletion_protection: NotRequired[bool]
+    """(mode eks-auto) EKS refuses to delete the cluster while true. Default: false."""
+    upgrade_policy: NotRequired[EksClusterUpgradePolicy]
+    """(mode eks-auto) EKS support after standard support ends; EXTENDED costs more per hour. Default: "STANDARD"."""
+    auto_mode: NotRequired[AutoModeConfig]
+    """(mode eks-auto) Auto Mode's built-in NodePools and our pools' NodeClass. Default: builtinNodePools=["system"], nodeClass={"ephemeralStorageSize": 200, "tags": {}}."""
     kubeconfig: NotRequired[str]
     """(mode existing, required) kubeconfig path, relative to the project folder or absolute"""
     context: NotRequired[str]
