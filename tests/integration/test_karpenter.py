@@ -1,7 +1,8 @@
 """Elastic pools on the real control plane with the real Karpenter (its kwok provider, scripts/cluster.sh): GPU
 pools scale from zero on demand, only for pods that tolerate the GPU taint, never past their cap, give nodes back
 after consolidateAfter, and roll onto a new capacity type by drift; general pools grow with CPU pods and shrink
-when they go, never onto a GPU instance, and no GPU pod lands on them.
+when they go, never onto a GPU instance, and no GPU pod lands on them; an eks-auto stack's NodePools (Auto Mode's
+label keys) do the same once their NodeClass is the local one.
 
 Each test declares its own NodePool with the project's builder (a short consolidateAfter: tests only) and pins its
 pods to it by the pool label, so the local stack's own pools neither help nor interfere.
@@ -21,6 +22,7 @@ from gnp_cluster import AppliedLayer, LocalCluster, wait_for
 from gnp_workloads import GPU, deployment, pod
 from gpu_node_pools.config.platform import parse_platform_config
 from gpu_node_pools.manifests.karpenter import KWOK_NODE_CLASS_REF, node_pool
+from gpu_node_pools.parts import in_cluster_objects
 
 pytestmark = pytest.mark.cluster
 
@@ -263,3 +265,77 @@ def test_gpu_pods_never_land_on_a_general_pool_even_without_its_family_requireme
     assert not nodeclaims_of(local_cluster, name) and not nodes_of(local_cluster, name)
     for pod_name in ("gpu-job", "cpu-hungry"):
         assert core.read_namespaced_pod(pod_name, namespace).spec.node_name is None
+
+
+# EKS Auto Mode's NodePools ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def auto_mode_pools(local_cluster: LocalCluster) -> Iterator[dict[str, dict[str, Any]]]:
+    """An eks-auto stack's general and GPU NodePools exactly as it renders them (Auto Mode's label keys), with only
+    the nodeClassRef swapped for the local KWOKNodeClass; given back (and their nodes gone) afterwards."""
+    suffix = uuid.uuid4().hex[:6]
+    disruption = {"consolidateAfter": f"{CONSOLIDATE_AFTER_S}s"}
+    config = parse_platform_config({
+        "cluster": {"mode": "eks-auto", "name": "gpu-auto", "subnetIds": ["subnet-0a1b2c3d4e5f60001",
+                                                                          "subnet-0a1b2c3d4e5f60002"]},
+        "nodePools": [
+            {"name": f"general-{suffix}", "kind": "general", "elastic": {
+                "instanceFamilies": ["m6i", "m7i"], "limits": {"cpu": "32", "memory": "128Gi"}, "disruption": disruption}},
+            {"name": f"gpu-{suffix}", "kind": "gpu", "elastic": {
+                "instanceFamilies": ["g6"], "capacityTypes": ["spot", "on-demand"], "limits": {"gpus": 2},
+                "disruption": disruption}},
+        ],
+        "nodeAgent": {"image": "gpu-node-agent:local"},
+    }, "test")
+    pools = {o["metadata"]["name"].split("-")[0]: o for o in in_cluster_objects(config) if o["kind"] == "NodePool"}
+    for obj in pools.values():
+        assert obj["spec"]["template"]["spec"]["nodeClassRef"]["group"] == "eks.amazonaws.com"
+        obj["spec"]["template"]["spec"]["nodeClassRef"] = dict(KWOK_NODE_CLASS_REF)
+    local_cluster.apply(list(pools.values()))
+    yield pools
+    custom = client.CustomObjectsApi(local_cluster.api())
+    for obj in pools.values():
+        custom.delete_cluster_custom_object("karpenter.sh", "v1", "nodepools", obj["metadata"]["name"])
+    for obj in pools.values():
+        name = obj["metadata"]["name"]
+        wait_for(lambda: not nodes_of(local_cluster, name) and not nodeclaims_of(local_cluster, name), 120,
+                 f"NodePool {name}'s nodes given back")
+
+
+def test_auto_mode_node_pools_scale_gpu_and_general_capacity_and_keep_them_apart(
+    local_cluster: LocalCluster, auto_mode_pools: dict[str, dict[str, Any]], namespace: str
+) -> None:
+    general, gpu = auto_mode_pools["general"], auto_mode_pools["gpu"]
+    core, apps = local_cluster.core(), client.AppsV1Api(local_cluster.api())
+    tolerate_gpu = gpu_tolerations(gpu)
+    apps.create_namespaced_deployment(namespace, deployment("web", 3, requests=CPU_POD, node_selector=pinned(general)))
+    core.create_namespaced_pod(namespace, pod("train", requests=GPU_POD, tolerations=tolerate_gpu,
+                                              node_selector=pinned(gpu)))
+    # A GPU pod pinned to the general pool: it has no GPU type, so it never gets a node.
+    core.create_namespaced_pod(namespace, pod("misplaced", requests=GPU_POD, tolerations=tolerate_gpu,
+                                              node_selector=pinned(general)))
+
+    def running(selector: str, count: int) -> list[client.V1Pod] | None:
+        pods = [p for p in local_cluster.pods(namespace, selector) if p.status.phase == "Running"]
+        return pods if len(pods) == count else None
+
+    wait_for(lambda: running("app=web", 3), 120, "three CPU pods Running on Auto Mode general nodes")
+    wait_for(lambda: running("app=train", 1), 120, "the GPU pod Running on an Auto Mode GPU node")
+    for node in nodes_of(local_cluster, general["metadata"]["name"]):
+        labels = node.metadata.labels
+        assert labels["eks.amazonaws.com/instance-family"] in GENERAL_FAMILIES
+        assert GPU not in (node.status.allocatable or {}) and not node.spec.taints
+    [gpu_node] = nodes_of(local_cluster, gpu["metadata"]["name"])
+    assert gpu_node.metadata.labels["eks.amazonaws.com/instance-family"] == "g6"
+    assert gpu_node.metadata.labels["eks.amazonaws.com/instance-gpu-manufacturer"] == "nvidia"
+    assert {(t.key, t.effect) for t in gpu_node.spec.taints} == {("nvidia.com/gpu", "NoSchedule")}
+    assert core.read_namespaced_pod("misplaced", namespace).spec.node_name is None
+
+    # The work goes; both pools give their nodes back.
+    apps.delete_namespaced_deployment("web", namespace)
+    for name in ("train", "misplaced"):
+        core.delete_namespaced_pod(name, namespace, grace_period_seconds=0)
+    for obj in (general, gpu):
+        wait_for(lambda: not nodes_of(local_cluster, obj["metadata"]["name"]), 180,
+                 f"{obj['metadata']['name']}'s empty nodes given back")
