@@ -325,3 +325,16 @@ def test_the_eks_stacks_ship_a_static_general_pool_and_an_elastic_one(stack: str
     if stack == "dev":  # GPU capacity on dev is elastic only
         assert not [p for p in cfg.managed_pools if p.is_gpu]
         assert [p.name for p in cfg.elastic_pools if p.is_gpu] == ["gpu-elastic"]
+
+
+def test_the_pools_table_shows_each_elastic_pools_kind_and_cap() -> None:
+    from gpu_node_pools.pools_table import pools_table
+
+    lines = pools_table(load_stack("prod")).splitlines()
+    header = next(line for line in lines if line.startswith("ELASTIC POOL"))
+    assert header.split()[:7] == ["ELASTIC", "POOL", "KIND", "INSTANCES", "CAPACITY", "CAP", "CONSOLIDATION"]
+    general = next(line for line in lines if line.startswith("general-elastic "))
+    assert general.split()[1:5] == ["general", "m7i,m6i", "on-demand", "cpu=64,memory=256Gi"]
+    assert "WhenEmptyOrUnderutilized after 1m" in general and general.endswith("<none>")
+    burst = next(line for line in lines if line.startswith("gpu-burst "))
+    assert "gpus=8" in burst and burst.endswith("nvidia.com/gpu=true:NoSchedule")

@@ -64,3 +64,13 @@ def test_bad_config_fails_with_the_key_before_anything_is_declared(tmp_path: Pat
 
     assert code == 2
     assert "gpu-node-pools:cluster.subnetIds" in capsys.readouterr().err
+
+
+def test_the_auto_mode_plan_shows_the_auto_mode_cluster_its_node_class_and_pools(capsys) -> None:
+    table = plan(capsys, "auto")
+    assert 'computeConfig: {"enabled":true,"nodeRoleArn":"arn:aws:iam::<computed>:role/auto-auto-node",' in table
+    assert 'kubernetesNetworkConfig.elasticLoadBalancing: {"enabled":true}' in table
+    assert 'storageConfig.blockStorage: {"enabled":true}' in table
+    assert "kubernetes:eks.amazonaws.com/v1:NodeClass  nodeclass/gpu-node-pools" in table
+    assert "aws:eks/addon:Addon" not in table and "aws:eks/nodeGroup:NodeGroup" not in table
+    assert table.count("kubernetes:karpenter.sh/v1:NodePool  ") == 2
