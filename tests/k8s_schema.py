@@ -3,12 +3,14 @@
 Strict schemas: an unknown or misspelt field is an error, as it would be for `kubectl apply --validate=strict`.
 Checked for the oldest Kubernetes version we support and the newest one the package knows. Objects of Karpenter's
 API groups are checked against the CRDs of the pinned Karpenter (tools/karpenter/crds), and PrometheusRule and
-PodMonitor against prometheus-operator's (tests/data/crds, `make operator-crds`), just as strictly.
+PodMonitor against prometheus-operator's (tests/data/crds, `make operator-crds`), just as strictly; EKS Auto Mode's
+NodeClass against a schema written from its API reference.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CRD_DIR = ROOT / "tools" / "karpenter" / "crds"
 # prometheus-operator's CRDs for the kinds we build, at the pinned version (scripts/vendor-operator-crds.sh).
 (OPERATOR_CRD_DIR,) = (ROOT / "tests" / "data" / "crds").glob("prometheus-operator-*")
+# EKS Auto Mode's NodeClass, written from AWS's API reference (no CRD is published; the file names its source).
+AUTO_MODE_NODE_CLASS_SCHEMA = ROOT / "tests" / "data" / "eks-auto-mode-nodeclass.schema.json"
 
 # kubernetes-validate parses its schema files (the definitions alone are 1.3 MB of JSON) on every validate() call;
 # the tests validate hundreds of objects, so each file is parsed once. The parsed schemas are only ever read.
@@ -107,7 +111,8 @@ def operator_crds() -> list[dict[str, Any]]:
 @functools.cache
 def _crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
     """(apiVersion, kind) -> the strict JSON schema of that served version, from the EKS release's CRDs, then
-    the local Karpenter's (same core release: NodePool and NodeClaim agree), then prometheus-operator's."""
+    the local Karpenter's (same core release: NodePool and NodeClaim agree), then prometheus-operator's; and EKS Auto
+    Mode's NodeClass, for which AWS publishes an API reference but no CRD (tests/data, its source named inside)."""
     from gpu_node_pools.manifests.karpenter_crds import karpenter_crds
 
     crds = [*karpenter_crds(), *(yaml.safe_load(path.read_text()) for path in sorted(CRD_DIR.glob("*.yaml"))),
@@ -117,6 +122,7 @@ def _crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
         for version in crd["spec"]["versions"]:
             key = (f"{crd['spec']['group']}/{version['name']}", crd["spec"]["names"]["kind"])
             schemas[key] = _strict(version["schema"]["openAPIV3Schema"])
+    schemas[("eks.amazonaws.com/v1", "NodeClass")] = json.loads(AUTO_MODE_NODE_CLASS_SCHEMA.read_text())
     return schemas
 
 

@@ -1,5 +1,5 @@
-"""Elastic GPU pools: the config's checks (one clear error per bad key), the NodePool built from the isolation
-contract, and the local Karpenter's instance types agreeing with that NodePool."""
+"""Elastic pools (GPU and general): the config's checks (one clear error per bad key), the NodePool built from the
+isolation contract, and the local Karpenter's instance types agreeing with that NodePool."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from gpu_node_pools.config.platform import ConfigError, parse_platform_config
+from gpu_node_pools.config.stack_files import load_stack
 from gpu_node_pools.contract import IsolationContract, Taint
 from gpu_node_pools.facts.instance_types import INSTANCE_TYPES
 from gpu_node_pools.parts import in_cluster_objects
@@ -30,12 +31,21 @@ def elastic_pool(**changes: Any) -> dict[str, Any]:
 
 
 GENERAL = {"name": "general", "kind": "general", "instanceTypes": ["m6i.large"], "scaling": {"min": 2, "max": 3}}
+GENERAL_ELASTIC = {"instanceFamilies": ["m6i", "m7i"], "capacityTypes": ["spot", "on-demand"],
+                   "limits": {"cpu": "64", "memory": "256Gi"}}
+
+
+def general_pool(**changes: Any) -> dict[str, Any]:
+    pool: dict[str, Any] = {"name": "general-elastic", "kind": "general", "elastic": dict(GENERAL_ELASTIC)}
+    pool["elastic"].update(changes.pop("elastic", {}))
+    pool.update(changes)
+    return pool
 
 
 def config(*pools: dict[str, Any], cluster: dict[str, Any] = EXISTING, **extra: Any):
-    if cluster is EKS:  # elastic pools on EKS need Karpenter, whose controller runs on a general pool
+    if cluster is EKS:  # elastic pools on EKS need Karpenter, whose controller runs on a general managed pool
         extra.setdefault("karpenter", {"enabled": True})
-        pools = (GENERAL, *(p for p in pools if p.get("kind") != "general"))
+        pools = (GENERAL, *(p for p in pools if p is not GENERAL))
     return parse_platform_config({"cluster": cluster, "nodePools": list(pools), "nodeAgent": AGENT, **extra}, "stack.yaml")
 
 
@@ -65,7 +75,22 @@ BAD = [
     ("capacity type", elastic_pool(elastic={"capacityTypes": ["SPOT"]}), "nodePools[0].elastic.capacityTypes[0]",
      "'SPOT' is not allowed"),
     ("weight", elastic_pool(elastic={"weight": 101}), "nodePools[0].elastic.weight", "less than or equal to 100"),
-    ("general pool", elastic_pool(kind="general"), "nodePools[0].elastic", "only GPU pools can be elastic"),
+    ("GPU family in a general pool", general_pool(elastic={"instanceFamilies": ["m7i", "g5"]}),
+     "nodePools[0].elastic.instanceFamilies", "instance family 'g5' is a GPU family"),
+    ("GPU type in a general pool", general_pool(instanceTypes=["m7i.large", "g6.xlarge"],
+                                                elastic={"instanceFamilies": None}),
+     "nodePools[0].instanceTypes", "g6.xlarge: GPU instances; a general pool never launches one"),
+    ("GPU cap on a general pool", general_pool(elastic={"limits": {"gpus": 1, "cpu": "8", "memory": "32Gi"}}),
+     "nodePools[0].elastic.limits.gpus", "a general pool has no GPUs to cap"),
+    ("general pool without a cpu cap", general_pool(elastic={"limits": {"memory": "32Gi"}}),
+     "nodePools[0].elastic.limits.cpu", "required key is missing (a general pool's cap"),
+    ("general pool without a memory cap", general_pool(elastic={"limits": {"cpu": "8"}}),
+     "nodePools[0].elastic.limits.memory", "required key is missing (a general pool's cap"),
+    ("general cpu cap below one node", general_pool(elastic={"instanceFamilies": ["m6i"],
+                                                              "limits": {"cpu": "1", "memory": "32Gi"}}),
+     "nodePools[0].elastic.limits.cpu", "a cap of 1 vCPUs is smaller than one node (m6i.large: 2)"),
+    ("general arch", general_pool(elastic={"instanceFamilies": ["m6i"], "architectures": ["arm64"]}),
+     "nodePools[0].elastic.instanceFamilies", "no type of m6i runs on arm64"),
     ("node count", elastic_pool(scaling={"min": 0, "max": 2}), "nodePools[0].scaling", "has no node count"),
     ("node-group-only key", elastic_pool(capacityType="SPOT"), "nodePools[0].capacityType", "elastic.capacityTypes"),
     ("types and families", elastic_pool(instanceTypes=["g5.xlarge"]), "nodePools[0].instanceTypes", "not both"),
@@ -173,7 +198,22 @@ def test_elastic_pools_on_eks_need_karpenter() -> None:
     with pytest.raises(ConfigError) as error:
         config(elastic_pool(), cluster=EKS, karpenter={"enabled": False})
     assert "gpu-node-pools:karpenter.enabled" in str(error.value)
-    assert "elastic GPU pools gpu-elastic need Karpenter" in str(error.value)
+    assert "elastic pools gpu-elastic need Karpenter" in str(error.value)
+
+
+def test_karpenter_needs_a_managed_general_pool_an_elastic_one_is_no_home() -> None:
+    """Its controller never runs on a node it launches: an elastic general pool can't hold it."""
+    with pytest.raises(ConfigError) as error:
+        parse_platform_config({"cluster": EKS, "nodePools": [general_pool()], "nodeAgent": AGENT,
+                               "karpenter": {"enabled": True}}, "stack.yaml")
+    assert "gpu-node-pools:karpenter.enabled: Karpenter's controller runs on a general managed node pool" in str(
+        error.value)
+
+
+def test_a_soft_gpu_taint_does_not_concern_a_general_pool() -> None:
+    """PreferNoSchedule is refused for elastic GPU pools only: a general pool carries no GPU taint."""
+    isolation = {"gpuTaint": {"key": "nvidia.com/gpu", "value": "true", "effect": "PreferNoSchedule"}}
+    assert config(general_pool(), isolation=isolation).elastic_pools[0].kind == "general"
 
 
 def test_schema_check_catches_a_misspelt_field() -> None:
@@ -186,15 +226,18 @@ def test_schema_check_catches_a_misspelt_field() -> None:
 
 
 def offered(types: list[dict[str, Any]], obj: dict[str, Any]) -> set[tuple[str, str]]:
-    """(type, capacity type) pairs the NodePool's requirements admit: Karpenter's rule for In, on offering labels."""
-    wanted = {r["key"]: set(r["values"]) for r in obj["spec"]["template"]["spec"]["requirements"]}
+    """(type, capacity type) pairs the NodePool's requirements admit: Karpenter's rules for In and DoesNotExist, on
+    offering labels."""
+    requirements = obj["spec"]["template"]["spec"]["requirements"]
+    wanted = {r["key"]: set(r["values"]) for r in requirements if r["operator"] == "In"}
+    absent = {r["key"] for r in requirements if r["operator"] == "DoesNotExist"}
     found = set()
     for it in types:
         for offering in it["offerings"]:
             labels = {r["key"]: r["values"][0] for r in offering["Requirements"]}
             labels |= {"node.kubernetes.io/instance-type": it["name"], "kubernetes.io/arch": it["architecture"],
                        "kubernetes.io/os": "linux"}
-            if all(labels.get(key) in values for key, values in wanted.items()):
+            if all(labels.get(key) in values for key, values in wanted.items()) and not absent & set(labels):
                 found.add((it["name"], labels["karpenter.sh/capacity-type"]))
     return found
 
@@ -222,3 +265,76 @@ def test_the_local_node_pool_admits_exactly_the_pools_types() -> None:
     # On-demand only: no spot offering admitted.
     on_demand = the_node_pool(elastic_pool(elastic={"capacityTypes": ["on-demand"]}))
     assert {cap for _, cap in offered(kwok_instance_types(), on_demand)} == {"on-demand"}
+
+
+# Elastic general pools --------------------------------------------------------------------------------------------
+
+
+def test_a_general_node_pool_has_no_taint_no_gpu_and_packs_nodes() -> None:
+    obj = the_node_pool(general_pool())
+    template = obj["spec"]["template"]
+    assert template["spec"]["taints"] == []
+    assert template["metadata"]["labels"] == {
+        "gpu-node-pools.io/pool": "general-elastic", "gpu-node-pools.io/pool-kind": "general"}
+    # Never a GPU instance, as a requirement Karpenter itself enforces (the label only GPU types carry).
+    assert {"key": "karpenter.k8s.aws/instance-gpu-count", "operator": "DoesNotExist"} in template["spec"]["requirements"]
+    assert requirement(obj, "karpenter.k8s.aws/instance-gpu-manufacturer") is None
+    assert requirement(obj, "karpenter.k8s.aws/instance-family") == ["m6i", "m7i"]
+    assert obj["spec"]["limits"] == {"cpu": "64", "memory": "256Gi"}
+    # General nodes are cheap to replace: pack them (move pods off underused nodes) after a short settle.
+    assert obj["spec"]["disruption"] == {"consolidationPolicy": "WhenEmptyOrUnderutilized", "consolidateAfter": "1m",
+                                         "budgets": [{"nodes": "10%"}]}
+    assert crd_problems(obj) == []
+
+
+def test_a_general_pool_may_choose_its_own_disruption() -> None:
+    obj = the_node_pool(general_pool(elastic={"disruption": {"consolidationPolicy": "WhenEmpty",
+                                                             "consolidateAfter": "5m"}}))
+    assert obj["spec"]["disruption"]["consolidationPolicy"] == "WhenEmpty"
+    assert obj["spec"]["disruption"]["consolidateAfter"] == "5m"
+
+
+def test_the_local_general_node_pool_admits_only_cpu_types_even_without_its_family_requirement() -> None:
+    """Its families admit their CPU types; with the family requirement gone, the GPU-count rule alone still admits
+    no GPU type: the fence does not rest on the families the config checked."""
+    obj = the_node_pool(general_pool())
+    admitted = {name for name, _ in offered(kwok_instance_types(), obj)}
+    assert admitted == {t.name for t in INSTANCE_TYPES.values() if t.family in ("m6i", "m7i")}
+    requirements = obj["spec"]["template"]["spec"]["requirements"]
+    obj["spec"]["template"]["spec"]["requirements"] = [
+        r for r in requirements if r["key"] != "karpenter.k8s.aws/instance-family"]
+    admitted = {name for name, _ in offered(kwok_instance_types(), obj)}
+    assert admitted == {t.name for t in INSTANCE_TYPES.values() if not t.is_gpu and t.arch == "x86_64"}
+
+
+def test_the_gpu_node_pool_admits_no_cpu_type() -> None:
+    admitted = {name for name, _ in offered(kwok_instance_types(), the_node_pool())}
+    assert admitted and all(INSTANCE_TYPES[name].is_gpu for name in admitted)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_eks_stacks_ship_a_static_general_pool_and_an_elastic_one(stack: str) -> None:
+    cfg = load_stack(stack)
+    managed = {p.name: p for p in cfg.managed_pools}
+    elastic = {p.name: p for p in cfg.elastic_pools}
+    assert managed["general"].kind == "general" and elastic["general-elastic"].kind == "general"
+    assert elastic["general-elastic"].elastic.limits.cpu and elastic["general-elastic"].elastic.limits.memory
+    pools = {o["metadata"]["name"]: o for o in in_cluster_objects(cfg) if o["kind"] == "NodePool"}
+    assert pools["general-elastic"]["spec"]["template"]["spec"]["taints"] == []
+    validate_objects(list(pools.values()))
+    if stack == "dev":  # GPU capacity on dev is elastic only
+        assert not [p for p in cfg.managed_pools if p.is_gpu]
+        assert [p.name for p in cfg.elastic_pools if p.is_gpu] == ["gpu-elastic"]
+
+
+def test_the_pools_table_shows_each_elastic_pools_kind_and_cap() -> None:
+    from gpu_node_pools.pools_table import pools_table
+
+    lines = pools_table(load_stack("prod")).splitlines()
+    header = next(line for line in lines if line.startswith("ELASTIC POOL"))
+    assert header.split()[:7] == ["ELASTIC", "POOL", "KIND", "INSTANCES", "CAPACITY", "CAP", "CONSOLIDATION"]
+    general = next(line for line in lines if line.startswith("general-elastic "))
+    assert general.split()[1:5] == ["general", "m7i,m6i", "on-demand", "cpu=64,memory=256Gi"]
+    assert "WhenEmptyOrUnderutilized after 1m" in general and general.endswith("<none>")
+    burst = next(line for line in lines if line.startswith("gpu-burst "))
+    assert "gpus=8" in burst and burst.endswith("nvidia.com/gpu=true:NoSchedule")

@@ -44,6 +44,10 @@ PART_SAMPLES: dict[str, dict[str, dict[str, Any]]] = {
                "karpenter": {"enabled": True, **karpenter}}
         for name, karpenter in {"default": {}, "digest": {"controller": {"imageDigest": "sha256:" + "c" * 64}}}.items()
     },
+    "autoMode": {"default": {
+        "cluster": {**EKS, "mode": "eks-auto"}, "nodeAgent": {"image": NODE_AGENT_IMAGE},
+        "nodePools": [{"name": "gpu", "kind": "gpu", "elastic": {"instanceFamilies": ["g6"], "limits": {"gpus": 2}}}],
+    }},
     "nodePools": {"elastic": {"name": "gpu-elastic", "kind": "gpu", "elastic": {
         "instanceFamilies": ["g5", "g6"], "capacityTypes": ["spot", "on-demand"], "limits": {"gpus": 4}}}},
     "alerts": {"operator": {"prometheusRule": True, "podMonitor": True, "ruleLabels": {"release": "prometheus"},
@@ -62,7 +66,7 @@ CASES: dict[str, Callable[[], Objects]] = {
     "simulatedNodes/local": lambda: simulated_nodes(load_stack("local").node_pools, IsolationContract()),
     **{f"stack/{stack}": (
         lambda stack=stack: in_cluster_objects(load_stack(stack, PROJECT_WITH_IMAGE, resolve_image=True)))
-       for stack in ("dev", "prod", "local")},
+       for stack in ("dev", "prod", "local", "auto")},
 }
 
 # (workload name, rule) -> why that workload may break that rule. Nothing else may.

@@ -12,12 +12,19 @@ from gpu_node_pools.config.platform import PlatformConfig
 from gpu_node_pools.config.stack_files import load_stack
 from gpu_node_pools.mock_engine import MockEngine
 from pulumi_harness import PROJECT_WITH_IMAGE
-from gpu_node_pools.parts import COMPONENT_ARGS, IN_CLUSTER_PARTS, KARPENTER, in_cluster_objects, object_id
+from gpu_node_pools.parts import (
+    AUTO_MODE,
+    COMPONENT_ARGS,
+    IN_CLUSTER_PARTS,
+    KARPENTER,
+    in_cluster_objects,
+    object_id,
+)
 from gpu_node_pools.pulumi_components.in_cluster import IN_CLUSTER_COMPONENTS
 from gpu_node_pools.pulumi_components.platform import GpuPlatform
 
 # The shipped stacks, and prod with the prometheus-operator objects on (no shipped stack turns them on).
-CASES = ("dev", "prod", "local", "prod+monitoring")
+CASES = ("dev", "prod", "local", "auto", "prod+monitoring")
 
 
 def platform_config(case: str) -> PlatformConfig:
@@ -66,6 +73,7 @@ def test_every_part_is_in_a_case() -> None:
     }
     assert [key for key, kinds in kinds_by_part.items() if not kinds] == []
     assert "NodePool" in kinds_by_part["nodePools"] and "EC2NodeClass" in kinds_by_part[KARPENTER]
+    assert kinds_by_part[AUTO_MODE] == {"NodeClass"}
 
 
 def test_each_part_has_one_component_and_the_package_serves_it() -> None:

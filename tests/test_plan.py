@@ -22,8 +22,19 @@ def test_the_plan_lists_the_cluster_and_every_node_group_with_their_settings(sta
     types = [r["type"] for r in declared]
 
     assert types.count("aws:eks/cluster:Cluster") == 1
-    assert types.count("aws:eks/nodeGroup:NodeGroup") == 2
-    assert all(t.startswith("aws:") for t in types), "plan shows AWS resources only"
+    # dev's GPU capacity is elastic only: its one node group is the static general pool.
+    assert types.count("aws:eks/nodeGroup:NodeGroup") == (1 if stack == "dev" else 2)
+    assert all(t.startswith("aws:") or t == "kubernetes:karpenter.sh/v1:NodePool" for t in types), (
+        "plan shows AWS resources and the capacity Karpenter may launch, nothing else")
+    node_pools = {r["inputs"]["metadata"]["name"]: r["inputs"]["spec"] for r in declared
+                  if r["type"] == "kubernetes:karpenter.sh/v1:NodePool"}
+    general = node_pools["general-elastic"]
+    assert general["template"]["spec"]["taints"] == [] and set(general["limits"]) == {"cpu", "memory"}
+    assert general["disruption"]["consolidationPolicy"] == "WhenEmptyOrUnderutilized"
+    assert {"key": "karpenter.k8s.aws/instance-gpu-count", "operator": "DoesNotExist"} in (
+        general["template"]["spec"]["requirements"])
+    if stack == "dev":
+        return
     gpu = next(r for r in declared if r["type"] == "aws:eks/nodeGroup:NodeGroup" and r["inputs"].get("taints"))
     assert gpu["inputs"]["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
     assert "scalingConfig.desiredSize" in gpu["ignore_changes"]
@@ -36,6 +47,8 @@ def test_the_table_names_each_resource_and_its_key_settings(capsys) -> None:
     assert "    name: gpu-prod" in table
     assert "(protected)" in table, "prod's node pools are protected"
     assert '"minSize":3' in table, "numbers print as the integers they are"
+    assert "kubernetes:karpenter.sh/v1:NodePool  " in table and "    metadata.name: general-elastic" in table
+    assert '    spec.limits: {"cpu":"64","memory":"256Gi"}' in table
 
 
 def test_a_stack_on_an_existing_cluster_declares_no_aws_resource(capsys) -> None:
@@ -51,3 +64,13 @@ def test_bad_config_fails_with_the_key_before_anything_is_declared(tmp_path: Pat
 
     assert code == 2
     assert "gpu-node-pools:cluster.subnetIds" in capsys.readouterr().err
+
+
+def test_the_auto_mode_plan_shows_the_auto_mode_cluster_its_node_class_and_pools(capsys) -> None:
+    table = plan(capsys, "auto")
+    assert 'computeConfig: {"enabled":true,"nodeRoleArn":"arn:aws:iam::<computed>:role/auto-auto-node",' in table
+    assert 'kubernetesNetworkConfig.elasticLoadBalancing: {"enabled":true}' in table
+    assert 'storageConfig.blockStorage: {"enabled":true}' in table
+    assert "kubernetes:eks.amazonaws.com/v1:NodeClass  nodeclass/gpu-node-pools" in table
+    assert "aws:eks/addon:Addon" not in table and "aws:eks/nodeGroup:NodeGroup" not in table
+    assert table.count("kubernetes:karpenter.sh/v1:NodePool  ") == 2

@@ -17,7 +17,8 @@ from pydantic import BaseModel
 
 from .alerts.operator import build_monitoring
 from .aws.karpenter_interruption import interruption_queue_name
-from .config.cluster import EksClusterConfig
+from .config.auto_mode import AUTO_NODE_CLASS_REF
+from .config.cluster import EksAutoClusterConfig, EksClusterConfig
 from .config.component_args import (
     DevicePluginArgs,
     ElasticNodePoolArgs,
@@ -32,6 +33,7 @@ from .config.elastic import NodeClassRefConfig
 from .config.karpenter import EC2_NODE_CLASS_REF
 from .config.platform import PlatformConfig, cluster_kubernetes_version
 from .contract import IsolationContract
+from .manifests.auto_mode import build_auto_node_class
 from .manifests.device_plugin import build_device_plugin
 from .manifests.ec2_node_class import build_ec2_node_class
 from .manifests.karpenter import KWOK_NODE_CLASS_REF, node_pool
@@ -44,6 +46,9 @@ from .manifests.tenants import build_tenants
 
 __all__ = [
     "APPLY_ORDER",
+    "AUTO_MODE",
+    "AUTO_NODE_ROLE_PLACEHOLDER",
+    "auto_mode_objects",
     "COMPONENT_ARGS",
     "CLUSTER_SECURITY_GROUP_PLACEHOLDER",
     "INSTANCE_PROFILE_PLACEHOLDER",
@@ -67,6 +72,10 @@ INSTANCE_PROFILE_PLACEHOLDER = "<created on deploy: Karpenter node instance prof
 CLUSTER_SECURITY_GROUP_PLACEHOLDER = "<created on deploy: the EKS cluster security group, sg-id>"
 
 KARPENTER = "karpenter"
+# The Auto Mode NodeClass of an eks-auto stack (configured under `cluster.autoMode`).
+AUTO_MODE = "autoMode"
+# The NodeClass names the node role the stack creates, under a name only AWS knows until then.
+AUTO_NODE_ROLE_PLACEHOLDER = "<created on deploy: Auto Mode node role name>"
 
 # Cluster-wide and container objects first, so namespaced objects find their namespace and roles exist.
 APPLY_ORDER = (
@@ -92,6 +101,7 @@ APPLY_ORDER = (
     "PrometheusRule",
     "PodMonitor",
     "EC2NodeClass",
+    "NodeClass",
     # Last: the DaemonSets that must land on its nodes (device plugin, agent) exist before the first node does.
     "NodePool",
 )
@@ -194,6 +204,23 @@ def _karpenter(config: PlatformConfig) -> list[PartInstance[PlatformConfig]]:
     return _one(KARPENTER, config if on else None)
 
 
+def auto_mode_objects(config: PlatformConfig) -> list[dict[str, Any]]:
+    """The Auto Mode NodeClass of an eks-auto stack; the node role's name and the cluster security group (known
+    after deploy) are placeholders here."""
+    cluster = config.cluster
+    if not isinstance(cluster, EksAutoClusterConfig):
+        return []
+    return [build_auto_node_class(cluster.auto_mode.node_class, role=AUTO_NODE_ROLE_PLACEHOLDER,
+                                  subnet_ids=cluster.subnet_ids, security_group_id=CLUSTER_SECURITY_GROUP_PLACEHOLDER)]
+
+
+def _device_plugin(config: PlatformConfig) -> list[PartInstance[DevicePluginArgs]]:
+    # EKS Auto Mode's GPU nodes run AWS's device plugin: a second one would advertise every GPU twice.
+    if config.auto_mode:
+        return []
+    return _section("device-plugin", DevicePluginArgs, config.device_plugin, config)
+
+
 IN_CLUSTER_PARTS: tuple[InClusterPart[Any], ...] = (
     InClusterPart(
         key="priorityClasses", component="PriorityClasses", args_model=PriorityClassesArgs,
@@ -207,7 +234,7 @@ IN_CLUSTER_PARTS: tuple[InClusterPart[Any], ...] = (
     ),
     InClusterPart(
         key="devicePlugin", component="DevicePlugin", args_model=DevicePluginArgs,
-        instances=lambda c: _section("device-plugin", DevicePluginArgs, c.device_plugin, c),
+        instances=_device_plugin,
         build=lambda a: build_device_plugin(a, a.isolation.contract()),
     ),
     InClusterPart(
@@ -227,10 +254,15 @@ IN_CLUSTER_PARTS: tuple[InClusterPart[Any], ...] = (
         key=KARPENTER, component="Karpenter", args_model=None,
         instances=_karpenter, build=karpenter_objects,
     ),
+    # Not offered alone either: its component declares the node role and access entry it names.
+    InClusterPart(
+        key=AUTO_MODE, component="AutoModeNodeClass", args_model=None,
+        instances=lambda c: _one(AUTO_MODE, c if c.auto_mode else None), build=auto_mode_objects,
+    ),
     InClusterPart(
         key="nodePools", component="ElasticNodePool", args_model=ElasticNodePoolArgs,
         instances=_elastic_pools, build=_build_elastic_pool,
-        after=("devicePlugin", "nodeAgent", "karpenter"),
+        after=("devicePlugin", "nodeAgent", "karpenter", AUTO_MODE),
     ),
     InClusterPart(
         key="alerts", component="Monitoring", args_model=MonitoringArgs,
@@ -264,8 +296,11 @@ def in_cluster_objects(config: PlatformConfig) -> list[dict[str, Any]]:
 
 
 def default_node_class_ref(config: PlatformConfig) -> dict[str, str]:
-    """The NodeClass elastic pools boot from unless they name one: the EKS layer's EC2NodeClass on EKS; on an
-    existing cluster, the KWOKNodeClass the local cluster installs (scripts/cluster.sh)."""
+    """The NodeClass elastic pools boot from unless they name one: the EKS layer's EC2NodeClass on EKS, the Auto
+    Mode NodeClass on eks-auto; on an existing cluster, the KWOKNodeClass the local cluster installs
+    (scripts/cluster.sh)."""
+    if config.auto_mode:
+        return dict(AUTO_NODE_CLASS_REF)
     return dict(EC2_NODE_CLASS_REF if config.on_eks else KWOK_NODE_CLASS_REF)
 
 

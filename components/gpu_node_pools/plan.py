@@ -1,4 +1,5 @@
-"""`gpu-node-pools plan --stack X`: every AWS resource a stack declares, with its key settings, without AWS.
+"""`gpu-node-pools plan --stack X`: every AWS resource a stack declares, with its key settings, without AWS; on
+EKS also the Karpenter NodePools, the capacity AWS bills as it launches it (and on eks-auto their NodeClass).
 
 The real components declare the stack under Pulumi's mocks (`mock_engine`): the engine and the providers are stood
 in for, the config handling and the components are the real ones. Values that only exist after a deploy (ARNs,
@@ -17,13 +18,19 @@ from .mock_engine import DeclaredResource, declare_platform
 
 __all__ = ["key_settings", "plan", "plan_json", "plan_table"]
 
+# Karpenter NodePools as pulumi-kubernetes declares them (custom resources take their kind as the type's name).
+NODE_POOL_TYPE = "kubernetes:karpenter.sh/v1:NodePool"
+# On eks-auto, the NodeClass they boot from (the node role and network it names).
+AUTO_NODE_CLASS_TYPE = "kubernetes:eks.amazonaws.com/v1:NodeClass"
+
 # The settings shown per resource type: input paths (dots for nesting) in the order a reviewer reads them.
 KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:eks/cluster:Cluster": (
         "name", "version", "accessConfig.authenticationMode", "accessConfig.bootstrapClusterCreatorAdminPermissions",
         "bootstrapSelfManagedAddons", "encryptionConfig.resources", "deletionProtection", "upgradePolicy.supportType",
         "vpcConfig.endpointPublicAccess", "vpcConfig.endpointPrivateAccess", "vpcConfig.publicAccessCidrs",
-        "enabledClusterLogTypes",
+        "enabledClusterLogTypes", "computeConfig", "kubernetesNetworkConfig.elasticLoadBalancing",
+        "storageConfig.blockStorage",
     ),
     "aws:eks/nodeGroup:NodeGroup": (
         "nodeGroupName", "nodeGroupNamePrefix", "instanceTypes", "amiType", "capacityType", "scalingConfig",
@@ -45,7 +52,11 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:cloudwatch/eventRule:EventRule": ("eventPattern", "state"),
     "aws:cloudwatch/eventTarget:EventTarget": ("targetId",),
     "aws:ec2/tag:Tag": ("resourceId", "key", "value"),
+    "kubernetes:eks.amazonaws.com/v1:NodeClass": ("spec.role", "spec.subnetSelectorTerms",
+                                                  "spec.securityGroupSelectorTerms", "spec.ephemeralStorage"),
     "aws:cloudwatch/logGroup:LogGroup": ("name", "retentionInDays"),
+    NODE_POOL_TYPE: ("metadata.name", "spec.template.spec.requirements", "spec.template.spec.taints", "spec.limits",
+                     "spec.disruption.consolidationPolicy", "spec.disruption.consolidateAfter", "spec.weight"),
 }
 
 
@@ -65,8 +76,11 @@ def key_settings(resource: DeclaredResource) -> dict[str, Any]:
 
 
 def plan(config: PlatformConfig, stack: str, project_root: Path) -> list[DeclaredResource]:
-    """The AWS resources the real `GpuPlatform` declares for `config`, in declaration order."""
-    return [r for r in declare_platform(config, stack, project_root) if r.type.startswith("aws:")]
+    """The AWS resources the real `GpuPlatform` declares for `config`, in declaration order; on EKS, then its
+    Karpenter NodePools (what Karpenter may launch, and the cap)."""
+    declared = declare_platform(config, stack, project_root)
+    node_pools = [r for r in declared if r.type in (AUTO_NODE_CLASS_TYPE, NODE_POOL_TYPE)] if config.on_eks else []
+    return [r for r in declared if r.type.startswith("aws:")] + node_pools
 
 
 def plan_json(resources: list[DeclaredResource]) -> str:

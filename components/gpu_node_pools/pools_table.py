@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from .config.platform import PlatformConfig
 from .manifests.karpenter import (
+    AUTO_MODE_LABELS,
     CAPACITY_TYPE_LABEL,
     INSTANCE_FAMILY_LABEL,
     build_node_pools,
 )
+from .contract import POOL_KIND_LABEL
 from .parts import default_node_class_ref
 
 __all__ = ["pools_table", "text_table"]
+
+
+_CAP_NAMES = {"nvidia.com/gpu": "gpus"}
 
 
 def text_table(rows: list[tuple[str, ...]]) -> str:
@@ -20,18 +25,21 @@ def text_table(rows: list[tuple[str, ...]]) -> str:
 
 def _elastic_table(config: PlatformConfig) -> str:
     """One line per elastic pool: what Karpenter may launch, the cap, when nodes go back."""
-    header = ("ELASTIC POOL", "INSTANCES", "CAPACITY", "GPU CAP", "CONSOLIDATION", "WEIGHT", "NODECLASS", "TAINTS")
+    header = ("ELASTIC POOL", "KIND", "INSTANCES", "CAPACITY", "CAP", "CONSOLIDATION", "WEIGHT", "NODECLASS", "TAINTS")
     rows: list[tuple[str, ...]] = [header]
     for obj in build_node_pools(config.node_pools, config.contract, default_node_class_ref(config)):
         spec, template = obj["spec"], obj["spec"]["template"]["spec"]
-        values = {r["key"]: ",".join(r["values"]) for r in template["requirements"]}
-        instances = values.get(INSTANCE_FAMILY_LABEL, "") or values.get("node.kubernetes.io/instance-type", "")
+        values = {r["key"]: ",".join(r.get("values", [])) for r in template["requirements"]}
+        instances = (values.get(INSTANCE_FAMILY_LABEL) or values.get(AUTO_MODE_LABELS[INSTANCE_FAMILY_LABEL])
+                     or values.get("node.kubernetes.io/instance-type", ""))
         disruption = spec["disruption"]
+        kind = obj["spec"]["template"]["metadata"]["labels"][POOL_KIND_LABEL]
         rows.append((
             obj["metadata"]["name"],
+            kind,
             instances,
             values[CAPACITY_TYPE_LABEL],
-            spec["limits"]["nvidia.com/gpu"],
+            ",".join(f"{_CAP_NAMES.get(k, k)}={v}" for k, v in spec["limits"].items()),
             f"{disruption['consolidationPolicy']} after {disruption['consolidateAfter']}",
             str(spec.get("weight", "-")),
             f"{template['nodeClassRef']['kind']}/{template['nodeClassRef']['name']}",

@@ -1,6 +1,8 @@
-"""Elastic GPU pools on the real control plane with the real Karpenter (its kwok provider, scripts/cluster.sh):
-they scale from zero on demand, only for pods that tolerate the GPU taint, never past their cap, give
-nodes back after consolidateAfter, and roll onto a new capacity type by drift.
+"""Elastic pools on the real control plane with the real Karpenter (its kwok provider, scripts/cluster.sh): GPU
+pools scale from zero on demand, only for pods that tolerate the GPU taint, never past their cap, give nodes back
+after consolidateAfter, and roll onto a new capacity type by drift; general pools grow with CPU pods and shrink
+when they go, never onto a GPU instance, and no GPU pod lands on them; an eks-auto stack's NodePools (Auto Mode's
+label keys) do the same once their NodeClass is the local one.
 
 Each test declares its own NodePool with the project's builder (a short consolidateAfter: tests only) and pins its
 pods to it by the pool label, so the local stack's own pools neither help nor interfere.
@@ -20,6 +22,7 @@ from gnp_cluster import AppliedLayer, LocalCluster, wait_for
 from gnp_workloads import GPU, deployment, pod
 from gpu_node_pools.config.platform import parse_platform_config
 from gpu_node_pools.manifests.karpenter import KWOK_NODE_CLASS_REF, node_pool
+from gpu_node_pools.parts import in_cluster_objects
 
 pytestmark = pytest.mark.cluster
 
@@ -50,19 +53,22 @@ def karpenter_events(cluster: LocalCluster, namespace: str, pod_name: str) -> li
 
 @pytest.fixture
 def elastic_pool(local_cluster: LocalCluster) -> Iterator[MakePool]:
-    """Applies an elastic pool's NodePool (from the project's config model and builder); deletes it afterwards and
+    """Applies an elastic pool's NodePool (from the project's config model and builder; `kind` gpu or general, then
+    the `elastic` keys over test defaults); deletes it afterwards and
     waits until Karpenter has given its nodes back. Tests request it before `namespace`, so their pods are gone
     before their pool is."""
     names: list[str] = []
     custom = client.CustomObjectsApi(local_cluster.api())
 
-    def make(**elastic: Any) -> dict[str, Any]:
+    def make(kind: str = "gpu", **elastic: Any) -> dict[str, Any]:
         name = f"t-{uuid.uuid4().hex[:6]}"
-        values = {"limits": {"gpus": 4}, "instanceFamilies": ["g5", "g6"], "capacityTypes": ["spot", "on-demand"],
+        sized = ({"limits": {"gpus": 4}, "instanceFamilies": ["g5", "g6"]} if kind == "gpu" else
+                 {"limits": {"cpu": "32", "memory": "128Gi"}, "instanceFamilies": ["m6i", "m7i"]})
+        values = {**sized, "capacityTypes": ["spot", "on-demand"],
                   "disruption": {"consolidateAfter": f"{CONSOLIDATE_AFTER_S}s"}, **elastic}
         config = parse_platform_config({
             "cluster": {"mode": "existing", "kubeconfig": "k"},
-            "nodePools": [{"name": name, "kind": "gpu", "elastic": values}],
+            "nodePools": [{"name": name, "kind": kind, "elastic": values}],
             "nodeAgent": {"image": "gpu-node-agent:local"},
         }, "test")
         obj = node_pool(config.node_pools[0], config.contract, KWOK_NODE_CLASS_REF)
@@ -194,3 +200,142 @@ def test_switching_the_pool_from_spot_to_on_demand_replaces_its_node_by_drift(
     wait_for(lambda: [p for p in local_cluster.pods(namespace, "app=serve")
                       if p.spec.node_name == node.metadata.name and p.status.phase == "Running"],
              90, "the workload Running on the on-demand node")
+
+
+# Elastic general pools -------------------------------------------------------------------------------------------
+
+CPU_POD = {"cpu": "3", "memory": "1Gi"}
+GENERAL_FAMILIES = ("m6i", "m7i")
+
+
+def test_cpu_pods_scale_a_general_pool_up_and_back_down_never_onto_a_gpu_node(
+    local_cluster: LocalCluster, elastic_pool: MakePool, namespace: str
+) -> None:
+    pool = elastic_pool("general")
+    name = pool["metadata"]["name"]
+    apps = client.AppsV1Api(local_cluster.api())
+    assert not nodes_of(local_cluster, name), "an elastic pool starts with no node"
+    # 4 x 3 vCPUs: more than the largest allowed type (8 vCPUs) holds, so the pool grows by several nodes.
+    apps.create_namespaced_deployment(namespace, deployment("web", 4, requests=CPU_POD, node_selector=pinned(pool)))
+
+    def all_running() -> list[client.V1Pod] | None:
+        pods = local_cluster.pods(namespace, "app=web")
+        return pods if len(pods) == 4 and all(p.status.phase == "Running" for p in pods) else None
+
+    wait_for(all_running, 120, "four CPU pods Running on the general pool's new nodes")
+    nodes = nodes_of(local_cluster, name)
+    assert len(nodes) >= 2
+    for node in nodes:
+        labels = node.metadata.labels
+        assert labels["karpenter.k8s.aws/instance-family"] in GENERAL_FAMILIES
+        assert "karpenter.k8s.aws/instance-gpu-count" not in labels and "nvidia.com/gpu.present" not in labels
+        assert GPU not in (node.status.allocatable or {}), f"{node.metadata.name} is a GPU node"
+        assert not [t for t in node.spec.taints or [] if t.key == "nvidia.com/gpu"]
+        assert labels[POOL_LABEL] == name and labels["gpu-node-pools.io/pool-kind"] == "general"
+
+    # Fewer pods: Karpenter packs them onto fewer nodes (WhenEmptyOrUnderutilized); none: the pool is empty.
+    apps.patch_namespaced_deployment_scale("web", namespace, {"spec": {"replicas": 1}})
+    wait_for(lambda: len(nodes_of(local_cluster, name)) == 1, 180, "the pool shrunk to one node for one pod")
+    apps.patch_namespaced_deployment_scale("web", namespace, {"spec": {"replicas": 0}})
+    wait_for(lambda: not nodes_of(local_cluster, name), 120, "the empty pool given back")
+    assert not [c for c in nodeclaims_of(local_cluster, name)]
+
+
+def test_gpu_pods_never_land_on_a_general_pool_even_without_its_family_requirement(
+    local_cluster: LocalCluster, elastic_pool: MakePool, namespace: str
+) -> None:
+    """The general pool's own rule (no instance-gpu-count label) keeps GPU instances out: with its families
+    removed and a cap large enough for any GPU type, neither a GPU pod nor a 40-vCPU pod (only GPU types have
+    that many here) that both tolerate the GPU taint makes it launch a node."""
+    pool = elastic_pool("general", limits={"cpu": "1000", "memory": "4Ti"})
+    name = pool["metadata"]["name"]
+    spec = pool["spec"]["template"]["spec"]
+    spec["requirements"] = [r for r in spec["requirements"] if r["key"] != "karpenter.k8s.aws/instance-family"]
+    local_cluster.apply([pool])
+    core = local_cluster.core()
+    tolerate_gpu = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    core.create_namespaced_pod(namespace, pod("gpu-job", requests=GPU_POD, tolerations=tolerate_gpu,
+                                              node_selector=pinned(pool)))
+    core.create_namespaced_pod(namespace, pod("cpu-hungry", requests={"cpu": "40", "memory": "1Gi"},
+                                              tolerations=tolerate_gpu, node_selector=pinned(pool)))
+    for pod_name in ("gpu-job", "cpu-hungry"):
+        wait_for(lambda: karpenter_events(local_cluster, namespace, pod_name), 60,
+                 f"Karpenter's reason for not launching a node for {pod_name}")
+    time.sleep(CONSOLIDATE_AFTER_S)
+    assert not nodeclaims_of(local_cluster, name) and not nodes_of(local_cluster, name)
+    for pod_name in ("gpu-job", "cpu-hungry"):
+        assert core.read_namespaced_pod(pod_name, namespace).spec.node_name is None
+
+
+# EKS Auto Mode's NodePools ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def auto_mode_pools(local_cluster: LocalCluster) -> Iterator[dict[str, dict[str, Any]]]:
+    """An eks-auto stack's general and GPU NodePools exactly as it renders them (Auto Mode's label keys), with only
+    the nodeClassRef swapped for the local KWOKNodeClass; given back (and their nodes gone) afterwards."""
+    suffix = uuid.uuid4().hex[:6]
+    disruption = {"consolidateAfter": f"{CONSOLIDATE_AFTER_S}s"}
+    config = parse_platform_config({
+        "cluster": {"mode": "eks-auto", "name": "gpu-auto", "subnetIds": ["subnet-0a1b2c3d4e5f60001",
+                                                                          "subnet-0a1b2c3d4e5f60002"]},
+        "nodePools": [
+            {"name": f"general-{suffix}", "kind": "general", "elastic": {
+                "instanceFamilies": ["m6i", "m7i"], "limits": {"cpu": "32", "memory": "128Gi"}, "disruption": disruption}},
+            {"name": f"gpu-{suffix}", "kind": "gpu", "elastic": {
+                "instanceFamilies": ["g6"], "capacityTypes": ["spot", "on-demand"], "limits": {"gpus": 2},
+                "disruption": disruption}},
+        ],
+        "nodeAgent": {"image": "gpu-node-agent:local"},
+    }, "test")
+    pools = {o["metadata"]["name"].split("-")[0]: o for o in in_cluster_objects(config) if o["kind"] == "NodePool"}
+    for obj in pools.values():
+        assert obj["spec"]["template"]["spec"]["nodeClassRef"]["group"] == "eks.amazonaws.com"
+        obj["spec"]["template"]["spec"]["nodeClassRef"] = dict(KWOK_NODE_CLASS_REF)
+    local_cluster.apply(list(pools.values()))
+    yield pools
+    custom = client.CustomObjectsApi(local_cluster.api())
+    for obj in pools.values():
+        custom.delete_cluster_custom_object("karpenter.sh", "v1", "nodepools", obj["metadata"]["name"])
+    for obj in pools.values():
+        name = obj["metadata"]["name"]
+        wait_for(lambda: not nodes_of(local_cluster, name) and not nodeclaims_of(local_cluster, name), 120,
+                 f"NodePool {name}'s nodes given back")
+
+
+def test_auto_mode_node_pools_scale_gpu_and_general_capacity_and_keep_them_apart(
+    local_cluster: LocalCluster, auto_mode_pools: dict[str, dict[str, Any]], namespace: str
+) -> None:
+    general, gpu = auto_mode_pools["general"], auto_mode_pools["gpu"]
+    core, apps = local_cluster.core(), client.AppsV1Api(local_cluster.api())
+    tolerate_gpu = gpu_tolerations(gpu)
+    apps.create_namespaced_deployment(namespace, deployment("web", 3, requests=CPU_POD, node_selector=pinned(general)))
+    core.create_namespaced_pod(namespace, pod("train", requests=GPU_POD, tolerations=tolerate_gpu,
+                                              node_selector=pinned(gpu)))
+    # A GPU pod pinned to the general pool: it has no GPU type, so it never gets a node.
+    core.create_namespaced_pod(namespace, pod("misplaced", requests=GPU_POD, tolerations=tolerate_gpu,
+                                              node_selector=pinned(general)))
+
+    def running(selector: str, count: int) -> list[client.V1Pod] | None:
+        pods = [p for p in local_cluster.pods(namespace, selector) if p.status.phase == "Running"]
+        return pods if len(pods) == count else None
+
+    wait_for(lambda: running("app=web", 3), 120, "three CPU pods Running on Auto Mode general nodes")
+    wait_for(lambda: running("app=train", 1), 120, "the GPU pod Running on an Auto Mode GPU node")
+    for node in nodes_of(local_cluster, general["metadata"]["name"]):
+        labels = node.metadata.labels
+        assert labels["eks.amazonaws.com/instance-family"] in GENERAL_FAMILIES
+        assert GPU not in (node.status.allocatable or {}) and not node.spec.taints
+    [gpu_node] = nodes_of(local_cluster, gpu["metadata"]["name"])
+    assert gpu_node.metadata.labels["eks.amazonaws.com/instance-family"] == "g6"
+    assert gpu_node.metadata.labels["eks.amazonaws.com/instance-gpu-manufacturer"] == "nvidia"
+    assert {(t.key, t.effect) for t in gpu_node.spec.taints} == {("nvidia.com/gpu", "NoSchedule")}
+    assert core.read_namespaced_pod("misplaced", namespace).spec.node_name is None
+
+    # The work goes; both pools give their nodes back.
+    apps.delete_namespaced_deployment("web", namespace)
+    for name in ("train", "misplaced"):
+        core.delete_namespaced_pod(name, namespace, grace_period_seconds=0)
+    for obj in (general, gpu):
+        wait_for(lambda: not nodes_of(local_cluster, obj["metadata"]["name"]), 180,
+                 f"{obj['metadata']['name']}'s empty nodes given back")

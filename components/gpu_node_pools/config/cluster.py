@@ -8,6 +8,7 @@ from typing import Annotated, Literal, Union
 from pydantic import Field, field_validator
 
 from ._model import ConfigModel
+from .auto_mode import AutoModeConfig
 from .cluster_access import AccessEntryConfig, duplicate_principals
 from .cluster_addons import ManagedAddonsConfig
 
@@ -15,6 +16,7 @@ __all__ = [
     "ClusterConfig",
     "DEFAULT_KUBERNETES_VERSION",
     "DEFAULT_LOG_RETENTION_DAYS",
+    "EksAutoClusterConfig",
     "EksClusterConfig",
     "EncryptionConfig",
     "ExistingClusterConfig",
@@ -111,6 +113,18 @@ class EksClusterConfig(ConfigModel):
         return entries
 
 
+class EksAutoClusterConfig(EksClusterConfig):
+    """A new EKS cluster in Auto Mode: AWS runs its compute (Karpenter, GPU drivers and device plugin), networking,
+    DNS and block storage; our pools become Auto Mode NodePools (docs/eks.md, Cluster modes)."""
+
+    mode: Literal["eks-auto"] = Field(  # type: ignore[assignment]  # the discriminator: one literal per mode
+        description="create a new EKS cluster in Auto Mode (needs AWS credentials and aws:region)"
+    )
+    auto_mode: AutoModeConfig = Field(
+        default_factory=AutoModeConfig, description="Auto Mode's built-in NodePools and our pools' NodeClass"
+    )
+
+
 class ExistingClusterConfig(ConfigModel):
     """A cluster that already exists; only the in-cluster layer is deployed and no AWS resource is created.
 
@@ -122,4 +136,6 @@ class ExistingClusterConfig(ConfigModel):
     context: str | None = Field(default=None, description="kubeconfig context (default: its current context)")
 
 
-ClusterConfig = Annotated[Union[EksClusterConfig, ExistingClusterConfig], Field(discriminator="mode")]
+ClusterConfig = Annotated[
+    Union[EksClusterConfig, EksAutoClusterConfig, ExistingClusterConfig], Field(discriminator="mode")
+]

@@ -116,9 +116,9 @@ class ElasticNodePoolArgs(NodePoolConfig):
     @model_validator(mode="after")
     def _elastic(self) -> ElasticNodePoolArgs:
         if self.elastic is None:
-            raise _error(self, ("elastic",), "an ElasticNodePool needs its elastic block (limits.gpus at least); "
+            raise _error(self, ("elastic",), "an ElasticNodePool needs its elastic block (limits at least); "
                                              "a managed node group is a NodePool")
-        problem = self.isolation.elastic_fence_problem([self.name])
+        problem = self.isolation.elastic_fence_problem([self.name] if self.is_gpu else [])
         if problem:
             raise _error(self, FENCE_KEY, problem)
         return self

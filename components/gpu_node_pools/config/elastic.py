@@ -1,9 +1,11 @@
-"""The `elastic` block of a GPU pool: a Karpenter NodePool instead of a managed node group.
+"""The `elastic` block of a pool: a Karpenter NodePool instead of a managed node group.
 
-An elastic pool has no node count. Karpenter launches a node when a pod that tolerates the GPU taint cannot be
-scheduled, and gives it back when it has been empty (or underused) for `consolidateAfter`; the pool's GPU cap
-(`limits.gpus`) is its cost ceiling. What a node may be (families or types, architectures, capacity types) and
-the cap are checked against the instance-type table here, before anything is created.
+An elastic pool has no node count. Karpenter launches a node when a pod that fits the pool cannot be scheduled
+(for a GPU pool: one that tolerates the GPU taint), and gives it back when it has been empty (or underused) for
+`consolidateAfter`; the pool's cap (`limits.gpus` for a GPU pool, `limits.cpu` and `limits.memory` for a general
+one) is its cost ceiling. What a node may be (families or types, architectures, capacity types) and the cap are
+checked against the instance-type table here, before anything is created: a general pool never gets a GPU type,
+a GPU pool never a type without one.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from .fields import Quantity, parse_quantity
 
 __all__ = [
     "DEFAULT_CONSOLIDATE_AFTER",
+    "DEFAULT_CONSOLIDATION_POLICY",
     "DEFAULT_EXPIRE_AFTER",
     "ARCHITECTURES",
     "DisruptionBudgetConfig",
@@ -36,9 +39,12 @@ Architecture = Literal["amd64", "arm64"]
 # Kubernetes' architecture names -> the instance table's (EC2's).
 ARCHITECTURES: dict[str, str] = {"amd64": "x86_64", "arm64": "arm64"}
 
-# GPU nodes take minutes to boot and pull multi-GB images: give one back only after it has sat empty this long,
-# so a job that follows another a few minutes later finds it. Karpenter's own default (0s) suits cheap CPU nodes.
-DEFAULT_CONSOLIDATE_AFTER = "10m"
+# By pool kind. GPU nodes take minutes to boot and pull multi-GB images: give one back only after it has sat empty
+# this long, so a job that follows another a few minutes later finds it, and only when empty (moving a training job
+# restarts it). General nodes are cheap and quick to replace: pack them tight (Karpenter moves pods off underused
+# nodes) after a short settle, so a burst of pods doesn't make it launch and remove nodes back and forth.
+DEFAULT_CONSOLIDATE_AFTER: dict[str, str] = {"gpu": "10m", "general": "1m"}
+DEFAULT_CONSOLIDATION_POLICY: dict[str, str] = {"gpu": "WhenEmpty", "general": "WhenEmptyOrUnderutilized"}
 # Karpenter's default: every node is replaced after 30 days (fresh AMI, no long-lived drift).
 DEFAULT_EXPIRE_AFTER = "720h"
 # Karpenter's default budget: at most 10 % of the pool's nodes disrupted at once.
@@ -73,9 +79,16 @@ class NodeClassRefConfig(ConfigModel):
 class ElasticLimitsConfig(ConfigModel):
     """The pool's cap: Karpenter launches no node that would take the pool's total past it."""
 
-    gpus: int = Field(ge=1, description="most GPUs the pool's nodes may have in total (nvidia.com/gpu): the cost cap")
-    cpu: Quantity | None = Field(default=None, description="most vCPUs in total, e.g. '192' (default: no cap)")
-    memory: Quantity | None = Field(default=None, description="most memory in total, e.g. 1Ti (default: no cap)")
+    gpus: int | None = Field(
+        default=None, ge=1,
+        description="GPU pools (required): most GPUs the pool's nodes may have in total (nvidia.com/gpu), the cost cap",
+    )
+    cpu: Quantity | None = Field(
+        default=None, description="most vCPUs in total, e.g. '192' (required for general pools; GPU pools: no cap)"
+    )
+    memory: Quantity | None = Field(
+        default=None, description="most memory in total, e.g. 1Ti (required for general pools; GPU pools: no cap)"
+    )
 
 
 class DisruptionBudgetConfig(ConfigModel):
@@ -125,13 +138,15 @@ class DisruptionBudgetConfig(ConfigModel):
 class DisruptionConfig(ConfigModel):
     """When Karpenter gives nodes back, and how many at once."""
 
-    consolidation_policy: Literal["WhenEmpty", "WhenEmptyOrUnderutilized"] = Field(
-        default="WhenEmpty",
-        description="WhenEmpty: only nodes without workload pods; WhenEmptyOrUnderutilized also moves running pods",
+    consolidation_policy: Literal["WhenEmpty", "WhenEmptyOrUnderutilized"] | None = Field(
+        default=None,
+        description="WhenEmpty: only nodes without workload pods; WhenEmptyOrUnderutilized also moves running pods "
+                    "(default: WhenEmpty for GPU pools, WhenEmptyOrUnderutilized for general pools)",
     )
-    consolidate_after: str = Field(
-        default=DEFAULT_CONSOLIDATE_AFTER,
-        description="how long a node stays empty (or underused) before it is given back, e.g. 10m; 'Never' keeps it",
+    consolidate_after: str | None = Field(
+        default=None,
+        description="how long a node stays empty (or underused) before it is given back, e.g. 10m; 'Never' keeps it "
+                    "(default: 10m for GPU pools, 1m for general pools)",
     )
     budgets: list[DisruptionBudgetConfig] = Field(
         default_factory=lambda: [DisruptionBudgetConfig()],
@@ -140,8 +155,16 @@ class DisruptionConfig(ConfigModel):
 
     @field_validator("consolidate_after")
     @classmethod
-    def _consolidate_after(cls, value: str) -> str:
-        return _duration(value, never=True)
+    def _consolidate_after(cls, value: str | None) -> str | None:
+        return None if value is None else _duration(value, never=True)
+
+    def to_k8s(self, kind: str) -> dict[str, object]:
+        """The NodePool's `disruption` for a pool of `kind` (gpu, general): unset keys take that kind's default."""
+        return {
+            "consolidationPolicy": self.consolidation_policy or DEFAULT_CONSOLIDATION_POLICY[kind],
+            "consolidateAfter": self.consolidate_after or DEFAULT_CONSOLIDATE_AFTER[kind],
+            "budgets": [b.to_k8s() for b in self.budgets],
+        }
 
 
 def _on_demand() -> list[CapacityType]:
@@ -153,11 +176,12 @@ def _amd64() -> list[Architecture]:
 
 
 class ElasticConfig(ConfigModel):
-    """Makes a GPU pool elastic: a Karpenter NodePool, scaled from zero to its GPU cap by demand."""
+    """Makes a pool elastic: a Karpenter NodePool, scaled from zero to its cap by demand."""
 
     instance_families: list[str] | None = Field(
         default=None,
-        description="EC2 instance families, e.g. [g5, g6] (or the pool's instanceTypes, not both); every size fits",
+        description="EC2 instance families, e.g. [g5, g6] or [m7i] (or the pool's instanceTypes, not both); every "
+                    "size fits",
     )
     capacity_types: list[CapacityType] = Field(
         default_factory=_on_demand,
@@ -167,7 +191,9 @@ class ElasticConfig(ConfigModel):
     architectures: list[Architecture] = Field(
         default_factory=_amd64, min_length=1, description="CPU architectures: amd64, arm64"
     )
-    limits: ElasticLimitsConfig = Field(description="the cap: most GPUs (and optionally vCPUs, memory) in total")
+    limits: ElasticLimitsConfig = Field(
+        description="the cap: most GPUs (GPU pools), most vCPUs and memory (general pools) in total"
+    )
     disruption: DisruptionConfig = Field(
         default_factory=DisruptionConfig, description="when nodes are given back (consolidation) and how many at once"
     )
@@ -193,17 +219,13 @@ class ElasticConfig(ConfigModel):
             return None
         if not families:
             raise ValueError("list at least one family, or leave the key out and list instanceTypes")
-        known = {t.family: t for t in INSTANCE_TYPES.values()}
-        gpu_families = sorted({t.family for t in INSTANCE_TYPES.values() if t.is_gpu})
+        known = {t.family for t in INSTANCE_TYPES.values()}
         for family in families:
             if family not in known:
                 raise ValueError(
                     f"unknown instance family {family!r}: the instance-type table (facts/instance_types.py) has "
-                    f"{', '.join(gpu_families)} with GPUs"
-                )
-            if not any(t.is_gpu for t in INSTANCE_TYPES.values() if t.family == family):
-                raise ValueError(
-                    f"instance family {family!r} has no GPU (instance-type table); GPU families: {', '.join(gpu_families)}"
+                    f"{', '.join(sorted(_families(gpu=True)))} with GPUs, {', '.join(sorted(_families(gpu=False)))} "
+                    "without"
                 )
         return families
 
@@ -226,24 +248,69 @@ class ElasticConfig(ConfigModel):
         return None if value is None else _duration(value, never=False)
 
 
-def allowed_instance_types(elastic: ElasticConfig, instance_types: list[str]) -> list[InstanceType]:
-    """The table's instance types an elastic pool may launch: its types or families, on its architectures."""
+def _families(*, gpu: bool) -> set[str]:
+    return {t.family for t in INSTANCE_TYPES.values() if t.is_gpu == gpu}
+
+
+def allowed_instance_types(elastic: ElasticConfig, instance_types: list[str], *, gpu: bool = True
+                           ) -> list[InstanceType]:
+    """The table's instance types an elastic pool may launch: its types or families, on its architectures, with
+    GPUs for a GPU pool (`gpu`) and without for a general one."""
     arches = {ARCHITECTURES[a] for a in elastic.architectures}
     if elastic.instance_families is not None:
         families = set(elastic.instance_families)
         candidates = [t for t in INSTANCE_TYPES.values() if t.family in families]
     else:
         candidates = [t for name in instance_types if (t := INSTANCE_TYPES.get(name))]
-    return [t for t in candidates if t.is_gpu and t.arch in arches]
+    return [t for t in candidates if t.is_gpu == gpu and t.arch in arches]
 
 
-def capacity_problems(elastic: ElasticConfig, instance_types: list[str]) -> list[tuple[tuple[str, ...], str]]:
-    """Cross-key problems of an elastic pool, each with its key path under the pool.
-
-    Unknown types, types of another architecture, and a cap below the smallest node (Karpenter could never launch
-    one): every one of them leaves a pool that never gets a node, silently. Found here, they name their key.
-    """
+def _kind_problems(elastic: ElasticConfig, instance_types: list[str], gpu: bool) -> list[tuple[tuple[str, ...], str]]:
+    """Families, types and caps of the other kind of pool: a general pool never launches a GPU instance (it has no
+    GPU taint, so any pod could land on one) and has no GPU cap; a GPU pool launches only GPU instances."""
     problems: list[tuple[tuple[str, ...], str]] = []
+    kind = "GPU" if gpu else "general"
+    if elastic.instance_families is not None:
+        other = [f for f in elastic.instance_families if f not in _families(gpu=gpu)]
+        if other:
+            wanted = ", ".join(sorted(_families(gpu=gpu)))
+            what = "has no GPU" if gpu else "is a GPU family"
+            problems.append((("elastic", "instanceFamilies"), (
+                f"instance family {', '.join(repr(f) for f in other)} {what} (instance-type table); a {kind} pool "
+                f"takes {wanted}")))
+    else:
+        other = [n for n in instance_types if (t := INSTANCE_TYPES.get(n)) is not None and t.is_gpu != gpu]
+        if other:
+            what = "without GPUs" if gpu else "GPU instances; a general pool never launches one (it has no GPU taint)"
+            problems.append((("instanceTypes",), f"{', '.join(other)}: {what}"))
+    limits = elastic.limits
+    if gpu and limits.gpus is None:
+        problems.append((("elastic", "limits", "gpus"), "required key is missing (a GPU pool's cap: most GPUs in total)"))
+    if not gpu:
+        if limits.gpus is not None:
+            problems.append((("elastic", "limits", "gpus"), "a general pool has no GPUs to cap: give cpu and memory"))
+        for key in ("cpu", "memory"):
+            if getattr(limits, key) is None:
+                problems.append((("elastic", "limits", key), (
+                    f"required key is missing (a general pool's cap: most {'vCPUs' if key == 'cpu' else 'memory'} "
+                    "in total, its cost ceiling)")))
+    return problems
+
+
+def capacity_problems(elastic: ElasticConfig, instance_types: list[str], *, gpu: bool = True
+                      ) -> list[tuple[tuple[str, ...], str]]:
+    """Cross-key problems of an elastic pool (of GPUs when `gpu`, else general), each with its key path under the
+    pool.
+
+    Unknown types, types of another architecture or kind, and a cap below the smallest node (Karpenter could never
+    launch one): every one of them leaves a pool that never gets a node (or a general pool that gets a GPU node),
+    silently. Found here, they name their key.
+    """
+    if elastic.instance_families is not None and instance_types:
+        return [(("instanceTypes",), "give instanceTypes or elastic.instanceFamilies, not both")]
+    problems = _kind_problems(elastic, instance_types, gpu)
+    if problems:
+        return problems
     if elastic.instance_families is None:
         if not instance_types:
             return [(("instanceTypes",), "an elastic pool lists instanceTypes or elastic.instanceFamilies")]
@@ -251,14 +318,13 @@ def capacity_problems(elastic: ElasticConfig, instance_types: list[str]) -> list
         if unknown:
             problems.append((("instanceTypes",), f"{', '.join(unknown)}: not in the instance-type table "
                              "(facts/instance_types.py), which an elastic pool's cap is checked against"))
-    elif instance_types:
-        return [(("instanceTypes",), "give instanceTypes or elastic.instanceFamilies, not both")]
-    allowed = allowed_instance_types(elastic, instance_types)
+    allowed = allowed_instance_types(elastic, instance_types, gpu=gpu)
     wanted = ", ".join(elastic.architectures)
     if not allowed and not problems:
         chosen = elastic.instance_families or instance_types
         key = ("elastic", "instanceFamilies") if elastic.instance_families else ("instanceTypes",)
-        problems.append((key, f"no GPU type of {', '.join(chosen)} runs on {wanted} (elastic.architectures)"))
+        problems.append((key, f"no {'GPU ' if gpu else ''}type of {', '.join(chosen)} runs on {wanted} "
+                              "(elastic.architectures)"))
     elif elastic.instance_families is None:
         other = [t.name for t in INSTANCE_TYPES.values() if t.name in instance_types and t not in allowed]
         if other:
@@ -266,7 +332,7 @@ def capacity_problems(elastic: ElasticConfig, instance_types: list[str]) -> list
     if allowed:
         smallest = min(allowed, key=lambda t: (t.gpus, t.vcpu))
         limits = elastic.limits
-        if limits.gpus < smallest.gpus:
+        if limits.gpus is not None and limits.gpus < smallest.gpus:
             problems.append((("elastic", "limits", "gpus"), (
                 f"a cap of {limits.gpus} GPU(s) is smaller than one node: the smallest allowed type, {smallest.name}, "
                 f"has {smallest.gpus}, so Karpenter could never launch a node")))

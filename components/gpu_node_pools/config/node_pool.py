@@ -96,10 +96,10 @@ class UpdateConfig(ConfigModel):
 
 # Keys of a managed node group that an elastic pool has no use for: Karpenter sizes it, its EC2NodeClass boots it.
 _NOT_ELASTIC = {
-    "scaling": "an elastic pool has no node count: Karpenter sizes it from zero up to elastic.limits.gpus",
+    "scaling": "an elastic pool has no node count: Karpenter sizes it from zero up to elastic.limits",
     "capacity_type": "an elastic pool takes elastic.capacityTypes (spot, on-demand)",
     "capacity_reservation_id": "Capacity Blocks need a managed node group",
-    "ami_type": "an elastic pool's nodes boot from its EC2NodeClass (AL2023 NVIDIA)",
+    "ami_type": "an elastic pool's nodes boot from its EC2NodeClass (AL2023; NVIDIA for GPU types)",
     "disk_size": "an elastic pool's root volume is set by its EC2NodeClass",
     "update": "an elastic pool is rolled by Karpenter's drift, bounded by elastic.disruption.budgets",
     "node_role_arn": "an elastic pool's nodes take the EC2NodeClass's role",
@@ -113,7 +113,7 @@ _NOT_ELASTIC = {
 
 class NodePoolConfig(ConfigModel):
     """One node pool: an EKS managed node group (or, on the local stack, a set of simulated nodes), or, for an
-    elastic GPU pool, a Karpenter NodePool."""
+    elastic pool (GPU or general), a Karpenter NodePool."""
 
     name: str = Field(
         description="pool name, at most 36 characters: prefix of the node group name; the gpu-node-pools.io/pool label"
@@ -126,7 +126,9 @@ class NodePoolConfig(ConfigModel):
         default=None, description="node count bounds (required, except for elastic pools); desired-size drift is ignored"
     )
     elastic: ElasticConfig | None = Field(
-        default=None, description="make this GPU pool elastic: a Karpenter NodePool scaled by demand up to a GPU cap"
+        default=None,
+        description="make this pool elastic: a Karpenter NodePool scaled by demand up to its cap (GPUs, or vCPUs and "
+                    "memory)",
     )
     ami_type: str | None = Field(
         default=None, description="EKS AMI type (default AL2023 NVIDIA for gpu, AL2023 standard for general)"
@@ -219,9 +221,6 @@ class NodePoolConfig(ConfigModel):
             if problems:
                 raise key_errors("NodePoolConfig", problems)
             return self
-        if self.kind != "gpu":
-            raise _key_error("elastic", "only GPU pools can be elastic; general pools stay managed node groups "
-                             "(Karpenter's controller runs there)")
         problems += [
             ((to_camel(key),), f"not used by an elastic pool: {why}")
             for key, why in _NOT_ELASTIC.items() if key in self.model_fields_set
@@ -229,7 +228,7 @@ class NodePoolConfig(ConfigModel):
         name_problem = node_pool_name_problem(self.name)
         if name_problem:
             problems.append((("name",), name_problem))
-        problems.extend(capacity_problems(self.elastic, self.instance_types))
+        problems.extend(capacity_problems(self.elastic, self.instance_types, gpu=self.is_gpu))
         if problems:
             raise key_errors("NodePoolConfig", problems)
         return self

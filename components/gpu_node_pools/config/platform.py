@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 from ..contract import IsolationContract
 from ._model import ConfigModel, key_errors, models_in
 from .alerts import AlertsConfig
-from .cluster import ClusterConfig, EksClusterConfig
+from .cluster import ClusterConfig, EksAutoClusterConfig, EksClusterConfig
 from .device_plugin import DevicePluginConfig
 from .isolation import FENCE_KEY, IsolationConfig
 from .karpenter import KarpenterConfig
@@ -39,7 +39,7 @@ __all__ = [
 # The Pulumi project name: stack-file keys of ours are `gpu-node-pools:<key>`.
 CONFIG_NAMESPACE = "gpu-node-pools"
 # Discriminator values that pydantic puts into error paths of tagged unions; not keys a user wrote.
-_UNION_TAGS = frozenset({"eks", "existing"})
+_UNION_TAGS = frozenset({"eks", "eks-auto", "existing"})
 _IMAGE_BUILD_ON_EKS = (
     "EKS nodes pull the agent from a registry, not from this machine's build folder: push the image "
     "(`make image-push STACK=<stack>`) and set nodeAgent.image to the repo:tag@sha256:<digest> it prints"
@@ -81,7 +81,7 @@ class PlatformConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _elastic_fence_holds(self) -> PlatformConfig:
-        problem = self.isolation.elastic_fence_problem([p.name for p in self.elastic_pools])
+        problem = self.isolation.elastic_fence_problem([p.name for p in self.elastic_pools if p.is_gpu])
         if problem:
             raise key_errors(type(self).__name__, [(FENCE_KEY, problem)])
         return self
@@ -98,6 +98,36 @@ class PlatformConfig(ConfigModel):
         return self
 
     @model_validator(mode="after")
+    def _nothing_auto_mode_runs(self) -> PlatformConfig:
+        """On an eks-auto cluster AWS runs Karpenter, the device plugin and the add-ons: declaring ours beside them
+        would run two of each (two Karpenters racing for the same pods), so every such key is refused by name."""
+        if not isinstance(self.cluster, EksAutoClusterConfig):
+            return self
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        if self.karpenter.enabled:
+            problems.append((("karpenter", "enabled"), "EKS Auto Mode runs Karpenter itself (eks-auto): leave karpenter "
+                                                        "out; elastic pools become Auto Mode NodePools"))
+        if "addons" in self.cluster.model_fields_set:
+            problems.append((("cluster", "addons"), "EKS Auto Mode runs vpc-cni, kube-proxy and CoreDNS itself: no "
+                                                    "managed add-ons are declared under eks-auto"))
+        plugin = self.device_plugin
+        if plugin.time_slicing is not None:
+            problems.append((("devicePlugin", "timeSlicing"), "EKS Auto Mode's NVIDIA device plugin is AWS's and can't "
+                             "be configured: GPU sharing (time-slicing) is not available under eks-auto"))
+        elif "enabled" in plugin.model_fields_set and plugin.enabled:
+            problems.append((("devicePlugin", "enabled"), "EKS Auto Mode ships the NVIDIA device plugin on its GPU "
+                             "nodes: a second one would advertise every GPU twice; leave devicePlugin out"))
+        for i, pool in enumerate(self.node_pools):
+            if not pool.is_elastic:
+                problems.append((("nodePools", i, "elastic"), (
+                    f"pool {pool.name!r}: under eks-auto every pool is an Auto Mode NodePool; give it an elastic "
+                    "block instead of scaling (a managed node group would need the vpc-cni, kube-proxy and CoreDNS "
+                    "add-ons Auto Mode replaces)")))
+        if problems:
+            raise key_errors(type(self).__name__, problems)  # type: ignore[arg-type]
+        return self
+
+    @model_validator(mode="after")
     def _karpenter_has_a_home(self) -> PlatformConfig:
         # Karpenter's controller must not run on nodes it manages: it lives on a general managed node group.
         karpenter = self.karpenter
@@ -105,18 +135,21 @@ class PlatformConfig(ConfigModel):
         problem = None
         if not karpenter.enabled:
             elastic = [p.name for p in self.elastic_pools]
-            if elastic and isinstance(self.cluster, EksClusterConfig):
+            if elastic and isinstance(self.cluster, EksClusterConfig) and not self.auto_mode:
                 # On EKS nothing would launch an elastic pool's nodes: its GPU pods would stay Pending forever.
-                problem = (f"the elastic GPU pools {', '.join(elastic)} need Karpenter on this EKS stack: set "
+                problem = (f"the elastic pools {', '.join(elastic)} need Karpenter on this EKS stack: set "
                            "karpenter.enabled: true (or give the pools scaling instead of elastic)")
                 raise key_errors(type(self).__name__, [(loc, problem)])
             return self
-        general_min = sum(p.node_scaling.min for p in self.node_pools if p.kind == "general")
+        # Only managed general pools count: an elastic general pool's nodes are Karpenter's own.
+        general = [p for p in self.managed_pools if p.kind == "general"]
+        general_min = sum(p.node_scaling.min for p in general)
         if not isinstance(self.cluster, EksClusterConfig):
             problem = ("Karpenter is installed on EKS stacks only (cluster.mode: eks); a local cluster runs its own "
                        "kwok Karpenter")
-        elif not any(p.kind == "general" for p in self.node_pools):
-            problem = "Karpenter's controller runs on a general managed node pool: add a nodePools entry of kind general"
+        elif not general:
+            problem = ("Karpenter's controller runs on a general managed node pool (never on a node it launches): add "
+                       "a nodePools entry of kind general with scaling")
         elif karpenter.controller.replicas > general_min:
             # Required anti-affinity: one replica per node, so a replica without a node of its own stays Pending.
             loc = ("karpenter", "controller", "replicas")
@@ -137,12 +170,18 @@ class PlatformConfig(ConfigModel):
 
     @property
     def elastic_pools(self) -> list[NodePoolConfig]:
-        """The GPU pools that are Karpenter NodePools."""
+        """The pools (GPU or general) that are Karpenter NodePools."""
         return [p for p in self.node_pools if p.is_elastic]
 
     @property
     def on_eks(self) -> bool:
+        """A new EKS cluster, in either eks mode (eks-auto included)."""
         return isinstance(self.cluster, EksClusterConfig)
+
+    @property
+    def auto_mode(self) -> bool:
+        """A new EKS cluster in Auto Mode: AWS runs Karpenter, the device plugin and the core add-ons."""
+        return isinstance(self.cluster, EksAutoClusterConfig)
 
 
 def cluster_kubernetes_version(config: PlatformConfig) -> str | None:

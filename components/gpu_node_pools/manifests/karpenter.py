@@ -1,7 +1,8 @@
-"""Karpenter NodePools (karpenter.sh/v1) for elastic GPU pools, built from the pool config and the isolation contract.
+"""Karpenter NodePools (karpenter.sh/v1) for elastic pools, built from the pool config and the isolation contract.
 
 A NodePool says what a node may be (requirements), what it carries (the contract's taint and labels), how much in
-total (the GPU cap in `limits`) and when it goes (disruption, expiry). How a node boots is the NodeClass's job:
+total (the cap in `limits`) and when it goes (disruption, expiry). A GPU pool's nodes carry the contract's GPU taint
+and must have NVIDIA GPUs; a general pool's carry no taint and must have none, so the fence holds both ways. How a node boots is the NodeClass's job:
 the NodePool only names it, so the same NodePool serves EKS (an EC2NodeClass) and the local cluster (Karpenter's
 kwok provider, whose instance types carry the same AWS label keys: see `kwok_instance_types`).
 """
@@ -19,8 +20,11 @@ from ..facts.instance_types import GPU_MANUFACTURER
 
 __all__ = [
     "API_VERSION",
+    "AUTO_MODE_LABELS",
+    "AUTO_MODE_NODE_CLASS_GROUP",
     "CAPACITY_TYPE_LABEL",
     "EKS_NODE_CLASS_REF",
+    "GPU_COUNT_LABEL",
     "GPU_MANUFACTURER_LABEL",
     "INSTANCE_FAMILY_LABEL",
     "KWOK_NODE_CLASS_REF",
@@ -34,10 +38,21 @@ API_VERSION = "karpenter.sh/v1"
 CAPACITY_TYPE_LABEL = "karpenter.sh/capacity-type"
 NODEPOOL_LABEL = "karpenter.sh/nodepool"
 GPU_MANUFACTURER_LABEL = "karpenter.k8s.aws/instance-gpu-manufacturer"
+# Set only on instance types with GPUs (by Karpenter's AWS provider, and by our local instance types).
+GPU_COUNT_LABEL = "karpenter.k8s.aws/instance-gpu-count"
 INSTANCE_FAMILY_LABEL = "karpenter.k8s.aws/instance-family"
 INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
 ARCH_LABEL = "kubernetes.io/arch"
 OS_LABEL = "kubernetes.io/os"
+# EKS Auto Mode runs the same NodePool API with its own instance label keys (EKS User Guide, "Create a Node Pool for
+# EKS Auto Mode", supported labels); Karpenter core's keys (capacity type, arch, os, instance type) are shared. A
+# NodePool whose nodeClassRef is Auto Mode's NodeClass takes these, with nothing else changed.
+AUTO_MODE_NODE_CLASS_GROUP = "eks.amazonaws.com"
+AUTO_MODE_LABELS: Mapping[str, str] = {
+    INSTANCE_FAMILY_LABEL: "eks.amazonaws.com/instance-family",
+    GPU_MANUFACTURER_LABEL: "eks.amazonaws.com/instance-gpu-manufacturer",
+    GPU_COUNT_LABEL: "eks.amazonaws.com/instance-gpu-count",
+}
 
 # The EC2NodeClass the EKS layer declares for every elastic pool, and the local cluster's KWOKNodeClass.
 # The EC2NodeClass the EKS layer creates (config.karpenter); locally, the KWOKNodeClass scripts/cluster.sh installs.
@@ -50,14 +65,15 @@ _MANAGED_BY = {"app.kubernetes.io/managed-by": "gpu-node-pools"}
 def node_pool(
     pool: NodePoolConfig, contract: IsolationContract, node_class_ref: Mapping[str, str]
 ) -> dict[str, Any]:
-    """The NodePool of one elastic GPU pool. `node_class_ref` names the NodeClass its nodes boot from."""
+    """The NodePool of one elastic pool. `node_class_ref` names the NodeClass its nodes boot from; an EKS Auto Mode
+    NodeClass (group eks.amazonaws.com) puts the requirements in Auto Mode's label keys."""
     elastic = pool.elastic
     if elastic is None:
         raise ValueError(f"pool {pool.name!r} is a managed node group, not an elastic pool")
     template_spec: dict[str, Any] = {
         "nodeClassRef": dict(node_class_ref),
         "taints": [t.to_k8s() for t in pool.node_taints(contract)],
-        "requirements": _requirements(pool, elastic),
+        "requirements": _requirements(pool, elastic, auto_mode=node_class_ref["group"] == AUTO_MODE_NODE_CLASS_GROUP),
         "expireAfter": elastic.expire_after,
     }
     if elastic.termination_grace_period is not None:
@@ -65,11 +81,7 @@ def node_pool(
     spec: dict[str, Any] = {
         "template": {"metadata": {"labels": pool.node_labels(contract)}, "spec": template_spec},
         "limits": _limits(elastic),
-        "disruption": {
-            "consolidationPolicy": elastic.disruption.consolidation_policy,
-            "consolidateAfter": elastic.disruption.consolidate_after,
-            "budgets": [b.to_k8s() for b in elastic.disruption.budgets],
-        },
+        "disruption": elastic.disruption.to_k8s(pool.kind),
     }
     if elastic.weight is not None:
         spec["weight"] = elastic.weight
@@ -94,10 +106,14 @@ def build_node_pools(
     return node_pools
 
 
-def _requirements(pool: NodePoolConfig, elastic: ElasticConfig) -> list[dict[str, Any]]:
-    # NVIDIA only: the AL2023 NVIDIA AMI and our device plugin serve nothing else (AWS also sells AMD, Habana,
-    # Inferentia and Trainium instances with "GPUs" or accelerators).
-    requirements = [_in(GPU_MANUFACTURER_LABEL, [GPU_MANUFACTURER])]
+def _requirements(pool: NodePoolConfig, elastic: ElasticConfig, *, auto_mode: bool) -> list[dict[str, Any]]:
+    # GPU pools: NVIDIA only, since the AL2023 NVIDIA AMI and our device plugin serve nothing else (AWS also sells
+    # AMD, Habana, Inferentia and Trainium instances with "GPUs" or accelerators). General pools: no GPU at all, as
+    # a rule Karpenter enforces itself, on top of the families or types the config checked against the table.
+    if pool.is_gpu:
+        requirements = [_in(GPU_MANUFACTURER_LABEL, [GPU_MANUFACTURER])]
+    else:
+        requirements = [{"key": GPU_COUNT_LABEL, "operator": "DoesNotExist"}]
     if elastic.instance_families is not None:
         requirements.append(_in(INSTANCE_FAMILY_LABEL, elastic.instance_families))
     else:
@@ -107,6 +123,8 @@ def _requirements(pool: NodePoolConfig, elastic: ElasticConfig) -> list[dict[str
         _in(OS_LABEL, ["linux"]),
         _in(CAPACITY_TYPE_LABEL, elastic.capacity_types),
     ]
+    if auto_mode:
+        return [{**r, "key": AUTO_MODE_LABELS.get(r["key"], r["key"])} for r in requirements]
     return requirements
 
 
@@ -115,7 +133,7 @@ def _in(key: str, values: Sequence[str]) -> dict[str, Any]:
 
 
 def _limits(elastic: ElasticConfig) -> dict[str, str]:
-    limits = {"nvidia.com/gpu": str(elastic.limits.gpus)}
+    limits = {} if elastic.limits.gpus is None else {"nvidia.com/gpu": str(elastic.limits.gpus)}
     if elastic.limits.cpu is not None:
         limits["cpu"] = elastic.limits.cpu
     if elastic.limits.memory is not None:

@@ -14,7 +14,9 @@ from typing import Any
 from ..config.karpenter import DEFAULT_ROOT_VOLUME_GIB
 from ..facts.instance_types import GPU_MANUFACTURER, INSTANCE_TYPES, InstanceType
 from .karpenter import (
+    AUTO_MODE_LABELS,
     CAPACITY_TYPE_LABEL,
+    GPU_COUNT_LABEL,
     GPU_MANUFACTURER_LABEL,
     INSTANCE_FAMILY_LABEL,
 )
@@ -23,7 +25,6 @@ __all__ = ["LOCAL_ZONES", "kwok_instance_types"]
 
 # The local cluster's pretend zones (the region the table's prices are from).
 LOCAL_ZONES = ("us-west-2a", "us-west-2b", "us-west-2c")
-GPU_COUNT_LABEL = "karpenter.k8s.aws/instance-gpu-count"
 ZONE_LABEL = "topology.kubernetes.io/zone"
 _MAX_PODS = 110
 _ARCH = {"x86_64": "amd64", "arm64": "arm64"}
@@ -34,7 +35,8 @@ def kwok_instance_types(
 ) -> list[dict[str, Any]]:
     """Every type of the table (default), each offered on-demand and as spot in every zone at the table's prices.
 
-    General-purpose types are offered too: the NodePool's requirements, not this list, keep them out of GPU pools.
+    General-purpose types are offered too, for general pools: the NodePools' requirements, not this list, keep each
+    kind out of the other's pools. As on EKS, only GPU types carry the GPU count and manufacturer labels.
     """
     return [_instance_type(t, zones) for t in (INSTANCE_TYPES if types is None else types).values()]
 
@@ -48,6 +50,8 @@ def _instance_type(facts: InstanceType, zones: tuple[str, ...]) -> dict[str, Any
     if facts.is_gpu:
         resources["nvidia.com/gpu"] = str(facts.gpus)
         labels.update({GPU_MANUFACTURER_LABEL: GPU_MANUFACTURER, GPU_COUNT_LABEL: str(facts.gpus)})
+    # EKS Auto Mode's names for the same facts, so Auto Mode NodePools run here unchanged but for their NodeClass.
+    labels.update({AUTO_MODE_LABELS[key]: value for key, value in list(labels.items()) if key in AUTO_MODE_LABELS})
     offerings = [
         {
             # The provider's JSON keys are the Go field names of its offering struct, capitalised.

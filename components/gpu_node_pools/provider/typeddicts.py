@@ -42,7 +42,10 @@ __all__ = ["GENERATED_MODULE", "render_module", "shape_of_model", "shape_of_type
 
 GENERATED_MODULE = Path(__file__).parent.parent / "pulumi_components" / "args.py"
 # The TypedDict standing for a tagged union of models.
-_UNION_NAMES = {frozenset({"EksClusterConfig", "ExistingClusterConfig"}): "ClusterConfig"}
+_UNION_NAMES = {
+    frozenset({"EksClusterConfig", "ExistingClusterConfig"}): "ClusterConfig",
+    frozenset({"EksClusterConfig", "EksAutoClusterConfig", "ExistingClusterConfig"}): "ClusterConfig",
+}
 
 
 def _pascal(snake: str) -> str:

@@ -25,9 +25,11 @@ _GROUP_MODULES = {
     "coordination.k8s.io": "coordination",
     "apiextensions.k8s.io": "apiextensions",
 }
-# Groups served by CRDs (Karpenter's, prometheus-operator's): their objects are declared as generic
+# Groups served by CRDs (Karpenter's, EKS Auto Mode's, prometheus-operator's): their objects are declared as generic
 # `apiextensions.CustomResource`s.
-_CUSTOM_RESOURCE_GROUPS = frozenset({"karpenter.sh", "karpenter.k8s.aws", "karpenter.kwok.sh", "monitoring.coreos.com"})
+_CUSTOM_RESOURCE_GROUPS = frozenset({
+    "karpenter.sh", "karpenter.k8s.aws", "karpenter.kwok.sh", "eks.amazonaws.com", "monitoring.coreos.com",
+})
 
 
 def resource_class(api_version: str, kind: str) -> type[pulumi.CustomResource]:

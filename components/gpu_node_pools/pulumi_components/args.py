@@ -16,6 +16,8 @@ __all__ = [
     "AccessEntryPolicy",
     "AddonConfig",
     "AlertsConfig",
+    "AutoModeConfig",
+    "AutoNodeClassConfig",
     "ClusterConfig",
     "ClusterMode",
     "ContainerResources",
@@ -76,6 +78,7 @@ class ClusterMode(str, Enum):
     """Which `ClusterConfig` variant the other keys describe."""
 
     EKS = 'eks'
+    EKS_AUTO = 'eks-auto'
     EXISTING = 'existing'
 
 
@@ -201,11 +204,29 @@ class EncryptionConfig(TypedDict):
     """an existing KMS key ARN (key/..., not an alias); unset: a key is created"""
 
 
+class AutoNodeClassConfig(TypedDict):
+    """`cluster.autoMode.nodeClass`: how our pools' nodes boot (the NodeClass `gpu-node-pools`)."""
+
+    ephemeral_storage_size: NotRequired[int]
+    """GiB of each node's ephemeral (image and emptyDir) volume; Auto Mode's own default is 80. Default: 200."""
+    tags: NotRequired[dict[str, str]]
+    """extra tags on the instances and volumes. Default: {}."""
+
+
+class AutoModeConfig(TypedDict):
+    """`cluster.autoMode`: EKS Auto Mode's built-in NodePools, and the NodeClass our pools boot from."""
+
+    builtin_node_pools: NotRequired[list[str]]
+    """Auto Mode's own NodePools: system (critical add-ons, tainted CriticalAddonsOnly), general-purpose (any pod); [] for none, when our pools hold everything; each one of system, general-purpose. Default: ["system"]."""
+    node_class: NotRequired[AutoNodeClassConfig]
+    """the NodeClass `gpu-node-pools` our pools boot from. Default: ephemeralStorageSize=200."""
+
+
 class ClusterConfig(TypedDict):
     """The cluster: a new EKS cluster (mode eks) or an existing one (mode existing)."""
 
     mode: ClusterMode
-    """Picks the variant: eks: A new EKS cluster with its IAM role, in the given subnets; node pools become managed node groups; existing: A cluster that already exists; only the in-cluster layer is deployed and no AWS resource is created. Node pools given alongside describe the cluster's pools (on the local stack: the simulated nodes)"""
+    """Picks the variant: eks: A new EKS cluster with its IAM role, in the given subnets; node pools become managed node groups; eks-auto: A new EKS cluster in Auto Mode: AWS runs its compute (Karpenter, GPU drivers and device plugin), networking, DNS and block storage; our pools become Auto Mode NodePools (docs/eks.md, Cluster modes); existing: A cluster that already exists; only the in-cluster layer is deployed and no AWS resource is created. Node pools given alongside describe the cluster's pools (on the local stack: the simulated nodes)"""
     name: NotRequired[str]
     """(mode eks, required) EKS cluster name"""
     version: NotRequired[str]
@@ -232,6 +253,34 @@ class ClusterConfig(TypedDict):
     """(mode eks) EKS refuses to delete the cluster while true. Default: false."""
     upgrade_policy: NotRequired[EksClusterUpgradePolicy]
     """(mode eks) EKS support after standard support ends; EXTENDED costs more per hour. Default: "STANDARD"."""
+    name: NotRequired[str]
+    """(mode eks-auto, required) EKS cluster name"""
+    version: NotRequired[str]
+    """(mode eks-auto) Kubernetes minor version, 1.32 or newer. Default: "1.34"."""
+    subnet_ids: NotRequired[list[str]]
+    """(mode eks-auto, required) subnets (two or more AZs) for the cluster and pools"""
+    endpoint_public_access: NotRequired[bool]
+    """(mode eks-auto) API endpoint reachable from the internet. Default: true."""
+    endpoint_private_access: NotRequired[bool]
+    """(mode eks-auto) API endpoint reachable from inside the VPC. Default: true."""
+    public_access_cidrs: NotRequired[list[str]]
+    """(mode eks-auto) CIDRs allowed to the public endpoint"""
+    enabled_log_types: NotRequired[list[str]]
+    """(mode eks-auto) control-plane logs to CloudWatch; each one of api, audit, authenticator, controllerManager, scheduler. Default: ["api", "audit", "authenticator"]."""
+    log_retention_days: NotRequired[int]
+    """(mode eks-auto) days CloudWatch keeps control-plane logs (a value it accepts). Default: 90."""
+    access: NotRequired[list[AccessEntryConfig]]
+    """(mode eks-auto) IAM principals given Kubernetes access (EKS access entries); the creator is admin already. Default: []."""
+    addons: NotRequired[ManagedAddonsConfig]
+    """(mode eks-auto) EKS managed add-ons, optionally with pinned versions. Default: its fields' defaults."""
+    encryption: NotRequired[EncryptionConfig]
+    """(mode eks-auto) KMS envelope encryption of Secrets. Default: its fields' defaults."""
+    deletion_protection: NotRequired[bool]
+    """(mode eks-auto) EKS refuses to delete the cluster while true. Default: false."""
+    upgrade_policy: NotRequired[EksClusterUpgradePolicy]
+    """(mode eks-auto) EKS support after standard support ends; EXTENDED costs more per hour. Default: "STANDARD"."""
+    auto_mode: NotRequired[AutoModeConfig]
+    """(mode eks-auto) Auto Mode's built-in NodePools and our pools' NodeClass. Default: builtinNodePools=["system"], nodeClass={"ephemeralStorageSize": 200, "tags": {}}."""
     kubeconfig: NotRequired[str]
     """(mode existing, required) kubeconfig path, relative to the project folder or absolute"""
     context: NotRequired[str]
@@ -270,12 +319,12 @@ class ScalingConfig(TypedDict):
 class ElasticLimitsConfig(TypedDict):
     """The pool's cap: Karpenter launches no node that would take the pool's total past it."""
 
-    gpus: int
-    """most GPUs the pool's nodes may have in total (nvidia.com/gpu): the cost cap"""
+    gpus: NotRequired[int]
+    """GPU pools (required): most GPUs the pool's nodes may have in total (nvidia.com/gpu), the cost cap"""
     cpu: NotRequired[str]
-    """most vCPUs in total, e.g. '192' (default: no cap)"""
+    """most vCPUs in total, e.g. '192' (required for general pools; GPU pools: no cap)"""
     memory: NotRequired[str]
-    """most memory in total, e.g. 1Ti (default: no cap)"""
+    """most memory in total, e.g. 1Ti (required for general pools; GPU pools: no cap)"""
 
 
 class DisruptionBudgetConfig(TypedDict):
@@ -295,9 +344,9 @@ class DisruptionConfig(TypedDict):
     """When Karpenter gives nodes back, and how many at once."""
 
     consolidation_policy: NotRequired[DisruptionConsolidationPolicy]
-    """WhenEmpty: only nodes without workload pods; WhenEmptyOrUnderutilized also moves running pods. Default: "WhenEmpty"."""
+    """WhenEmpty: only nodes without workload pods; WhenEmptyOrUnderutilized also moves running pods (default: WhenEmpty for GPU pools, WhenEmptyOrUnderutilized for general pools)"""
     consolidate_after: NotRequired[str]
-    """how long a node stays empty (or underused) before it is given back, e.g. 10m; 'Never' keeps it. Default: "10m"."""
+    """how long a node stays empty (or underused) before it is given back, e.g. 10m; 'Never' keeps it (default: 10m for GPU pools, 1m for general pools)"""
     budgets: NotRequired[list[DisruptionBudgetConfig]]
     """at most this many nodes disrupted at once (default 10%). Default: 1 entries (see the docs)."""
 
@@ -314,18 +363,18 @@ class NodeClassRefConfig(TypedDict):
 
 
 class ElasticConfig(TypedDict):
-    """Makes a GPU pool elastic: a Karpenter NodePool, scaled from zero to its GPU cap by demand."""
+    """Makes a pool elastic: a Karpenter NodePool, scaled from zero to its cap by demand."""
 
     instance_families: NotRequired[list[str]]
-    """EC2 instance families, e.g. [g5, g6] (or the pool's instanceTypes, not both); every size fits"""
+    """EC2 instance families, e.g. [g5, g6] or [m7i] (or the pool's instanceTypes, not both); every size fits"""
     capacity_types: NotRequired[list[str]]
     """spot, on-demand or both (Karpenter takes spot when both are allowed and spot is offered); each one of spot, on-demand. Default: ["on-demand"]."""
     architectures: NotRequired[list[str]]
     """CPU architectures: amd64, arm64; each one of amd64, arm64. Default: ["amd64"]."""
     limits: ElasticLimitsConfig
-    """the cap: most GPUs (and optionally vCPUs, memory) in total"""
+    """the cap: most GPUs (GPU pools), most vCPUs and memory (general pools) in total"""
     disruption: NotRequired[DisruptionConfig]
-    """when nodes are given back (consolidation) and how many at once. Default: consolidationPolicy="WhenEmpty", consolidateAfter="10m", budgets=[{"nodes": "10%"}]."""
+    """when nodes are given back (consolidation) and how many at once. Default: budgets=[{"nodes": "10%"}]."""
     expire_after: NotRequired[str]
     """replace a node after it has run this long, e.g. 720h; or 'Never'. Default: "720h"."""
     termination_grace_period: NotRequired[str]
@@ -346,7 +395,7 @@ class UpdateConfig(TypedDict):
 
 
 class NodePoolConfig(TypedDict):
-    """One node pool: an EKS managed node group (or, on the local stack, a set of simulated nodes), or, for an elastic GPU pool, a Karpenter NodePool."""
+    """One node pool: an EKS managed node group (or, on the local stack, a set of simulated nodes), or, for an elastic pool (GPU or general), a Karpenter NodePool."""
 
     name: str
     """pool name, at most 36 characters: prefix of the node group name; the gpu-node-pools.io/pool label"""
@@ -357,7 +406,7 @@ class NodePoolConfig(TypedDict):
     scaling: NotRequired[ScalingConfig]
     """node count bounds (required, except for elastic pools); desired-size drift is ignored"""
     elastic: NotRequired[ElasticConfig]
-    """make this GPU pool elastic: a Karpenter NodePool scaled by demand up to a GPU cap"""
+    """make this pool elastic: a Karpenter NodePool scaled by demand up to its cap (GPUs, or vCPUs and memory)"""
     ami_type: NotRequired[str]
     """EKS AMI type (default AL2023 NVIDIA for gpu, AL2023 standard for general)"""
     capacity_type: NotRequired[NodePoolCapacityType]
@@ -764,7 +813,7 @@ class NodePoolArgs(TypedDict):
     scaling: NotRequired[ScalingConfig]
     """node count bounds (required, except for elastic pools); desired-size drift is ignored"""
     elastic: NotRequired[ElasticConfig]
-    """make this GPU pool elastic: a Karpenter NodePool scaled by demand up to a GPU cap"""
+    """make this pool elastic: a Karpenter NodePool scaled by demand up to its cap (GPUs, or vCPUs and memory)"""
     ami_type: NotRequired[str]
     """EKS AMI type (default AL2023 NVIDIA for gpu, AL2023 standard for general)"""
     capacity_type: NotRequired[NodePoolCapacityType]
@@ -914,7 +963,7 @@ class ElasticNodePoolArgs(TypedDict):
     scaling: NotRequired[ScalingConfig]
     """node count bounds (required, except for elastic pools); desired-size drift is ignored"""
     elastic: NotRequired[ElasticConfig]
-    """make this GPU pool elastic: a Karpenter NodePool scaled by demand up to a GPU cap"""
+    """make this pool elastic: a Karpenter NodePool scaled by demand up to its cap (GPUs, or vCPUs and memory)"""
     ami_type: NotRequired[str]
     """EKS AMI type (default AL2023 NVIDIA for gpu, AL2023 standard for general)"""
     capacity_type: NotRequired[NodePoolCapacityType]

@@ -14,6 +14,15 @@ import pulumi_kubernetes as k8s
 
 from ..aws import PENDING_OUTPUT
 from ..aws.access import associate_access_policy_request, create_access_entry_request
+from ..aws.auto_mode import (
+    AUTO_MODE_CLUSTER_POLICIES,
+    AUTO_MODE_NODE_POLICIES,
+    auto_mode_cluster_fields,
+    cluster_trust_policy,
+    node_access_entry_request,
+    node_access_policy_request,
+    node_needs_own_access_entry,
+)
 from ..aws.addons import (
     MANAGED_ADDONS,
     ManagedAddon,
@@ -30,16 +39,16 @@ from ..aws.cluster import (
 from ..aws.kubeconfig import eks_kubeconfig
 from ..aws.names import IAM_ROLE_NAME_MAX, autoname_within
 from ..aws.provider_settings import AwsProviderSettings
-from ..config.cluster import ClusterConfig, EksClusterConfig
+from ..config.cluster import ClusterConfig, EksAutoClusterConfig, EksClusterConfig
 from ..config.cluster_access import AccessEntryConfig
 from .running_stack import running_aws_settings
 
 __all__ = ["CLUSTER_ROLE_POLICY", "Cluster"]
 
 CLUSTER_ROLE_POLICY = "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"
-_EKS_TRUST = json.dumps({
+_EC2_TRUST = json.dumps({
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "eks.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 })
 # AWS keeps a deleted key this long before it is gone (and with it every Secret it encrypted).
 KMS_DELETION_WINDOW_DAYS = 30
@@ -60,6 +69,8 @@ class Cluster(pulumi.ComponentResource):
     kms_key_arn: pulumi.Output[str] | None
     compute_dependencies: list[pulumi.Resource]
     addons: dict[str, aws.eks.Addon]
+    auto_node_role_name: pulumi.Output[str] | None
+    """eks-auto: the node role our Auto Mode NodeClass names (None otherwise)"""
 
     def __init__(
         self,
@@ -80,6 +91,7 @@ class Cluster(pulumi.ComponentResource):
         self.compute_dependencies = []
         self.addons = {}
         self.kms_key_arn = None
+        self.auto_node_role_name = None
         if isinstance(config, EksClusterConfig):
             self._eks = config
             self._declare_eks(name, config, aws_settings or running_aws_settings())
@@ -99,12 +111,21 @@ class Cluster(pulumi.ComponentResource):
 
     def _declare_eks(self, name: str, config: EksClusterConfig, settings: AwsProviderSettings) -> None:
         child = pulumi.ResourceOptions(parent=self)
+        auto = config.auto_mode if isinstance(config, EksAutoClusterConfig) else None
         role = aws.iam.Role(
-            autoname_within(f"{name}-cluster", IAM_ROLE_NAME_MAX), assume_role_policy=_EKS_TRUST, opts=child
+            autoname_within(f"{name}-cluster", IAM_ROLE_NAME_MAX),
+            assume_role_policy=json.dumps(cluster_trust_policy(auto_mode=auto is not None)), opts=child,
         )
         attachment = aws.iam.RolePolicyAttachment(
             f"{name}-cluster-policy", role=role.name, policy_arn=CLUSTER_ROLE_POLICY, opts=child
         )
+        # Auto Mode: EKS launches instances, volumes and load balancers with the cluster role.
+        auto_attachments = [
+            aws.iam.RolePolicyAttachment(f"{name}-cluster-{arn.rsplit('/', 1)[1]}", role=role.name, policy_arn=arn,
+                                         opts=child)
+            for arn in (AUTO_MODE_CLUSTER_POLICIES if auto is not None else ()) if arn != CLUSTER_ROLE_POLICY
+        ]
+        node_role = self._auto_node_role(name) if auto is not None else None
         key_arn = self._kms_key(name, config)
         encryption_grant = aws.iam.RolePolicy(
             f"{name}-cluster-encryption",
@@ -126,6 +147,10 @@ class Cluster(pulumi.ComponentResource):
             opts=child,
         )
         request = create_cluster_request(config, role_arn=PENDING_OUTPUT, kms_key_arn=PENDING_OUTPUT)
+        extra: dict[str, Any] = {}
+        if auto is not None and node_role is not None:
+            request |= auto_mode_cluster_fields(auto, node_role_arn=PENDING_OUTPUT)
+            extra = _auto_mode_kwargs(request, node_role.arn)
         cluster = aws.eks.Cluster(
             name,
             role_arn=role.arn,
@@ -133,7 +158,9 @@ class Cluster(pulumi.ComponentResource):
                 "provider": {"key_arn": key_arn}, "resources": request["encryptionConfig"][0]["resources"]
             },
             **_cluster_kwargs(request),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment, encryption_grant, deny_log_group, log_group]),
+            **extra,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[
+                attachment, *auto_attachments, encryption_grant, deny_log_group, log_group]),
         )
         self._cluster = cluster
         self.name = cluster.name
@@ -142,7 +169,12 @@ class Cluster(pulumi.ComponentResource):
         self.security_group_id = cluster.vpc_config.cluster_security_group_id
         for entry in config.access:
             self._access_entry(name, cluster, entry)
-        self.compute_dependencies = [self._addon(a) for a in MANAGED_ADDONS if a.before_compute]
+        if auto is not None and node_role is not None:
+            # Auto Mode runs the CNI, kube-proxy, pod identity and CoreDNS itself: no managed add-on.
+            if node_needs_own_access_entry(auto):
+                self._auto_node_access(name, cluster, node_role)
+        else:
+            self.compute_dependencies = [self._addon(a) for a in MANAGED_ADDONS if a.before_compute]
 
         region = aws.config.region
         self.kubeconfig = pulumi.Output.secret(
@@ -159,9 +191,34 @@ class Cluster(pulumi.ComponentResource):
 
         Returns them, for what needs a working cluster; an existing cluster gets none.
         """
-        if self._eks is None:
+        if self._eks is None or isinstance(self._eks, EksAutoClusterConfig):
             return []
         return [self._addon(a, after) for a in MANAGED_ADDONS if not a.before_compute]
+
+    def _auto_node_role(self, name: str) -> aws.iam.Role:
+        """The role Auto Mode's nodes (built-in pools and our NodeClass) run as: minimal worker policy, ECR pull."""
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(autoname_within(f"{name}-auto-node", IAM_ROLE_NAME_MAX), assume_role_policy=_EC2_TRUST,
+                            opts=child)
+        for arn in AUTO_MODE_NODE_POLICIES:
+            aws.iam.RolePolicyAttachment(f"{name}-auto-node-{arn.rsplit('/', 1)[1]}", role=role.name, policy_arn=arn,
+                                         opts=child)
+        self.auto_node_role_name = role.name
+        return role
+
+    def _auto_node_access(self, name: str, cluster: aws.eks.Cluster, node_role: aws.iam.Role) -> None:
+        """The access entry (type EC2) and Auto Mode node policy our NodeClass's nodes join with."""
+        entry = node_access_entry_request(PENDING_OUTPUT, PENDING_OUTPUT)
+        association = node_access_policy_request(PENDING_OUTPUT, PENDING_OUTPUT)
+        access_entry = aws.eks.AccessEntry(
+            f"{name}-auto-node-access", cluster_name=cluster.name, principal_arn=node_role.arn, type=entry["type"],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.eks.AccessPolicyAssociation(
+            f"{name}-auto-node-access-policy", cluster_name=cluster.name, principal_arn=node_role.arn,
+            policy_arn=association["policyArn"], access_scope={"type": association["accessScope"]["type"]},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[access_entry]),
+        )
 
     def _kms_key(self, name: str, config: EksClusterConfig) -> pulumi.Output[str]:
         if config.encryption.kms_key_arn:
@@ -226,6 +283,20 @@ class Cluster(pulumi.ComponentResource):
         )
         self.addons[addon.name] = resource
         return resource
+
+
+def _auto_mode_kwargs(request: dict[str, Any], node_role_arn: pulumi.Output[str]) -> dict[str, Any]:
+    """The Auto Mode members of the CreateCluster request as `aws.eks.Cluster` arguments."""
+    compute = request["computeConfig"]
+    return {
+        "compute_config": {
+            "enabled": compute["enabled"], "node_pools": compute["nodePools"],
+            "node_role_arn": node_role_arn if "nodeRoleArn" in compute else None,
+        },
+        "kubernetes_network_config": {"elastic_load_balancing": {
+            "enabled": request["kubernetesNetworkConfig"]["elasticLoadBalancing"]["enabled"]}},
+        "storage_config": {"block_storage": {"enabled": request["storageConfig"]["blockStorage"]["enabled"]}},
+    }
 
 
 def _cluster_kwargs(request: dict[str, Any]) -> dict[str, Any]:

@@ -180,7 +180,8 @@ class Monitoring(InClusterComponent):
 
 
 class ElasticNodePool(InClusterComponent):
-    """An elastic GPU pool: a Karpenter NodePool carrying the GPU taint, scaled from zero to its GPU cap by demand.
+    """An elastic pool: a Karpenter NodePool scaled from zero to its cap by demand (a GPU pool's nodes carry the GPU
+    taint and have GPUs, a general pool's neither).
     The cluster needs Karpenter and the NodeClass the pool names (default: the EC2NodeClass `gpu-node-pools`)."""
 
     part_key = "nodePools"

@@ -10,12 +10,13 @@ import pulumi
 
 from .. import parts
 from ..aws.bottlerocket import bottlerocket_nvidia_settings
-from ..config.cluster import EksClusterConfig
+from ..config.cluster import EksAutoClusterConfig, EksClusterConfig
 from ..config.component_args import NodePoolArgs, validate_args
 from ..config.platform import PlatformConfig
 from . import args as typed
 from ..aws.nodegroup import LiveNodeGroup, protected_replacement_problem, replacing_changes
 from ._live_node_groups import live_node_groups
+from .auto_mode import AutoModeNodeClass
 from .cluster import Cluster
 from .in_cluster import IN_CLUSTER_COMPONENTS, ElasticNodePool, component_source
 from .karpenter import Karpenter, KarpenterArgs
@@ -137,7 +138,8 @@ def declare_platform(
 
 
 def _live_groups_checked(config: PlatformConfig) -> dict[str, LiveNodeGroup]:
-    """The live node groups of an EKS stack's managed pools; raises when a protected pool would be replaced."""
+    """The live node groups of an EKS stack's managed pools; raises when a protected pool would be replaced.
+    (An eks-auto stack has no managed pools.)"""
     if not (isinstance(config.cluster, EksClusterConfig) and config.managed_pools):
         return {}
     live = live_node_groups(config.cluster.name)
@@ -191,6 +193,14 @@ def _in_cluster_component(
     child_name = f"{name}-{instance.suffix}"
     if part.key == parts.KARPENTER:
         return _karpenter(parent, child_name, cluster, config, after)
+    if part.key == parts.AUTO_MODE:
+        assert isinstance(config.cluster, EksAutoClusterConfig)
+        assert cluster.auto_node_role_name is not None and cluster.security_group_id is not None
+        return AutoModeNodeClass(
+            child_name, config.cluster, node_role_name=cluster.auto_node_role_name,
+            security_group_id=cluster.security_group_id, after=after,
+            opts=pulumi.ResourceOptions(parent=parent, provider=cluster.provider),
+        )
     opts = pulumi.ResourceOptions(parent=parent, provider=cluster.provider, depends_on=after)
     component = IN_CLUSTER_COMPONENTS[part.key]
     if component is ElasticNodePool:
