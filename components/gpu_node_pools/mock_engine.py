@@ -51,16 +51,21 @@ class DeployValues:
     account: str
     region: str
     security_group: str
+    vpc: str
+    caller_arn: str
+    """STS GetCallerIdentity's ARN: the identity running the deploy."""
     addon_version: Callable[[str, str], str]
     """(add-on name, cluster Kubernetes version) -> the version AWS resolves."""
 
 
 PLACEHOLDER_VALUES = DeployValues(
-    account=COMPUTED, region=COMPUTED, security_group=COMPUTED,
+    account=COMPUTED, region=COMPUTED, security_group=COMPUTED, vpc=COMPUTED,
+    caller_arn=f"arn:aws:sts::{COMPUTED}:assumed-role/<role running pulumi up>/<session>",
     addon_version=lambda addon, kubernetes: f"<newest {addon} for {kubernetes}>",
 )
 EXAMPLE_VALUES = DeployValues(
-    account="123456789012", region="us-west-2", security_group="sg-0123456789abcdef0",
+    account="123456789012", region="us-west-2", security_group="sg-0123456789abcdef0", vpc="vpc-0123456789abcdef0",
+    caller_arn="arn:aws:sts::123456789012:assumed-role/gpu-platform-deployer/pulumi-session",
     addon_version=lambda addon, kubernetes: f"v{kubernetes}.0-eksbuild.1",
 )
 
@@ -123,6 +128,11 @@ class MockEngine(pulumi.runtime.Mocks):
         if args.token == "aws:eks/getNodeGroup:getNodeGroup":
             group = self.live_node_groups[args.args["clusterName"]][args.args["nodeGroupName"]]
             return {"clusterName": args.args["clusterName"], "nodeGroupName": args.args["nodeGroupName"], **group}
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"id": self.values.account, "accountId": self.values.account, "arn": self.values.caller_arn,
+                    "userId": "AROAEXAMPLE:pulumi-session"}
+        if args.token == "aws:ec2/getSubnet:getSubnet":
+            return {"id": args.args["id"], "vpcId": self.values.vpc}
         if args.token == "aws:eks/getAddonVersion:getAddonVersion":
             version = self.values.addon_version(args.args["addonName"], args.args["kubernetesVersion"])
             return {**args.args, "id": args.args["addonName"], "version": version}
