@@ -26,6 +26,7 @@ __all__ = [
     "EXAMPLE_VALUES",
     "PLACEHOLDER_VALUES",
     "DeclaredResource",
+    "aws_operations",
     "DeployValues",
     "LiveNodeGroups",
     "MockEngine",
@@ -92,6 +93,8 @@ class MockEngine(pulumi.runtime.Mocks):
         self, live_node_groups: LiveNodeGroups | None = None, *, values: DeployValues = EXAMPLE_VALUES
     ) -> None:
         self.resources: list[pulumi.runtime.MockResourceArgs] = []
+        self.calls: list[str] = []
+        """The token of every lookup (data source) the program made, in order."""
         self.live_node_groups = live_node_groups or {}
         self.values = values
 
@@ -120,6 +123,7 @@ class MockEngine(pulumi.runtime.Mocks):
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
+        self.calls.append(args.token)
         if args.token == "aws:eks/getNodeGroups:getNodeGroups":
             cluster = args.args["clusterName"]
             if cluster not in self.live_node_groups:  # as the provider reports EKS' answer
@@ -191,6 +195,26 @@ def declare_platform(
         GpuPlatform(stack, config, project_root=project_root)
 
     return declare(program, stack, MockEngine(values=values))
+
+
+def aws_operations(config: PlatformConfig, stack: str, project_root: Path) -> tuple[set[str], set[str]]:
+    """The AWS resource types the real `GpuPlatform` declares for `config`, and the AWS lookups it makes: on a first
+    deploy, and on an update (the cluster exists, with a node group to look at: one that is not the stack's)."""
+    cluster = getattr(config.cluster, "name", None)
+    updating: LiveNodeGroups = {cluster: {"other-team": {"scalingConfigs": [], "tags": {}}}} if cluster else {}
+    types: set[str] = set()
+    lookups: set[str] = set()
+    for live in ({}, updating):
+        engine = MockEngine(live, values=PLACEHOLDER_VALUES)
+
+        def program() -> None:
+            from .pulumi_components.platform import GpuPlatform
+
+            GpuPlatform(stack, config, project_root=project_root)
+
+        types |= {r.type for r in declare(program, stack, engine) if r.type.startswith("aws:")}
+        lookups |= {t for t in engine.calls if t.startswith("aws:")}
+    return types, lookups
 
 
 def program_config(raw: Mapping[str, Any]) -> dict[str, str]:
