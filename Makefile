@@ -32,7 +32,7 @@ cluster-check: ## every local cluster component running, API ready, nodes Ready,
 .PHONY: help setup check test
 .PHONY: tools tools-controlplane cluster-up cluster-down cluster-check
 
-generate: ## rewrite what derives from the config models: docs/config-reference.md, the package's TypedDicts and schema
+generate: ## rewrite what derives from the config models: docs/config-reference.md, the package's TypedDicts and schema, docs/deployer-policy.json
 	@scripts/generate.sh
 
 operator-crds: ## re-vendor prometheus-operator's CRDs (tests/data/crds) at the version tools/prometheus/sets.sh pins

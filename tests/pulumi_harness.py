@@ -21,12 +21,15 @@ ROOT = Path(__file__).resolve().parent.parent
 PROJECT_WITH_IMAGE = ROOT / "tests" / "data" / "project-with-image"
 
 # What a user puts in place of the shipped stacks' example values before a first deploy (a deploy refuses them:
-# config/placeholders.py): their account, the digests they looked up, their VPC's subnets.
+# config/placeholders.py): their account, the digests they looked up, their VPC's subnets, the networks and security
+# group that may reach the API endpoint.
 USER_VALUES = {
     "111122223333": "210987654321",
     "sha256:" + "0" * 64: "sha256:" + "5e" * 32,
     "subnet-0a1b2c3d4e5f6": "subnet-0d2e7a91c4b3f",
     "subnet-0f1e2d3c4b5a6": "subnet-0b7c1e94a2d5f",
+    "sg-0f1e2d3c4b5a6": "sg-0c5d9e83b1a4f",
+    "203.0.113.0/24": "34.220.10.0/24",
 }
 
 

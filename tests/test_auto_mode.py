@@ -30,7 +30,8 @@ from gpu_node_pools.parts import in_cluster_objects
 
 ROOT = Path(__file__).resolve().parents[1]
 NODE_CLASS_SCHEMA = json.loads((ROOT / "tests" / "data" / "eks-auto-mode-nodeclass.schema.json").read_text())
-AUTO = {"mode": "eks-auto", "name": "gpu-auto", "subnetIds": ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]}
+AUTO = {"mode": "eks-auto", "name": "gpu-auto", "subnetIds": ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"],
+        "publicAccessCidrs": ["198.51.100.0/24"]}
 GPU = {"name": "gpu", "kind": "gpu", "elastic": {"instanceFamilies": ["g6"], "limits": {"gpus": 4}}}
 GENERAL = {"name": "general", "kind": "general",
            "elastic": {"instanceFamilies": ["m7i"], "limits": {"cpu": "32", "memory": "128Gi"}}}
@@ -80,7 +81,8 @@ def test_what_auto_mode_runs_or_cannot_configure_is_refused_by_key(case: str, ch
 def test_the_create_cluster_request_enables_all_three_capabilities_and_is_valid(builtin: list[str]) -> None:
     cluster = config({**AUTO, "autoMode": {"builtinNodePools": builtin}}).cluster
     request = create_cluster_request(cluster, role_arn="arn:aws:iam::111122223333:role/c", kms_key_arn=(
-        "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"))
+        "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+        endpoint_security_group_id="sg-0123456789abcdef0")
     request |= auto_mode_cluster_fields(cluster.auto_mode, node_role_arn=ROLE_ARN)
     assert eks_problems("CreateCluster", request) == []
     assert request["computeConfig"]["enabled"] is True and request["computeConfig"]["nodePools"] == builtin
@@ -133,8 +135,10 @@ def test_the_cluster_is_declared_in_auto_mode_with_its_roles(auto_stack: list[De
     assert policies["auto-cluster"] == {"AmazonEKSClusterPolicy", "AmazonEKSComputePolicy", "AmazonEKSBlockStoragePolicy",
                                         "AmazonEKSLoadBalancingPolicy", "AmazonEKSNetworkingPolicy"}
     assert policies["auto-auto-node"] == {"AmazonEKSWorkerNodeMinimalPolicy", "AmazonEC2ContainerRegistryPullOnly"}
-    # With a built-in pool EKS creates the node role's access entry itself: a second one would fail.
-    assert not of_type(auto_stack, "aws:eks/accessEntry:AccessEntry")
+    # With a built-in pool EKS creates the node role's access entry itself: a second one would fail. The one
+    # entry declared is the deployer's own.
+    [creator] = of_type(auto_stack, "aws:eks/accessEntry:AccessEntry")
+    assert creator.name == "auto-creator-admin" and creator.inputs["type"] == "STANDARD"
 
 
 def test_nothing_auto_mode_runs_is_declared(auto_stack: list[DeclaredResource]) -> None:
@@ -157,9 +161,10 @@ def test_without_built_in_pools_our_node_role_gets_its_ec2_access_entry() -> Non
     resources = declared(config({**AUTO, "autoMode": {"builtinNodePools": []}}))
     [cluster] = of_type(resources, "aws:eks/cluster:Cluster")
     assert cluster.inputs["computeConfig"]["nodePools"] == [] and not cluster.inputs["computeConfig"].get("nodeRoleArn")
-    [entry] = of_type(resources, "aws:eks/accessEntry:AccessEntry")
-    assert entry.inputs["type"] == "EC2"
-    [association] = of_type(resources, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    [entry] = [e for e in of_type(resources, "aws:eks/accessEntry:AccessEntry") if e.inputs["type"] == "EC2"]
+    assert entry.name == "auto-auto-node-access"
+    [association] = [a for a in of_type(resources, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+                     if a.name == "auto-auto-node-access-policy"]
     assert association.inputs["policyArn"].endswith("/AmazonEKSAutoNodePolicy")
     assert association.inputs["accessScope"] == {"type": "cluster"}
 

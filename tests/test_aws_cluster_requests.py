@@ -21,6 +21,7 @@ from gpu_node_pools.config.stack_files import load_stack
 
 ROLE = "arn:aws:iam::123456789012:role/gpu-cluster"
 KEY = "arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+GROUP = "sg-0123456789abcdef0"
 
 
 def eks_cluster(stack: str) -> EksClusterConfig:
@@ -31,9 +32,10 @@ def eks_cluster(stack: str) -> EksClusterConfig:
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_create_cluster_request_is_valid_and_has_the_defaults(stack: str) -> None:
-    request = create_cluster_request(eks_cluster(stack), role_arn=ROLE, kms_key_arn=KEY)
+    request = create_cluster_request(eks_cluster(stack), role_arn=ROLE, kms_key_arn=KEY, endpoint_security_group_id=GROUP)
     assert eks_problems("CreateCluster", request) == []
-    assert request["accessConfig"] == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": True}
+    assert request["accessConfig"] == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False}
+    assert request["resourcesVpcConfig"]["securityGroupIds"] == [GROUP]
     assert request["bootstrapSelfManagedAddons"] is False
     assert request["encryptionConfig"] == [{"resources": ["secrets"], "provider": {"keyArn": KEY}}]
     assert request["upgradePolicy"] == {"supportType": "STANDARD"}
@@ -42,9 +44,9 @@ def test_create_cluster_request_is_valid_and_has_the_defaults(stack: str) -> Non
 
 def test_log_types_become_cluster_logging_and_none_means_no_logging() -> None:
     config = eks_cluster("dev")
-    request = create_cluster_request(config, role_arn=ROLE, kms_key_arn=KEY)
+    request = create_cluster_request(config, role_arn=ROLE, kms_key_arn=KEY, endpoint_security_group_id=GROUP)
     assert request["logging"] == {"clusterLogging": [{"types": ["api", "audit", "authenticator"], "enabled": True}]}
-    quiet = create_cluster_request(config.model_copy(update={"enabled_log_types": []}), role_arn=ROLE, kms_key_arn=KEY)
+    quiet = create_cluster_request(config.model_copy(update={"enabled_log_types": []}), role_arn=ROLE, kms_key_arn=KEY, endpoint_security_group_id=GROUP)
     assert "logging" not in quiet
 
 

@@ -17,7 +17,8 @@ ACCESS_POLICY = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
 # What a new EKS cluster brings besides itself: its Secrets key (+ alias and the role's grant), its log group (+ the
 # role's deny on creating one), and the four managed add-ons.
 CLUSTER_PARTS = {"aws:kms/key:Key": 1, "aws:kms/alias:Alias": 1, "aws:iam/rolePolicy:RolePolicy": 2,
-                 "aws:cloudwatch/logGroup:LogGroup": 1, ADDON: 4}
+                 "aws:cloudwatch/logGroup:LogGroup": 1, ADDON: 4, "aws:ec2/securityGroup:SecurityGroup": 1}
+INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 WORKLOADS = ("kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:Deployment")
 
 
@@ -38,13 +39,14 @@ def pod_spec(workload: DeclaredResource) -> dict:
     ("stack", "expected"),
     [
         # Karpenter (on in dev and prod) adds its node and controller roles, 3 + 6 policy attachments and the
-        # nodes' EC2_LINUX access entry. dev's GPU capacity is elastic only: one node group, the general one.
+        # nodes' EC2_LINUX access entry; the deployer's own admin entry is one more in each; prod's private
+        # endpoint admits one security group. dev's GPU capacity is elastic only: one node group, the general one.
         ("dev", {"aws:eks/cluster:Cluster": 1, NODE_GROUP: 1, LAUNCH_TEMPLATE: 1, "aws:iam/role:Role": 4,
                  "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 13, "pulumi:providers:kubernetes": 1,
-                 **CLUSTER_PARTS, ACCESS_ENTRY: 1, ACCESS_POLICY: 0}),
+                 **CLUSTER_PARTS, ACCESS_ENTRY: 2, ACCESS_POLICY: 1, INGRESS_RULE: 0}),
         ("prod", {"aws:eks/cluster:Cluster": 1, NODE_GROUP: 2, LAUNCH_TEMPLATE: 2, "aws:iam/role:Role": 5,
                   "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 16, "pulumi:providers:kubernetes": 1,
-                  **CLUSTER_PARTS, ACCESS_ENTRY: 3, ACCESS_POLICY: 2}),
+                  **CLUSTER_PARTS, ACCESS_ENTRY: 4, ACCESS_POLICY: 3, INGRESS_RULE: 1}),
         ("local", {"aws:eks/cluster:Cluster": 0, NODE_GROUP: 0, LAUNCH_TEMPLATE: 0, "aws:iam/role:Role": 0,
                    "pulumi:providers:kubernetes": 1}),
     ],
@@ -334,7 +336,8 @@ def test_new_clusters_get_the_eks_production_defaults(stacks: dict, stack: str) 
     (cluster,) = of_type(stacks[stack], CLUSTER)
     (key,) = of_type(stacks[stack], "aws:kms/key:Key")
     (log_group,) = of_type(stacks[stack], "aws:cloudwatch/logGroup:LogGroup")
-    assert cluster.inputs["accessConfig"] == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": True}
+    # No hidden standing admin: the creator's access is an entry of its own (test_the_deployer_gets_a_visible...).
+    assert cluster.inputs["accessConfig"] == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False}
     assert cluster.inputs["bootstrapSelfManagedAddons"] is False
     assert cluster.inputs["upgradePolicy"] == {"supportType": "STANDARD"}
     assert cluster.inputs["deletionProtection"] is (stack == "prod")
@@ -432,7 +435,7 @@ def test_prod_access_entries_associate_their_policies(stacks: dict) -> None:
     assert [e.inputs["type"] for e in all_entries].count("EC2_LINUX") == 1
     entries = {e.inputs["principalArn"]: e for e in all_entries if e.inputs["type"] != "EC2_LINUX"}
     policies = {p.inputs["principalArn"]: p for p in of_type(stacks["prod"], ACCESS_POLICY)}
-    assert set(entries) == set(policies) and len(entries) == 2
+    assert set(entries) == set(policies) and len(entries) == 3  # two from cluster.access, the deployer's own
     for arn, policy in policies.items():
         assert entries[arn].inputs["type"] == "STANDARD"
         assert entries[arn].name in policy.depends_on

@@ -14,7 +14,8 @@ GOOD_POOLS = [
 ]
 
 
-EKS_CLUSTER = {"mode": "eks", "name": "gpu", "subnetIds": ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]}
+EKS_CLUSTER = {"mode": "eks", "name": "gpu", "subnetIds": ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"],
+               "publicAccessCidrs": ["203.0.113.0/24"]}
 
 
 def with_pool(index: int, **changes) -> dict:

@@ -15,6 +15,7 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 PROD_KEYS = [
     "gpu-node-pools:cluster.subnetIds[0]", "gpu-node-pools:cluster.subnetIds[1]", "gpu-node-pools:cluster.subnetIds[2]",
+    "gpu-node-pools:cluster.privateAccessSecurityGroupIds[0]",
     "gpu-node-pools:cluster.access[0].principalArn", "gpu-node-pools:cluster.access[1].principalArn",
     "gpu-node-pools:nodeAgent.image", "gpu-node-pools:nodeAgent.pushRepository",
     "gpu-node-pools:karpenter.controller.imageDigest",
@@ -28,6 +29,13 @@ def test_the_shipped_prod_stack_names_every_key_to_fill_and_how() -> None:
     assert "crane digest public.ecr.aws/karpenter/controller:1.15.0" in problems[
         "gpu-node-pools:karpenter.controller.imageDigest"]
     assert "describe-subnets" in problems["gpu-node-pools:cluster.subnetIds[0]"]
+    assert "CI runner or bastion" in problems["gpu-node-pools:cluster.privateAccessSecurityGroupIds[0]"]
+
+
+def test_the_shipped_dev_stack_names_its_documentation_range() -> None:
+    problems = dict(placeholder_problems(stack_model("dev", filled=False), "dev"))
+    assert "reserved for documentation" in problems["gpu-node-pools:cluster.publicAccessCidrs[0]"]
+    assert "checkip" in problems["gpu-node-pools:cluster.publicAccessCidrs[0]"]
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -46,10 +54,15 @@ def test_filled_in_stacks_and_the_local_stack_have_none(stack: str) -> None:
 @pytest.mark.parametrize(
     ("key", "value"),
     [
-        ("cluster", {"mode": "eks", "name": "a", "subnetIds": ["subnet-0123456789abcdef0", "subnet-0d2e7a91c4b3f"]}),
+        ("cluster", {"mode": "eks", "name": "a", "subnetIds": ["subnet-0123456789abcdef0", "subnet-0d2e7a91c4b3f"],
+                     "publicAccessCidrs": ["34.220.10.0/24"]}),
         ("cluster", {"mode": "eks", "name": "a", "subnetIds": ["subnet-0d2e7a91c4b3f", "subnet-0b7c1e94a2d5f"],
-                     "encryption": {"kmsKeyArn": "arn:aws:kms:us-west-2:123456789012:key/k"}}),
+                     "publicAccessCidrs": ["34.220.10.0/24"], "encryption": {"kmsKeyArn": "arn:aws:kms:us-west-2:123456789012:key/k"}}),
         ("devicePlugin", {"imageDigest": "sha256:" + "0" * 64}),
+        ("cluster", {"mode": "eks", "name": "a", "subnetIds": ["subnet-0d2e7a91c4b3f", "subnet-0b7c1e94a2d5f"],
+                     "publicAccessCidrs": ["34.220.10.0/24", "198.51.100.7/32"]}),
+        ("cluster", {"mode": "eks", "name": "a", "subnetIds": ["subnet-0d2e7a91c4b3f", "subnet-0b7c1e94a2d5f"],
+                     "endpointPublicAccess": False, "privateAccessCidrs": ["2001:db8:1::/48"]}),
     ],
 )
 def test_each_kind_of_example_value_is_found(key: str, value: dict) -> None:

@@ -17,7 +17,8 @@ from gpu_node_pools.manifests.kwok_instance_types import LOCAL_ZONES, kwok_insta
 from k8s_schema import crd_problems, validate_objects
 
 EXISTING = {"mode": "existing", "kubeconfig": "kubeconfig"}
-EKS = {"mode": "eks", "name": "gpu", "subnetIds": ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]}
+EKS = {"mode": "eks", "name": "gpu", "subnetIds": ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"],
+       "publicAccessCidrs": ["203.0.113.0/24"]}
 AGENT = {"image": "registry.example.com/gpu-node-agent:0.1.0"}
 ELASTIC = {"instanceFamilies": ["g5", "g6"], "capacityTypes": ["spot", "on-demand"], "limits": {"gpus": 4}}
 

@@ -15,7 +15,8 @@ from gpu_node_pools.config.karpenter import (
 from gpu_node_pools.config.platform import ConfigError, parse_platform_config
 from gpu_node_pools.config.stack_files import load_stack
 
-EKS = {"mode": "eks", "name": "gpu", "subnetIds": ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]}
+EKS = {"mode": "eks", "name": "gpu", "subnetIds": ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"],
+       "publicAccessCidrs": ["203.0.113.0/24"]}
 POOLS = [
     {"name": "general", "kind": "general", "instanceTypes": ["m6i.large"], "scaling": {"min": 2, "max": 3}},
     {"name": "gpu", "kind": "gpu", "instanceTypes": ["g5.xlarge"], "scaling": {"min": 0, "max": 2}},

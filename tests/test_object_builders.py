@@ -28,7 +28,8 @@ from k8s_objects import containers, one, pod_specs
 from k8s_schema import validate_objects
 
 Objects = list[dict[str, Any]]
-EKS = {"mode": "eks", "name": "gpu-prod", "subnetIds": ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]}
+EKS = {"mode": "eks", "name": "gpu-prod", "subnetIds": ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"],
+       "publicAccessCidrs": ["203.0.113.0/24"]}
 GENERAL_POOL = {"name": "general", "kind": "general", "instanceTypes": ["m6i.large"], "scaling": {"min": 2, "max": 3}}
 
 # Part key -> sample name -> the part's args as a caller writes them (Karpenter, which has no args model of its own,

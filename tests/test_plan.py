@@ -51,6 +51,19 @@ def test_the_table_names_each_resource_and_its_key_settings(capsys) -> None:
     assert '    spec.limits: {"cpu":"64","memory":"256Gi"}' in table
 
 
+def test_prod_plan_shows_who_reaches_the_endpoint_and_the_deployers_own_entry(capsys) -> None:
+    blocks = {block.split("\n", 1)[0]: block for block in ("\n" + plan(capsys, "prod")).split("\naws:")[1:]}
+    (rule,) = [b for head, b in blocks.items() if head.startswith("vpc/securityGroupIngressRule")]
+    assert "    referencedSecurityGroupId: sg-0f1e2d3c4b5a60001\n" in rule
+    assert "    fromPort: 443\n" in rule and "    toPort: 443\n" in rule and "    ipProtocol: tcp\n" in rule
+    cluster = blocks["eks/cluster:Cluster  prod"]
+    assert "    vpcConfig.endpointPublicAccess: false" in cluster
+    assert "    accessConfig.bootstrapClusterCreatorAdminPermissions: false" in cluster
+    creator = blocks["eks/accessPolicyAssociation:AccessPolicyAssociation  prod-creator-admin-policy"]
+    assert "    principalArn: arn:aws:iam::<computed>:role/<role running pulumi up>" in creator
+    assert "AmazonEKSClusterAdminPolicy" in creator
+
+
 def test_a_stack_on_an_existing_cluster_declares_no_aws_resource(capsys) -> None:
     assert plan(capsys, "local").strip() == "no AWS resources: this stack deploys into an existing cluster"
 

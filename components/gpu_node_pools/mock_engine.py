@@ -26,6 +26,7 @@ __all__ = [
     "EXAMPLE_VALUES",
     "PLACEHOLDER_VALUES",
     "DeclaredResource",
+    "aws_operations",
     "DeployValues",
     "LiveNodeGroups",
     "MockEngine",
@@ -51,16 +52,21 @@ class DeployValues:
     account: str
     region: str
     security_group: str
+    vpc: str
+    caller_arn: str
+    """STS GetCallerIdentity's ARN: the identity running the deploy."""
     addon_version: Callable[[str, str], str]
     """(add-on name, cluster Kubernetes version) -> the version AWS resolves."""
 
 
 PLACEHOLDER_VALUES = DeployValues(
-    account=COMPUTED, region=COMPUTED, security_group=COMPUTED,
+    account=COMPUTED, region=COMPUTED, security_group=COMPUTED, vpc=COMPUTED,
+    caller_arn=f"arn:aws:sts::{COMPUTED}:assumed-role/<role running pulumi up>/<session>",
     addon_version=lambda addon, kubernetes: f"<newest {addon} for {kubernetes}>",
 )
 EXAMPLE_VALUES = DeployValues(
-    account="123456789012", region="us-west-2", security_group="sg-0123456789abcdef0",
+    account="123456789012", region="us-west-2", security_group="sg-0123456789abcdef0", vpc="vpc-0123456789abcdef0",
+    caller_arn="arn:aws:sts::123456789012:assumed-role/gpu-platform-deployer/pulumi-session",
     addon_version=lambda addon, kubernetes: f"v{kubernetes}.0-eksbuild.1",
 )
 
@@ -87,6 +93,8 @@ class MockEngine(pulumi.runtime.Mocks):
         self, live_node_groups: LiveNodeGroups | None = None, *, values: DeployValues = EXAMPLE_VALUES
     ) -> None:
         self.resources: list[pulumi.runtime.MockResourceArgs] = []
+        self.calls: list[str] = []
+        """The token of every lookup (data source) the program made, in order."""
         self.live_node_groups = live_node_groups or {}
         self.values = values
 
@@ -115,6 +123,7 @@ class MockEngine(pulumi.runtime.Mocks):
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
+        self.calls.append(args.token)
         if args.token == "aws:eks/getNodeGroups:getNodeGroups":
             cluster = args.args["clusterName"]
             if cluster not in self.live_node_groups:  # as the provider reports EKS' answer
@@ -123,6 +132,11 @@ class MockEngine(pulumi.runtime.Mocks):
         if args.token == "aws:eks/getNodeGroup:getNodeGroup":
             group = self.live_node_groups[args.args["clusterName"]][args.args["nodeGroupName"]]
             return {"clusterName": args.args["clusterName"], "nodeGroupName": args.args["nodeGroupName"], **group}
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"id": self.values.account, "accountId": self.values.account, "arn": self.values.caller_arn,
+                    "userId": "AROAEXAMPLE:pulumi-session"}
+        if args.token == "aws:ec2/getSubnet:getSubnet":
+            return {"id": args.args["id"], "vpcId": self.values.vpc}
         if args.token == "aws:eks/getAddonVersion:getAddonVersion":
             version = self.values.addon_version(args.args["addonName"], args.args["kubernetesVersion"])
             return {**args.args, "id": args.args["addonName"], "version": version}
@@ -181,6 +195,26 @@ def declare_platform(
         GpuPlatform(stack, config, project_root=project_root)
 
     return declare(program, stack, MockEngine(values=values))
+
+
+def aws_operations(config: PlatformConfig, stack: str, project_root: Path) -> tuple[set[str], set[str]]:
+    """The AWS resource types the real `GpuPlatform` declares for `config`, and the AWS lookups it makes: on a first
+    deploy, and on an update (the cluster exists, with a node group to look at: one that is not the stack's)."""
+    cluster = getattr(config.cluster, "name", None)
+    updating: LiveNodeGroups = {cluster: {"other-team": {"scalingConfigs": [], "tags": {}}}} if cluster else {}
+    types: set[str] = set()
+    lookups: set[str] = set()
+    for live in ({}, updating):
+        engine = MockEngine(live, values=PLACEHOLDER_VALUES)
+
+        def program() -> None:
+            from .pulumi_components.platform import GpuPlatform
+
+            GpuPlatform(stack, config, project_root=project_root)
+
+        types |= {r.type for r in declare(program, stack, engine) if r.type.startswith("aws:")}
+        lookups |= {t for t in engine.calls if t.startswith("aws:")}
+    return types, lookups
 
 
 def program_config(raw: Mapping[str, Any]) -> dict[str, str]:

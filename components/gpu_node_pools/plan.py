@@ -29,8 +29,13 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
         "name", "version", "accessConfig.authenticationMode", "accessConfig.bootstrapClusterCreatorAdminPermissions",
         "bootstrapSelfManagedAddons", "encryptionConfig.resources", "deletionProtection", "upgradePolicy.supportType",
         "vpcConfig.endpointPublicAccess", "vpcConfig.endpointPrivateAccess", "vpcConfig.publicAccessCidrs",
-        "enabledClusterLogTypes", "computeConfig", "kubernetesNetworkConfig.elasticLoadBalancing",
-        "storageConfig.blockStorage",
+        "vpcConfig.securityGroupIds", "enabledClusterLogTypes", "computeConfig",
+        "kubernetesNetworkConfig.elasticLoadBalancing", "storageConfig.blockStorage",
+    ),
+    # Who reaches the API endpoint: the control plane's own group and one rule per admitted source.
+    "aws:ec2/securityGroup:SecurityGroup": ("name", "vpcId", "description"),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (
+        "ipProtocol", "fromPort", "toPort", "cidrIpv4", "cidrIpv6", "referencedSecurityGroupId", "description",
     ),
     "aws:eks/nodeGroup:NodeGroup": (
         "nodeGroupName", "nodeGroupNamePrefix", "instanceTypes", "amiType", "capacityType", "scalingConfig",

@@ -7,7 +7,8 @@ from gpu_node_pools import DevicePlugin, DevicePluginArgs, GpuPlatform, Platform
 
 # 1. Everything: an EKS cluster, its pools and the in-cluster layer (same keys as the stack files).
 platform = GpuPlatform("ml", PlatformConfig.model_validate({
-    "cluster": {"mode": "eks", "name": "ml", "subnetIds": ["subnet-aaa", "subnet-bbb"]},
+    "cluster": {"mode": "eks", "name": "ml", "subnetIds": ["subnet-aaa", "subnet-bbb"],
+                "publicAccessCidrs": ["198.51.100.0/24"]},  # who may reach the API endpoint (your network)
     "nodePools": [
         {"name": "general", "kind": "general", "instanceTypes": ["m7i.large"], "scaling": {"min": 2, "max": 4}},
         {"name": "gpu", "kind": "gpu", "instanceTypes": ["g6.xlarge"], "scaling": {"min": 0, "max": 4}},

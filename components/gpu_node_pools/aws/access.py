@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..config.cluster_access import AccessEntryConfig, AccessPolicyName
@@ -13,6 +14,8 @@ __all__ = [
     "create_access_entry_request",
     "create_node_access_entry_request",
     "create_pod_identity_association_request",
+    "creator_access_entry",
+    "creator_principal_arn",
 ]
 
 # The AWS managed access policies, named after the Kubernetes roles they match.
@@ -22,6 +25,35 @@ ACCESS_POLICIES: dict[AccessPolicyName, str] = {
     "edit": "AmazonEKSEditPolicy",
     "view": "AmazonEKSViewPolicy",
 }
+
+
+_ASSUMED_ROLE = re.compile(r"^arn:(aws(?:-[a-z]+)*):sts::([^:]+):assumed-role/([^/]+)/[^/]+$")
+_IAM_PRINCIPAL = re.compile(r"^arn:aws(?:-[a-z]+)*:iam::[^:]+:(?:role|user)/.+$")
+
+
+def creator_principal_arn(caller_arn: str) -> str:
+    """The IAM principal behind STS GetCallerIdentity's ARN, as an access entry names it.
+
+    An assumed role's session ARN (`arn:aws:sts::ACCT:assumed-role/NAME/SESSION`) becomes the role's ARN
+    (`arn:aws:iam::ACCT:role/NAME`). STS drops the role's path, so a role under a path (`role/team/NAME`) can't be
+    recovered from it: name it in `cluster.creatorPrincipalArn` then. A user's ARN is its own principal.
+    """
+    if match := _ASSUMED_ROLE.match(caller_arn):
+        partition, account, role = match.groups()
+        return f"arn:{partition}:iam::{account}:role/{role}"
+    if _IAM_PRINCIPAL.match(caller_arn):
+        return caller_arn
+    raise ValueError(
+        f"the deploying identity {caller_arn} is not an IAM role or user, which an EKS access entry needs (the root "
+        "user and federated users are neither): deploy with a role, or set cluster.creatorPrincipalArn to the role "
+        "that should be admin, or cluster.creatorAdmin: false"
+    )
+
+
+def creator_access_entry(principal_arn: str) -> AccessEntryConfig:
+    """The deploying identity's entry: cluster-admin, cluster-wide. Its ARN comes from STS (or a checked config
+    key), not from a stack file, so it is taken as is; `plan` shows a stand-in there."""
+    return AccessEntryConfig.model_construct(principal_arn=principal_arn, policy="cluster-admin", namespaces=None)
 
 
 def access_policy_arn(policy: AccessPolicyName, partition: str = "aws") -> str:

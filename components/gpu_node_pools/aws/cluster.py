@@ -1,6 +1,7 @@
 """A new cluster's EKS CreateCluster request, and the pieces created beside it: its log group and KMS grant.
 
-The defaults follow terraform-aws-eks: access entries (API mode, the creator bootstrapped as admin), managed
+The defaults follow terraform-aws-eks: access entries (API mode; the creator's admin entry is declared, not
+bootstrapped: `bootstrapClusterCreatorAdminPermissions` would give it standing admin that no state shows), managed
 add-ons instead of the self-managed ones EKS would install, Secrets envelope-encrypted with KMS, and the
 control-plane log group created by us with a retention (EKS would create one that keeps logs forever).
 """
@@ -24,10 +25,16 @@ __all__ = [
 AUTHENTICATION_MODE = "API"
 
 
-def create_cluster_request(config: EksClusterConfig, *, role_arn: str, kms_key_arn: str) -> dict[str, Any]:
-    """The EKS CreateCluster request for `config`, in the EKS API's own (camelCase) shape."""
+def create_cluster_request(
+    config: EksClusterConfig, *, role_arn: str, kms_key_arn: str, endpoint_security_group_id: str
+) -> dict[str, Any]:
+    """The EKS CreateCluster request for `config`, in the EKS API's own (camelCase) shape.
+
+    `endpoint_security_group_id`: the group that admits `privateAccessCidrs`/`privateAccessSecurityGroupIds` to the
+    private endpoint (`endpoint_access.py`); EKS adds its own cluster security group beside it."""
     vpc: dict[str, Any] = {
         "subnetIds": list(config.subnet_ids),
+        "securityGroupIds": [endpoint_security_group_id],
         "endpointPublicAccess": config.endpoint_public_access,
         "endpointPrivateAccess": config.endpoint_private_access,
     }
@@ -39,7 +46,7 @@ def create_cluster_request(config: EksClusterConfig, *, role_arn: str, kms_key_a
         "roleArn": role_arn,
         "resourcesVpcConfig": vpc,
         "encryptionConfig": [{"resources": ["secrets"], "provider": {"keyArn": kms_key_arn}}],
-        "accessConfig": {"authenticationMode": AUTHENTICATION_MODE, "bootstrapClusterCreatorAdminPermissions": True},
+        "accessConfig": {"authenticationMode": AUTHENTICATION_MODE, "bootstrapClusterCreatorAdminPermissions": False},
         # The managed add-ons replace what EKS would otherwise install unmanaged (and never update).
         "bootstrapSelfManagedAddons": False,
         "upgradePolicy": {"supportType": config.upgrade_policy},

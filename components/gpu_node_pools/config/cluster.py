@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from ._model import ConfigModel
+from ._model import ConfigModel, key_errors
 from .auto_mode import AutoModeConfig
-from .cluster_access import AccessEntryConfig, duplicate_principals
+from .cluster_access import AccessEntryConfig, duplicate_principals, principal_arn_problem
+from .cluster_endpoint import cidr_problem, endpoint_problems, security_group_id_problem
 from .cluster_addons import ManagedAddonsConfig
 
 __all__ = [
@@ -64,7 +65,16 @@ class EksClusterConfig(ConfigModel):
     subnet_ids: list[str] = Field(min_length=2, description="subnets (two or more AZs) for the cluster and pools")
     endpoint_public_access: bool = Field(default=True, description="API endpoint reachable from the internet")
     endpoint_private_access: bool = Field(default=True, description="API endpoint reachable from inside the VPC")
-    public_access_cidrs: list[str] | None = Field(default=None, description="CIDRs allowed to the public endpoint")
+    public_access_cidrs: list[str] | None = Field(
+        default=None,
+        description="CIDRs allowed to the public endpoint; required while it is on (0.0.0.0/0 only when written)",
+    )
+    private_access_cidrs: list[str] = Field(
+        default_factory=list, description="CIDRs admitted to the private endpoint on 443 (a VPN, a CI runner subnet)"
+    )
+    private_access_security_group_ids: list[str] = Field(
+        default_factory=list, description="security groups admitted to the private endpoint on 443 (a bastion's)"
+    )
     enabled_log_types: list[LogType] = Field(
         default_factory=lambda: list(DEFAULT_LOG_TYPES), description="control-plane logs to CloudWatch"
     )
@@ -73,7 +83,15 @@ class EksClusterConfig(ConfigModel):
     )
     access: list[AccessEntryConfig] = Field(
         default_factory=list,
-        description="IAM principals given Kubernetes access (EKS access entries); the creator is admin already",
+        description="IAM principals given Kubernetes access (EKS access entries); the deployer's own is creatorAdmin",
+    )
+    creator_admin: bool = Field(
+        default=True,
+        description="declare a cluster-admin access entry for the identity running `pulumi up` (false: none)",
+    )
+    creator_principal_arn: str | None = Field(
+        default=None,
+        description="that identity's role or user ARN; unset: from the caller identity (a role path is lost there)",
     )
     addons: ManagedAddonsConfig = Field(
         default_factory=ManagedAddonsConfig, description="EKS managed add-ons, optionally with pinned versions"
@@ -104,6 +122,37 @@ class EksClusterConfig(ConfigModel):
         if days not in LOG_RETENTION_DAYS:
             raise ValueError(f"{days} days is not a CloudWatch retention; pick one of {list(LOG_RETENTION_DAYS)}")
         return days
+
+    @field_validator("public_access_cidrs", "private_access_cidrs")
+    @classmethod
+    def _cidrs(cls, cidrs: list[str] | None) -> list[str] | None:
+        if problems := [p for c in cidrs or [] if (p := cidr_problem(c))]:
+            raise ValueError("; ".join(problems))
+        return cidrs
+
+    @field_validator("private_access_security_group_ids")
+    @classmethod
+    def _security_groups(cls, group_ids: list[str]) -> list[str]:
+        if problems := [p for g in group_ids if (p := security_group_id_problem(g))]:
+            raise ValueError("; ".join(problems))
+        return group_ids
+
+    @field_validator("creator_principal_arn")
+    @classmethod
+    def _creator(cls, arn: str | None) -> str | None:
+        if arn is not None and (problem := principal_arn_problem(arn)):
+            raise ValueError(problem)
+        return arn
+
+    @model_validator(mode="after")
+    def _reachable_endpoint_and_one_creator_entry(self) -> EksClusterConfig:
+        problems = endpoint_problems(self)
+        if self.creator_admin and self.creator_principal_arn in {e.principal_arn for e in self.access}:
+            problems.append((("creatorPrincipalArn",), f"{self.creator_principal_arn} is also in cluster.access: EKS "
+                             "keeps one entry per principal; drop it there or set creatorAdmin: false"))
+        if problems:
+            raise key_errors(type(self).__name__, problems)
+        return self
 
     @field_validator("access")
     @classmethod

@@ -9,7 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ._model import ConfigModel
 
-__all__ = ["AccessEntryConfig", "AccessPolicyName", "duplicate_principals"]
+__all__ = ["AccessEntryConfig", "AccessPolicyName", "duplicate_principals", "principal_arn_problem"]
 
 AccessPolicyName = Literal["cluster-admin", "admin", "edit", "view"]
 # An IAM role or user (EKS access entries take no other principal); the path is optional.
@@ -31,10 +31,8 @@ class AccessEntryConfig(ConfigModel):
     @field_validator("principal_arn")
     @classmethod
     def _principal(cls, arn: str) -> str:
-        if not _PRINCIPAL_ARN.match(arn):
-            raise ValueError(
-                f"{arn!r} is not an IAM role or user ARN (arn:aws:iam::<12-digit account>:role/<name>)"
-            )
+        if problem := principal_arn_problem(arn):
+            raise ValueError(problem)
         return arn
 
     @field_validator("namespaces")
@@ -55,6 +53,13 @@ class AccessEntryConfig(ConfigModel):
     def partition(self) -> str:
         """The AWS partition of the principal (aws, aws-cn, aws-us-gov); the access policy lives in the same one."""
         return self.principal_arn.split(":", 2)[1]
+
+
+def principal_arn_problem(arn: str) -> str | None:
+    """Why `arn` can't be an access entry's principal; None when it can."""
+    if not _PRINCIPAL_ARN.match(arn):
+        return f"{arn!r} is not an IAM role or user ARN (arn:aws:iam::<12-digit account>:role/<name>)"
+    return None
 
 
 def duplicate_principals(entries: list[AccessEntryConfig]) -> list[str]:

@@ -1,5 +1,5 @@
 """Example values that a stack file may ship with but AWS must never see: documentation account ids, all-zero
-image digests, example subnet and VPC ids.
+image digests, example subnet, VPC and security group ids, documentation address ranges.
 
 The shipped stacks keep them (so render, pools and plan work on a fresh clone); a deploy refuses them before any
 resource exists, naming every key to fill and how, since AWS would take them and fail minutes later (access
@@ -8,6 +8,7 @@ entries) or leave pods in ImagePullBackOff (digests).
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -25,6 +26,10 @@ _ZERO_DIGEST_IS = "an all-zero placeholder digest (it pulls nothing)"
 _EXAMPLE_RESOURCE_ID = re.compile(
     r"^(subnet|vpc|sg)-(0a1b2c3d4e5f6|0f1e2d3c4b5a6|0123456789abcdef|1a2b3c4d|12345678|abcdef01)[0-9a-f]*$"
 )
+# The address blocks reserved for documentation (RFC 5737, RFC 3849): no network anyone deploys from.
+_DOCUMENTATION_NETWORKS = tuple(
+    ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+)
 
 _HOW = {
     "nodeAgent.image": "push the agent image (`make image-push STACK={stack}`) and put the line it prints here",
@@ -35,6 +40,11 @@ _HOW = {
     "cluster.subnetIds": "list your VPC's private subnets, in two or more zones (`aws ec2 describe-subnets "
     "--filters Name=vpc-id,Values=<vpc-id>`)",
     "cluster.access.principalArn": "name an IAM role or user of your own account",
+    "cluster.publicAccessCidrs": "list the networks that may reach the public API endpoint (your office or VPN "
+    "egress range; your address now: `curl https://checkip.amazonaws.com`, as <ip>/32)",
+    "cluster.privateAccessCidrs": "list the networks `pulumi up` and kubectl run from (a VPN or CI runner range)",
+    "cluster.privateAccessSecurityGroupIds": "name the security group of the machine that runs `pulumi up` (a CI "
+    "runner or bastion in the VPC)",
 }
 _HOW_DIGEST = "put the image's real digest here (`crane digest IMAGE:TAG`)"
 _HOW_OTHER = "put a value of your own here"
@@ -69,7 +79,17 @@ def _example_in(value: str) -> str | None:
         return "in AWS documentation's example account"
     if _EXAMPLE_RESOURCE_ID.match(value):
         return "an example id, not one of your VPC's"
+    if _in_documentation_range(value):
+        return "an address range reserved for documentation"
     return None
+
+
+def _in_documentation_range(value: str) -> bool:
+    try:
+        network = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return False
+    return any(network.version == doc.version and network.subnet_of(doc) for doc in _DOCUMENTATION_NETWORKS)  # type: ignore[arg-type]
 
 
 def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:

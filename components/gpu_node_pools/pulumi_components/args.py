@@ -238,13 +238,21 @@ class ClusterConfig(TypedDict):
     endpoint_private_access: NotRequired[bool]
     """(mode eks) API endpoint reachable from inside the VPC. Default: true."""
     public_access_cidrs: NotRequired[list[str]]
-    """(mode eks) CIDRs allowed to the public endpoint"""
+    """(mode eks) CIDRs allowed to the public endpoint; required while it is on (0.0.0.0/0 only when written)"""
+    private_access_cidrs: NotRequired[list[str]]
+    """(mode eks) CIDRs admitted to the private endpoint on 443 (a VPN, a CI runner subnet). Default: []."""
+    private_access_security_group_ids: NotRequired[list[str]]
+    """(mode eks) security groups admitted to the private endpoint on 443 (a bastion's). Default: []."""
     enabled_log_types: NotRequired[list[str]]
     """(mode eks) control-plane logs to CloudWatch; each one of api, audit, authenticator, controllerManager, scheduler. Default: ["api", "audit", "authenticator"]."""
     log_retention_days: NotRequired[int]
     """(mode eks) days CloudWatch keeps control-plane logs (a value it accepts). Default: 90."""
     access: NotRequired[list[AccessEntryConfig]]
-    """(mode eks) IAM principals given Kubernetes access (EKS access entries); the creator is admin already. Default: []."""
+    """(mode eks) IAM principals given Kubernetes access (EKS access entries); the deployer's own is creatorAdmin. Default: []."""
+    creator_admin: NotRequired[bool]
+    """(mode eks) declare a cluster-admin access entry for the identity running `pulumi up` (false: none). Default: true."""
+    creator_principal_arn: NotRequired[str]
+    """(mode eks) that identity's role or user ARN; unset: from the caller identity (a role path is lost there)"""
     addons: NotRequired[ManagedAddonsConfig]
     """(mode eks) EKS managed add-ons, optionally with pinned versions. Default: its fields' defaults."""
     encryption: NotRequired[EncryptionConfig]
@@ -264,13 +272,21 @@ class ClusterConfig(TypedDict):
     endpoint_private_access: NotRequired[bool]
     """(mode eks-auto) API endpoint reachable from inside the VPC. Default: true."""
     public_access_cidrs: NotRequired[list[str]]
-    """(mode eks-auto) CIDRs allowed to the public endpoint"""
+    """(mode eks-auto) CIDRs allowed to the public endpoint; required while it is on (0.0.0.0/0 only when written)"""
+    private_access_cidrs: NotRequired[list[str]]
+    """(mode eks-auto) CIDRs admitted to the private endpoint on 443 (a VPN, a CI runner subnet). Default: []."""
+    private_access_security_group_ids: NotRequired[list[str]]
+    """(mode eks-auto) security groups admitted to the private endpoint on 443 (a bastion's). Default: []."""
     enabled_log_types: NotRequired[list[str]]
     """(mode eks-auto) control-plane logs to CloudWatch; each one of api, audit, authenticator, controllerManager, scheduler. Default: ["api", "audit", "authenticator"]."""
     log_retention_days: NotRequired[int]
     """(mode eks-auto) days CloudWatch keeps control-plane logs (a value it accepts). Default: 90."""
     access: NotRequired[list[AccessEntryConfig]]
-    """(mode eks-auto) IAM principals given Kubernetes access (EKS access entries); the creator is admin already. Default: []."""
+    """(mode eks-auto) IAM principals given Kubernetes access (EKS access entries); the deployer's own is creatorAdmin. Default: []."""
+    creator_admin: NotRequired[bool]
+    """(mode eks-auto) declare a cluster-admin access entry for the identity running `pulumi up` (false: none). Default: true."""
+    creator_principal_arn: NotRequired[str]
+    """(mode eks-auto) that identity's role or user ARN; unset: from the caller identity (a role path is lost there)"""
     addons: NotRequired[ManagedAddonsConfig]
     """(mode eks-auto) EKS managed add-ons, optionally with pinned versions. Default: its fields' defaults."""
     encryption: NotRequired[EncryptionConfig]

@@ -1,5 +1,5 @@
-"""`Cluster`: a new EKS cluster (IAM role, KMS key, log group, cluster, access entries, managed add-ons,
-kubeconfig, Kubernetes provider) or an existing one reached through a kubeconfig."""
+"""`Cluster`: a new EKS cluster (IAM role, KMS key, log group, endpoint security group, cluster, access entries,
+managed add-ons, kubeconfig, Kubernetes provider) or an existing one reached through a kubeconfig."""
 
 from __future__ import annotations
 
@@ -13,7 +13,12 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from ..aws import PENDING_OUTPUT
-from ..aws.access import associate_access_policy_request, create_access_entry_request
+from ..aws.access import (
+    associate_access_policy_request,
+    create_access_entry_request,
+    creator_access_entry,
+    creator_principal_arn,
+)
 from ..aws.auto_mode import (
     AUTO_MODE_CLUSTER_POLICIES,
     AUTO_MODE_NODE_POLICIES,
@@ -36,6 +41,7 @@ from ..aws.cluster import (
     deny_log_group_creation_policy,
     kms_key_description,
 )
+from ..aws.endpoint_access import endpoint_ingress_requests, endpoint_security_group_request
 from ..aws.kubeconfig import eks_kubeconfig
 from ..aws.names import IAM_ROLE_NAME_MAX, autoname_within
 from ..aws.provider_settings import AwsProviderSettings
@@ -110,6 +116,8 @@ class Cluster(pulumi.ComponentResource):
         self.register_outputs({"name": self.name, "kms_key_arn": self.kms_key_arn})
 
     def _declare_eks(self, name: str, config: EksClusterConfig, settings: AwsProviderSettings) -> None:
+        # First, before any resource: a deploying identity no access entry can name stops the program here.
+        creator = _creator_entry(config)
         child = pulumi.ResourceOptions(parent=self)
         auto = config.auto_mode if isinstance(config, EksAutoClusterConfig) else None
         role = aws.iam.Role(
@@ -146,7 +154,10 @@ class Cluster(pulumi.ComponentResource):
             retention_in_days=config.log_retention_days,
             opts=child,
         )
-        request = create_cluster_request(config, role_arn=PENDING_OUTPUT, kms_key_arn=PENDING_OUTPUT)
+        endpoint_group, endpoint_rules = self._endpoint_access(name, config)
+        request = create_cluster_request(
+            config, role_arn=PENDING_OUTPUT, kms_key_arn=PENDING_OUTPUT, endpoint_security_group_id=PENDING_OUTPUT
+        )
         extra: dict[str, Any] = {}
         if auto is not None and node_role is not None:
             request |= auto_mode_cluster_fields(auto, node_role_arn=PENDING_OUTPUT)
@@ -157,18 +168,20 @@ class Cluster(pulumi.ComponentResource):
             encryption_config={
                 "provider": {"key_arn": key_arn}, "resources": request["encryptionConfig"][0]["resources"]
             },
-            **_cluster_kwargs(request),
+            **_cluster_kwargs(request, security_group_ids=[endpoint_group.id]),
             **extra,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[
-                attachment, *auto_attachments, encryption_grant, deny_log_group, log_group]),
+                attachment, *auto_attachments, encryption_grant, deny_log_group, log_group, *endpoint_rules]),
         )
         self._cluster = cluster
         self.name = cluster.name
         self.arn = cluster.arn
         # The security group EKS creates for the cluster and gives managed nodes without a security group of theirs.
         self.security_group_id = cluster.vpc_config.cluster_security_group_id
+        access = [self._access_entry(f"{name}-creator-admin", cluster, creator)] if creator else []
         for entry in config.access:
-            self._access_entry(name, cluster, entry)
+            account, principal = entry.principal_arn.split(":")[4:6]
+            access.append(self._access_entry(f"{name}-access-{account}-{principal.replace('/', '-')}", cluster, entry))
         if auto is not None and node_role is not None:
             # Auto Mode runs the CNI, kube-proxy, pod identity and CoreDNS itself: no managed add-on.
             if node_needs_own_access_entry(auto):
@@ -184,7 +197,10 @@ class Cluster(pulumi.ComponentResource):
                 ))
             )
         )
-        self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=self.kubeconfig, opts=child)
+        # Every Kubernetes object goes through this provider, so none is sent before the access it needs exists.
+        self.provider = k8s.Provider(
+            f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self, depends_on=access)
+        )
 
     def add_post_compute_addons(self, after: Sequence[pulumi.Resource]) -> list[pulumi.Resource]:
         """Declare the add-ons that run on nodes (CoreDNS), once `after` (the node groups) exist.
@@ -236,11 +252,46 @@ class Cluster(pulumi.ComponentResource):
         self.kms_key_arn = key.arn
         return key.arn
 
-    def _access_entry(self, name: str, cluster: aws.eks.Cluster, entry: AccessEntryConfig) -> None:
+    def _endpoint_access(
+        self, name: str, config: EksClusterConfig
+    ) -> tuple[aws.ec2.SecurityGroup, list[aws.vpc.SecurityGroupIngressRule]]:
+        """The control plane's own security group and its port-443 rules (`aws/endpoint_access.py`)."""
+        vpc_id = aws.ec2.get_subnet_output(id=config.subnet_ids[0]).vpc_id
+        group_request = endpoint_security_group_request(config, PENDING_OUTPUT)
+        group = aws.ec2.SecurityGroup(
+            f"{name}-endpoint-access",
+            name=group_request["GroupName"],
+            description=group_request["Description"],
+            vpc_id=vpc_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        rules = []
+        for request in endpoint_ingress_requests(config, PENDING_OUTPUT):
+            (permission,) = request["IpPermissions"]
+            sources: list[dict[str, str]] = [*permission.get("IpRanges", []), *permission.get("Ipv6Ranges", []),
+                                             *permission.get("UserIdGroupPairs", [])]
+            (source,) = sources
+            source_id = source.get("CidrIp") or source.get("CidrIpv6") or source["GroupId"]
+            rules.append(aws.vpc.SecurityGroupIngressRule(
+                f"{name}-endpoint-from-{source_id.replace('/', '-').replace(':', '-')}",
+                security_group_id=group.id,
+                ip_protocol=permission["IpProtocol"],
+                from_port=permission["FromPort"],
+                to_port=permission["ToPort"],
+                cidr_ipv4=source.get("CidrIp"),
+                cidr_ipv6=source.get("CidrIpv6"),
+                referenced_security_group_id=source.get("GroupId"),
+                description=source["Description"],
+                opts=pulumi.ResourceOptions(parent=self),
+            ))
+        return group, rules
+
+    def _access_entry(
+        self, resource_name: str, cluster: aws.eks.Cluster, entry: AccessEntryConfig
+    ) -> aws.eks.AccessPolicyAssociation:
+        """The entry and its policy association; returns the association, after which the principal has access."""
         entry_request = create_access_entry_request(PENDING_OUTPUT, entry)
         association = associate_access_policy_request(PENDING_OUTPUT, entry)
-        account, principal = entry.principal_arn.split(":")[4:6]
-        resource_name = f"{name}-access-{account}-{principal.replace('/', '-')}"
         access_entry = aws.eks.AccessEntry(
             resource_name,
             cluster_name=cluster.name,
@@ -249,7 +300,7 @@ class Cluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         scope = association["accessScope"]
-        aws.eks.AccessPolicyAssociation(
+        return aws.eks.AccessPolicyAssociation(
             f"{resource_name}-policy",
             cluster_name=cluster.name,
             principal_arn=association["principalArn"],
@@ -299,8 +350,26 @@ def _auto_mode_kwargs(request: dict[str, Any], node_role_arn: pulumi.Output[str]
     }
 
 
-def _cluster_kwargs(request: dict[str, Any]) -> dict[str, Any]:
-    """The CreateCluster request's plain fields as `aws.eks.Cluster` arguments."""
+def _creator_entry(config: EksClusterConfig) -> AccessEntryConfig | None:
+    """The deploying identity's cluster-admin entry (None with `creatorAdmin: false`): `creatorPrincipalArn`, or
+    the role or user behind STS's caller identity, asked once while the program runs."""
+    if not config.creator_admin:
+        return None
+    try:
+        arn = config.creator_principal_arn or creator_principal_arn(aws.get_caller_identity().arn)
+    except ValueError as error:
+        raise pulumi.RunError(str(error)) from None
+    if arn in {e.principal_arn for e in config.access}:
+        raise pulumi.RunError(
+            f"cluster.access lists {arn}, the identity running this deploy, which cluster.creatorAdmin already makes "
+            "cluster admin (EKS keeps one entry per principal): drop it from cluster.access or set "
+            "cluster.creatorAdmin: false"
+        )
+    return creator_access_entry(arn)
+
+
+def _cluster_kwargs(request: dict[str, Any], *, security_group_ids: list[pulumi.Output[str]]) -> dict[str, Any]:
+    """The CreateCluster request's plain fields as `aws.eks.Cluster` arguments (the groups: ours, made first)."""
     vpc = request["resourcesVpcConfig"]
     access = request["accessConfig"]
     logging = request.get("logging", {}).get("clusterLogging", [])
@@ -309,6 +378,7 @@ def _cluster_kwargs(request: dict[str, Any]) -> dict[str, Any]:
         "version": request["version"],
         "vpc_config": {
             "subnet_ids": vpc["subnetIds"],
+            "security_group_ids": security_group_ids,
             "endpoint_private_access": vpc["endpointPrivateAccess"],
             "endpoint_public_access": vpc["endpointPublicAccess"],
             "public_access_cidrs": vpc.get("publicAccessCidrs"),
