@@ -77,6 +77,21 @@ yaml.safe_dump_all(nodes, sys.stdout)'
 # A TCP port nothing listens on now (Karpenter's metrics and health ports: two clusters may run side by side).
 free_port() { "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
+# The control plane's ports, picked by the kernel at random. kwokctl's own pick counts down from 32767, so a cluster
+# created while another is stopped (`cluster.sh stop`) would take that one's ports, and its restart would fail or,
+# worse, reach the other cluster's API server.
+control_plane_ports() {
+  "$PYTHON" -c '
+import socket
+keys = ["kubeApiserverPort", "etcdPort", "etcdPeerPort", "kubeControllerManagerPort", "kubeSchedulerPort",
+        "kwokControllerPort", "metricsServerPort"]
+held = [socket.socket() for _ in keys]
+for s in held:
+    s.bind(("127.0.0.1", 0))
+for key, s in zip(keys, held):
+    print(f"  {key}: {s.getsockname()[1]}")'
+}
+
 # The kwokctl component that runs Karpenter (core controller, kwok provider) on the host, like metrics-server:
 # kwokctl starts and stops it with the cluster, the watchdog restarts it. scripts/kwok/karpenter starts it once
 # its CRDs are served. Out of cluster it takes the kubeconfig only from KUBECONFIG and needs no leader election;
@@ -227,6 +242,7 @@ options:
   metricsServerManifests:
     - $GNP_ROOT/tools/controlplane/metrics-api
 YAML
+      control_plane_ports
       karpenter_component; } > "$KWOK_WORKDIR/kwokctl-$CLUSTER_NAME.yaml"
     KWOK_KUBE_VERSION="$GNP_KUBE_VERSION" \
     KWOK_KUBECTL_BINARY="$GNP_KUBECTL" \

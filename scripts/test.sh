@@ -14,4 +14,6 @@ if [ "${GNP_SKIP_CLUSTER:-0}" != 1 ]; then
   tools/build.sh
 fi
 log "tests (the control-plane and Pulumi phases announce themselves)"
-exec .venv/bin/python -m pytest "$@"
+# Two processes (pytest-xdist), each with its own cluster: much of the suite waits on the engine, the scheduler and
+# Karpenter rather than on a core. GNP_TEST_WORKERS=0 runs everything in this one process.
+exec .venv/bin/python -m pytest -n "${GNP_TEST_WORKERS:-2}" --dist loadgroup "$@"

@@ -27,6 +27,8 @@ TIERS = {
 FIXTURE_TIERS = {"local_cluster": "cluster", "toolchain_path": "pulumi"}
 
 
+# First: pytest-xdist's own hook reads the xdist_group marks set here.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     unmarked = [f"{item.nodeid} uses the fixture {fixture} but is not marked {marker}"
                 for item in items for fixture, marker in FIXTURE_TIERS.items()
@@ -36,11 +38,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # The engine deploys onto the fresh cluster before the cluster tests apply the same objects with kubectl.
     items.sort(key=lambda item: item.get_closest_marker("pulumi") is None)
     for item in items:
+        item.add_marker(pytest.mark.xdist_group(_worker_group(item)))
+    for item in items:
         skipped = [(switch, need) for marker, (switch, need) in TIERS.items()
                    if item.get_closest_marker(marker) and os.environ.get(switch) == "1"]
         if skipped:
             switches = ", ".join(sorted({f"{switch}=1" for switch, _ in skipped}))
             item.add_marker(pytest.mark.skip(reason=f"{switches}: needs {' and '.join(n for _, n in skipped)}"))
+
+
+def _worker_group(item: pytest.Item) -> str:
+    """What must run in one process under pytest-xdist (`make test` runs two, each with its own cluster): a module
+    (its fixtures and its tests' order), and the whole image tier (one image build per session)."""
+    if item.get_closest_marker("image"):
+        return "image"
+    return item.nodeid.split("::", 1)[0]
 
 
 @pytest.fixture(scope="session")

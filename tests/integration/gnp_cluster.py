@@ -27,8 +27,10 @@ from kubernetes import client, config
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER_SH = ROOT / "scripts" / "cluster.sh"
 # The test session's own cluster (kubeconfig, kwokctl's state): never the one `make up` runs in .state/, so a
-# deployed local stack neither disturbs the tests nor is disturbed by them. GNP_TEST_STATE moves it.
-STATE = Path(os.environ.get("GNP_TEST_STATE", ROOT / ".state" / "test"))
+# deployed local stack neither disturbs the tests nor is disturbed by them. GNP_TEST_STATE moves it. Under
+# pytest-xdist every worker runs its own cluster (`make test` runs two side by side).
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+STATE = Path(os.environ.get("GNP_TEST_STATE", ROOT / ".state" / "test")) / _WORKER
 CLUSTER_ENV = {**os.environ, "GNP_STATE": str(STATE)}
 # A project folder as `make image` leaves it (the repo's stacks, a made-up image in build/image): the local
 # stack's nodeAgent.imageBuild reads its image there, so no test needs `make image`.
