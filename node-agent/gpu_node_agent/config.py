@@ -18,6 +18,7 @@ from .labels import GFD_KEYS
 from .health import READ_FAILURE_CYCLES
 from .podresources import DEFAULT_SOCKET as DEFAULT_POD_RESOURCES_SOCKET
 from .policy import DEFAULT_MAX_WRITES_PER_HOUR, DEFAULT_MIN_INTERVAL_SECONDS, DEFAULT_SETTLE_SECONDS
+from .repair import RepairCondition, parse_repair_condition
 from .window import DEFAULT_WINDOW_SECONDS
 
 __all__ = [
@@ -67,6 +68,7 @@ class RunConfig:
     log_level: str = "INFO"
     pod_resources: bool = False
     pod_resources_socket: str = DEFAULT_POD_RESOURCES_SOCKET
+    repair_condition: RepairCondition | None = None
 
     @property
     def owned_extra_keys(self) -> tuple[str, ...]:
@@ -147,6 +149,13 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
         "--pod-resources-socket",
         "GPU_NODE_AGENT_POD_RESOURCES_SOCKET",
         f"the kubelet's pod-resources socket (default {DEFAULT_POD_RESOURCES_SOCKET})",
+    ),
+    (
+        "repair_condition",
+        "--repair-condition",
+        "GPU_NODE_AGENT_REPAIR_CONDITION",
+        "node condition for node repair, TYPE=STATUS with the status meaning unhealthy (AcceleratedHardwareReady=False "
+        "on EKS, KWOKUnhealthy=True with Karpenter's kwok provider); set on a lost GPU or critical XID (default: none)",
     ),
 )
 _SWITCHES: tuple[tuple[str, str, str, str], ...] = (
@@ -277,6 +286,11 @@ def run_config(args: argparse.Namespace, env: Mapping[str, str]) -> RunConfig:
         raise ConfigError(
             f"{values.raw('pod_resources')[1]} needs grpcio: install gpu-node-agent[pod-resources]"
         )
+    repair_text = values.text("repair_condition", "")
+    try:
+        repair_condition = parse_repair_condition(repair_text) if repair_text else None
+    except ValueError as error:
+        raise ConfigError(f"{values.raw('repair_condition')[1]}={repair_text!r}: {error}") from None
     return RunConfig(
         gpu_source=gpu_source,
         interval_seconds=values.number("interval", DEFAULT_INTERVAL_SECONDS, minimum=1),
@@ -296,4 +310,5 @@ def run_config(args: argparse.Namespace, env: Mapping[str, str]) -> RunConfig:
         log_level=log_level,
         pod_resources=pod_resources,
         pod_resources_socket=pod_resources_socket,
+        repair_condition=repair_condition,
     )

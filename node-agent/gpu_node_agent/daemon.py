@@ -18,6 +18,7 @@ from .metrics import AgentCollector
 from .nodelabels import NodeLabeler, ownership
 from .nvml import NvmlReader
 from .podresources import PodResourcesClient
+from .repair import ConditionWriter
 from .policy import PublishPolicy
 from .retry import Backoff
 from .runner import Agent, GpuReader, HeartbeatSink, LabelSink
@@ -87,6 +88,8 @@ def serve(config: RunConfig, stop: threading.Event, ready: threading.Event | Non
         if client is None
         else Heartbeat(client, config.node_name, config.namespace, int(3 * config.interval_seconds), backoff),
     )
+    if client is not None and config.repair_condition is not None:
+        agent.condition = ConditionWriter(client, config.node_name, config.repair_condition, backoff)
     # Built here, not in build_agent: grpc is imported only by an agent that asks for pod labels.
     pods = PodResourcesClient(config.pod_resources_socket) if config.pod_resources else None
     if pods is not None:
