@@ -161,7 +161,11 @@ class Cluster(pulumi.ComponentResource):
         """
         if self._eks is None:
             return []
-        return [self._addon(a, after) for a in MANAGED_ADDONS if not a.before_compute]
+        return [
+            self._addon(a, after)
+            for a in MANAGED_ADDONS
+            if not a.before_compute and self._eks.addons.enabled(a.name)
+        ]
 
     def _kms_key(self, name: str, config: EksClusterConfig) -> pulumi.Output[str]:
         if config.encryption.kms_key_arn:
