@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry, ProcessCollector
 from .config import RunConfig
 from .history import ReadHistory
 from .kubeclient import make_client
-from .lease import Heartbeat
+from .lease import Heartbeat, lease_duration
 from .metrics import AgentCollector
 from .nodelabels import NodeLabeler, ownership
 from .nvml import NvmlReader
@@ -86,11 +86,11 @@ def serve(config: RunConfig, stop: threading.Event, ready: threading.Event | Non
         else NodeLabeler(client, config.node_name, ownership(config.prefix, config.owned_extra_keys), backoff),
         heartbeat=None
         if client is None
-        else Heartbeat(client, config.node_name, config.namespace, int(3 * config.interval_seconds), backoff),
+        else Heartbeat(client, config.node_name, config.namespace, lease_duration(config.interval_seconds), backoff),
     )
     if client is not None and config.repair_condition is not None:
         agent.condition = ConditionWriter(client, config.node_name, config.repair_condition, backoff)
-    # Built here, not in build_agent: grpc is imported only by an agent that asks for pod labels.
+    # Built here, not in build_agent: h2 and protobuf are imported only by an agent that asks for pod labels.
     pods = PodResourcesClient(config.pod_resources_socket) if config.pod_resources else None
     if pods is not None:
         agent.pods = pods.lookup

@@ -42,7 +42,7 @@ class LabelSink(Protocol):
 
 
 class HeartbeatSink(Protocol):
-    def beat(self, now: datetime) -> None: ...
+    def beat(self, now: datetime) -> bool: ...
 
 
 class ConditionSink(Protocol):
