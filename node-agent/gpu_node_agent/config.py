@@ -244,6 +244,13 @@ class _Values:
         raise ConfigError(f"{source}={value!r}: expected true or false")
 
 
+def _missing(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is None
+    except ModuleNotFoundError:  # the parent package (`google`) is absent
+        return True
+
+
 def run_config(args: argparse.Namespace, env: Mapping[str, str]) -> RunConfig:
     values = _Values(args, env)
     gpu_source = values.text("gpu_source", "nvml")
@@ -282,9 +289,10 @@ def run_config(args: argparse.Namespace, env: Mapping[str, str]) -> RunConfig:
         raise ConfigError(
             f"{values.raw('pod_resources_socket')[1]}={pod_resources_socket!r}: must be an absolute socket path"
         )
-    if pod_resources and importlib.util.find_spec("grpc") is None:
+    missing = [name for name in ("h2", "google.protobuf") if pod_resources and _missing(name)]
+    if missing:
         raise ConfigError(
-            f"{values.raw('pod_resources')[1]} needs grpcio: install gpu-node-agent[pod-resources]"
+            f"{values.raw('pod_resources')[1]} needs {' and '.join(missing)}: install gpu-node-agent[pod-resources]"
         )
     repair_text = values.text("repair_condition", "")
     try:

@@ -110,12 +110,12 @@ def test_a_relative_pod_resources_socket_is_named() -> None:
         config(["--node-name", "n1", "--pod-resources", "--pod-resources-socket", "kubelet.sock"])
 
 
-def test_pod_resources_without_grpc_installed_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pod_resources_without_h2_installed_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "grpc" else real(name, *a))
-    with pytest.raises(ConfigError, match=r"\$GPU_NODE_AGENT_POD_RESOURCES needs grpcio: install gpu-node-agent"):
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "h2" else real(name, *a))
+    with pytest.raises(ConfigError, match=r"\$GPU_NODE_AGENT_POD_RESOURCES needs h2: install gpu-node-agent"):
         config(["--node-name", "n1"], {"GPU_NODE_AGENT_POD_RESOURCES": "1"})
 
 
