@@ -96,7 +96,8 @@ def _exchange(sock: socket.socket, method: str, request: bytes, deadline: float)
                 raise RpcError("unavailable", f"stream reset (HTTP/2 error {event.error_code})")
             elif isinstance(event, (h2.events.StreamEnded, h2.events.ConnectionTerminated)):
                 ended = True
-        sock.sendall(conn.data_to_send())
+        if not ended and (pending := conn.data_to_send()):  # acks and window updates; each send is a syscall
+            sock.sendall(pending)
     if status is None:
         raise RpcError("unknown", "no grpc-status in the reply")
     if status != "ok":
