@@ -223,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     agent_bin = str(Path(sys.executable).parent / "gpu-node-agent")
     # As the DaemonSet's env sets it: the node repair condition, unless nodeAgent.nodeRepair is off.
     repair = ["--repair-condition", agent_config.node_repair.agent_flag] if agent_config.node_repair.enabled else []
+    repair += ["--repair-taint"] if repair and agent_config.node_repair.taint else []
 
     def agent_child(plan: AgentPlan) -> Child:
         token = workdir / f"token-{plan.node}"

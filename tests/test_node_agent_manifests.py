@@ -536,3 +536,50 @@ def test_condition_policy_cel_allows_only_the_repair_condition(
     ]
     passed = [isinstance(v, (bool, celpy.celtypes.BoolType)) and bool(v) for v in verdicts]
     assert all(passed) is allowed, verdicts
+
+
+_TAINT = f"{_P}gpu-unhealthy"
+
+
+def _taints(*extra: dict[str, Any]) -> Any:
+    def change(node: dict[str, Any]) -> None:
+        node["spec"]["taints"] = [*node["spec"]["taints"], *extra]
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("taint_on", "change", "allowed"),
+    [
+        (True, _taints({"key": _TAINT, "effect": "NoSchedule"}), True),
+        (True, lambda n: None, True),
+        (True, _taints({"key": _TAINT, "effect": "NoExecute"}), False),
+        (True, _taints({"key": _TAINT, "value": "x", "effect": "NoSchedule"}), False),
+        (True, _taints({"key": "example.com/other", "effect": "NoSchedule"}), False),
+        (True, lambda n: n["spec"].update({"taints": []}), False),
+        (True, lambda n: n["spec"].update({"unschedulable": True}), False),
+        (False, _taints({"key": _TAINT, "effect": "NoSchedule"}), False),
+    ],
+    ids=["own-taint", "no-change", "own-taint-noexecute", "own-taint-with-value", "other-taint", "gpu-taint-removed",
+         "cordon", "taint-off"],
+)
+def test_node_policy_cel_allows_the_repair_taint_only_when_configured(taint_on: bool, change: Any, allowed: bool) -> None:
+    celpy = pytest.importorskip("celpy")
+    policy = one(build({"nodeRepair": {"taint": taint_on}}), "ValidatingAdmissionPolicy", "gpu-node-agent-node-labels")
+    activation = {
+        "request": celpy.json_to_cel(_request()),
+        "object": celpy.json_to_cel(_changed(change)),
+        "oldObject": celpy.json_to_cel(_OLD_NODE),
+    }
+    environment = celpy.Environment()
+    verdicts = [
+        environment.program(environment.compile(v["expression"])).evaluate(activation)
+        for v in policy["spec"]["validations"]
+    ]
+    passed = [isinstance(v, (bool, celpy.celtypes.BoolType)) and bool(v) for v in verdicts]
+    assert all(passed) is allowed, verdicts
+
+
+def test_the_repair_taint_is_the_agents_switch_too() -> None:
+    assert env(build({"nodeRepair": {"taint": True}}))["GPU_NODE_AGENT_REPAIR_TAINT"] == "true"
+    assert "GPU_NODE_AGENT_REPAIR_TAINT" not in env(build())

@@ -69,6 +69,7 @@ class RunConfig:
     pod_resources: bool = False
     pod_resources_socket: str = DEFAULT_POD_RESOURCES_SOCKET
     repair_condition: RepairCondition | None = None
+    repair_taint: bool = False
 
     @property
     def owned_extra_keys(self) -> tuple[str, ...]:
@@ -173,6 +174,12 @@ _SWITCHES: tuple[tuple[str, str, str, str], ...] = (
         "GPU_NODE_AGENT_POD_RESOURCES",
         "add pod/namespace/container labels to per-GPU metrics from the kubelet pod-resources API "
         "(needs the gpu-node-agent[pod-resources] extra)",
+    ),
+    (
+        "repair_taint",
+        "--repair-taint",
+        "GPU_NODE_AGENT_REPAIR_TAINT",
+        "with --repair-condition: also taint an unhealthy node <prefix>gpu-unhealthy:NoSchedule until it is healthy",
     ),
 )
 
@@ -299,6 +306,9 @@ def run_config(args: argparse.Namespace, env: Mapping[str, str]) -> RunConfig:
         repair_condition = parse_repair_condition(repair_text) if repair_text else None
     except ValueError as error:
         raise ConfigError(f"{values.raw('repair_condition')[1]}={repair_text!r}: {error}") from None
+    repair_taint = values.switch("repair_taint")
+    if repair_taint and repair_condition is None:
+        raise ConfigError(f"{values.raw('repair_taint')[1]} needs --repair-condition (or GPU_NODE_AGENT_REPAIR_CONDITION)")
     return RunConfig(
         gpu_source=gpu_source,
         interval_seconds=values.number("interval", DEFAULT_INTERVAL_SECONDS, minimum=1),
@@ -319,4 +329,5 @@ def run_config(args: argparse.Namespace, env: Mapping[str, str]) -> RunConfig:
         pod_resources=pod_resources,
         pod_resources_socket=pod_resources_socket,
         repair_condition=repair_condition,
+        repair_taint=repair_taint,
     )

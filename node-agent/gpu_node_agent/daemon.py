@@ -18,7 +18,7 @@ from .metrics import AgentCollector
 from .nodelabels import NodeLabeler, ownership
 from .nvml import NvmlReader
 from .podresources import PodResourcesClient
-from .repair import ConditionWriter
+from .repair import ConditionWriter, repair_taint_key
 from .policy import PublishPolicy
 from .retry import Backoff
 from .runner import Agent, GpuReader, HeartbeatSink, LabelSink
@@ -89,7 +89,8 @@ def serve(config: RunConfig, stop: threading.Event, ready: threading.Event | Non
         else Heartbeat(client, config.node_name, config.namespace, lease_duration(config.interval_seconds), backoff),
     )
     if client is not None and config.repair_condition is not None:
-        agent.condition = ConditionWriter(client, config.node_name, config.repair_condition, backoff)
+        taint = repair_taint_key(config.prefix) if config.repair_taint else None
+        agent.condition = ConditionWriter(client, config.node_name, config.repair_condition, backoff, taint)
     # Built here, not in build_agent: h2 and protobuf are imported only by an agent that asks for pod labels.
     pods = PodResourcesClient(config.pod_resources_socket) if config.pod_resources else None
     if pods is not None:

@@ -10,6 +10,11 @@ Writes are rare: one status patch when the state changes (and at start, so a sta
 cleared). While the node is unhealthy each cycle reads the Node and writes again only if the condition went missing
 (kwok's heartbeat, or a person, may drop it), keeping its transition time so a repair policy's toleration still counts
 from the fault. Only `status.conditions` of this node, only our type: a strategic merge patch keyed by type.
+
+With `--repair-taint` the agent also taints an unhealthy node `<prefix>gpu-unhealthy:NoSchedule` (and removes the
+taint when healthy), so no new pod lands on it while it waits for its replacement: a merge patch of `spec.taints`
+carrying the `resourceVersion` it read (the list is replaced whole, so a concurrent change answers 409 and is redone
+on fresh data), every other taint kept as it was.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ __all__ = [
     "condition_entry",
     "parse_repair_condition",
     "repair_reason",
+    "repair_taint_key",
+    "taints_with",
 ]
 
 # Health reasons that call for a new node, and the condition reason each is reported with (CamelCase, as EKS' node
@@ -83,6 +90,17 @@ def repair_reason(health: NodeHealth | None) -> str | None:
     return health.reason if health is not None and health.reason in REPAIR_REASONS else None
 
 
+def repair_taint_key(prefix: str) -> str:
+    """The taint an unhealthy node carries with `--repair-taint`: under the agent's own label prefix."""
+    return f"{prefix}gpu-unhealthy"
+
+
+def taints_with(taints: list[dict[str, Any]], key: str, present: bool) -> list[dict[str, Any]]:
+    """`taints` with ours (`key`, NoSchedule) added or removed, every other taint as it was, in order."""
+    others = [t for t in taints if t.get("key") != key]
+    return [*others, {"key": key, "effect": "NoSchedule"}] if present else others
+
+
 def _time(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -102,11 +120,19 @@ def condition_entry(condition: RepairCondition, reason: str | None, since: datet
 class ConditionWriter:
     """Keeps this node's repair condition in line with its GPU health (see the module docstring)."""
 
-    def __init__(self, client: Client, node: str, condition: RepairCondition, backoff: Backoff = Backoff()) -> None:
+    def __init__(
+        self,
+        client: Client,
+        node: str,
+        condition: RepairCondition,
+        backoff: Backoff = Backoff(),
+        taint_key: str | None = None,
+    ) -> None:
         self._client = client
         self._node = node
         self._condition = condition
         self._backoff = backoff
+        self._taint_key = taint_key
         self._written: str | None | Literal["never"] = "never"  # the reason last written (None: healthy)
         self._since: datetime | None = None
 
@@ -125,13 +151,30 @@ class ConditionWriter:
             f"{self._condition.type} condition of node {self._node}",
             self._backoff,
         )
+        if self._taint_key is not None:
+            retrying(lambda: self._taint(reason is not None), f"repair taint of node {self._node}", self._backoff)
         self._written = reason
         return True
 
     def _present(self, reason: str) -> bool:
-        """Whether the node still carries our unhealthy condition."""
+        """Whether the node still carries our unhealthy condition (and our taint, when we taint)."""
         node = retrying(lambda: self._client.get(Node, self._node), f"read of node {self._node}", self._backoff)
+        if self._taint_key is not None and not any(
+            t.key == self._taint_key for t in (node.spec.taints if node.spec else None) or []
+        ):
+            return False
         for current in (node.status.conditions if node.status else None) or []:
             if current.type == self._condition.type:
                 return current.status == self._condition.unhealthy_status and current.reason == REPAIR_REASONS[reason]
         return False
+
+    def _taint(self, present: bool) -> None:
+        assert self._taint_key is not None
+        node = self._client.get(Node, self._node)
+        if node.metadata is None:
+            raise RuntimeError(f"the API server returned node {self._node} without metadata")
+        current = [t.to_dict() for t in (node.spec.taints if node.spec else None) or []]
+        wanted = taints_with(current, self._taint_key, present)
+        if wanted != current:
+            body = {"metadata": {"resourceVersion": node.metadata.resourceVersion}, "spec": {"taints": wanted}}
+            self._client.patch(Node, self._node, body, patch_type=PatchType.MERGE)

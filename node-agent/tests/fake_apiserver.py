@@ -139,8 +139,10 @@ class FakeApiServer:
                     wanted = body["metadata"].get("resourceVersion")
                     if wanted is not None and wanted != node["metadata"]["resourceVersion"]:
                         return self._reply(409, status(409, "Conflict"))
+                    if "taints" in body.get("spec", {}):  # a merge patch replaces the list whole
+                        node["spec"]["taints"] = body["spec"]["taints"]
                     labels = node["metadata"].setdefault("labels", {})
-                    for key, value in body["metadata"]["labels"].items():
+                    for key, value in body["metadata"].get("labels", {}).items():
                         if value is None:
                             labels.pop(key, None)
                         else:

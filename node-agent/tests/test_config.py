@@ -69,6 +69,7 @@ def test_host_process_against_a_local_api_server() -> None:
         ([], {"GPU_NODE_AGENT_WINDOW_SECONDS": "-5"}, r"\$GPU_NODE_AGENT_WINDOW_SECONDS='-5': must be at least 0"),
         (["--read-failure-cycles", "2.5"], {}, r"--read-failure-cycles='2.5': not a int"),
         (["--repair-condition", "Ready=False"], {}, r"--repair-condition='Ready=False': .* belongs to the kubelet"),
+        (["--repair-taint"], {}, r"--repair-taint needs --repair-condition"),
         ([], {"GPU_NODE_AGENT_REPAIR_CONDITION": "KWOKUnhealthy"}, r"\$GPU_NODE_AGENT_REPAIR_CONDITION='KWOKUnhealthy'"),
     ],
 )

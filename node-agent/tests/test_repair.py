@@ -170,3 +170,27 @@ def test_the_agent_loop_reports_a_lost_gpu_through_its_condition_sink() -> None:
     reader.lost = True
     loop.cycle()
     assert sink.seen == [OK, GPU_LOST]
+
+
+TAINT = "node-agent.gpu-node-pools.io/gpu-unhealthy"
+GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
+
+
+def test_with_the_taint_an_unhealthy_node_takes_no_new_pods_until_healthy(
+    api: FakeApiServer, token_file: Path
+) -> None:
+    client = make_client(KubeTarget(api_server=api.url, token_file=str(token_file)), timeout_seconds=2)
+    w = ConditionWriter(client, "n1", EKS, FAST, taint_key=TAINT)
+    w.report(NodeHealth(OK), T0)
+    assert api.nodes["n1"]["spec"]["taints"] == [GPU_TAINT]
+    w.report(NodeHealth(XID_CRITICAL), T0 + timedelta(seconds=15))
+    assert api.nodes["n1"]["spec"]["taints"] == [GPU_TAINT, {"key": TAINT, "effect": "NoSchedule"}]
+    # Someone removes it by hand while the GPU is still broken: it comes back.
+    api.nodes["n1"]["spec"]["taints"] = [GPU_TAINT]
+    assert w.report(NodeHealth(XID_CRITICAL), T0 + timedelta(seconds=30))
+    assert api.nodes["n1"]["spec"]["taints"][-1] == {"key": TAINT, "effect": "NoSchedule"}
+    w.report(NodeHealth(OK), T0 + timedelta(seconds=45))
+    assert api.nodes["n1"]["spec"]["taints"] == [GPU_TAINT], "healthy: our taint goes, the GPU taint stays"
+    # Every taint patch carried the resourceVersion it read (a concurrent change answers 409 and is redone).
+    taint_patches = [r for r in api.calls("PATCH") if r[1].split("?")[0] == "/api/v1/nodes/n1"]
+    assert taint_patches and all("resourceVersion" in body["metadata"] for _, _, body, _ in taint_patches)

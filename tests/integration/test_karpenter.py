@@ -233,6 +233,7 @@ def test_a_critical_xid_gets_the_node_replaced_by_a_fresh_one_while_its_pods_mov
     [container] = ds["spec"]["template"]["spec"]["containers"]
     repair = next(e["value"] for e in container["env"] if e["name"] == "GPU_NODE_AGENT_REPAIR_CONDITION")
     assert repair == "KWOKUnhealthy=True", "the local stack writes the condition the kwok provider repairs"
+    assert any(e["name"] == "GPU_NODE_AGENT_REPAIR_TAINT" and e["value"] == "true" for e in container["env"])
     token, trace = tmp_path / "token", tmp_path / "trace.yaml"
     token.write_text(local_cluster.pod_bound_token(agent_pod, ds["spec"]["template"]["spec"]["serviceAccountName"]))
     trace.write_text(yaml.safe_dump(BROKEN_GPU))
@@ -242,7 +243,7 @@ def test_a_critical_xid_gets_the_node_replaced_by_a_fresh_one_while_its_pods_mov
         [str(Path(sys.executable).parent / "gpu-node-agent"), "run", "--gpu-source", f"simulated:{trace}",
          "--node-name", broken, "--namespace", agent_ns, "--api-server", server, "--token-file", str(token),
          "--ca-file", ca, "--address", "127.0.0.1", "--port", "0", "--interval", "1",
-         "--repair-condition", repair],
+         "--repair-condition", repair, "--repair-taint"],
         stdout=log.open("w"), stderr=subprocess.STDOUT,
     )
     try:
@@ -253,6 +254,8 @@ def test_a_critical_xid_gets_the_node_replaced_by_a_fresh_one_while_its_pods_mov
 
         marked = wait_for(condition, 60, f"KWOKUnhealthy=True on {broken}")
         assert marked.reason == "CriticalXid"
+        wait_for(lambda: any(t.key.endswith("/gpu-unhealthy") and t.effect == "NoSchedule"
+                             for t in core.read_node(broken).spec.taints or []), 30, f"the repair taint on {broken}")
         ready = next(c for c in core.read_node_status(broken).status.conditions if c.type == "Ready")
         assert ready.status == "True", "the kubelet still says Ready: only the agent's condition calls for repair"
 

@@ -79,7 +79,27 @@ def test_agent_may_not_change_taints(local_cluster: LocalCluster, agent: tuple[A
     as_agent, node_x, _, _ = agent
     taints = local_cluster.core().read_node(node_x).spec.taints or []
     assert taints, f"GPU node {node_x} should be tainted"
-    denied(lambda: as_agent.patch_node(node_x, {"spec": {"taints": []}}), "the node agent may not change spec")
+    denied(lambda: as_agent.patch_node(node_x, {"spec": {"taints": []}}),
+           "the node agent may only add or remove its own taint")
+
+
+def test_agent_may_add_and_remove_only_its_own_repair_taint(
+    local_cluster: LocalCluster, agent: tuple[Any, str, str, str]
+) -> None:
+    as_agent, node_x, node_y, prefix = agent
+    taints = [{"key": t.key, "value": t.value, "effect": t.effect}
+              for t in local_cluster.core().read_node(node_x).spec.taints or []]
+    ours = {"key": f"{prefix}gpu-unhealthy", "effect": "NoSchedule"}
+    as_agent.patch_node(node_x, {"spec": {"taints": [*taints, ours]}})
+    assert ours["key"] in {t.key for t in local_cluster.core().read_node(node_x).spec.taints}
+    as_agent.patch_node(node_x, {"spec": {"taints": taints}})
+    assert ours["key"] not in {t.key for t in local_cluster.core().read_node(node_x).spec.taints}
+    denied(lambda: as_agent.patch_node(node_x, {"spec": {"taints": [*taints, {**ours, "effect": "NoExecute"}]}}),
+           "is NoSchedule without a value")
+    denied(lambda: as_agent.patch_node(node_y, {"spec": {"taints": [ours]}}),
+           "the node agent may only change the Node its pod runs on")
+    denied(lambda: as_agent.patch_node(node_x, {"spec": {"unschedulable": True}}),
+           "the node agent may not change spec.unschedulable")
 
 
 def test_agent_may_not_change_annotations(agent: tuple[Any, str, str, str]) -> None:

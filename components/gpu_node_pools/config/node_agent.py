@@ -80,6 +80,12 @@ class NodeRepairConfig(ConfigModel):
         default="False",
         description="the status that means unhealthy: False for AcceleratedHardwareReady, True for KWOKUnhealthy",
     )
+    taint: bool = Field(
+        default=False,
+        description="also taint an unhealthy node `<prefix>gpu-unhealthy:NoSchedule` until it is healthy, so no new "
+        "pod lands on it while it waits for repair (the admission policy then allows exactly that taint)",
+    )
+
     @field_validator("condition_type")
     @classmethod
     def _condition_type(cls, value: str) -> str:

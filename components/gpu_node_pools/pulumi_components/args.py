@@ -582,6 +582,8 @@ class NodeRepairConfig(TypedDict):
     """the node condition type: AcceleratedHardwareReady (EKS, Karpenter's AWS repair policy), KWOKUnhealthy (Karpenter's kwok provider). Default: "AcceleratedHardwareReady"."""
     unhealthy_status: NotRequired[NodeRepairUnhealthyStatus]
     """the status that means unhealthy: False for AcceleratedHardwareReady, True for KWOKUnhealthy. Default: "False"."""
+    taint: NotRequired[bool]
+    """also taint an unhealthy node `<prefix>gpu-unhealthy:NoSchedule` until it is healthy, so no new pod lands on it while it waits for repair (the admission policy then allows exactly that taint). Default: false."""
 
 
 class NodeAgentConfig(TypedDict):
@@ -622,7 +624,7 @@ class NodeAgentConfig(TypedDict):
     resources: NotRequired[ContainerResources]
     """requests and limits. Default: cpu="20m", memory="64Mi", cpuLimit="200m", memoryLimit="128Mi", ephemeralStorage="32Mi", ephemeralStorageLimit="128Mi"."""
     node_repair: NotRequired[NodeRepairConfig]
-    """the node condition node repair acts on (docs/node-agent.md). Default: enabled=true, conditionType="AcceleratedHardwareReady", unhealthyStatus="False"."""
+    """the node condition node repair acts on (docs/node-agent.md). Default: enabled=true, conditionType="AcceleratedHardwareReady", unhealthyStatus="False", taint=false."""
     extra_tolerations: NotRequired[list[TolerationConfig]]
     """for other taints the GPU pools carry (e.g. a spot taint). Default: []."""
 
@@ -779,7 +781,7 @@ class PlatformConfig(TypedDict):
     tenants: NotRequired[list[TenantNamespaceConfig]]
     """tenant namespaces with guardrails. Default: []."""
     node_agent: NotRequired[NodeAgentConfig]
-    """the NVML node agent. Default: enabled=true, namespace="gpu-node-agent", prefix="node-agent.gpu-node-pools.io/", intervalSeconds=15, settleSeconds=60, minWriteIntervalSeconds=30, port=9402, metricsScrapers=["monitoring"], gfdLabels=false, podResources=false, nvidiaVisibleDevices="all", nvidiaDriverCapabilities="utility", resources={"cpu": "20m", "memory": "64Mi", "cpuLimit": "200m", "memoryLimit": "128Mi", "ephemeralStorage": "32Mi", "ephemeralStorageLimit": "128Mi"}, nodeRepair={"enabled": true, "conditionType": "AcceleratedHardwareReady", "unhealthyStatus": "False"}."""
+    """the NVML node agent. Default: enabled=true, namespace="gpu-node-agent", prefix="node-agent.gpu-node-pools.io/", intervalSeconds=15, settleSeconds=60, minWriteIntervalSeconds=30, port=9402, metricsScrapers=["monitoring"], gfdLabels=false, podResources=false, nvidiaVisibleDevices="all", nvidiaDriverCapabilities="utility", resources={"cpu": "20m", "memory": "64Mi", "cpuLimit": "200m", "memoryLimit": "128Mi", "ephemeralStorage": "32Mi", "ephemeralStorageLimit": "128Mi"}, nodeRepair={"enabled": true, "conditionType": "AcceleratedHardwareReady", "unhealthyStatus": "False", "taint": false}."""
     karpenter: NotRequired[KarpenterConfig]
     """Karpenter (EKS): controller, EC2NodeClass, interruption queue. Default: enabled=false, version="1.15.0", controller={"image": "public.ecr.aws/karpenter/controller:1.15.0", "replicas": 2, "resources": {"cpu": "1", "memory": "1Gi", "cpuLimit": "1", "memoryLimit": "1Gi", "ephemeralStorage": "32Mi", "ephemeralStorageLimit": "128Mi"}, "logLevel": "info"}, nodeClass={"amiAlias": "al2023@v20260520", "rootVolumeSize": 200, "tags": {}}, interruptionQueue={"enabled": true, "messageRetentionSeconds": 300}."""
     alerts: NotRequired[AlertsConfig]
@@ -931,7 +933,7 @@ class NodeAgentArgs(TypedDict):
     resources: NotRequired[ContainerResources]
     """requests and limits. Default: cpu="20m", memory="64Mi", cpuLimit="200m", memoryLimit="128Mi", ephemeralStorage="32Mi", ephemeralStorageLimit="128Mi"."""
     node_repair: NotRequired[NodeRepairConfig]
-    """the node condition node repair acts on (docs/node-agent.md). Default: enabled=true, conditionType="AcceleratedHardwareReady", unhealthyStatus="False"."""
+    """the node condition node repair acts on (docs/node-agent.md). Default: enabled=true, conditionType="AcceleratedHardwareReady", unhealthyStatus="False", taint=false."""
     extra_tolerations: NotRequired[list[TolerationConfig]]
     """for other taints the GPU pools carry (e.g. a spot taint). Default: []."""
     isolation: NotRequired[IsolationConfig]
@@ -1005,4 +1007,4 @@ class MonitoringArgs(TypedDict):
     rule_labels: NotRequired[dict[str, str]]
     """labels on the PrometheusRule and PodMonitor, e.g. {release: kube-prometheus-stack} for its default selectors. Default: {}."""
     node_agent: NotRequired[NodeAgentConfig]
-    """where the node agent runs (namespace, port), as deployed. Default: enabled=true, namespace="gpu-node-agent", prefix="node-agent.gpu-node-pools.io/", intervalSeconds=15, settleSeconds=60, minWriteIntervalSeconds=30, port=9402, metricsScrapers=["monitoring"], gfdLabels=false, podResources=false, nvidiaVisibleDevices="all", nvidiaDriverCapabilities="utility", resources={"cpu": "20m", "memory": "64Mi", "cpuLimit": "200m", "memoryLimit": "128Mi", "ephemeralStorage": "32Mi", "ephemeralStorageLimit": "128Mi"}, nodeRepair={"enabled": true, "conditionType": "AcceleratedHardwareReady", "unhealthyStatus": "False"}."""
+    """where the node agent runs (namespace, port), as deployed. Default: enabled=true, namespace="gpu-node-agent", prefix="node-agent.gpu-node-pools.io/", intervalSeconds=15, settleSeconds=60, minWriteIntervalSeconds=30, port=9402, metricsScrapers=["monitoring"], gfdLabels=false, podResources=false, nvidiaVisibleDevices="all", nvidiaDriverCapabilities="utility", resources={"cpu": "20m", "memory": "64Mi", "cpuLimit": "200m", "memoryLimit": "128Mi", "ephemeralStorage": "32Mi", "ephemeralStorageLimit": "128Mi"}, nodeRepair={"enabled": true, "conditionType": "AcceleratedHardwareReady", "unhealthyStatus": "False", "taint": false}."""
