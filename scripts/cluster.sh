@@ -113,6 +113,9 @@ components:
       - {name: GNP_KARPENTER_CRDS, value: "$GNP_KARPENTER_CRDS"}
       - {name: GNP_KUBECTL, value: "$GNP_KUBECTL"}
       - {name: DISABLE_LEADER_ELECTION, value: "true"}
+      # Node repair on, as on EKS: the kwok provider replaces a node whose KWOKUnhealthy condition (written by the
+      # node agent, stacks/local.yaml nodeAgent.nodeRepair) has been True for 30 s.
+      - {name: FEATURE_GATES, value: "NodeRepair=true"}
       - {name: METRICS_PORT, value: "$metrics_port"}
       - {name: HEALTH_PROBE_PORT, value: "$health_port"}
 YAML

@@ -3,9 +3,11 @@ Prometheus scraping them with the stack's scrape config and evaluating the stack
 
 Each agent is a host process for one node: it replays that node's simulated GPU scenario and authenticates with a
 TokenRequest token bound to the agent DaemonSet's (kwok-simulated) pod on that node, so the API server puts the
-node's name in the token and the admission policy checks every label write exactly as on a real node. The
-supervisor restarts whatever dies (backoff 1 s doubling to 30 s): one crashing agent never touches the others,
-and Prometheus keeps scraping the rest. Tokens are renewed every TOKEN_RENEW_SECONDS (the agent re-reads its token
+node's name in the token and the admission policy checks every label write exactly as on a real node. As the
+DaemonSet would, the supervisor follows the agent pods every RECONCILE_SECONDS: a GPU node that comes (one Karpenter
+launched) gets its agent and a Prometheus target, one that goes has its agent stopped and its target dropped
+(Prometheus reloads its config). It restarts whatever dies (backoff 1 s doubling to 30 s): one crashing agent never
+touches the others, and Prometheus keeps scraping the rest. Tokens are renewed every TOKEN_RENEW_SECONDS (the agent re-reads its token
 file on 401). State goes to <dir>/state.json: {"agents": {node: {pid, port, restarts}}, "prometheus": {...}}.
 
     python scripts/local_observability.py --dir DIR --kubectl PATH --kubeconfig FILE --prometheus PATH \
@@ -23,6 +25,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +40,7 @@ AGENT_NAME = "gpu-node-agent"
 TOKEN_SECONDS, TOKEN_RENEW_SECONDS = 3600, 1800
 BACKOFF_FIRST, BACKOFF_MAX = 1.0, 30.0
 POLL_SECONDS = 1.0
+RECONCILE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -51,11 +55,29 @@ def plan_agents(
     pods: Sequence[Mapping[str, Any]], base_port: int, scenarios: Mapping[str, Path], default_scenarios: Sequence[Path]
 ) -> list[AgentPlan]:
     """One agent per node that runs an agent pod, in node order; ports from base_port up."""
+    return reconcile({}, pods, base_port, scenarios, default_scenarios)[0]
+
+
+def reconcile(
+    running: Mapping[str, int],
+    pods: Sequence[Mapping[str, Any]],
+    base_port: int,
+    scenarios: Mapping[str, Path],
+    default_scenarios: Sequence[Path],
+) -> tuple[list[AgentPlan], list[str]]:
+    """(agents to start, nodes whose agent to stop) to go from `running` (node -> port) to one agent per node that
+    runs an agent pod. New agents take the lowest free ports from base_port, in node order; the default scenarios
+    alternate by the node's place among all nodes, so a node keeps its scenario while others come and go."""
     by_node = {p["spec"]["nodeName"]: p["metadata"]["name"] for p in pods if p.get("spec", {}).get("nodeName")}
-    return [
-        AgentPlan(node, by_node[node], base_port + i, scenarios.get(node, default_scenarios[i % len(default_scenarios)]))
-        for i, node in enumerate(sorted(by_node))
+    taken = set(running.values())
+    ports = (port for port in range(base_port, base_port + 65536) if port not in taken)
+    order = {node: i for i, node in enumerate(sorted(set(by_node) | set(running)))}
+    start = [
+        AgentPlan(node, by_node[node], next(ports),
+                  scenarios.get(node, default_scenarios[order[node] % len(default_scenarios)]))
+        for node in sorted(by_node) if node not in running
     ]
+    return start, sorted(node for node in running if node not in by_node)
 
 
 def prometheus_config(
@@ -192,35 +214,72 @@ def main(argv: list[str] | None = None) -> int:
     kube = Kube(args.kubectl, args.kubeconfig)
     server = kube.server(workdir / "ca.crt")
     overrides = {node: Path(path).resolve() for node, path in (s.split("=", 1) for s in args.scenario)}
-    plans = plan_agents(kube.agent_pods(agent_config.namespace), args.agent_base_port, overrides,
-                        [ROOT / "node-agent" / "examples" / s for s in SCENARIOS])
+    defaults = [ROOT / "node-agent" / "examples" / s for s in SCENARIOS]
+    plans = plan_agents(kube.agent_pods(agent_config.namespace), args.agent_base_port, overrides, defaults)
     if not plans:
         log(f"no running {AGENT_NAME} pod in namespace {agent_config.namespace}: is the stack deployed?")
         return 1
 
     agent_bin = str(Path(sys.executable).parent / "gpu-node-agent")
-    children: list[Child] = []
-    for plan in plans:
+    # As the DaemonSet's env sets it: the node repair condition, unless nodeAgent.nodeRepair is off.
+    repair = ["--repair-condition", agent_config.node_repair.agent_flag] if agent_config.node_repair.enabled else []
+    repair += ["--repair-taint"] if repair and agent_config.node_repair.taint else []
+
+    def agent_child(plan: AgentPlan) -> Child:
         token = workdir / f"token-{plan.node}"
         token.write_text(kube.token(agent_config.namespace, plan.pod))
         argv = [agent_bin, "run", "--gpu-source", f"simulated:{plan.scenario}", "--node-name", plan.node,
                 "--namespace", agent_config.namespace, "--prefix", agent_config.prefix,
                 "--api-server", server, "--token-file", str(token), "--ca-file", str(workdir / "ca.crt"),
                 "--address", "127.0.0.1", "--port", str(plan.port), "--interval", str(args.interval),
-                "--settle-seconds", str(args.settle_seconds), "--min-write-interval", str(args.min_write_interval)]
-        children.append(Child(f"agent {plan.node}", argv, workdir / "logs" / f"agent-{plan.node}.log",
-                              extra={"node": plan.node, "pod": plan.pod, "port": plan.port, "token": token}))
+                "--settle-seconds", str(args.settle_seconds), "--min-write-interval", str(args.min_write_interval),
+                *repair]
+        return Child(f"agent {plan.node}", argv, workdir / "logs" / f"agent-{plan.node}.log",
+                     extra={"node": plan.node, "pod": plan.pod, "port": plan.port, "token": token})
 
-    targets = {f"127.0.0.1:{p.port}": p.node for p in plans}
-    job = scrape_config(agent_config, targets=targets, interval=args.scrape_interval)
+    agents = {plan.node: agent_child(plan) for plan in plans}
+    prometheus_url = f"http://127.0.0.1:{args.prometheus_port}"
+
+    def write_prometheus_config() -> None:
+        targets = {f"127.0.0.1:{c.extra['port']}": node for node, c in sorted(agents.items())}
+        job = scrape_config(agent_config, targets=targets, interval=args.scrape_interval)
+        config = prometheus_config(job, args.prometheus_port, args.scrape_interval, args.evaluation_interval)
+        (workdir / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+
     (workdir / "rules.yaml").write_text(rule_file_yaml(alerts))
-    (workdir / "prometheus.yml").write_text(yaml.safe_dump(
-        prometheus_config(job, args.prometheus_port, args.scrape_interval, args.evaluation_interval), sort_keys=False))
-    children.append(Child("prometheus", [
+    write_prometheus_config()
+    prometheus = Child("prometheus", [
         args.prometheus, f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={workdir / 'tsdb'}",
         "--storage.tsdb.retention.time=6h", f"--web.listen-address=127.0.0.1:{args.prometheus_port}",
         "--web.enable-lifecycle",
-    ], workdir / "logs" / "prometheus.log", extra={"url": f"http://127.0.0.1:{args.prometheus_port}"}))
+    ], workdir / "logs" / "prometheus.log", extra={"url": prometheus_url})
+
+    def follow_nodes() -> None:
+        """Starts an agent for each GPU node that came, stops the agent of each that went; then Prometheus
+        scrapes the new set."""
+        try:
+            pods = kube.agent_pods(agent_config.namespace)
+        except (RuntimeError, subprocess.TimeoutExpired) as error:  # API server away (outage drills): try later
+            log(f"listing agent pods failed, keeping the agents as they are: {error}")
+            return
+        ports = {node: int(c.extra["port"]) for node, c in agents.items()}
+        start, stop_nodes = reconcile(ports, pods, args.agent_base_port, overrides, defaults)
+        for node in stop_nodes:
+            log(f"node {node} has no agent pod any more: stopping its agent")
+            agents.pop(node).stop()
+        for plan in start:
+            try:
+                agents[plan.node] = agent_child(plan)
+            except RuntimeError as error:  # the pod went again before its token was issued
+                log(f"no token for the agent pod {plan.pod} on {plan.node}: {error}")
+                continue
+            log(f"new GPU node {plan.node}: starting its agent on :{plan.port}")
+        if start or stop_nodes:
+            write_prometheus_config()
+            try:
+                urllib.request.urlopen(urllib.request.Request(f"{prometheus_url}/-/reload", method="POST"), timeout=5)
+            except OSError as error:  # not up yet: it reads the new file when it starts
+                log(f"Prometheus reload failed ({error}); it reads prometheus.yml when it starts")
 
     stopping = False
 
@@ -231,30 +290,32 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     log(f"{len(plans)} agents ({', '.join(p.node for p in plans)}) and Prometheus on :{args.prometheus_port}")
-    renewed = time.monotonic()
+    renewed = followed = time.monotonic()
     try:
         while not stopping and workdir.is_dir():
             now = time.monotonic()
             if now - renewed > TOKEN_RENEW_SECONDS:
-                for child in children:
-                    if "token" in child.extra:
-                        try:
-                            child.extra["token"].write_text(kube.token(agent_config.namespace, child.extra["pod"]))
-                        except RuntimeError as error:
-                            log(f"token renewal for {child.name} failed: {error}")
+                for child in agents.values():
+                    try:
+                        child.extra["token"].write_text(kube.token(agent_config.namespace, child.extra["pod"]))
+                    except RuntimeError as error:
+                        log(f"token renewal for {child.name} failed: {error}")
                 renewed = now
-            for child in children:
+            if now - followed > RECONCILE_SECONDS:
+                follow_nodes()
+                followed = now
+            for child in [*agents.values(), prometheus]:
                 child.poll(now)
-            write_state(workdir / "state.json", children)
+            write_state(workdir / "state.json", list(agents.values()), prometheus)
             time.sleep(POLL_SECONDS)
     finally:
-        for child in children:
+        for child in [*agents.values(), prometheus]:
             child.stop()
     log("stopped")
     return 0
 
 
-def write_state(path: Path, children: Sequence[Child]) -> None:
+def write_state(path: Path, agents: Sequence[Child], prometheus: Child) -> None:
     def entry(child: Child) -> dict[str, Any]:
         pid = child.proc.pid if child.proc is not None and child.proc.poll() is None else None
         public = {k: v for k, v in child.extra.items() if k != "token"}
@@ -262,8 +323,8 @@ def write_state(path: Path, children: Sequence[Child]) -> None:
 
     state = {
         "updated": time.time(),
-        "agents": {c.extra["node"]: entry(c) for c in children if "node" in c.extra},
-        "prometheus": next(entry(c) for c in children if c.name == "prometheus"),
+        "agents": {c.extra["node"]: entry(c) for c in agents},
+        "prometheus": entry(prometheus),
     }
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(state, indent=1))

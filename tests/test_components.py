@@ -407,6 +407,19 @@ def test_addon_versions_are_resolved_for_the_cluster_version_unless_pinned() -> 
                         "coredns": "v1.11.4-eksbuild.2"}
 
 
+def test_the_node_monitoring_agent_add_on_comes_only_when_enabled_and_then_alone_writes_the_gpu_condition() -> None:
+    resources = dev_with(**{"gpu-node-pools:cluster": dev_cluster(
+        addons={"eks-node-monitoring-agent": {"enabled": True}}
+    )})
+    addons = {a.inputs["addonName"]: a for a in of_type(resources, ADDON)}
+    assert "eks-node-monitoring-agent" in addons
+    groups = of_type(resources, NODE_GROUP)
+    assert {g.name for g in groups} <= set(addons["eks-node-monitoring-agent"].depends_on)
+    (agent,) = [r for r in of_type(resources, "kubernetes:apps/v1:DaemonSet") if r.name.endswith("gpu-node-agent")]
+    env = {e["name"] for e in agent.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert "GPU_NODE_AGENT_REPAIR_CONDITION" not in env
+
+
 @pytest.mark.parametrize(
     ("tenants", "agent", "device_plugin", "enforced"),
     [

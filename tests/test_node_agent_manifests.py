@@ -177,7 +177,14 @@ def test_token_is_projected_pod_bound_and_expiring() -> None:
 @pytest.mark.parametrize(
     ("kind", "name", "rules"),
     [
-        ("ClusterRole", "gpu-node-agent", [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "patch"]}]),
+        (
+            "ClusterRole",
+            "gpu-node-agent",
+            [
+                {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "patch"]},
+                {"apiGroups": [""], "resources": ["nodes/status"], "verbs": ["patch"]},
+            ],
+        ),
         (
             "Role",
             "gpu-node-agent",
@@ -281,7 +288,7 @@ def policy_text(policy: dict[str, Any]) -> str:
 def test_policies_match_only_the_agents_service_account(config: dict[str, Any]) -> None:
     objects = build(config)
     user = node_agent_service_account(NodeAgentConfig.model_validate(config))
-    for name in ("gpu-node-agent-node-labels", "gpu-node-agent-leases"):
+    for name in ("gpu-node-agent-node-labels", "gpu-node-agent-node-condition", "gpu-node-agent-leases"):
         policy = one(objects, "ValidatingAdmissionPolicy", name)
         assert policy["spec"]["failurePolicy"] == "Fail"
         assert policy["spec"]["matchConditions"] == [
@@ -294,7 +301,7 @@ def test_policies_match_only_the_agents_service_account(config: dict[str, Any]) 
 def test_node_policy_confines_the_agent_to_its_prefix_on_its_own_node() -> None:
     policy = one(build(CONFIGS["custom"]), "ValidatingAdmissionPolicy", "gpu-node-agent-node-labels")
     (rule,) = policy["spec"]["matchConstraints"]["resourceRules"]
-    assert rule["resources"] == ["nodes", "nodes/status"] and set(rule["operations"]) == {"CREATE", "UPDATE", "DELETE"}
+    assert rule["resources"] == ["nodes"] and set(rule["operations"]) == {"CREATE", "UPDATE", "DELETE"}
     text = policy_text(policy)
     assert f"object.metadata.name == request.userInfo.extra['{NODE_NAME_CLAIM}'][0]" in text
     assert text.count("k.startsWith('gpu.example.com/')") == 2  # no foreign label changed, none removed
@@ -437,3 +444,142 @@ def test_node_policy_cel_allows_only_own_labels(
     # An evaluation error comes back as a value, not an exception: only a real boolean true passes.
     passed = [isinstance(v, (bool, celpy.celtypes.BoolType)) and bool(v) for v in verdicts]
     assert all(passed) is allowed, verdicts
+
+
+def test_node_repair_sets_the_agents_condition_and_off_takes_away_its_status_rights() -> None:
+    on = build({"nodeRepair": {"conditionType": "KWOKUnhealthy", "unhealthyStatus": "True"}})
+    assert env(on)["GPU_NODE_AGENT_REPAIR_CONDITION"] == "KWOKUnhealthy=True"
+    assert env(build())["GPU_NODE_AGENT_REPAIR_CONDITION"] == "AcceleratedHardwareReady=False"
+    off = build({"nodeRepair": {"enabled": False}})
+    assert "GPU_NODE_AGENT_REPAIR_CONDITION" not in env(off)
+    assert one(off, "ClusterRole", "gpu-node-agent")["rules"] == [
+        {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "patch"]}
+    ]
+    # The status policy stays, denying every status change: a second fence if RBAC is widened by hand.
+    policy = one(off, "ValidatingAdmissionPolicy", "gpu-node-agent-node-condition")
+    assert policy["spec"]["matchConstraints"]["resourceRules"][0]["resources"] == ["nodes/status"]
+
+
+@pytest.mark.parametrize(
+    ("node_repair", "message"),
+    [
+        ({"conditionType": "Ready"}, "belongs to the kubelet"),
+        ({"conditionType": "gpu-ok"}, "letters and digits"),
+        ({"unhealthyStatus": "false"}, "unhealthyStatus"),
+    ],
+)
+def test_a_bad_repair_condition_is_rejected_naming_the_key(node_repair: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        NodeAgentConfig.model_validate({"image": NODE_AGENT_IMAGE, "nodeRepair": node_repair})
+
+
+_OLD_STATUS: dict[str, Any] = {
+    "metadata": {"name": "n1", "labels": {"a": "b"}},
+    "spec": {},
+    "status": {
+        "capacity": {"cpu": "8"},
+        "conditions": [
+            {"type": "Ready", "status": "True", "reason": "KubeletReady"},
+            {"type": "KWOKUnhealthy", "status": "False", "reason": "GpuHealthy"},
+        ],
+    },
+}
+
+
+def _status_changed(change: Any) -> dict[str, Any]:
+    import copy
+
+    node = copy.deepcopy(_OLD_STATUS)
+    change(node)
+    return node
+
+
+def _set_condition(kind: str, status: str) -> Any:
+    def change(node: dict[str, Any]) -> None:
+        conditions = [c for c in node["status"]["conditions"] if c["type"] != kind]
+        node["status"]["conditions"] = [*conditions, {"type": kind, "status": status, "reason": "CriticalXid"}]
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("enabled", "request_", "change", "allowed"),
+    [
+        (True, _request(), _set_condition("KWOKUnhealthy", "True"), True),
+        (True, _request(), lambda n: n["status"]["conditions"].pop(), True),
+        (True, _request(("n2",)), _set_condition("KWOKUnhealthy", "True"), False),
+        (True, _request(None), _set_condition("KWOKUnhealthy", "True"), False),
+        (True, _request(), _set_condition("Ready", "False"), False),
+        (True, _request(), _set_condition("AcceleratedHardwareReady", "False"), False),
+        (True, _request(), lambda n: n["status"]["capacity"].update({"nvidia.com/gpu": "8"}), False),
+        (False, _request(), _set_condition("KWOKUnhealthy", "True"), False),
+        (False, _request(), lambda n: None, True),
+    ],
+    ids=["own-condition", "own-condition-removed", "other-node", "no-node-claim", "ready", "other-type",
+         "capacity", "repair-off", "repair-off-no-change"],
+)
+def test_condition_policy_cel_allows_only_the_repair_condition(
+    enabled: bool, request_: dict[str, Any], change: Any, allowed: bool
+) -> None:
+    celpy = pytest.importorskip("celpy")
+    config = {"nodeRepair": {"enabled": enabled, "conditionType": "KWOKUnhealthy", "unhealthyStatus": "True"}}
+    policy = one(build(config), "ValidatingAdmissionPolicy", "gpu-node-agent-node-condition")
+    activation = {
+        "request": celpy.json_to_cel(request_),
+        "object": celpy.json_to_cel(_status_changed(change)),
+        "oldObject": celpy.json_to_cel(_OLD_STATUS),
+    }
+    environment = celpy.Environment()
+    verdicts = [
+        environment.program(environment.compile(v["expression"])).evaluate(activation)
+        for v in policy["spec"]["validations"]
+    ]
+    passed = [isinstance(v, (bool, celpy.celtypes.BoolType)) and bool(v) for v in verdicts]
+    assert all(passed) is allowed, verdicts
+
+
+_TAINT = f"{_P}gpu-unhealthy"
+
+
+def _taints(*extra: dict[str, Any]) -> Any:
+    def change(node: dict[str, Any]) -> None:
+        node["spec"]["taints"] = [*node["spec"]["taints"], *extra]
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("taint_on", "change", "allowed"),
+    [
+        (True, _taints({"key": _TAINT, "effect": "NoSchedule"}), True),
+        (True, lambda n: None, True),
+        (True, _taints({"key": _TAINT, "effect": "NoExecute"}), False),
+        (True, _taints({"key": _TAINT, "value": "x", "effect": "NoSchedule"}), False),
+        (True, _taints({"key": "example.com/other", "effect": "NoSchedule"}), False),
+        (True, lambda n: n["spec"].update({"taints": []}), False),
+        (True, lambda n: n["spec"].update({"unschedulable": True}), False),
+        (False, _taints({"key": _TAINT, "effect": "NoSchedule"}), False),
+    ],
+    ids=["own-taint", "no-change", "own-taint-noexecute", "own-taint-with-value", "other-taint", "gpu-taint-removed",
+         "cordon", "taint-off"],
+)
+def test_node_policy_cel_allows_the_repair_taint_only_when_configured(taint_on: bool, change: Any, allowed: bool) -> None:
+    celpy = pytest.importorskip("celpy")
+    policy = one(build({"nodeRepair": {"taint": taint_on}}), "ValidatingAdmissionPolicy", "gpu-node-agent-node-labels")
+    activation = {
+        "request": celpy.json_to_cel(_request()),
+        "object": celpy.json_to_cel(_changed(change)),
+        "oldObject": celpy.json_to_cel(_OLD_NODE),
+    }
+    environment = celpy.Environment()
+    verdicts = [
+        environment.program(environment.compile(v["expression"])).evaluate(activation)
+        for v in policy["spec"]["validations"]
+    ]
+    passed = [isinstance(v, (bool, celpy.celtypes.BoolType)) and bool(v) for v in verdicts]
+    assert all(passed) is allowed, verdicts
+
+
+def test_the_repair_taint_is_the_agents_switch_too() -> None:
+    assert env(build({"nodeRepair": {"taint": True}}))["GPU_NODE_AGENT_REPAIR_TAINT"] == "true"
+    assert "GPU_NODE_AGENT_REPAIR_TAINT" not in env(build())

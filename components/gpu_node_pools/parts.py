@@ -245,7 +245,7 @@ IN_CLUSTER_PARTS: tuple[InClusterPart[Any], ...] = (
     ),
     InClusterPart(
         key="nodeAgent", component="NodeAgent", args_model=NodeAgentArgs,
-        instances=lambda c: _section("node-agent", NodeAgentArgs, c.node_agent, c),
+        instances=lambda c: _section("node-agent", NodeAgentArgs, c.node_agent_deployed, c),
         build=lambda a: build_node_agent(a, a.isolation.contract()),
     ),
     # Not offered alone (no args model): its component also declares AWS resources (IAM, the interruption

@@ -18,6 +18,7 @@ from .labels import GFD_KEYS
 from .health import READ_FAILURE_CYCLES
 from .podresources import DEFAULT_SOCKET as DEFAULT_POD_RESOURCES_SOCKET
 from .policy import DEFAULT_MAX_WRITES_PER_HOUR, DEFAULT_MIN_INTERVAL_SECONDS, DEFAULT_SETTLE_SECONDS
+from .repair import RepairCondition, parse_repair_condition
 from .window import DEFAULT_WINDOW_SECONDS
 
 __all__ = [
@@ -67,6 +68,8 @@ class RunConfig:
     log_level: str = "INFO"
     pod_resources: bool = False
     pod_resources_socket: str = DEFAULT_POD_RESOURCES_SOCKET
+    repair_condition: RepairCondition | None = None
+    repair_taint: bool = False
 
     @property
     def owned_extra_keys(self) -> tuple[str, ...]:
@@ -148,6 +151,13 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
         "GPU_NODE_AGENT_POD_RESOURCES_SOCKET",
         f"the kubelet's pod-resources socket (default {DEFAULT_POD_RESOURCES_SOCKET})",
     ),
+    (
+        "repair_condition",
+        "--repair-condition",
+        "GPU_NODE_AGENT_REPAIR_CONDITION",
+        "node condition for node repair, TYPE=STATUS with the status meaning unhealthy (AcceleratedHardwareReady=False "
+        "on EKS, KWOKUnhealthy=True with Karpenter's kwok provider); set on a lost GPU or critical XID (default: none)",
+    ),
 )
 _SWITCHES: tuple[tuple[str, str, str, str], ...] = (
     ("gfd_labels", "--gfd-labels", "GPU_NODE_AGENT_GFD_LABELS", "also write nvidia.com/gpu.product|count|memory"),
@@ -164,6 +174,12 @@ _SWITCHES: tuple[tuple[str, str, str, str], ...] = (
         "GPU_NODE_AGENT_POD_RESOURCES",
         "add pod/namespace/container labels to per-GPU metrics from the kubelet pod-resources API "
         "(needs the gpu-node-agent[pod-resources] extra)",
+    ),
+    (
+        "repair_taint",
+        "--repair-taint",
+        "GPU_NODE_AGENT_REPAIR_TAINT",
+        "with --repair-condition: also taint an unhealthy node <prefix>gpu-unhealthy:NoSchedule until it is healthy",
     ),
 )
 
@@ -235,6 +251,13 @@ class _Values:
         raise ConfigError(f"{source}={value!r}: expected true or false")
 
 
+def _missing(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is None
+    except ModuleNotFoundError:  # the parent package (`google`) is absent
+        return True
+
+
 def run_config(args: argparse.Namespace, env: Mapping[str, str]) -> RunConfig:
     values = _Values(args, env)
     gpu_source = values.text("gpu_source", "nvml")
@@ -273,10 +296,19 @@ def run_config(args: argparse.Namespace, env: Mapping[str, str]) -> RunConfig:
         raise ConfigError(
             f"{values.raw('pod_resources_socket')[1]}={pod_resources_socket!r}: must be an absolute socket path"
         )
-    if pod_resources and importlib.util.find_spec("grpc") is None:
+    missing = [name for name in ("h2", "google.protobuf") if pod_resources and _missing(name)]
+    if missing:
         raise ConfigError(
-            f"{values.raw('pod_resources')[1]} needs grpcio: install gpu-node-agent[pod-resources]"
+            f"{values.raw('pod_resources')[1]} needs {' and '.join(missing)}: install gpu-node-agent[pod-resources]"
         )
+    repair_text = values.text("repair_condition", "")
+    try:
+        repair_condition = parse_repair_condition(repair_text) if repair_text else None
+    except ValueError as error:
+        raise ConfigError(f"{values.raw('repair_condition')[1]}={repair_text!r}: {error}") from None
+    repair_taint = values.switch("repair_taint")
+    if repair_taint and repair_condition is None:
+        raise ConfigError(f"{values.raw('repair_taint')[1]} needs --repair-condition (or GPU_NODE_AGENT_REPAIR_CONDITION)")
     return RunConfig(
         gpu_source=gpu_source,
         interval_seconds=values.number("interval", DEFAULT_INTERVAL_SECONDS, minimum=1),
@@ -296,4 +328,6 @@ def run_config(args: argparse.Namespace, env: Mapping[str, str]) -> RunConfig:
         log_level=log_level,
         pod_resources=pod_resources,
         pod_resources_socket=pod_resources_socket,
+        repair_condition=repair_condition,
+        repair_taint=repair_taint,
     )

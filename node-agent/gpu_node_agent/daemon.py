@@ -13,11 +13,12 @@ from prometheus_client import CollectorRegistry, ProcessCollector
 from .config import RunConfig
 from .history import ReadHistory
 from .kubeclient import make_client
-from .lease import Heartbeat
+from .lease import Heartbeat, lease_duration
 from .metrics import AgentCollector
 from .nodelabels import NodeLabeler, ownership
 from .nvml import NvmlReader
 from .podresources import PodResourcesClient
+from .repair import ConditionWriter, repair_taint_key
 from .policy import PublishPolicy
 from .retry import Backoff
 from .runner import Agent, GpuReader, HeartbeatSink, LabelSink
@@ -85,9 +86,12 @@ def serve(config: RunConfig, stop: threading.Event, ready: threading.Event | Non
         else NodeLabeler(client, config.node_name, ownership(config.prefix, config.owned_extra_keys), backoff),
         heartbeat=None
         if client is None
-        else Heartbeat(client, config.node_name, config.namespace, int(3 * config.interval_seconds), backoff),
+        else Heartbeat(client, config.node_name, config.namespace, lease_duration(config.interval_seconds), backoff),
     )
-    # Built here, not in build_agent: grpc is imported only by an agent that asks for pod labels.
+    if client is not None and config.repair_condition is not None:
+        taint = repair_taint_key(config.prefix) if config.repair_taint else None
+        agent.condition = ConditionWriter(client, config.node_name, config.repair_condition, backoff, taint)
+    # Built here, not in build_agent: h2 and protobuf are imported only by an agent that asks for pod labels.
     pods = PodResourcesClient(config.pod_resources_socket) if config.pod_resources else None
     if pods is not None:
         agent.pods = pods.lookup

@@ -1,7 +1,7 @@
 """Which pod holds which GPU: the kubelet's pod-resources API (gRPC v1 `List`) over its unix socket.
 
-Optional (`--pod-resources`). grpc and the generated stubs are imported only when a `PodResourcesClient` is made,
-so the default agent never loads them. A failure never raises into the loop: `lookup()` returns no owners and an
+Optional (`--pod-resources`). The call goes through `grpc_unary` (pure-Python h2, no grpcio) with the generated
+protobuf messages; both are imported only when a `PodResourcesClient` is made, so the default agent never loads them. A failure never raises into the loop: `lookup()` returns no owners and an
 error kind (`socket-missing`, `unavailable`, `deadline-exceeded`, ...) that the metrics count.
 
 Device ids are what the device plugin allocated: a GPU UUID for `nvidia.com/gpu`, a MIG device UUID for
@@ -80,19 +80,21 @@ def _ids(device_ids: Iterable[str]) -> Iterable[str]:
 
 
 class PodResourcesClient:
-    """A channel to the kubelet's socket, kept open across cycles (gRPC reconnects on its own)."""
+    """The kubelet's pod-resources `List`, one short unary call per lookup (`grpc_unary`)."""
+
+    METHOD = "/v1.PodResourcesLister/List"
 
     def __init__(self, socket_path: str = DEFAULT_SOCKET, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS) -> None:
-        import grpc  # lazily: only agents with --pod-resources pay for grpc
+        # Lazily: only agents with --pod-resources pay for h2 and protobuf.
+        from . import grpc_unary
+        from .kubelet_podresources import api_pb2
 
-        from .kubelet_podresources import api_pb2, api_pb2_grpc
-
-        self._grpc: Any = grpc
-        self._request = api_pb2.ListPodResourcesRequest()
+        self._call = grpc_unary.unary_call
+        self._error = grpc_unary.RpcError
+        self._response = api_pb2.ListPodResourcesResponse
+        self._request = api_pb2.ListPodResourcesRequest().SerializeToString()
         self._socket_path = socket_path
         self._timeout = timeout_seconds
-        self._channel = grpc.insecure_channel(f"unix://{socket_path}")
-        self._stub = api_pb2_grpc.PodResourcesListerStub(self._channel)
 
     def lookup(self) -> PodLookup:
         # dcgm-exporter also checks first: a node without the socket (kubelet down, feature gate off, wrong mount)
@@ -100,11 +102,14 @@ class PodResourcesClient:
         if not os.path.exists(self._socket_path):
             return PodLookup({}, "socket-missing")
         try:
-            response = self._stub.List(self._request, timeout=self._timeout)
-        except self._grpc.RpcError as error:
-            code = error.code() if callable(getattr(error, "code", None)) else None
-            return PodLookup({}, code.name.lower().replace("_", "-") if code is not None else "rpc-error")
+            reply = self._call(self._socket_path, self.METHOD, self._request, self._timeout)
+        except self._error as error:
+            return PodLookup({}, error.kind)
+        try:
+            response = self._response.FromString(reply)
+        except Exception:  # noqa: BLE001 - protobuf's DecodeError: a reply that is no ListPodResourcesResponse
+            return PodLookup({}, "bad-reply")
         return PodLookup(device_owners(response))
 
     def close(self) -> None:
-        self._channel.close()
+        """Nothing stays open between lookups."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol
 
+from .health import NodeHealth
 from .history import ReadHistory
 from .labels import LabelContext, LabelSource, desired_labels
 from .podresources import PodLookup
@@ -22,7 +23,7 @@ from .snapshot import NodeSnapshot
 from .state import AgentView
 from .window import LiveWindow
 
-__all__ = ["Agent", "GpuReader", "HeartbeatSink", "LabelSink", "describe_change"]
+__all__ = ["Agent", "ConditionSink", "GpuReader", "HeartbeatSink", "LabelSink", "describe_change"]
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,11 @@ class LabelSink(Protocol):
 
 
 class HeartbeatSink(Protocol):
-    def beat(self, now: datetime) -> None: ...
+    def beat(self, now: datetime) -> bool: ...
+
+
+class ConditionSink(Protocol):
+    def report(self, health: NodeHealth | None, now: datetime) -> bool: ...
 
 
 def describe_change(before: Mapping[str, str], after: Mapping[str, str]) -> str:
@@ -63,6 +68,8 @@ class Agent:
     view: AgentView
     labels: LabelSink | None = None
     heartbeat: HeartbeatSink | None = None
+    # `--repair-condition`: the node condition node repair acts on (repair.py).
+    condition: ConditionSink | None = None
     clock: Callable[[], float] = time.monotonic
     wall: Callable[[], float] = time.time
     publish: PublishState = PublishState()
@@ -100,6 +107,7 @@ class Agent:
             target = dict(self.publish.published)  # repairs drift, e.g. a label someone deleted
         if target is not None:
             self._write(target, now)
+        self._report(health)
         self._beat()
 
     def _write(self, target: dict[str, str], now: float) -> None:
@@ -120,6 +128,15 @@ class Agent:
         if patched:
             log.info("labels written: %s", "drift repaired" if change == "no change" else change)
             self.view = self.view.after_write(True, self.wall())
+
+    def _report(self, health: NodeHealth | None) -> None:
+        if self.condition is None:
+            return
+        try:
+            if self.condition.report(health, datetime.fromtimestamp(self.wall(), tz=timezone.utc)):
+                log.info("repair condition written: %s", health.reason if health else "unknown")
+        except Exception as error:  # noqa: BLE001 - retried next cycle; collection goes on
+            log.error("repair condition write failed, will retry next cycle: %s", error)
 
     def _beat(self) -> None:
         if self.heartbeat is None:

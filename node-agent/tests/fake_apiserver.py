@@ -1,6 +1,7 @@
 """A fake Kubernetes API server at the network boundary: real HTTP, the few endpoints the agent calls.
 
-Nodes: list, GET and merge-PATCH (with resourceVersion preconditions, as the real server checks them).
+Nodes: list, GET and merge-PATCH (with resourceVersion preconditions, as the real server checks them); the status
+subresource takes a strategic merge patch of `status.conditions`, merged by condition type as the real server does.
 Leases: list and server-side apply. Bearer tokens are checked; `failures` queues canned error responses.
 """
 
@@ -115,17 +116,33 @@ class FakeApiServer:
                 )
 
             def _node(self, method: str, name: str, body: Any) -> None:
+                name, _, subresource = name.partition("/")
                 node = fake.nodes.get(name)
-                if node is None:
+                if node is None or subresource not in ("", "status"):
                     return self._reply(404, status(404, "NotFound"))
-                if method == "PATCH":
+                if method == "PATCH" and subresource == "status":
+                    if self.headers.get("Content-Type") != "application/strategic-merge-patch+json":
+                        return self._reply(415, status(415, "UnsupportedMediaType"))
+                    if set(body) != {"status"}:
+                        return self._reply(422, status(422, "Invalid"))  # the status strategy ignores the rest
+                    conditions = node.setdefault("status", {}).setdefault("conditions", [])
+                    for entry in body["status"].get("conditions", []):
+                        at = next((i for i, c in enumerate(conditions) if c["type"] == entry["type"]), None)
+                        if at is None:
+                            conditions.append(entry)
+                        else:
+                            conditions[at] = {**conditions[at], **entry}
+                    node["metadata"]["resourceVersion"] = str(int(node["metadata"]["resourceVersion"]) + 1)
+                elif method == "PATCH":
                     if self.headers.get("Content-Type") != "application/merge-patch+json":
                         return self._reply(415, status(415, "UnsupportedMediaType"))
                     wanted = body["metadata"].get("resourceVersion")
                     if wanted is not None and wanted != node["metadata"]["resourceVersion"]:
                         return self._reply(409, status(409, "Conflict"))
+                    if "taints" in body.get("spec", {}):  # a merge patch replaces the list whole
+                        node["spec"]["taints"] = body["spec"]["taints"]
                     labels = node["metadata"].setdefault("labels", {})
-                    for key, value in body["metadata"]["labels"].items():
+                    for key, value in body["metadata"].get("labels", {}).items():
                         if value is None:
                             labels.pop(key, None)
                         else:

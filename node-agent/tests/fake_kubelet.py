@@ -39,8 +39,15 @@ def response(pods: Iterable[Allocation]) -> api_pb2.ListPodResourcesResponse:
 
 
 class FakeKubelet(api_pb2_grpc.PodResourcesListerServicer):
-    def __init__(self, socket_path: Path, pods: Iterable[Allocation] = (), delay_seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        socket_path: Path,
+        pods: Iterable[Allocation] = (),
+        delay_seconds: float = 0.0,
+        fail_with: grpc.StatusCode | None = None,
+    ) -> None:
         self.socket_path = socket_path
+        self.fail_with = fail_with
         self.answer = response(pods)
         self.delay_seconds = delay_seconds
         self.calls = 0
@@ -51,6 +58,8 @@ class FakeKubelet(api_pb2_grpc.PodResourcesListerServicer):
     def List(self, request: api_pb2.ListPodResourcesRequest, context: grpc.ServicerContext):  # noqa: N802
         self.calls += 1
         time.sleep(self.delay_seconds)
+        if self.fail_with is not None:
+            context.abort(self.fail_with, "scripted failure")
         return self.answer
 
     def __enter__(self) -> FakeKubelet:

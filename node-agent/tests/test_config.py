@@ -68,6 +68,9 @@ def test_host_process_against_a_local_api_server() -> None:
         (["--max-writes-per-hour", "0"], {}, r"--max-writes-per-hour='0': must be at least 1"),
         ([], {"GPU_NODE_AGENT_WINDOW_SECONDS": "-5"}, r"\$GPU_NODE_AGENT_WINDOW_SECONDS='-5': must be at least 0"),
         (["--read-failure-cycles", "2.5"], {}, r"--read-failure-cycles='2.5': not a int"),
+        (["--repair-condition", "Ready=False"], {}, r"--repair-condition='Ready=False': .* belongs to the kubelet"),
+        (["--repair-taint"], {}, r"--repair-taint needs --repair-condition"),
+        ([], {"GPU_NODE_AGENT_REPAIR_CONDITION": "KWOKUnhealthy"}, r"\$GPU_NODE_AGENT_REPAIR_CONDITION='KWOKUnhealthy'"),
     ],
 )
 def test_errors_name_the_value_and_its_source(argv: list[str], env: dict[str, str], message: str) -> None:
@@ -108,10 +111,16 @@ def test_a_relative_pod_resources_socket_is_named() -> None:
         config(["--node-name", "n1", "--pod-resources", "--pod-resources-socket", "kubelet.sock"])
 
 
-def test_pod_resources_without_grpc_installed_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pod_resources_without_h2_installed_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "grpc" else real(name, *a))
-    with pytest.raises(ConfigError, match=r"\$GPU_NODE_AGENT_POD_RESOURCES needs grpcio: install gpu-node-agent"):
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "h2" else real(name, *a))
+    with pytest.raises(ConfigError, match=r"\$GPU_NODE_AGENT_POD_RESOURCES needs h2: install gpu-node-agent"):
         config(["--node-name", "n1"], {"GPU_NODE_AGENT_POD_RESOURCES": "1"})
+
+
+def test_the_repair_condition_is_off_by_default_and_carries_its_polarity() -> None:
+    assert config([], {"NODE_NAME": "n"}).repair_condition is None
+    on = config([], {"NODE_NAME": "n", "GPU_NODE_AGENT_REPAIR_CONDITION": "KWOKUnhealthy=True"}).repair_condition
+    assert on is not None and (on.type, on.unhealthy_status, on.healthy_status) == ("KWOKUnhealthy", "True", "False")

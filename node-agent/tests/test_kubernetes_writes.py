@@ -4,7 +4,7 @@ retries on connection errors / 409 / 429 / 5xx, no retry on 403, a rotated token
 from __future__ import annotations
 
 import socket
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx2
@@ -13,7 +13,7 @@ from fake_apiserver import FakeApiServer
 
 from gpu_node_agent.kubeclient import KubeTarget, make_client
 from gpu_node_agent.labels import GFD_KEYS
-from gpu_node_agent.lease import Heartbeat
+from gpu_node_agent.lease import DEFAULT_LEASE_SECONDS, Heartbeat, lease_duration
 from gpu_node_agent.nodelabels import NodeLabeler, label_patch, ownership
 from gpu_node_agent.retry import Backoff
 
@@ -157,3 +157,31 @@ def test_heartbeat_applies_a_lease_named_after_the_node(api: FakeApiServer, toke
         "leaseDurationSeconds": 45,
         "renewTime": "2026-11-23T09:00:01.000005Z",
     }
+
+
+@pytest.mark.parametrize(("interval", "duration"), [(1, 120), (15, 120), (30, 120), (60, 240), (45.5, 182), (45.6, 183)])
+def test_the_lease_lasts_120_s_or_four_cycles(interval: float, duration: int) -> None:
+    assert lease_duration(interval) == duration
+    assert DEFAULT_LEASE_SECONDS == 120
+
+
+def test_the_lease_is_renewed_at_a_quarter_of_its_duration_not_every_cycle(
+    api: FakeApiServer, token_file: Path
+) -> None:
+    client = make_client(KubeTarget(api_server=api.url, token_file=str(token_file)), 2)
+    beat = Heartbeat(client, "n1", "gpu-node-agent", lease_duration(15), FAST)
+    start = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+    wrote = [beat.beat(start + timedelta(seconds=15 * n)) for n in range(9)]  # two minutes of 15 s cycles
+    assert wrote == [True, False, True, False, True, False, True, False, True]
+    assert len(api.calls("PATCH")) == 5 and api.calls("PATCH")[-1][2]["spec"]["leaseDurationSeconds"] == 120
+
+
+def test_a_failed_renewal_is_tried_again_at_the_next_cycle(api: FakeApiServer, token_file: Path) -> None:
+    client = make_client(KubeTarget(api_server=api.url, token_file=str(token_file)), 2)
+    beat = Heartbeat(client, "n1", "gpu-node-agent", 120, Backoff(max_attempts=1))
+    start = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+    beat.beat(start)
+    api.fail_next("PATCH", 403)
+    with pytest.raises(Exception):
+        beat.beat(start + timedelta(seconds=30))
+    assert beat.beat(start + timedelta(seconds=45)), "due since 30 s: renewed at the next cycle"

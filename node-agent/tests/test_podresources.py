@@ -12,6 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import grpc
 import pytest
 from fake_kubelet import FakeKubelet
 from prometheus_client import CollectorRegistry, generate_latest
@@ -140,15 +141,33 @@ def test_a_kubelet_slower_than_the_timeout_does_not_stall_the_cycle(sock: Path) 
     assert lookup.error == "deadline-exceeded"
 
 
-def test_without_the_flag_grpc_is_never_imported() -> None:
-    """The default agent's memory stays what it was: grpc and the stubs load only with --pod-resources."""
+def test_without_the_flag_neither_h2_nor_protobuf_is_imported() -> None:
+    """The default agent's memory stays what it was: h2, protobuf and the stubs load only with --pod-resources."""
     code = (
         "import sys; import gpu_node_agent.cli, gpu_node_agent.daemon, gpu_node_agent.metrics;"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('grpc', 'google')"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('grpc', 'google', 'h2', 'hpack')"
         " or 'kubelet_podresources' in m))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_with_the_flag_the_lookup_never_loads_grpc(sock: Path) -> None:
+    """grpcio's C core was 15 MiB of RSS: the client speaks gRPC over h2 instead (grpc_unary)."""
+    code = (
+        "import sys; from gpu_node_agent.podresources import PodResourcesClient;"
+        f"lookup = PodResourcesClient({str(sock)!r}).lookup(); print(lookup.error, len(lookup.owners),"
+        " sorted(m for m in sys.modules if m.split('.')[0] == 'grpc'))"
+    )
+    with FakeKubelet(sock, [("p", "ns", [("c", [("nvidia.com/gpu", [uuid(0), uuid(1)])])])]):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "None 2 []"
+
+
+def test_a_server_error_status_is_named_like_grpcs_codes(sock: Path) -> None:
+    with FakeKubelet(sock, [], fail_with=grpc.StatusCode.UNIMPLEMENTED):
+        lookup = PodResourcesClient(str(sock)).lookup()
+    assert (lookup.owners, lookup.error) == ({}, "unimplemented")
 
 
 def test_run_with_pod_resources_labels_what_it_serves(sock: Path) -> None:

@@ -33,8 +33,9 @@ def _with_requirements(name: str, seen: set[str] | None = None) -> set[str]:
 
 def _payload(dest: pathlib.Path) -> pathlib.Path:
     site = dest / "site"
-    # pytest and what it imports: pure Python, copied from this environment into the run's /tmp/site.
-    for name in sorted(_with_requirements("pytest")):
+    # pytest and what it imports (pure Python), and grpcio for the tests' fake kubelet, a real gRPC server (the agent's
+    # own client needs no grpcio, so the image has none): copied from this environment into the run's /tmp/site.
+    for name in sorted(_with_requirements("pytest") | {"grpcio"}):
         dist = importlib.metadata.distribution(name)
         for file in dist.files or []:
             source = pathlib.Path(str(dist.locate_file(file)))

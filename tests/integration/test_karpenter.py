@@ -1,8 +1,9 @@
 """Elastic pools on the real control plane with the real Karpenter (its kwok provider, scripts/cluster.sh): GPU
 pools scale from zero on demand, only for pods that tolerate the GPU taint, never past their cap, give nodes back
-after consolidateAfter, and roll onto a new capacity type by drift; general pools grow with CPU pods and shrink
-when they go, never onto a GPU instance, and no GPU pod lands on them; an eks-auto stack's NodePools (Auto Mode's
-label keys) do the same once their NodeClass is the local one.
+after consolidateAfter, roll onto a new capacity type by drift, and replace a node whose GPU the node agent
+reports broken (node repair); general pools grow with CPU pods and shrink when they go, never onto a GPU
+instance, and no GPU pod lands on them; an eks-auto stack's NodePools (Auto Mode's label keys) do the same
+once their NodeClass is the local one.
 
 Each test declares its own NodePool with the project's builder (a short consolidateAfter: tests only) and pins its
 pods to it by the pool label, so the local stack's own pools neither help nor interfere.
@@ -10,16 +11,20 @@ pods to it by the pool label, so the local stack's own pools neither help nor in
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from kubernetes import client
 
 from gnp_cluster import AppliedLayer, LocalCluster, wait_for
-from gnp_workloads import GPU, deployment, pod
+from gnp_workloads import GPU, agent_daemonset, deployment, pod
 from gpu_node_pools.config.platform import parse_platform_config
 from gpu_node_pools.manifests.karpenter import KWOK_NODE_CLASS_REF, node_pool
 from gpu_node_pools.parts import in_cluster_objects
@@ -278,7 +283,8 @@ def auto_mode_pools(local_cluster: LocalCluster) -> Iterator[dict[str, dict[str,
     disruption = {"consolidateAfter": f"{CONSOLIDATE_AFTER_S}s"}
     config = parse_platform_config({
         "cluster": {"mode": "eks-auto", "name": "gpu-auto", "subnetIds": ["subnet-0a1b2c3d4e5f60001",
-                                                                          "subnet-0a1b2c3d4e5f60002"]},
+                                                                          "subnet-0a1b2c3d4e5f60002"],
+                    "publicAccessCidrs": ["198.51.100.0/24"]},
         "nodePools": [
             {"name": f"general-{suffix}", "kind": "general", "elastic": {
                 "instanceFamilies": ["m6i", "m7i"], "limits": {"cpu": "32", "memory": "128Gi"}, "disruption": disruption}},
@@ -339,3 +345,79 @@ def test_auto_mode_node_pools_scale_gpu_and_general_capacity_and_keep_them_apart
     for obj in (general, gpu):
         wait_for(lambda: not nodes_of(local_cluster, obj["metadata"]["name"]), 180,
                  f"{obj['metadata']['name']}'s empty nodes given back")
+
+
+# Node repair -------------------------------------------------------------------------------------------------------
+
+XID_AT = 3  # seconds into the agent's trace
+BROKEN_GPU = {
+    "driverVersion": "550.54.15",
+    "cudaDriverVersion": 12040,
+    "gpus": [{"name": "NVIDIA L4", "memoryTotalMiB": 23034, "computeCapability": "8.9", "migCapable": False}],
+    # XID 79: the GPU fell off the bus, a critical XID (the device plugin marks the device unhealthy).
+    "samples": [{"t": 0, "utilization": 90}, {"t": XID_AT, "gpus": {0: {"xid": 79}}}, {"t": 3600}],
+}
+
+
+def test_a_critical_xid_gets_the_node_replaced_by_a_fresh_one_while_its_pods_move(
+    local_cluster: LocalCluster, local_layer: AppliedLayer, elastic_pool: MakePool, namespace: str, tmp_path: Path
+) -> None:
+    pool = elastic_pool(instanceFamilies=["g6"])
+    name = pool["metadata"]["name"]
+    core = local_cluster.core()
+    client.AppsV1Api(local_cluster.api()).create_namespaced_deployment(namespace, deployment(
+        "serve", 1, requests=GPU_POD, tolerations=gpu_tolerations(pool), node_selector=pinned(pool)))
+    [first] = wait_for(lambda: [p for p in local_cluster.pods(namespace, "app=serve") if p.status.phase == "Running"],
+                       90, "the GPU workload Running")
+    broken = first.spec.node_name
+
+    # The node agent on that node, as its DaemonSet pod would run it: a host process with a token bound to the pod.
+    ds = agent_daemonset(local_layer)
+    agent_ns = ds["metadata"]["namespace"]
+    selector = ",".join(f"{k}={v}" for k, v in ds["spec"]["selector"]["matchLabels"].items())
+    [agent_pod] = wait_for(lambda: [p for p in local_cluster.pods(agent_ns, selector)
+                                    if p.spec.node_name == broken and p.status.phase == "Running"],
+                           90, f"the agent pod Running on {broken}")
+    [container] = ds["spec"]["template"]["spec"]["containers"]
+    repair = next(e["value"] for e in container["env"] if e["name"] == "GPU_NODE_AGENT_REPAIR_CONDITION")
+    assert repair == "KWOKUnhealthy=True", "the local stack writes the condition the kwok provider repairs"
+    assert any(e["name"] == "GPU_NODE_AGENT_REPAIR_TAINT" and e["value"] == "true" for e in container["env"])
+    token, trace = tmp_path / "token", tmp_path / "trace.yaml"
+    token.write_text(local_cluster.pod_bound_token(agent_pod, ds["spec"]["template"]["spec"]["serviceAccountName"]))
+    trace.write_text(yaml.safe_dump(BROKEN_GPU))
+    server, ca = local_cluster.server()
+    log = tmp_path / "agent.log"
+    agent = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gpu-node-agent"), "run", "--gpu-source", f"simulated:{trace}",
+         "--node-name", broken, "--namespace", agent_ns, "--api-server", server, "--token-file", str(token),
+         "--ca-file", ca, "--address", "127.0.0.1", "--port", "0", "--interval", "1",
+         "--repair-condition", repair, "--repair-taint"],
+        stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )
+    try:
+        def condition() -> client.V1NodeCondition | None:
+            node = core.read_node_status(broken)
+            return next((c for c in node.status.conditions or [] if c.type == "KWOKUnhealthy"
+                         and c.status == "True"), None)
+
+        marked = wait_for(condition, 60, f"KWOKUnhealthy=True on {broken}")
+        assert marked.reason == "CriticalXid"
+        wait_for(lambda: any(t.key.endswith("/gpu-unhealthy") and t.effect == "NoSchedule"
+                             for t in core.read_node(broken).spec.taints or []), 30, f"the repair taint on {broken}")
+        ready = next(c for c in core.read_node_status(broken).status.conditions if c.type == "Ready")
+        assert ready.status == "True", "the kubelet still says Ready: only the agent's condition calls for repair"
+
+        # The kwok provider's repair policy: KWOKUnhealthy=True for 30 s -> replace the node, draining it.
+        def replaced() -> tuple[client.V1Node, client.V1Pod] | None:
+            nodes = {n.metadata.name: n for n in nodes_of(local_cluster, name)}
+            moved = [p for p in local_cluster.pods(namespace, "app=serve") if p.status.phase == "Running"
+                     and p.spec.node_name in nodes and p.spec.node_name != broken]
+            return (nodes[moved[0].spec.node_name], moved[0]) if broken not in nodes and moved else None
+
+        fresh, moved = wait_for(replaced, 240, f"{broken} replaced and the workload Running on a fresh node")
+        assert moved.metadata.name != first.metadata.name, "the pod was evicted and recreated, not kept"
+        assert not [c for c in fresh.status.conditions or [] if c.type == "KWOKUnhealthy" and c.status == "True"]
+    finally:
+        agent.terminate()
+        agent.wait(timeout=15)
+    assert "repair condition written" in log.read_text()

@@ -225,3 +225,55 @@ def cluster_readout(cluster: LocalCluster, url: str) -> dict[str, Any]:
     assert proc.returncode == 0, proc.stderr
     result: dict[str, Any] = json.loads(proc.stdout)
     return result
+
+
+def test_a_gpu_node_karpenter_launches_gets_an_agent_that_reports_and_loses_it_when_the_node_goes(
+    local_cluster: LocalCluster, observability: Observability, namespace: str
+) -> None:
+    from kubernetes import client
+
+    from gnp_workloads import GPU, pod
+    from gpu_node_pools.config.platform import parse_platform_config
+    from gpu_node_pools.manifests.karpenter import KWOK_NODE_CLASS_REF, node_pool
+
+    obs = observability
+    wait_for(lambda: (obs.workdir / "state.json").exists() and obs.state(), 60, "the supervisor's state file")
+    name = f"t-{os.urandom(3).hex()}"
+    config = parse_platform_config({
+        "cluster": {"mode": "existing", "kubeconfig": "k"},
+        "nodePools": [{"name": name, "kind": "gpu", "elastic": {
+            "limits": {"gpus": 1}, "instanceFamilies": ["g5"], "disruption": {"consolidateAfter": "5s"}}}],
+        "nodeAgent": {"image": "gpu-node-agent:local"},
+    }, "test")
+    pool = node_pool(config.node_pools[0], config.contract, KWOK_NODE_CLASS_REF)
+    local_cluster.apply([pool])
+    custom = client.CustomObjectsApi(local_cluster.api())
+    core = local_cluster.core()
+    tolerations = [{"key": t["key"], "operator": "Exists", "effect": t["effect"]}
+                   for t in pool["spec"]["template"]["spec"]["taints"]]
+    try:
+        core.create_namespaced_pod(namespace, pod("train", requests={GPU: "1", "cpu": "100m", "memory": "64Mi"},
+                                                  tolerations=tolerations,
+                                                  node_selector={"gpu-node-pools.io/pool": name}))
+        node = wait_for(lambda: (p := core.read_namespaced_pod("train", namespace)).status.phase == "Running"
+                        and p.spec.node_name, 90, "the GPU pod Running on a node Karpenter launched")
+        # The supervisor saw the new node's agent pod and runs an agent for it, as the DaemonSet would.
+        wait_for(lambda: obs.state()["agents"].get(node, {}).get("running") or None, 60,
+                 f"an agent for {node}\n{obs.logs()}")
+        wait_for(lambda: node in obs.up_nodes() or None, 60, f"Prometheus scraping {node}'s agent\n{obs.logs()}")
+
+        def reported() -> dict[str, Any] | None:
+            rows = {r["node"]: r for r in cluster_readout(local_cluster, obs.url)["nodes"]}
+            row = rows.get(node)
+            return row if row and row["product"] and not row["stale"] else None
+
+        row = wait_for(reported, 60, f"{node} in the readout with a product and a fresh report\n{obs.logs()}")
+        assert row["product"] == "NVIDIA-A10G" and row["last_report_seconds"] < 60
+
+        core.delete_namespaced_pod("train", namespace, grace_period_seconds=0)
+        wait_for(lambda: node not in {n.metadata.name for n in local_cluster.nodes()}, 120, f"{node} given back")
+        wait_for(lambda: node not in obs.state()["agents"] or None, 30, f"{node}'s agent stopped\n{obs.logs()}")
+        assert all(a["running"] for a in obs.state()["agents"].values())
+    finally:
+        custom.delete_cluster_custom_object("karpenter.sh", "v1", "nodepools", name)
+        wait_for(lambda: not local_cluster.nodes(f"karpenter.sh/nodepool={name}"), 120, f"NodePool {name}'s nodes gone")

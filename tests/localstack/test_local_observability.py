@@ -28,6 +28,26 @@ def test_one_agent_per_node_with_alternating_scenarios_and_overrides() -> None:
         ("gpu-1", "a-1", 9500, "t.yaml"), ("gpu-2", "a-2", 9501, "s.yaml"), ("gpu-3", "a-3", 9502, "pressure.yaml")]
 
 
+def test_a_gpu_node_that_comes_gets_an_agent_on_a_free_port_and_one_that_goes_loses_it() -> None:
+    defaults = [Path("/s/t.yaml"), Path("/s/s.yaml")]
+    running = {"gpu-1": 9500, "gpu-2": 9501}
+    # Karpenter launched gpu-0 and gpu-3, and gpu-1 went: its port is free again, gpu-2 keeps its own.
+    pods = [pod("a-0", "gpu-0"), pod("a-2", "gpu-2"), pod("a-3", "gpu-3"), pod("a-x", None)]
+    start, stop = obs.reconcile(running, pods, 9500, {}, defaults)
+    assert [(p.node, p.pod, p.port) for p in start] == [("gpu-0", "a-0", 9502), ("gpu-3", "a-3", 9503)]
+    assert stop == ["gpu-1"]
+    assert obs.reconcile({"gpu-0": 9502, "gpu-2": 9501, "gpu-3": 9503}, pods, 9500, {}, defaults) == ([], [])
+
+
+def test_a_node_keeps_its_default_scenario_while_others_come_and_go() -> None:
+    defaults = [Path("/s/t.yaml"), Path("/s/s.yaml")]
+    first = obs.plan_agents([pod("a-1", "gpu-1"), pod("a-2", "gpu-2")], 9500, {}, defaults)
+    start, _ = obs.reconcile({p.node: p.port for p in first}, [pod("a-1", "gpu-1"), pod("a-2", "gpu-2"),
+                                                                 pod("a-3", "gpu-3")], 9500, {}, defaults)
+    assert [(p.node, p.scenario.name) for p in [*first, *start]] == [
+        ("gpu-1", "t.yaml"), ("gpu-2", "s.yaml"), ("gpu-3", "t.yaml")]
+
+
 def test_prometheus_config_scrapes_the_agent_job_and_itself_with_the_rule_file() -> None:
     job = {"job_name": "gpu-node-agent", "static_configs": [{"targets": ["127.0.0.1:9500"]}]}
     config = obs.prometheus_config(job, 9090, "5s", "2s")

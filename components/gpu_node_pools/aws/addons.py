@@ -25,6 +25,8 @@ MANAGED_ADDONS = (
     ManagedAddon("kube-proxy", before_compute=True),
     ManagedAddon("eks-pod-identity-agent", before_compute=True),
     ManagedAddon("coredns", before_compute=False),
+    # Optional (cluster.addons.eks-node-monitoring-agent.enabled): a DaemonSet reporting GPU faults as node conditions.
+    ManagedAddon("eks-node-monitoring-agent", before_compute=False),
 )
 
 

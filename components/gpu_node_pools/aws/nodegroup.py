@@ -130,6 +130,10 @@ def nodegroup_request(
         "capacityType": pool.capacity_type,
         "tags": {**pool_tags(pool), **pool.tags},
     }
+    if pool.kind == "gpu":
+        # EKS replaces a GPU node whose AcceleratedHardwareReady condition (the node agent's, or the node monitoring
+        # agent's) stays False, or that goes NotReady; its default thresholds pace the repairs.
+        request["nodeRepairConfig"] = {"enabled": True}
     version = pool.kubernetes_version or kubernetes_version
     if version:
         request["version"] = version

@@ -8,7 +8,7 @@ from pydantic import Field, field_validator
 
 from ._model import ConfigModel
 
-__all__ = ["AddonConfig", "ManagedAddonsConfig"]
+__all__ = ["AddonConfig", "ManagedAddonsConfig", "OptionalAddonConfig"]
 
 _ADDON_VERSION = re.compile(r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")
 
@@ -29,6 +29,12 @@ class AddonConfig(ConfigModel):
         return version
 
 
+class OptionalAddonConfig(AddonConfig):
+    """A managed add-on a cluster gets only when asked."""
+
+    enabled: bool = Field(default=False, description="install the add-on")
+
+
 class ManagedAddonsConfig(ConfigModel):
     """`cluster.addons`, keyed by the EKS add-on name."""
 
@@ -38,6 +44,18 @@ class ManagedAddonsConfig(ConfigModel):
     eks_pod_identity_agent: AddonConfig = Field(
         default_factory=AddonConfig, alias="eks-pod-identity-agent", description="EKS Pod Identity agent"
     )
+    eks_node_monitoring_agent: OptionalAddonConfig = Field(
+        default_factory=OptionalAddonConfig,
+        alias="eks-node-monitoring-agent",
+        description="EKS node monitoring agent: writes AcceleratedHardwareReady itself, so when enabled the node "
+        "agent leaves that condition to it (one writer)",
+    )
+
+    def enabled(self, addon_name: str) -> bool:
+        """Whether the add-on called `addon_name` is installed (the required ones always are)."""
+        by_name = {field.alias: name for name, field in type(self).model_fields.items()}
+        config: AddonConfig = getattr(self, by_name[addon_name])
+        return not isinstance(config, OptionalAddonConfig) or config.enabled
 
     def pinned(self, addon_name: str) -> str | None:
         """The version pinned for the add-on called `addon_name` (its EKS name), or None."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from typing import Literal
+
 from pydantic import Field, field_validator, model_validator
 
 from ..contract import GPU_PRESENT_LABEL, POOL_LABEL
@@ -24,6 +26,7 @@ __all__ = [
     "NODE_AGENT_IMAGE_REQUIRED",
     "NODE_AGENT_NAME",
     "NodeAgentConfig",
+    "NodeRepairConfig",
 ]
 
 NODE_AGENT_NAME = "gpu-node-agent"
@@ -49,9 +52,53 @@ DEFAULT_NODE_AGENT_RESOURCES = ContainerResources(
     cpu="20m", memory="64Mi", cpu_limit="200m", memory_limit="128Mi",
     ephemeral_storage="32Mi", ephemeral_storage_limit="128Mi",
 )
+# The condition EKS' node monitoring agent writes for GPUs; Karpenter's AWS repair policy and managed node groups'
+# node repair replace a node after it has been False for 10 minutes.
+DEFAULT_REPAIR_CONDITION_TYPE = "AcceleratedHardwareReady"
+# The kubelet writes these; a second writer would flap them.
+_KUBELET_CONDITIONS = frozenset({"Ready", "MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"})
+_CONDITION_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,62}$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # Label domains that belong to someone else: our node groups' pool labels, and GFD's.
 _TAKEN_DOMAINS = (POOL_LABEL.split("/")[0], GPU_PRESENT_LABEL.split("/")[0])
+
+
+class NodeRepairConfig(ConfigModel):
+    """`nodeAgent.nodeRepair`: the node condition the agent sets on a lost GPU or a critical XID."""
+
+    enabled: bool = Field(
+        default=True,
+        description="write the condition (and allow it: nodes/status RBAC and its admission policy); on EKS it is "
+        "left to the node monitoring agent when cluster.addons.eks-node-monitoring-agent is enabled (one writer)",
+    )
+    condition_type: str = Field(
+        default=DEFAULT_REPAIR_CONDITION_TYPE,
+        description="the node condition type: AcceleratedHardwareReady (EKS, Karpenter's AWS repair policy), "
+        "KWOKUnhealthy (Karpenter's kwok provider)",
+    )
+    unhealthy_status: Literal["True", "False"] = Field(
+        default="False",
+        description="the status that means unhealthy: False for AcceleratedHardwareReady, True for KWOKUnhealthy",
+    )
+    taint: bool = Field(
+        default=False,
+        description="also taint an unhealthy node `<prefix>gpu-unhealthy:NoSchedule` until it is healthy, so no new "
+        "pod lands on it while it waits for repair (the admission policy then allows exactly that taint)",
+    )
+
+    @field_validator("condition_type")
+    @classmethod
+    def _condition_type(cls, value: str) -> str:
+        if not _CONDITION_TYPE.match(value):
+            raise ValueError(f"conditionType {value!r}: letters and digits, starting with a letter, at most 63")
+        if value in _KUBELET_CONDITIONS:
+            raise ValueError(f"conditionType {value!r} belongs to the kubelet; pick a condition of your own")
+        return value
+
+    @property
+    def agent_flag(self) -> str:
+        """The agent's `--repair-condition` value."""
+        return f"{self.condition_type}={self.unhealthy_status}"
 
 
 class NodeAgentConfig(ConfigModel):
@@ -118,6 +165,9 @@ class NodeAgentConfig(ConfigModel):
         default="utility", description="NVIDIA_DRIVER_CAPABILITIES: `utility` is all NVML needs"
     )
     resources: ContainerResources = Field(default=DEFAULT_NODE_AGENT_RESOURCES, description="requests and limits")
+    node_repair: NodeRepairConfig = Field(
+        default_factory=NodeRepairConfig, description="the node condition node repair acts on (docs/node-agent.md)"
+    )
     extra_tolerations: list[TolerationConfig] = Field(
         default_factory=list, description="for other taints the GPU pools carry (e.g. a spot taint)"
     )

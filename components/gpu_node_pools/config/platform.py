@@ -174,6 +174,16 @@ class PlatformConfig(ConfigModel):
         return [p for p in self.node_pools if p.is_elastic]
 
     @property
+    def node_agent_deployed(self) -> NodeAgentConfig:
+        """`nodeAgent` as deployed: on EKS with the node monitoring agent add-on, that add-on alone writes the repair
+        condition (two writers would flap it), so the node agent neither writes nor may write it."""
+        agent = self.node_agent
+        if isinstance(self.cluster, EksClusterConfig) and self.cluster.addons.enabled("eks-node-monitoring-agent"):
+            repair = agent.node_repair.model_copy(update={"enabled": False})
+            return agent.model_copy(update={"node_repair": repair})
+        return agent
+
+    @property
     def on_eks(self) -> bool:
         """A new EKS cluster, in either eks mode (eks-auto included)."""
         return isinstance(self.cluster, EksClusterConfig)

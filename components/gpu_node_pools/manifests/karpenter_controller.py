@@ -30,9 +30,11 @@ _NAME = KARPENTER_SERVICE_ACCOUNT
 _SELECTOR = {"app.kubernetes.io/name": "karpenter", "app.kubernetes.io/instance": _NAME}
 _METRICS_PORT = 8080
 _HEALTH_PORT = 8081
-# The chart's feature gates at their defaults (values.yaml settings.featureGates / awsFeatureGates).
+# The chart's feature gates at their defaults (values.yaml settings.featureGates / awsFeatureGates), but NodeRepair on:
+# Karpenter replaces a node whose AcceleratedHardwareReady condition (the node agent's) stays False past the AWS
+# provider's toleration (10 minutes).
 _FEATURE_GATES = (
-    "ReservedCapacity=true,SpotToSpotConsolidation=false,NodeRepair=false,NodeOverlay=false,StaticCapacity=false,"
+    "ReservedCapacity=true,SpotToSpotConsolidation=false,NodeRepair=true,NodeOverlay=false,StaticCapacity=false,"
     "CapacityBuffer=false,TerminateFirstDrift=false,TerminateFirstRepair=false,PodDeletionCostManagement=false"
 )
 _AWS_FEATURE_GATES = "NodeClassCEL=false,DRANVIDIAGPU=false,DRAEFA=false,RebootForRepair=false"

@@ -54,6 +54,9 @@ __all__ = [
     "NodePoolCapacityType",
     "NodePoolConfig",
     "NodePoolKind",
+    "NodeRepairConfig",
+    "NodeRepairUnhealthyStatus",
+    "OptionalAddonConfig",
     "PlatformConfig",
     "PriorityClassConfig",
     "PriorityClassPreemptionPolicy",
@@ -158,6 +161,13 @@ class TenantNamespacePodSecurity(str, Enum):
     PRIVILEGED = 'privileged'
 
 
+class NodeRepairUnhealthyStatus(str, Enum):
+    """The values of `NodeRepairConfig.unhealthy_status`."""
+
+    TRUE = 'True'
+    FALSE = 'False'
+
+
 class KarpenterControllerLogLevel(str, Enum):
     """The values of `KarpenterControllerConfig.log_level`."""
 
@@ -184,6 +194,15 @@ class AddonConfig(TypedDict):
     """pinned add-on version, e.g. v1.20.4-eksbuild.2; unset: the newest for the cluster version"""
 
 
+class OptionalAddonConfig(TypedDict):
+    """A managed add-on a cluster gets only when asked."""
+
+    version: NotRequired[str]
+    """pinned add-on version, e.g. v1.20.4-eksbuild.2; unset: the newest for the cluster version"""
+    enabled: NotRequired[bool]
+    """install the add-on. Default: false."""
+
+
 class ManagedAddonsConfig(TypedDict):
     """`cluster.addons`, keyed by the EKS add-on name."""
 
@@ -195,6 +214,8 @@ class ManagedAddonsConfig(TypedDict):
     """CoreDNS. Default: its fields' defaults."""
     eks_pod_identity_agent: NotRequired[AddonConfig]
     """EKS Pod Identity agent. Default: its fields' defaults."""
+    eks_node_monitoring_agent: NotRequired[OptionalAddonConfig]
+    """EKS node monitoring agent: writes AcceleratedHardwareReady itself, so when enabled the node agent leaves that condition to it (one writer). Default: enabled=false."""
 
 
 class EncryptionConfig(TypedDict):
@@ -254,7 +275,7 @@ class ClusterConfig(TypedDict):
     creator_principal_arn: NotRequired[str]
     """(mode eks) that identity's role or user ARN; unset: from the caller identity (a role path is lost there)"""
     addons: NotRequired[ManagedAddonsConfig]
-    """(mode eks) EKS managed add-ons, optionally with pinned versions. Default: its fields' defaults."""
+    """(mode eks) EKS managed add-ons, optionally with pinned versions. Default: eks-node-monitoring-agent={"enabled": false}."""
     encryption: NotRequired[EncryptionConfig]
     """(mode eks) KMS envelope encryption of Secrets. Default: its fields' defaults."""
     deletion_protection: NotRequired[bool]
@@ -288,7 +309,7 @@ class ClusterConfig(TypedDict):
     creator_principal_arn: NotRequired[str]
     """(mode eks-auto) that identity's role or user ARN; unset: from the caller identity (a role path is lost there)"""
     addons: NotRequired[ManagedAddonsConfig]
-    """(mode eks-auto) EKS managed add-ons, optionally with pinned versions. Default: its fields' defaults."""
+    """(mode eks-auto) EKS managed add-ons, optionally with pinned versions. Default: eks-node-monitoring-agent={"enabled": false}."""
     encryption: NotRequired[EncryptionConfig]
     """(mode eks-auto) KMS envelope encryption of Secrets. Default: its fields' defaults."""
     deletion_protection: NotRequired[bool]
@@ -617,6 +638,19 @@ class TenantNamespaceConfig(TypedDict):
     """deny all ingress and egress but DNS to kube-dns; add allow policies per workload, or opt out. Default: true."""
 
 
+class NodeRepairConfig(TypedDict):
+    """`nodeAgent.nodeRepair`: the node condition the agent sets on a lost GPU or a critical XID."""
+
+    enabled: NotRequired[bool]
+    """write the condition (and allow it: nodes/status RBAC and its admission policy); on EKS it is left to the node monitoring agent when cluster.addons.eks-node-monitoring-agent is enabled (one writer). Default: true."""
+    condition_type: NotRequired[str]
+    """the node condition type: AcceleratedHardwareReady (EKS, Karpenter's AWS repair policy), KWOKUnhealthy (Karpenter's kwok provider). Default: "AcceleratedHardwareReady"."""
+    unhealthy_status: NotRequired[NodeRepairUnhealthyStatus]
+    """the status that means unhealthy: False for AcceleratedHardwareReady, True for KWOKUnhealthy. Default: "False"."""
+    taint: NotRequired[bool]
+    """also taint an unhealthy node `<prefix>gpu-unhealthy:NoSchedule` until it is healthy, so no new pod lands on it while it waits for repair (the admission policy then allows exactly that taint). Default: false."""
+
+
 class NodeAgentConfig(TypedDict):
     """The stack file's `nodeAgent` key."""
 
@@ -654,6 +688,8 @@ class NodeAgentConfig(TypedDict):
     """NVIDIA_DRIVER_CAPABILITIES: `utility` is all NVML needs. Default: "utility"."""
     resources: NotRequired[ContainerResources]
     """requests and limits. Default: cpu="20m", memory="64Mi", cpuLimit="200m", memoryLimit="128Mi", ephemeralStorage="32Mi", ephemeralStorageLimit="128Mi"."""
+    node_repair: NotRequired[NodeRepairConfig]
+    """the node condition node repair acts on (docs/node-agent.md). Default: enabled=true, conditionType="AcceleratedHardwareReady", unhealthyStatus="False", taint=false."""
     extra_tolerations: NotRequired[list[TolerationConfig]]
     """for other taints the GPU pools carry (e.g. a spot taint). Default: []."""
 
@@ -810,7 +846,7 @@ class PlatformConfig(TypedDict):
     tenants: NotRequired[list[TenantNamespaceConfig]]
     """tenant namespaces with guardrails. Default: []."""
     node_agent: NotRequired[NodeAgentConfig]
-    """the NVML node agent. Default: enabled=true, namespace="gpu-node-agent", prefix="node-agent.gpu-node-pools.io/", intervalSeconds=15, settleSeconds=60, minWriteIntervalSeconds=30, port=9402, metricsScrapers=["monitoring"], gfdLabels=false, podResources=false, nvidiaVisibleDevices="all", nvidiaDriverCapabilities="utility", resources={"cpu": "20m", "memory": "64Mi", "cpuLimit": "200m", "memoryLimit": "128Mi", "ephemeralStorage": "32Mi", "ephemeralStorageLimit": "128Mi"}."""
+    """the NVML node agent. Default: enabled=true, namespace="gpu-node-agent", prefix="node-agent.gpu-node-pools.io/", intervalSeconds=15, settleSeconds=60, minWriteIntervalSeconds=30, port=9402, metricsScrapers=["monitoring"], gfdLabels=false, podResources=false, nvidiaVisibleDevices="all", nvidiaDriverCapabilities="utility", resources={"cpu": "20m", "memory": "64Mi", "cpuLimit": "200m", "memoryLimit": "128Mi", "ephemeralStorage": "32Mi", "ephemeralStorageLimit": "128Mi"}, nodeRepair={"enabled": true, "conditionType": "AcceleratedHardwareReady", "unhealthyStatus": "False", "taint": false}."""
     karpenter: NotRequired[KarpenterConfig]
     """Karpenter (EKS): controller, EC2NodeClass, interruption queue. Default: enabled=false, version="1.15.0", controller={"image": "public.ecr.aws/karpenter/controller:1.15.0", "replicas": 2, "resources": {"cpu": "1", "memory": "1Gi", "cpuLimit": "1", "memoryLimit": "1Gi", "ephemeralStorage": "32Mi", "ephemeralStorageLimit": "128Mi"}, "logLevel": "info"}, nodeClass={"amiAlias": "al2023@v20260520", "rootVolumeSize": 200, "tags": {}}, interruptionQueue={"enabled": true, "messageRetentionSeconds": 300}."""
     alerts: NotRequired[AlertsConfig]
@@ -961,6 +997,8 @@ class NodeAgentArgs(TypedDict):
     """NVIDIA_DRIVER_CAPABILITIES: `utility` is all NVML needs. Default: "utility"."""
     resources: NotRequired[ContainerResources]
     """requests and limits. Default: cpu="20m", memory="64Mi", cpuLimit="200m", memoryLimit="128Mi", ephemeralStorage="32Mi", ephemeralStorageLimit="128Mi"."""
+    node_repair: NotRequired[NodeRepairConfig]
+    """the node condition node repair acts on (docs/node-agent.md). Default: enabled=true, conditionType="AcceleratedHardwareReady", unhealthyStatus="False", taint=false."""
     extra_tolerations: NotRequired[list[TolerationConfig]]
     """for other taints the GPU pools carry (e.g. a spot taint). Default: []."""
     isolation: NotRequired[IsolationConfig]
@@ -1034,4 +1072,4 @@ class MonitoringArgs(TypedDict):
     rule_labels: NotRequired[dict[str, str]]
     """labels on the PrometheusRule and PodMonitor, e.g. {release: kube-prometheus-stack} for its default selectors. Default: {}."""
     node_agent: NotRequired[NodeAgentConfig]
-    """where the node agent runs (namespace, port), as deployed. Default: enabled=true, namespace="gpu-node-agent", prefix="node-agent.gpu-node-pools.io/", intervalSeconds=15, settleSeconds=60, minWriteIntervalSeconds=30, port=9402, metricsScrapers=["monitoring"], gfdLabels=false, podResources=false, nvidiaVisibleDevices="all", nvidiaDriverCapabilities="utility", resources={"cpu": "20m", "memory": "64Mi", "cpuLimit": "200m", "memoryLimit": "128Mi", "ephemeralStorage": "32Mi", "ephemeralStorageLimit": "128Mi"}."""
+    """where the node agent runs (namespace, port), as deployed. Default: enabled=true, namespace="gpu-node-agent", prefix="node-agent.gpu-node-pools.io/", intervalSeconds=15, settleSeconds=60, minWriteIntervalSeconds=30, port=9402, metricsScrapers=["monitoring"], gfdLabels=false, podResources=false, nvidiaVisibleDevices="all", nvidiaDriverCapabilities="utility", resources={"cpu": "20m", "memory": "64Mi", "cpuLimit": "200m", "memoryLimit": "128Mi", "ephemeralStorage": "32Mi", "ephemeralStorageLimit": "128Mi"}, nodeRepair={"enabled": true, "conditionType": "AcceleratedHardwareReady", "unhealthyStatus": "False", "taint": false}."""

@@ -209,7 +209,11 @@ class Cluster(pulumi.ComponentResource):
         """
         if self._eks is None or isinstance(self._eks, EksAutoClusterConfig):
             return []
-        return [self._addon(a, after) for a in MANAGED_ADDONS if not a.before_compute]
+        return [
+            self._addon(a, after)
+            for a in MANAGED_ADDONS
+            if not a.before_compute and self._eks.addons.enabled(a.name)
+        ]
 
     def _auto_node_role(self, name: str) -> aws.iam.Role:
         """The role Auto Mode's nodes (built-in pools and our NodeClass) run as: minimal worker policy, ECR pull."""

@@ -228,6 +228,8 @@ def _nodegroup_kwargs(request: dict[str, Any]) -> dict[str, Any]:
             "max_unavailable_percentage": update.get("maxUnavailablePercentage"),
         },
     }
+    if "nodeRepairConfig" in request:
+        kwargs["node_repair_config"] = {"enabled": request["nodeRepairConfig"]["enabled"]}
     if "version" in request:
         kwargs["version"] = request["version"]
     return kwargs

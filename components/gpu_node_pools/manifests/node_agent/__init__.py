@@ -5,7 +5,8 @@ Least privilege in four layers, one module each:
   its own namespace;
 - `admission`: ValidatingAdmissionPolicies: this service account may change only labels under its prefix, only on
   the node named in its pod-bound token (`authentication.kubernetes.io/node-name`, Kubernetes >= 1.32), and nothing
-  else of the Node; its Leases must be named after that same node;
+  else of the Node; in that node's status only the node repair condition (`nodeRepair`); its Leases must be named
+  after that same node;
 - `daemonset`: the pod: non-root, read-only root, no capabilities, seccomp RuntimeDefault, a short-lived projected
   token;
 - `network`: only the scraping namespaces (`metricsScrapers`) reach its metrics port; it reaches only DNS and the
@@ -18,7 +19,14 @@ from typing import Any
 
 from ...config.node_agent import NODE_AGENT_IMAGE_REQUIRED, NODE_AGENT_NAME, NodeAgentConfig
 from ...contract import IsolationContract
-from .admission import GFD_LABEL_KEYS, NODE_NAME_CLAIM, binding, lease_policy, node_label_policy
+from .admission import (
+    GFD_LABEL_KEYS,
+    NODE_NAME_CLAIM,
+    binding,
+    lease_policy,
+    node_condition_policy,
+    node_label_policy,
+)
 from .daemonset import daemonset, namespace
 from .network import egress_network_policy, metrics_network_policy, service
 from .rbac import lease_rbac, node_agent_service_account, node_rbac, reader_role, service_account
@@ -48,6 +56,8 @@ def build_node_agent(config: NodeAgentConfig, contract: IsolationContract) -> li
         reader_role(),
         node_label_policy(config),
         binding(f"{NODE_AGENT_NAME}-node-labels"),
+        node_condition_policy(config),
+        binding(f"{NODE_AGENT_NAME}-node-condition"),
         lease_policy(config),
         binding(f"{NODE_AGENT_NAME}-leases"),
         metrics_network_policy(config),

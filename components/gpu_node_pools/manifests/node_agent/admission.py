@@ -1,7 +1,10 @@
-"""The agent's two ValidatingAdmissionPolicies (and their bindings), matched on its user name.
+"""The agent's three ValidatingAdmissionPolicies (and their bindings), matched on its user name.
 
 On Nodes: only UPDATE, only the node named in its pod-bound token (`authentication.kubernetes.io/node-name`,
-Kubernetes >= 1.32), only labels under its prefix (and GFD's keys when `gfdLabels`), nothing else of the Node.
+Kubernetes >= 1.32), only labels under its prefix (and GFD's keys when `gfdLabels`), and its own repair taint when
+`nodeRepair.taint`; nothing else of the Node.
+On nodes/status: only UPDATE of that same node, only the node repair condition's type (none when `nodeRepair` is
+off), every other condition and status field as it was.
 On Leases: only the one named after that same node, in its own namespace.
 """
 
@@ -13,12 +16,35 @@ from ...config.node_agent import NODE_AGENT_NAME, NodeAgentConfig
 from ._meta import meta
 from .rbac import node_agent_service_account
 
-__all__ = ["GFD_LABEL_KEYS", "NODE_NAME_CLAIM", "binding", "lease_policy", "node_label_policy"]
+__all__ = [
+    "GFD_LABEL_KEYS",
+    "NODE_NAME_CLAIM",
+    "NODE_STATUS_FIELDS",
+    "binding",
+    "lease_policy",
+    "node_condition_policy",
+    "node_label_policy",
+    "repair_taint_key",
+]
 
 # The keys `gfdLabels` adds, exactly as GPU Feature Discovery writes them.
 GFD_LABEL_KEYS = ("nvidia.com/gpu.product", "nvidia.com/gpu.count", "nvidia.com/gpu.memory")
+# NodeSpec's fields besides `taints` (Kubernetes 1.32): unchanged when the agent may set its repair taint.
+NODE_SPEC_FIELDS = ("podCIDR", "podCIDRs", "providerID", "unschedulable", "configSource", "externalID")
+# NodeStatus' fields besides `conditions` in Kubernetes 1.32 (the oldest supported): each must stay as it was. A field
+# a newer release adds is not named here; one an API server does not know fails the policy's type check, which
+# denies (failurePolicy Fail), never allows.
+NODE_STATUS_FIELDS = (
+    "capacity", "allocatable", "phase", "addresses", "daemonEndpoints", "nodeInfo", "images", "volumesInUse",
+    "volumesAttached", "config", "runtimeHandlers", "features",
+)
 # Set by the API server on pod-bound service-account tokens (GA in Kubernetes 1.32).
 NODE_NAME_CLAIM = "authentication.kubernetes.io/node-name"
+
+
+def repair_taint_key(config: NodeAgentConfig) -> str:
+    """The agent's taint with `nodeRepair.taint` (gpu_node_agent.repair.repair_taint_key)."""
+    return f"{config.prefix}gpu-unhealthy"
 
 
 def _cel_string(value: str) -> str:
@@ -55,7 +81,25 @@ def _match_agent(config: NodeAgentConfig) -> list[dict[str, str]]:
     ]
 
 
+def _taint_validations(key: str) -> list[dict[str, str]]:
+    """CEL: of the Node's taints only `key` may come or go, and only as NoSchedule (`nodeRepair.taint`)."""
+    others = f".filter(t, t.key != {_cel_string(key)})"
+    return [
+        {
+            "expression": f"(has(object.spec.taints) ? object.spec.taints{others} : []) == "
+            f"(has(oldObject.spec.taints) ? oldObject.spec.taints{others} : [])",
+            "message": f"the node agent may only add or remove its own taint {key}",
+        },
+        {
+            "expression": f"!has(object.spec.taints) || object.spec.taints.all(t, t.key != {_cel_string(key)} || "
+            "(t.effect == 'NoSchedule' && !has(t.value)))",
+            "message": f"the node agent's taint {key} is NoSchedule without a value",
+        },
+    ]
+
+
 def node_label_policy(config: NodeAgentConfig) -> dict[str, Any]:
+    taint = repair_taint_key(config) if config.node_repair.enabled and config.node_repair.taint else None
     owned_new = _owned(config, "k")
     validations = [
         {"expression": "request.operation == 'UPDATE'", "message": "the node agent may only update Nodes"},
@@ -82,10 +126,11 @@ def node_label_policy(config: NodeAgentConfig) -> dict[str, Any]:
                 "metadata.annotations",
                 "metadata.finalizers",
                 "metadata.ownerReferences",
-                "spec",
+                *(("spec",) if taint is None else tuple(f"spec.{f}" for f in NODE_SPEC_FIELDS)),
                 "status",
             )
         ),
+        *([] if taint is None else _taint_validations(taint)),
     ]
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",
@@ -99,7 +144,55 @@ def node_label_policy(config: NodeAgentConfig) -> dict[str, Any]:
                         "apiGroups": [""],
                         "apiVersions": ["*"],
                         "operations": ["CREATE", "UPDATE", "DELETE"],
-                        "resources": ["nodes", "nodes/status"],
+                        "resources": ["nodes"],
+                    }
+                ]
+            },
+            "matchConditions": _match_agent(config),
+            "validations": validations,
+        },
+    }
+
+
+def _conditions_except(obj: str, condition_type: str | None) -> str:
+    """CEL: the Node's conditions other than `condition_type` (all of them for None), in order."""
+    keep = "" if condition_type is None else f".filter(c, c.type != {_cel_string(condition_type)})"
+    return f"(has({obj}.status.conditions) ? {obj}.status.conditions{keep} : [])"
+
+
+def node_condition_policy(config: NodeAgentConfig) -> dict[str, Any]:
+    """nodes/status: the repair condition of its own node, nothing else (nothing at all with nodeRepair off)."""
+    repair = config.node_repair
+    allowed = repair.condition_type if repair.enabled else None
+    what = f"the {allowed} condition" if allowed else "nothing (nodeRepair is off)"
+    validations = [
+        {"expression": "request.operation == 'UPDATE'", "message": "the node agent may only update a Node's status"},
+        {
+            "expression": f"{_HAS_TOKEN_NODE} && object.metadata.name == {_TOKEN_NODE}[0]",
+            "message": "the node agent may only change the status of the Node its pod runs on (pod-bound token node-name)",
+        },
+        {
+            "expression": f"{_conditions_except('object', allowed)} == {_conditions_except('oldObject', allowed)}",
+            "message": f"the node agent may change {what} in a Node's status.conditions",
+        },
+        *(
+            {"expression": _unchanged(f"status.{name}"), "message": f"the node agent may not change status.{name}"}
+            for name in NODE_STATUS_FIELDS
+        ),
+    ]
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": meta(f"{NODE_AGENT_NAME}-node-condition"),
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {
+                "resourceRules": [
+                    {
+                        "apiGroups": [""],
+                        "apiVersions": ["*"],
+                        "operations": ["CREATE", "UPDATE", "DELETE"],
+                        "resources": ["nodes/status"],
                     }
                 ]
             },

@@ -57,6 +57,10 @@ def _env(config: NodeAgentConfig) -> list[dict[str, Any]]:
     }
     if config.pod_resources:
         plain["GPU_NODE_AGENT_POD_RESOURCES"] = "true"
+    if config.node_repair.enabled:
+        plain["GPU_NODE_AGENT_REPAIR_CONDITION"] = config.node_repair.agent_flag
+        if config.node_repair.taint:
+            plain["GPU_NODE_AGENT_REPAIR_TAINT"] = "true"
     return [
         field("NODE_NAME", "spec.nodeName"),
         field("POD_NAMESPACE", "metadata.namespace"),

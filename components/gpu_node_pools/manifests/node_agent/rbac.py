@@ -1,6 +1,6 @@
 """The agent's identity and RBAC: its ServiceAccount, `get`/`patch` on nodes (cluster-wide, as RBAC can't scope a
-verb to "my node"; the admission policies narrow it), its Leases in its own namespace, and a read-only role for
-people running `gpu-node-agent cluster`."""
+verb to "my node"; the admission policies narrow it), `patch` on nodes/status only while it writes the node repair
+condition, its Leases in its own namespace, and a read-only role for people running `gpu-node-agent cluster`."""
 
 from __future__ import annotations
 
@@ -39,7 +39,12 @@ def node_rbac(config: NodeAgentConfig) -> list[dict[str, Any]]:
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRole",
         "metadata": meta(NODE_AGENT_NAME),
-        "rules": [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "patch"]}],
+        "rules": [
+            {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "patch"]},
+            # The repair condition; the admission policy narrows it to this node and that one condition type.
+            *([{"apiGroups": [""], "resources": ["nodes/status"], "verbs": ["patch"]}]
+              if config.node_repair.enabled else []),
+        ],
     }
     binding = {
         "apiVersion": "rbac.authorization.k8s.io/v1",
