@@ -186,15 +186,19 @@ def test_schema_check_catches_a_misspelt_field() -> None:
 
 
 def offered(types: list[dict[str, Any]], obj: dict[str, Any]) -> set[tuple[str, str]]:
-    """(type, capacity type) pairs the NodePool's requirements admit: Karpenter's rule for In, on offering labels."""
-    wanted = {r["key"]: set(r["values"]) for r in obj["spec"]["template"]["spec"]["requirements"]}
+    """(type, capacity type) pairs the NodePool's requirements admit: Karpenter's rule for In and NotIn, on
+    offering labels."""
+    requirements = obj["spec"]["template"]["spec"]["requirements"]
+    wanted = {r["key"]: set(r["values"]) for r in requirements if r["operator"] == "In"}
+    unwanted = {r["key"]: set(r["values"]) for r in requirements if r["operator"] == "NotIn"}
     found = set()
     for it in types:
         for offering in it["offerings"]:
             labels = {r["key"]: r["values"][0] for r in offering["Requirements"]}
             labels |= {"node.kubernetes.io/instance-type": it["name"], "kubernetes.io/arch": it["architecture"],
                        "kubernetes.io/os": "linux"}
-            if all(labels.get(key) in values for key, values in wanted.items()):
+            if all(labels.get(key) in values for key, values in wanted.items()) and not any(
+                    labels.get(key) in values for key, values in unwanted.items()):
                 found.add((it["name"], labels["karpenter.sh/capacity-type"]))
     return found
 

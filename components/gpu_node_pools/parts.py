@@ -31,6 +31,7 @@ from .config.component_args import (
 from .config.elastic import NodeClassRefConfig
 from .config.karpenter import EC2_NODE_CLASS_REF
 from .config.platform import PlatformConfig, cluster_kubernetes_version
+from .config.sharing import SharingConfig
 from .contract import IsolationContract
 from .manifests.device_plugin import build_device_plugin
 from .manifests.ec2_node_class import build_ec2_node_class
@@ -149,6 +150,11 @@ def _section(suffix: str, model: type[ArgsT], section: Any, config: PlatformConf
     return _one(suffix, _with(model, section, isolation=config.isolation, **extra) if section.enabled else None)
 
 
+def _pool_sharing(config: PlatformConfig) -> dict[str, SharingConfig]:
+    """The device plugin's named configs: one per shared pool, managed or elastic."""
+    return {p.device_plugin_config_name: p.sharing for p in config.node_pools if p.sharing is not None}
+
+
 def _elastic_pools(config: PlatformConfig) -> list[PartInstance[ElasticNodePoolArgs]]:
     """One ElasticNodePool per elastic pool, each naming the NodeClass it boots from (the platform's default
     unless the pool names its own)."""
@@ -207,8 +213,9 @@ IN_CLUSTER_PARTS: tuple[InClusterPart[Any], ...] = (
     ),
     InClusterPart(
         key="devicePlugin", component="DevicePlugin", args_model=DevicePluginArgs,
-        instances=lambda c: _section("device-plugin", DevicePluginArgs, c.device_plugin, c),
-        build=lambda a: build_device_plugin(a, a.isolation.contract()),
+        instances=lambda c: _section("device-plugin", DevicePluginArgs, c.device_plugin, c,
+                                     pool_sharing=_pool_sharing(c)),
+        build=lambda a: build_device_plugin(a, a.isolation.contract(), a.pool_sharing),
     ),
     InClusterPart(
         key="metricsServer", component="MetricsServer", args_model=MetricsServerArgs,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .config.node_pool import NodePoolConfig
 from .config.platform import PlatformConfig
 from .manifests.karpenter import (
     CAPACITY_TYPE_LABEL,
@@ -18,10 +19,18 @@ def _table(rows: list[tuple[str, ...]]) -> str:
     return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
 
 
+def _sharing(pool: NodePoolConfig) -> str:
+    """`time-slicing x4`, `mig mixed all-1g.10gb`; `-` for whole GPUs (and general pools)."""
+    return pool.sharing.describe() if pool.sharing is not None else "-"
+
+
 def _elastic_table(config: PlatformConfig) -> str:
     """One line per elastic pool: what Karpenter may launch, the cap, when nodes go back."""
-    header = ("ELASTIC POOL", "INSTANCES", "CAPACITY", "GPU CAP", "CONSOLIDATION", "WEIGHT", "NODECLASS", "TAINTS")
+    header = ("ELASTIC POOL", "INSTANCES", "CAPACITY", "GPU CAP", "SHARING", "CONSOLIDATION", "WEIGHT", "NODECLASS",
+              "TAINTS")
     rows: list[tuple[str, ...]] = [header]
+    sharing = {p.name: _sharing(p) for p in config.elastic_pools}
+    caps = {p.name: str(p.elastic.limits.gpus) for p in config.elastic_pools if p.elastic is not None}
     for obj in build_node_pools(config.node_pools, config.contract, default_node_class_ref(config)):
         spec, template = obj["spec"], obj["spec"]["template"]["spec"]
         values = {r["key"]: ",".join(r["values"]) for r in template["requirements"]}
@@ -31,7 +40,8 @@ def _elastic_table(config: PlatformConfig) -> str:
             obj["metadata"]["name"],
             instances,
             values[CAPACITY_TYPE_LABEL],
-            spec["limits"]["nvidia.com/gpu"],
+            caps[obj["metadata"]["name"]],
+            sharing[obj["metadata"]["name"]],
             f"{disruption['consolidationPolicy']} after {disruption['consolidateAfter']}",
             str(spec.get("weight", "-")),
             f"{template['nodeClassRef']['kind']}/{template['nodeClassRef']['name']}",
@@ -42,7 +52,7 @@ def _elastic_table(config: PlatformConfig) -> str:
 
 def pools_table(config: PlatformConfig) -> str:
     """The managed pools' table (when there are any), then the elastic pools' table (when there are any)."""
-    header = ("NAME", "KIND", "INSTANCE TYPES", "AMI TYPE", "CAPACITY", "MIN/DESIRED/MAX", "DISK", "TAINTS")
+    header = ("NAME", "KIND", "INSTANCE TYPES", "AMI TYPE", "CAPACITY", "MIN/DESIRED/MAX", "DISK", "SHARING", "TAINTS")
     rows: list[tuple[str, ...]] = [header]
     for pool in config.managed_pools:
         taints = ",".join(str(t) for t in pool.node_taints(config.contract))
@@ -54,6 +64,7 @@ def pools_table(config: PlatformConfig) -> str:
             pool.capacity_type,
             f"{pool.node_scaling.min}/{pool.node_scaling.desired_size}/{pool.node_scaling.max}",
             f"{pool.effective_disk_size()}Gi",
+            _sharing(pool),
             taints or "<none>",
         ))
     tables = [_table(rows)] if len(rows) > 1 else []
