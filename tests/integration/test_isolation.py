@@ -83,11 +83,12 @@ def test_gpu_daemonsets_run_on_exactly_the_gpu_nodes(
         else:
             assert expected == names(gpu_nodes), ds["metadata"]["name"]
 
-        def placed(expected: set[str] = expected, ds: dict[str, Any] = ds) -> set[str] | None:
+        def placed(expected: set[str] = expected, ds: dict[str, Any] = ds) -> tuple[set[str]] | None:
             pods = pod_template_pods(local_cluster, ds)
             ready = [p for p in pods if p.status.phase == "Running"]
             on = {p.spec.node_name for p in ready}
-            return on if on == expected and len(ready) == len(pods) else None
+            # A tuple, so that "on no node" (a shared pool with no node yet) counts as placed too.
+            return (on,) if on == expected and len(ready) == len(pods) else None
 
         wait_for(placed, 120, f"DaemonSet {ds['metadata']['name']} Running on exactly {sorted(expected)}")
         status = client.AppsV1Api(local_cluster.api()).read_namespaced_daemon_set_status(
