@@ -38,6 +38,11 @@ DEFAULT_ROOT_ALLOWED = [{
     "namePrefix": "nvidia-device-plugin-",
     "container": "nvidia-device-plugin-ctr",
     "reason": "a shared pool's NVIDIA device plugin registers its socket in the kubelet's root-owned folder",
+}, {
+    # An MPS pool's control daemon (`nvidia-mps-control-daemon-<pool>`): NVIDIA's, privileged upstream too.
+    "kind": "DaemonSet",
+    "namePrefix": "nvidia-mps-control-daemon-",
+    "reason": "NVIDIA's MPS control daemon mounts the MPS shm and starts the MPS server per GPU as root",
 }]
 
 K8S = "kubernetes:"

@@ -160,10 +160,18 @@ def test_mps_pools_get_the_mps_control_daemon() -> None:
     objects = in_cluster_objects(config(managed(mps={"replicas": 4})))
     validate_objects(objects)
     daemonsets = _by(objects, "DaemonSet")
-    control = daemonsets["nvidia-device-plugin-shared-mps-control-daemon"]
+    control = daemonsets["nvidia-mps-control-daemon-shared"]
     assert {"key": "nvidia.com/device-plugin.config", "operator": "In", "values": ["shared"]} in _expressions(control)
     plugin = daemonsets["nvidia-device-plugin-shared"]["spec"]["template"]["spec"]
     assert {"name": "mps-root", "hostPath": {"path": "/run/nvidia/mps", "type": "DirectoryOrCreate"}} in plugin["volumes"]
+
+
+def test_longest_pool_names_still_name_valid_daemonsets() -> None:
+    name = "p" * 36
+    objects = in_cluster_objects(config(managed(name, mps={"replicas": 2})))
+    for ds in _by(objects, "DaemonSet").values():
+        assert len(ds["metadata"]["name"]) <= 63 and all(len(v) <= 63 for v in ds["spec"]["selector"]["matchLabels"].values())
+    validate_objects(objects)
 
 
 def test_without_shared_pools_the_device_plugin_is_unchanged() -> None:

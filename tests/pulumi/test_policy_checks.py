@@ -220,3 +220,4 @@ def test_a_shared_pools_device_plugin_is_allowed_root_by_prefix_for_the_plugin_c
     other = container(name="sidecar", securityContext={})
     assert checks.check_non_root(*workload(other, name="nvidia-device-plugin-inference"))
     assert checks.check_non_root(*workload(plugin, name="some-other-daemonset"))
+    assert checks.check_non_root(*workload(other, name="nvidia-mps-control-daemon-inference")) == []

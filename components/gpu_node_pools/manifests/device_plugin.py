@@ -22,9 +22,11 @@ from ._pod import container_security_context, pod_security_context
 
 __all__ = [
     "DEVICE_PLUGIN_CONFIG_FILE",
+    "MPS_CONTROL_DAEMON_PREFIX",
     "MPS_ROOT",
     "NAMED_CONFIG_MAP",
     "build_device_plugin",
+    "mps_daemonset_name",
     "named_daemonset_name",
     "sharing_plugin_config",
     "time_slicing_config",
@@ -41,6 +43,7 @@ _CONFIG_MAP = "nvidia-device-plugin-config"
 NAMED_CONFIG_MAP = "nvidia-device-plugin-configs"
 # The chart's `mps.root`: where the MPS control daemon keeps its pipes and logs, shared with the plugin.
 MPS_ROOT = "/run/nvidia/mps"
+MPS_CONTROL_DAEMON_PREFIX = "nvidia-mps-control-daemon-"
 _LABELS = {"app.kubernetes.io/name": _NAME, "app.kubernetes.io/part-of": "gpu-node-pools"}
 _KUBELET_DEVICE_PLUGINS = "/var/lib/kubelet/device-plugins"
 _GPU_RESOURCE = GPU_RESOURCE
@@ -69,6 +72,11 @@ def sharing_plugin_config(sharing: SharingConfig) -> dict[str, Any]:
 def named_daemonset_name(config_name: str) -> str:
     """The DaemonSet serving the nodes labelled with one named config (a DNS name from the pool's name)."""
     return f"{_NAME}-{config_name.lower().replace('_', '-')}"
+
+
+def mps_daemonset_name(config_name: str) -> str:
+    """The MPS control daemon's DaemonSet for one config (at most 62 characters: its name is also a label value)."""
+    return f"{MPS_CONTROL_DAEMON_PREFIX}{config_name.lower().replace('_', '-')}"
 
 
 def build_device_plugin(
@@ -253,7 +261,7 @@ def _mps_control_daemon(
     """NVIDIA's MPS control daemon for one MPS config's nodes (the chart's `mps-control-daemon` DaemonSet): it
     starts `nvidia-cuda-mps-control` per GPU with the config's share of memory and threads; the plugin hands pods
     its pipes under the shared MPS root."""
-    name = f"{named_daemonset_name(config_name)}-mps-control-daemon"
+    name = mps_daemonset_name(config_name)
     mounts, volumes = _mps_volumes()
     mounts.append({"name": "config", "mountPath": "/config", "readOnly": True})
     volumes.append(_config_volume(config_name))
