@@ -51,3 +51,19 @@ def test_bad_config_fails_with_the_key_before_anything_is_declared(tmp_path: Pat
 
     assert code == 2
     assert "gpu-node-pools:cluster.subnetIds" in capsys.readouterr().err
+
+
+def test_the_plan_shows_a_shared_pools_sharing_on_its_node_group(tmp_path: Path, capsys) -> None:
+    import yaml
+
+    stack = yaml.safe_load((PROJECT_WITH_IMAGE / "stacks" / "Pulumi.dev.yaml").read_text())
+    pools = stack["config"]["gpu-node-pools:nodePools"]
+    gpu = next(p for p in pools if p["kind"] == "gpu" and "elastic" not in p)
+    gpu.update(instanceTypes=["g6.xlarge"], sharing={"timeSlicing": {"replicas": 4}})
+    (tmp_path / "Pulumi.yaml").write_text("name: gpu-node-pools\nruntime: python\n")
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "Pulumi.shared.yaml").write_text(yaml.safe_dump(stack))
+    assert main(["--project-dir", str(tmp_path), "plan", "--stack", "shared"]) == 0
+    table = capsys.readouterr().out
+    assert '"gpu-node-pools.io/gpu-sharing":"time-slicing"' in table
+    assert f'"nvidia.com/device-plugin.config":"{gpu["name"]}"' in table
