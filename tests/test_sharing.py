@@ -240,3 +240,23 @@ def test_pools_table_shows_each_pools_sharing() -> None:
     table = pools_table(config(managed(timeSlicing={"replicas": 4}), elastic(mps={"replicas": 2}),
                                managed("mig", types=(H100,), mig={"strategy": "mixed", "layout": "all-1g.10gb"})))
     assert "time-slicing x4" in table and "mps x2" in table and "mig mixed all-1g.10gb" in table
+
+
+def _agent_env(stack: Any) -> dict[str, str]:
+    objects = in_cluster_objects(stack)
+    [agent] = [o for o in objects if o["kind"] == "DaemonSet" and o["metadata"]["name"] == "gpu-node-agent"]
+    return {e["name"]: e.get("value", "") for e in agent["spec"]["template"]["spec"]["containers"][0]["env"]}
+
+
+def test_the_node_agent_labels_mig_devices_by_the_mig_pools_strategy() -> None:
+    def with_agent(*pools: dict[str, Any]):
+        return parse_platform_config({"cluster": EXISTING, "nodePools": [GENERAL, *pools],
+                                      "nodeAgent": {"image": "registry.example.com/gpu-node-agent:0.1.0"}}, "stack.yaml")
+
+    mig = managed("mig", types=(H100,), mig={"strategy": "single", "layout": "all-1g.10gb"})
+    assert _agent_env(with_agent(mig))["GPU_NODE_AGENT_MIG_STRATEGY"] == "single"
+    assert "GPU_NODE_AGENT_MIG_STRATEGY" not in _agent_env(with_agent(managed(timeSlicing={"replicas": 2})))
+    other = managed("mig2", types=(H100,), mig={"strategy": "mixed", "layout": "all-1g.10gb"})
+    with pytest.raises(ConfigError) as raised:
+        with_agent(mig, other)
+    assert "nodePools[2].sharing.mig.strategy: mixed, but nodePools[1] uses single" in str(raised.value)

@@ -31,7 +31,7 @@ from .config.component_args import (
 from .config.elastic import NodeClassRefConfig
 from .config.karpenter import EC2_NODE_CLASS_REF
 from .config.platform import PlatformConfig, cluster_kubernetes_version
-from .config.sharing import SharingConfig
+from .config.sharing import SharingConfig, platform_mig_strategy
 from .contract import IsolationContract
 from .manifests.device_plugin import build_device_plugin
 from .manifests.ec2_node_class import build_ec2_node_class
@@ -225,8 +225,9 @@ IN_CLUSTER_PARTS: tuple[InClusterPart[Any], ...] = (
     ),
     InClusterPart(
         key="nodeAgent", component="NodeAgent", args_model=NodeAgentArgs,
-        instances=lambda c: _section("node-agent", NodeAgentArgs, c.node_agent, c),
-        build=lambda a: build_node_agent(a, a.isolation.contract()),
+        instances=lambda c: _section("node-agent", NodeAgentArgs, c.node_agent, c,
+                                     mig_strategy=platform_mig_strategy([p.sharing for p in c.node_pools])),
+        build=lambda a: build_node_agent(a, a.isolation.contract(), mig_strategy=a.mig_strategy),
     ),
     # Not offered alone (no args model): its component also declares AWS resources (IAM, the interruption
     # queue) from the cluster's outputs, so only a platform on EKS declares it.

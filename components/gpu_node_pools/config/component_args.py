@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import Any, TypeVar, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
@@ -92,9 +92,12 @@ class WorkloadNamespacesArgs(ConfigModel):
 
 
 class NodeAgentArgs(NodeAgentConfig):
-    """The stack file's `nodeAgent` keys, and the isolation contract."""
+    """The stack file's `nodeAgent` keys, the isolation contract, and the MIG pools' strategy."""
 
     isolation: IsolationConfig = _isolation()
+    mig_strategy: Literal["none", "single", "mixed"] = Field(
+        default="none", description="the MIG strategy the agent labels MIG devices by (the device plugin's); a "
+                                    "platform sets its MIG pools' strategy")
 
     @model_validator(mode="after")
     def _image_named(self) -> NodeAgentArgs:

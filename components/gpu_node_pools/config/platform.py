@@ -24,6 +24,7 @@ from .karpenter import KarpenterConfig
 from .metrics_server import MetricsServerConfig
 from .node_agent import NODE_AGENT_IMAGE_REQUIRED, NodeAgentConfig
 from .node_pool import NodePoolConfig
+from .sharing import mig_strategy_problems
 from .priority_classes import PriorityLadderConfig
 from .tenants import TenantNamespaceConfig
 
@@ -77,6 +78,15 @@ class PlatformConfig(ConfigModel):
             duplicates = sorted({n for n in names if names.count(n) > 1})
             if duplicates:
                 raise ValueError(f"duplicate {what} names: {', '.join(duplicates)}")
+        return self
+
+    @model_validator(mode="after")
+    def _one_mig_strategy(self) -> PlatformConfig:
+        problems = mig_strategy_problems([p.sharing for p in self.node_pools])
+        if problems:
+            raise key_errors(type(self).__name__, [
+                (("nodePools", index, "sharing", "mig", "strategy"), message)  # type: ignore[misc]  # an index
+                for index, message in problems])
         return self
 
     @model_validator(mode="after")

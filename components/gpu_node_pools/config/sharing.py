@@ -30,6 +30,8 @@ __all__ = [
     "ReplicasConfig",
     "SharingConfig",
     "advertised_resources",
+    "mig_strategy_problems",
+    "platform_mig_strategy",
     "mig_resource_name",
     "sharing_node_labels",
     "sharing_problems",
@@ -48,6 +50,7 @@ _ALL = re.compile(r"^all-(?P<profile>.+)$")
 _PROFILE = re.compile(r"^[0-9]+g\.[0-9]+gb(\+me)?$")
 
 Mechanism = Literal["time-slicing", "mps", "mig"]
+MigStrategy = Literal["none", "single", "mixed"]
 Problems = list[tuple[tuple[str, ...], str]]
 
 
@@ -202,3 +205,22 @@ def _layout_problems(mig: MigConfig, gpu: MigGpu) -> Problems:
             "single advertises every MIG device as nvidia.com/gpu, so they must all be one profile; this layout "
             f"has {', '.join(sorted(set(profiles)))}: use mixed")))
     return problems
+
+
+def platform_mig_strategy(sharing: list[SharingConfig | None]) -> MigStrategy:
+    """The one MIG strategy the node agent labels by (its GPU_NODE_AGENT_MIG_STRATEGY): the MIG pools' strategy,
+    `none` without MIG pools. One agent DaemonSet serves every GPU node, so MIG pools must agree
+    (`mig_strategy_problems`); on GPUs without MIG either strategy labels whole GPUs as `none` does."""
+    strategies = {s.mig.strategy for s in sharing if s is not None and s.mig is not None}
+    return strategies.pop() if len(strategies) == 1 else "none"
+
+
+def mig_strategy_problems(sharing: list[SharingConfig | None]) -> list[tuple[int, str]]:
+    """(pool index, problem) for each MIG pool with another strategy than the first MIG pool's."""
+    mig = [(i, s.mig.strategy) for i, s in enumerate(sharing) if s is not None and s.mig is not None]
+    if not mig:
+        return []
+    first_index, first = mig[0]
+    return [(i, (
+        f"{strategy}, but nodePools[{first_index}] uses {first}: one node agent serves every GPU node and labels MIG "
+        "devices by one strategy, so MIG pools share it")) for i, strategy in mig if strategy != first]

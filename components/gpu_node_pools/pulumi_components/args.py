@@ -47,6 +47,7 @@ __all__ = [
     "MonitoringArgs",
     "MpsConfig",
     "NodeAgentArgs",
+    "NodeAgentArgsMigStrategy",
     "NodeAgentConfig",
     "NodeAlertsConfig",
     "NodeClassConfig",
@@ -173,6 +174,14 @@ class KarpenterControllerLogLevel(str, Enum):
     DEBUG = 'debug'
     INFO = 'info'
     ERROR = 'error'
+
+
+class NodeAgentArgsMigStrategy(str, Enum):
+    """The values of `NodeAgentArgs.mig_strategy`."""
+
+    NONE = 'none'
+    SINGLE = 'single'
+    MIXED = 'mixed'
 
 
 class AccessEntryConfig(TypedDict):
@@ -912,7 +921,7 @@ class MetricsServerArgs(TypedDict):
 
 
 class NodeAgentArgs(TypedDict):
-    """The stack file's `nodeAgent` keys, and the isolation contract."""
+    """The stack file's `nodeAgent` keys, the isolation contract, and the MIG pools' strategy."""
 
     enabled: NotRequired[bool]
     """deploy the node agent. Default: true."""
@@ -952,6 +961,8 @@ class NodeAgentArgs(TypedDict):
     """for other taints the GPU pools carry (e.g. a spot taint). Default: []."""
     isolation: NotRequired[IsolationConfig]
     """how GPU nodes are fenced: the GPU taint the component tolerates or keeps off. Default: gpuTaint={"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}."""
+    mig_strategy: NotRequired[NodeAgentArgsMigStrategy]
+    """the MIG strategy the agent labels MIG devices by (the device plugin's); a platform sets its MIG pools' strategy. Default: "none"."""
 
 
 class ElasticNodePoolArgs(TypedDict):
