@@ -27,6 +27,7 @@ __all__ = [
     "MIG_STRATEGY_LABEL",
     "MPS_MAX_REPLICAS",
     "MigConfig",
+    "MpsConfig",
     "ReplicasConfig",
     "SharingConfig",
     "advertised_resources",
