@@ -58,6 +58,7 @@ def shared_node(local_cluster: LocalCluster) -> Iterator[MakeNode]:
     yield make
     for name in created:
         local_cluster.core().delete_node(name)
+    wait_for(lambda: not {n.metadata.name for n in local_cluster.nodes()} & set(created), 60, "the test's nodes gone")
 
 
 def _ready(node: client.V1Node) -> bool:
@@ -138,22 +139,34 @@ def test_elastic_shared_pool_launches_nodes_for_shares_not_gpus(
     contract = stack.contract
     tolerate = [{"key": t.key, "operator": "Exists", "effect": t.effect} for t in pool.node_taints(contract)]
     wanted = replicas + 1  # one more than a GPU's shares: two nodes, not five
-    client.AppsV1Api(local_cluster.api()).create_namespaced_deployment(namespace, deployment(
+    apps = client.AppsV1Api(local_cluster.api())
+    apps.create_namespaced_deployment(namespace, deployment(
         "infer", wanted, requests={GPU: "1", **SMALL}, tolerations=tolerate, node_selector={POOL_LABEL: pool.name}))
+    try:
+        _launches_by_shares(local_cluster, local_layer, namespace, pool.name, wanted, replicas, cap)
+    finally:
+        # The pool's nodes go back (after its consolidateAfter) before the next test counts the cluster's nodes.
+        apps.delete_namespaced_deployment("infer", namespace)
+        wait_for(lambda: not local_cluster.nodes(f"{NODEPOOL_LABEL}={pool.name}"), 120,
+                 f"{pool.name}'s nodes given back")
+
+
+def _launches_by_shares(local_cluster: LocalCluster, local_layer: AppliedLayer, namespace: str, pool: str,
+                        wanted: int, replicas: int, cap: int) -> None:
     pods = wait_for(lambda: running(local_cluster, namespace, "infer", wanted), 180,
                     f"{wanted} pods Running on the shared elastic pool")
-    nodes = local_cluster.nodes(f"{NODEPOOL_LABEL}={pool.name}")
+    nodes = local_cluster.nodes(f"{NODEPOOL_LABEL}={pool}")
     assert len(nodes) == 2 <= cap, [n.metadata.name for n in nodes]
     assert {p.spec.node_name for p in pods} == {n.metadata.name for n in nodes}
     for node in nodes:
         labels = node.metadata.labels
-        assert labels[CONFIG_LABEL] == pool.name and labels["gpu-node-pools.io/gpu-sharing"] == "time-slicing"
+        assert labels[CONFIG_LABEL] == pool and labels["gpu-node-pools.io/gpu-sharing"] == "time-slicing"
         gpus = int(labels["karpenter.k8s.aws/instance-gpu-count"])
         assert int(node.status.allocatable[GPU]) == gpus * replicas, "the node advertises shares"
     # The pool's named device plugin DaemonSet serves its nodes; the default one keeps off them.
     plugins = [d for d in local_layer.of_kind("DaemonSet") if d["metadata"]["namespace"] == "nvidia-device-plugin"]
     serving = [d["metadata"]["name"] for d in plugins if affinity_admits(d, nodes[0].metadata.labels)]
-    assert serving == [f"nvidia-device-plugin-{pool.name}"]
+    assert serving == [f"nvidia-device-plugin-{pool}"]
     ds = next(d for d in plugins if d["metadata"]["name"] == serving[0])
     selector = ",".join(f"{k}={v}" for k, v in ds["spec"]["selector"]["matchLabels"].items())
     wait_for(lambda: {p.spec.node_name for p in local_cluster.pods("nvidia-device-plugin", selector)
