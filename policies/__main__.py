@@ -92,8 +92,9 @@ POLICIES = [
         validate=_non_root,
         config_schema=PolicyConfigSchema(properties={"allowed": {
             "type": "array",
-            "description": "Workloads allowed to run as root: {kind, name, namespace?, container?, reason}.",
-            "items": {"type": "object", "required": ["kind", "name", "reason"]},
+            "description": "Workloads allowed to run as root: {kind, name (or namePrefix), namespace?, container?, "
+                           "reason}.",
+            "items": {"type": "object", "required": ["kind", "reason"]},
             "default": checks.DEFAULT_ROOT_ALLOWED,
         }}),
     ),

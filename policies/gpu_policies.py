@@ -32,6 +32,17 @@ DEFAULT_ROOT_ALLOWED = [{
     "kind": "DaemonSet",
     "name": "nvidia-device-plugin-daemonset",
     "reason": "the NVIDIA device plugin registers a socket in the kubelet's root-owned /var/lib/kubelet/device-plugins",
+}, {
+    # A shared GPU pool's own device plugin DaemonSet (`nvidia-device-plugin-<pool>`): the same container.
+    "kind": "DaemonSet",
+    "namePrefix": "nvidia-device-plugin-",
+    "container": "nvidia-device-plugin-ctr",
+    "reason": "a shared pool's NVIDIA device plugin registers its socket in the kubelet's root-owned folder",
+}, {
+    # An MPS pool's control daemon (`nvidia-mps-control-daemon-<pool>`): NVIDIA's, privileged upstream too.
+    "kind": "DaemonSet",
+    "namePrefix": "nvidia-mps-control-daemon-",
+    "reason": "NVIDIA's MPS control daemon mounts the MPS shm and starts the MPS server per GPU as root",
 }]
 
 K8S = "kubernetes:"
@@ -167,7 +178,9 @@ def _allowed_root(resource_type: str, props: Mapping[str, Any], container: str,
                   allowed: list[Mapping[str, Any]]) -> bool:
     meta = props.get("metadata") or {}
     for entry in allowed:
-        if (entry.get("kind") == _kind(resource_type) and entry.get("name") == meta.get("name")
+        name = str(meta.get("name") or "")
+        named = entry.get("name") == name or ("namePrefix" in entry and name.startswith(entry["namePrefix"]))
+        if (entry.get("kind") == _kind(resource_type) and named
                 and entry.get("namespace") in (None, meta.get("namespace"))
                 and entry.get("container") in (None, container) and entry.get("reason")):
             return True

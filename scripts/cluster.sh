@@ -237,7 +237,9 @@ up() {
     # (kwokctl's default downloads upstream's, and its Service name would clash with the stack's own).
     mkdir -p "$KWOK_WORKDIR" "$CLUSTER_DIR"
     "$GNP_ROOT/scripts/setup.sh"
-    "$GNP_ROOT/.venv/bin/python" -m gpu_node_pools.script_commands kwok-instance-types >"$CLUSTER_DIR/karpenter-instance-types.json"
+    # The stack's shared elastic pools launch their own copies of the types, advertising shares.
+    "$GNP_ROOT/.venv/bin/python" -m gpu_node_pools.script_commands kwok-instance-types --stack "$STACK" \
+      >"$CLUSTER_DIR/karpenter-instance-types.json"
     { cat <<YAML
 apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration

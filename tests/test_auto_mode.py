@@ -55,6 +55,8 @@ BAD = [
     ("a managed node group", {"pools": [GENERAL, {"name": "gpu", "kind": "gpu", "instanceTypes": ["g6.xlarge"],
                                                   "scaling": {"min": 0, "max": 2}}]},
      "nodePools[1].elastic", "under eks-auto every pool is an Auto Mode NodePool"),
+    ("GPU sharing per pool", {"pools": [GENERAL, {**GPU, "sharing": {"timeSlicing": {"replicas": 4}}}]},
+     "nodePools[1].sharing", "GPU sharing (time-slicing, MPS, MIG) is not available under eks-auto"),
     ("a tag Auto Mode sets", {"cluster": {**AUTO, "autoMode": {"nodeClass": {"tags": {"eks:cluster-name": "x"}}}}},
      "cluster.autoMode.nodeClass.tags", "set by Auto Mode itself"),
     ("a small ephemeral volume", {"cluster": {**AUTO, "autoMode": {"nodeClass": {"ephemeralStorageSize": 20}}}},

@@ -28,10 +28,12 @@ ALL_FAMILIES = [
     general(),
     general(amiType="BOTTLEROCKET_x86_64"),
     pool(instanceTypes=["p5.48xlarge"], capacityType="CAPACITY_BLOCK", capacityReservationId=RESERVATION),
+    pool(instanceTypes=["p5.48xlarge"], sharing={"mig": {"strategy": "mixed", "layout": "3g.40gb,4g.40gb"}}),
 ]
 
 
-@pytest.mark.parametrize("p", ALL_FAMILIES, ids=lambda p: f"{p.ami().name}-{p.capacity_type}")
+@pytest.mark.parametrize("p", ALL_FAMILIES,
+                         ids=lambda p: f"{p.ami().name}-{p.capacity_type}" + ("-mig" if p.sharing else ""))
 def test_every_template_is_a_valid_ec2_request_with_imdsv2_only_and_hop_limit_1(p: NodePoolConfig) -> None:
     data = launch_template_data(p, bottlerocket_settings=SETTINGS)
     imds = {"HttpTokens": "required", "HttpPutResponseHopLimit": 1, "HttpEndpoint": "enabled"}

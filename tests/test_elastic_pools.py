@@ -227,10 +227,11 @@ def test_schema_check_catches_a_misspelt_field() -> None:
 
 
 def offered(types: list[dict[str, Any]], obj: dict[str, Any]) -> set[tuple[str, str]]:
-    """(type, capacity type) pairs the NodePool's requirements admit: Karpenter's rules for In and DoesNotExist, on
-    offering labels."""
+    """(type, capacity type) pairs the NodePool's requirements admit: Karpenter's rules for In, NotIn and
+    DoesNotExist, on offering labels."""
     requirements = obj["spec"]["template"]["spec"]["requirements"]
     wanted = {r["key"]: set(r["values"]) for r in requirements if r["operator"] == "In"}
+    unwanted = {r["key"]: set(r["values"]) for r in requirements if r["operator"] == "NotIn"}
     absent = {r["key"] for r in requirements if r["operator"] == "DoesNotExist"}
     found = set()
     for it in types:
@@ -238,7 +239,8 @@ def offered(types: list[dict[str, Any]], obj: dict[str, Any]) -> set[tuple[str, 
             labels = {r["key"]: r["values"][0] for r in offering["Requirements"]}
             labels |= {"node.kubernetes.io/instance-type": it["name"], "kubernetes.io/arch": it["architecture"],
                        "kubernetes.io/os": "linux"}
-            if all(labels.get(key) in values for key, values in wanted.items()) and not absent & set(labels):
+            if all(labels.get(key) in values for key, values in wanted.items()) and not absent & set(labels) and not any(
+                    labels.get(key) in values for key, values in unwanted.items()):
                 found.add((it["name"], labels["karpenter.sh/capacity-type"]))
     return found
 
@@ -333,7 +335,7 @@ def test_the_pools_table_shows_each_elastic_pools_kind_and_cap() -> None:
 
     lines = pools_table(load_stack("prod")).splitlines()
     header = next(line for line in lines if line.startswith("ELASTIC POOL"))
-    assert header.split()[:7] == ["ELASTIC", "POOL", "KIND", "INSTANCES", "CAPACITY", "CAP", "CONSOLIDATION"]
+    assert header.split()[:8] == ["ELASTIC", "POOL", "KIND", "INSTANCES", "CAPACITY", "CAP", "SHARING", "CONSOLIDATION"]
     general = next(line for line in lines if line.startswith("general-elastic "))
     assert general.split()[1:5] == ["general", "m7i,m6i", "on-demand", "cpu=64,memory=256Gi"]
     assert "WhenEmptyOrUnderutilized after 1m" in general and general.endswith("<none>")

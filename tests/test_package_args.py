@@ -132,18 +132,22 @@ def test_single_components_declare_what_the_platform_does_for_their_part() -> No
 
     mocks = MockEngine()
     pulumi.runtime.set_mocks(mocks, project="p", stack="local", preview=False)
-    elastic = next(p for p in config["nodePools"] if "elastic" in p)
+    elastic_pools = [p for p in config["nodePools"] if "elastic" in p]
+    # The platform hands each shared pool's sharing to the device plugin; a lone one is told.
+    pool_sharing = {p["name"]: p["sharing"] for p in config["nodePools"] if "sharing" in p}
+    assert pool_sharing, "the local stack has a shared pool"
 
     @pulumi.runtime.test
     def program() -> None:
         construct("PriorityClasses", "local-priority", {})
         construct("WorkloadNamespaces", "local-tenants", {"tenants": config["tenants"]})
-        construct("DevicePlugin", "local-device-plugin", {})
+        construct("DevicePlugin", "local-device-plugin", {"poolSharing": pool_sharing})
         construct("MetricsServer", "local-metrics-server", config["metricsServer"])
         construct("NodeAgent", "local-node-agent", config["nodeAgent"])
-        construct("ElasticNodePool", "local-elastic-pools", {**elastic, "elastic": {
-            **elastic["elastic"], "nodeClassRef": {"group": "karpenter.kwok.sh", "kind": "KWOKNodeClass",
-                                                   "name": "default"}}})
+        for elastic in elastic_pools:
+            construct("ElasticNodePool", f"local-{elastic['name']}", {**elastic, "elastic": {
+                **elastic["elastic"], "nodeClassRef": {"group": "karpenter.kwok.sh", "kind": "KWOKNodeClass",
+                                                       "name": "default"}}})
 
     program()
     assert kubernetes_objects(mocks) == kubernetes_objects(platform_mocks)

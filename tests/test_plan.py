@@ -87,3 +87,19 @@ def test_the_auto_mode_plan_shows_the_auto_mode_cluster_its_node_class_and_pools
     assert "kubernetes:eks.amazonaws.com/v1:NodeClass  nodeclass/gpu-node-pools" in table
     assert "aws:eks/addon:Addon" not in table and "aws:eks/nodeGroup:NodeGroup" not in table
     assert table.count("kubernetes:karpenter.sh/v1:NodePool  ") == 2
+
+
+def test_the_plan_shows_a_shared_pools_sharing_on_its_node_group(tmp_path: Path, capsys) -> None:
+    import yaml
+
+    stack = yaml.safe_load((PROJECT_WITH_IMAGE / "stacks" / "Pulumi.prod.yaml").read_text())
+    pools = stack["config"]["gpu-node-pools:nodePools"]
+    gpu = next(p for p in pools if p["kind"] == "gpu" and "elastic" not in p)
+    gpu.update(instanceTypes=["g6.xlarge"], sharing={"timeSlicing": {"replicas": 4}})
+    (tmp_path / "Pulumi.yaml").write_text("name: gpu-node-pools\nruntime: python\n")
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "Pulumi.shared.yaml").write_text(yaml.safe_dump(stack))
+    assert main(["--project-dir", str(tmp_path), "plan", "--stack", "shared"]) == 0
+    table = capsys.readouterr().out
+    assert '"gpu-node-pools.io/gpu-sharing":"time-slicing"' in table
+    assert f'"nvidia.com/device-plugin.config":"{gpu["name"]}"' in table

@@ -32,6 +32,7 @@ from .config.component_args import (
 from .config.elastic import NodeClassRefConfig
 from .config.karpenter import EC2_NODE_CLASS_REF
 from .config.platform import PlatformConfig, cluster_kubernetes_version
+from .config.sharing import SharingConfig, platform_mig_strategy
 from .contract import IsolationContract
 from .manifests.auto_mode import build_auto_node_class
 from .manifests.device_plugin import build_device_plugin
@@ -159,6 +160,11 @@ def _section(suffix: str, model: type[ArgsT], section: Any, config: PlatformConf
     return _one(suffix, _with(model, section, isolation=config.isolation, **extra) if section.enabled else None)
 
 
+def _pool_sharing(config: PlatformConfig) -> dict[str, SharingConfig]:
+    """The device plugin's named configs: one per shared pool, managed or elastic."""
+    return {p.device_plugin_config_name: p.sharing for p in config.node_pools if p.sharing is not None}
+
+
 def _elastic_pools(config: PlatformConfig) -> list[PartInstance[ElasticNodePoolArgs]]:
     """One ElasticNodePool per elastic pool, each naming the NodeClass it boots from (the platform's default
     unless the pool names its own)."""
@@ -218,7 +224,7 @@ def _device_plugin(config: PlatformConfig) -> list[PartInstance[DevicePluginArgs
     # EKS Auto Mode's GPU nodes run AWS's device plugin: a second one would advertise every GPU twice.
     if config.auto_mode:
         return []
-    return _section("device-plugin", DevicePluginArgs, config.device_plugin, config)
+    return _section("device-plugin", DevicePluginArgs, config.device_plugin, config, pool_sharing=_pool_sharing(config))
 
 
 IN_CLUSTER_PARTS: tuple[InClusterPart[Any], ...] = (
@@ -235,7 +241,7 @@ IN_CLUSTER_PARTS: tuple[InClusterPart[Any], ...] = (
     InClusterPart(
         key="devicePlugin", component="DevicePlugin", args_model=DevicePluginArgs,
         instances=_device_plugin,
-        build=lambda a: build_device_plugin(a, a.isolation.contract()),
+        build=lambda a: build_device_plugin(a, a.isolation.contract(), a.pool_sharing),
     ),
     InClusterPart(
         key="metricsServer", component="MetricsServer", args_model=MetricsServerArgs,
@@ -245,8 +251,9 @@ IN_CLUSTER_PARTS: tuple[InClusterPart[Any], ...] = (
     ),
     InClusterPart(
         key="nodeAgent", component="NodeAgent", args_model=NodeAgentArgs,
-        instances=lambda c: _section("node-agent", NodeAgentArgs, c.node_agent_deployed, c),
-        build=lambda a: build_node_agent(a, a.isolation.contract()),
+        instances=lambda c: _section("node-agent", NodeAgentArgs, c.node_agent_deployed, c,
+                                     mig_strategy=platform_mig_strategy([p.sharing for p in c.node_pools])),
+        build=lambda a: build_node_agent(a, a.isolation.contract(), mig_strategy=a.mig_strategy),
     ),
     # Not offered alone (no args model): its component also declares AWS resources (IAM, the interruption
     # queue) from the cluster's outputs, so only a platform on EKS declares it.

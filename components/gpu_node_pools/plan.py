@@ -39,7 +39,7 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     ),
     "aws:eks/nodeGroup:NodeGroup": (
         "nodeGroupName", "nodeGroupNamePrefix", "instanceTypes", "amiType", "capacityType", "scalingConfig",
-        "diskSize", "taints", "launchTemplate",
+        "diskSize", "labels", "taints", "launchTemplate",
     ),
     "aws:eks/addon:Addon": ("addonName", "addonVersion", "resolveConflictsOnUpdate", "configurationValues"),
     "aws:eks/accessEntry:AccessEntry": ("principalArn", "type"),

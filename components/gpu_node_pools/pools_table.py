@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .config.node_pool import NodePoolConfig
 from .config.platform import PlatformConfig
 from .manifests.karpenter import (
     AUTO_MODE_LABELS,
@@ -15,18 +16,26 @@ from .parts import default_node_class_ref
 __all__ = ["pools_table", "text_table"]
 
 
-_CAP_NAMES = {"nvidia.com/gpu": "gpus"}
-
-
 def text_table(rows: list[tuple[str, ...]]) -> str:
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
 
 
+def _sharing(pool: NodePoolConfig) -> str:
+    """`time-slicing x4`, `mig mixed all-1g.10gb`; `-` for whole GPUs (and general pools)."""
+    return pool.sharing.describe() if pool.sharing is not None else "-"
+
+
 def _elastic_table(config: PlatformConfig) -> str:
     """One line per elastic pool: what Karpenter may launch, the cap, when nodes go back."""
-    header = ("ELASTIC POOL", "KIND", "INSTANCES", "CAPACITY", "CAP", "CONSOLIDATION", "WEIGHT", "NODECLASS", "TAINTS")
+    header = ("ELASTIC POOL", "KIND", "INSTANCES", "CAPACITY", "CAP", "SHARING", "CONSOLIDATION", "WEIGHT",
+              "NODECLASS", "TAINTS")
     rows: list[tuple[str, ...]] = [header]
+    sharing = {p.name: _sharing(p) for p in config.elastic_pools}
+    # The cap as configured, in GPUs (a shared pool's NodePool counts it in shares).
+    caps = {p.name: ",".join(f"{name}={value}" for name, value in (
+        ("gpus", p.elastic.limits.gpus), ("cpu", p.elastic.limits.cpu), ("memory", p.elastic.limits.memory))
+        if value is not None) for p in config.elastic_pools if p.elastic is not None}
     for obj in build_node_pools(config.node_pools, config.contract, default_node_class_ref(config)):
         spec, template = obj["spec"], obj["spec"]["template"]["spec"]
         values = {r["key"]: ",".join(r.get("values", [])) for r in template["requirements"]}
@@ -39,7 +48,8 @@ def _elastic_table(config: PlatformConfig) -> str:
             kind,
             instances,
             values[CAPACITY_TYPE_LABEL],
-            ",".join(f"{_CAP_NAMES.get(k, k)}={v}" for k, v in spec["limits"].items()),
+            caps[obj["metadata"]["name"]],
+            sharing[obj["metadata"]["name"]],
             f"{disruption['consolidationPolicy']} after {disruption['consolidateAfter']}",
             str(spec.get("weight", "-")),
             f"{template['nodeClassRef']['kind']}/{template['nodeClassRef']['name']}",
@@ -50,7 +60,7 @@ def _elastic_table(config: PlatformConfig) -> str:
 
 def pools_table(config: PlatformConfig) -> str:
     """The managed pools' table (when there are any), then the elastic pools' table (when there are any)."""
-    header = ("NAME", "KIND", "INSTANCE TYPES", "AMI TYPE", "CAPACITY", "MIN/DESIRED/MAX", "DISK", "TAINTS")
+    header = ("NAME", "KIND", "INSTANCE TYPES", "AMI TYPE", "CAPACITY", "MIN/DESIRED/MAX", "DISK", "SHARING", "TAINTS")
     rows: list[tuple[str, ...]] = [header]
     for pool in config.managed_pools:
         taints = ",".join(str(t) for t in pool.node_taints(config.contract))
@@ -62,6 +72,7 @@ def pools_table(config: PlatformConfig) -> str:
             pool.capacity_type,
             f"{pool.node_scaling.min}/{pool.node_scaling.desired_size}/{pool.node_scaling.max}",
             f"{pool.effective_disk_size()}Gi",
+            _sharing(pool),
             taints or "<none>",
         ))
     tables = [text_table(rows)] if len(rows) > 1 else []

@@ -2,8 +2,8 @@
 
 Not a user command; each subcommand has one caller:
 - `simulated-nodes --stack S`: kwok Nodes mirroring the stack's managed pools (scripts/cluster.sh applies them);
-- `kwok-instance-types`: the instance types the local Karpenter offers, its INSTANCE_TYPES_FILE_PATH JSON
-  (scripts/cluster.sh);
+- `kwok-instance-types [--stack S]`: the instance types the local Karpenter offers, its INSTANCE_TYPES_FILE_PATH
+  JSON, with the copies the stack's shared elastic pools launch (scripts/cluster.sh);
 - `image-push-target --stack S`: nodeAgent.pushRepository, where `make image-push` pushes (scripts/image-push.sh).
 """
 
@@ -42,16 +42,18 @@ def _parser() -> argparse.ArgumentParser:
         "image-push-target", help="print nodeAgent.pushRepository: where `make image-push` pushes the built image")
     for sub in (nodes, push):
         sub.add_argument("--stack", required=True, help="stack name: reads stacks/Pulumi.<NAME>.yaml")
-    commands.add_parser(
+    types = commands.add_parser(
         "kwok-instance-types",
         help="print the instance types the local Karpenter offers (its INSTANCE_TYPES_FILE_PATH JSON), from the table",
     )
+    types.add_argument("--stack", default=None,
+                       help="also offer the copies this stack's shared elastic pools launch (their shares per type)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "kwok-instance-types":
+    if args.command == "kwok-instance-types" and args.stack is None:
         print(json.dumps(kwok_instance_types(), indent=1))
         return 0
     try:
@@ -59,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if args.command == "kwok-instance-types":
+        print(json.dumps(kwok_instance_types(pools=config.node_pools), indent=1))
+        return 0
     if args.command == "simulated-nodes":
         sys.stdout.write(yaml.safe_dump_all(
             simulated_nodes(config.managed_pools, config.contract), sort_keys=False, default_flow_style=False))

@@ -16,6 +16,7 @@ IMAGE = "registry.k8s.io/pause:3.10"
 __all__ = [
     "GPU",
     "GPU_PRESENT",
+    "affinity_admits",
     "agent_daemonset",
     "agent_prefix",
     "deployment",
@@ -59,8 +60,8 @@ def pod_spec(
     node_selector: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     resources = {"requests": dict(requests or {}), "limits": {}}
-    if requests and GPU in requests:  # extended resources need limit == request
-        resources["limits"][GPU] = requests[GPU]
+    # Extended resources (nvidia.com/gpu, nvidia.com/mig-<profile>) need limit == request.
+    resources["limits"].update({k: v for k, v in (requests or {}).items() if k.startswith("nvidia.com/")})
     spec: dict[str, Any] = {
         "containers": [restricted_container(resources=resources)],
         "terminationGracePeriodSeconds": 0,
@@ -123,3 +124,19 @@ def running_agent_pod(cluster: LocalCluster, daemonset: dict[str, Any]) -> clien
         lambda: next((p for p in cluster.pods(namespace, selector) if p.status.phase == "Running"), None),
         120, "a running node-agent pod",
     )
+
+
+def affinity_admits(obj: dict[str, Any], labels: dict[str, str]) -> bool:
+    """Whether a workload's required node affinity admits a node with `labels` (the scheduler's rule: any term, all
+    of its expressions). Several device plugin DaemonSets split the GPU nodes between them by a label."""
+    required = (obj["spec"]["template"]["spec"].get("affinity", {}).get("nodeAffinity", {})
+                .get("requiredDuringSchedulingIgnoredDuringExecution"))
+    if not required:
+        return True
+
+    def holds(expression: dict[str, Any]) -> bool:
+        key, operator, values = expression["key"], expression["operator"], expression.get("values", [])
+        return {"In": lambda: labels.get(key) in values, "NotIn": lambda: labels.get(key) not in values,
+                "Exists": lambda: key in labels, "DoesNotExist": lambda: key not in labels}[operator]()
+
+    return any(all(holds(e) for e in term.get("matchExpressions", [])) for term in required["nodeSelectorTerms"])

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from gnp_workloads import GPU, GPU_PRESENT, deployment, gpu_tolerations, pending_message, pod
+from gnp_workloads import GPU, GPU_PRESENT, affinity_admits, deployment, gpu_tolerations, pending_message, pod
 from gnp_cluster import AppliedLayer, LocalCluster, wait_for
 
 pytestmark = pytest.mark.cluster
@@ -73,18 +73,29 @@ def test_gpu_daemonsets_run_on_exactly_the_gpu_nodes(
     daemonsets = local_layer.of_kind("DaemonSet")
     images = [c["image"] for d in daemonsets for c in d["spec"]["template"]["spec"]["containers"]]
     assert any("k8s-device-plugin" in image for image in images), f"no device plugin DaemonSet in {images}"
+    # The device plugin's DaemonSets split the GPU nodes by their config label (one per shared pool's config, the
+    # default for the rest): every GPU node runs exactly one of them.
+    plugin_nodes: list[str] = []
     for ds in daemonsets:
-        def placed() -> set[str] | None:
+        expected = {n.metadata.name for n in gpu_nodes if affinity_admits(ds, n.metadata.labels or {})}
+        if "k8s-device-plugin" in ds["spec"]["template"]["spec"]["containers"][0]["image"]:
+            plugin_nodes += sorted(expected)
+        else:
+            assert expected == names(gpu_nodes), ds["metadata"]["name"]
+
+        def placed(expected: set[str] = expected, ds: dict[str, Any] = ds) -> tuple[set[str]] | None:
             pods = pod_template_pods(local_cluster, ds)
             ready = [p for p in pods if p.status.phase == "Running"]
             on = {p.spec.node_name for p in ready}
-            return on if on == names(gpu_nodes) and len(ready) == len(pods) else None
+            # A tuple, so that "on no node" (a shared pool with no node yet) counts as placed too.
+            return (on,) if on == expected and len(ready) == len(pods) else None
 
-        wait_for(placed, 120, f"DaemonSet {ds['metadata']['name']} Running on exactly {sorted(names(gpu_nodes))}")
+        wait_for(placed, 120, f"DaemonSet {ds['metadata']['name']} Running on exactly {sorted(expected)}")
         status = client.AppsV1Api(local_cluster.api()).read_namespaced_daemon_set_status(
             ds["metadata"]["name"], ds["metadata"]["namespace"]
         ).status
-        assert status.desired_number_scheduled == len(gpu_nodes), ds["metadata"]["name"]
+        assert status.desired_number_scheduled == len(expected), ds["metadata"]["name"]
+    assert sorted(plugin_nodes) == sorted(names(gpu_nodes)), "every GPU node runs exactly one device plugin"
 
 
 def test_metrics_server_runs_only_on_general_nodes(

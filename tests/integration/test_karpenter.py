@@ -24,7 +24,7 @@ import yaml
 from kubernetes import client
 
 from gnp_cluster import AppliedLayer, LocalCluster, wait_for
-from gnp_workloads import GPU, agent_daemonset, deployment, pod
+from gnp_workloads import GPU, affinity_admits, agent_daemonset, deployment, pod
 from gpu_node_pools.config.platform import parse_platform_config
 from gpu_node_pools.manifests.karpenter import KWOK_NODE_CLASS_REF, node_pool
 from gpu_node_pools.parts import in_cluster_objects
@@ -125,8 +125,9 @@ def test_a_gpu_pod_brings_a_tainted_gpu_node_with_the_gpu_daemons_and_it_goes_ba
     assert labels[CAPACITY_TYPE] == "spot", "with both allowed, Karpenter takes the cheaper spot offering"
     assert int(node.status.allocatable[GPU]) >= 1
 
-    # The device plugin and the node agent land on the new node, as on a managed GPU node.
-    for ds in local_layer.of_kind("DaemonSet"):
+    # The device plugin and the node agent land on the new node, as on a managed GPU node (of the device plugin's
+    # DaemonSets, the one for whole-GPU nodes: the others serve shared pools' nodes).
+    for ds in [d for d in local_layer.of_kind("DaemonSet") if affinity_admits(d, labels)]:
         selector = ",".join(f"{k}={v}" for k, v in ds["spec"]["selector"]["matchLabels"].items())
         wait_for(lambda: any(p.spec.node_name == node.metadata.name and p.status.phase == "Running"
                              for p in local_cluster.pods(ds["metadata"]["namespace"], selector)),

@@ -212,3 +212,12 @@ def test_node_class_ami_pinned(terms: list[dict[str, Any]], require: bool, ok: b
 def test_node_class_ami_check_ignores_other_kinds() -> None:
     assert checks.check_node_class_ami_pinned(DAEMONSET, {"spec": {"amiSelectorTerms": [{"alias": "x@latest"}]}},
                                               True) == []
+
+
+def test_a_shared_pools_device_plugin_is_allowed_root_by_prefix_for_the_plugin_container_only() -> None:
+    plugin = container(name="nvidia-device-plugin-ctr", securityContext={})
+    assert checks.check_non_root(*workload(plugin, name="nvidia-device-plugin-inference")) == []
+    other = container(name="sidecar", securityContext={})
+    assert checks.check_non_root(*workload(other, name="nvidia-device-plugin-inference"))
+    assert checks.check_non_root(*workload(plugin, name="some-other-daemonset"))
+    assert checks.check_non_root(*workload(other, name="nvidia-mps-control-daemon-inference")) == []

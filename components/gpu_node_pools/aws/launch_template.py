@@ -5,7 +5,8 @@ Every pool gets one, because the defaults EKS would otherwise choose are not the
 - a gp3, encrypted data volume of the pool's `diskSize` on the device its AMI family keeps data on;
 - the pool's identity and `instanceTags` on its instances and volumes;
 - for CAPACITY_BLOCK pools, the Capacity Block to launch into (EKS requires it in a launch template);
-- for Bottlerocket NVIDIA pools, the Bottlerocket settings of the platform's device-plugin and node-agent config.
+- for Bottlerocket NVIDIA pools, the Bottlerocket settings of the platform's device-plugin and node-agent config;
+- for MIG pools, the boot script that applies the pool's MIG layout (`aws.mig_user_data`).
 
 Instance types, AMI type, disk size and subnets stay in the node group request or here, never both: EKS rejects
 a launch template that repeats what the request says (`diskSize` moved here as `BlockDeviceMappings`).
@@ -17,7 +18,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..config.node_pool import NodePoolConfig
+from ..facts.instance_types import lookup
+from ..facts.mig import mig_gpu
 from .bottlerocket import bottlerocket_user_data
+from .mig_user_data import mig_user_data
 from .nodegroup import pool_tags
 
 __all__ = ["IMDS_OPTIONS", "launch_template_data"]
@@ -45,6 +49,13 @@ def launch_template_data(
             "CapacityReservationTarget": {"CapacityReservationId": pool.capacity_reservation_id}
         }
     user_data = bottlerocket_user_data(bottlerocket_settings or {}) if ami.ships_device_plugin else None
+    mig = pool.sharing.mig if pool.sharing is not None else None
+    if mig is not None:
+        # Validation made every type known and of one MIG-capable model.
+        facts = lookup(pool.instance_types[0])
+        gpu = mig_gpu(facts.gpu_model) if facts else None
+        assert gpu is not None
+        user_data = mig_user_data(mig, gpu)
     if user_data:
         data["UserData"] = user_data
     return data

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import Any, TypeVar, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
@@ -27,6 +27,7 @@ from ..config.node_agent import NODE_AGENT_IMAGE_REQUIRED, NodeAgentConfig
 from ..config.node_pool import NodePoolConfig
 from ..config.platform import validate_config
 from ..config.priority_classes import PriorityLadderConfig
+from ..config.sharing import SharingConfig
 from ..config.tenants import TenantNamespaceConfig
 
 __all__ = [
@@ -60,9 +61,14 @@ def _error(model: BaseModel, loc: tuple[str, ...], message: str) -> ValidationEr
 
 
 class DevicePluginArgs(DevicePluginConfig):
-    """The stack file's `devicePlugin` keys, and the isolation contract."""
+    """The stack file's `devicePlugin` keys, the isolation contract, and the GPU pools' sharing."""
 
     isolation: IsolationConfig = _isolation()
+    pool_sharing: dict[str, SharingConfig] = Field(
+        default_factory=dict,
+        description="each shared GPU pool's sharing by its config name (the pool's name; its nodes carry "
+                    "nvidia.com/device-plugin.config=<name>); a platform fills it from its nodePools",
+    )
 
 
 class MetricsServerArgs(MetricsServerConfig):
@@ -86,9 +92,12 @@ class WorkloadNamespacesArgs(ConfigModel):
 
 
 class NodeAgentArgs(NodeAgentConfig):
-    """The stack file's `nodeAgent` keys, and the isolation contract."""
+    """The stack file's `nodeAgent` keys, the isolation contract, and the MIG pools' strategy."""
 
     isolation: IsolationConfig = _isolation()
+    mig_strategy: Literal["none", "single", "mixed"] = Field(
+        default="none", description="the MIG strategy the agent labels MIG devices by (the device plugin's); a "
+                                    "platform sets its MIG pools' strategy")
 
     @model_validator(mode="after")
     def _image_named(self) -> NodeAgentArgs:

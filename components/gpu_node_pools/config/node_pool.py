@@ -22,11 +22,20 @@ from ..contract import (
     Taint,
 )
 from ..facts.amis import AMI_TYPES, DEFAULT_AMI, RETIRED_AMI_TYPES, AmiType
-from ..facts.instance_types import lookup
+from ..facts.instance_types import InstanceType, lookup
 from ._model import ConfigModel, key_errors
-from .elastic import ElasticConfig, capacity_problems, node_pool_name_problem
+from .elastic import ElasticConfig, allowed_instance_types, capacity_problems, node_pool_name_problem
 from .isolation import TaintConfig
 from .labels import label_key_problem, label_value_problem
+from .sharing import (
+    DEVICE_PLUGIN_CONFIG_LABEL,
+    GPU_SHARING_LABEL,
+    MIG_STRATEGY_LABEL,
+    SharingConfig,
+    advertised_resources,
+    sharing_node_labels,
+    sharing_problems,
+)
 
 __all__ = [
     "DEFAULT_DISK_SIZE_GIB",
@@ -52,6 +61,7 @@ _CAPACITY_RESERVATION_ID = re.compile(r"^cr-[0-9a-f]{8,17}$")
 # EC2 tag limits (EC2 User Guide, "Tag restrictions"); the `aws:` prefix is AWS's own.
 _MAX_TAG_KEY, _MAX_TAG_VALUE = 128, 256
 _OUR_LABEL_KEYS = frozenset({POOL_LABEL, POOL_KIND_LABEL, GPU_PRESENT_LABEL, BUILTIN_DEVICE_PLUGIN_LABEL})
+_SHARING_LABEL_KEYS = frozenset({DEVICE_PLUGIN_CONFIG_LABEL, GPU_SHARING_LABEL, MIG_STRATEGY_LABEL})
 
 
 class ScalingConfig(ConfigModel):
@@ -130,6 +140,11 @@ class NodePoolConfig(ConfigModel):
         description="make this pool elastic: a Karpenter NodePool scaled by demand up to its cap (GPUs, or vCPUs and "
                     "memory)",
     )
+    sharing: SharingConfig | None = Field(
+        default=None,
+        description="share each GPU: one of timeSlicing {replicas}, mps {replicas}, mig {strategy, layout} "
+                    "(docs/rightsizing.md); unset: whole GPUs",
+    )
     ami_type: str | None = Field(
         default=None, description="EKS AMI type (default AL2023 NVIDIA for gpu, AL2023 standard for general)"
     )
@@ -207,6 +222,8 @@ class NodePoolConfig(ConfigModel):
                 raise ValueError(problem)
             if key in _OUR_LABEL_KEYS:
                 raise ValueError(f"label {key!r} is set by the isolation contract and cannot be overridden")
+            if key in _SHARING_LABEL_KEYS:
+                raise ValueError(f"label {key!r} is set from the pool's sharing block and cannot be set by hand")
         return labels
 
     @model_validator(mode="after")
@@ -271,6 +288,33 @@ class NodePoolConfig(ConfigModel):
             raise _key_error("instanceTypes", f"a Capacity Block reserves one instance type; this pool lists {count}")
         return self
 
+    @model_validator(mode="after")
+    def _sharing(self) -> NodePoolConfig:
+        """Sharing needs NVIDIA's device plugin as we deploy it, and MIG a layout the pool's GPU model has."""
+        if self.sharing is None:
+            return self
+        if not self.is_gpu:
+            raise _key_error("sharing", "only GPU pools share GPUs")
+        ami = self.ami()
+        if ami.ships_device_plugin:
+            raise _key_error("sharing", (
+                f"{ami.name} runs its own device plugin, which the per-pool config doesn't reach; share GPUs on an "
+                "AL2023 NVIDIA AMI type"))
+        if self.elastic is not None and self.sharing.mig is not None:
+            raise _key_error("sharing", (
+                "MIG is applied at boot by a managed pool's launch template; an elastic pool's nodes boot from the "
+                "shared EC2NodeClass, which carries no layout: give this pool scaling instead of elastic, or use "
+                "timeSlicing"))
+        if self.elastic is not None:
+            types, unknown = allowed_instance_types(self.elastic, self.instance_types), []
+        else:
+            types = [facts for name in self.instance_types if (facts := lookup(name))]
+            unknown = [name for name in self.instance_types if lookup(name) is None]
+        problems = sharing_problems(self.sharing, types, unknown)
+        if problems:
+            raise key_errors("NodePoolConfig", problems)
+        return self
+
     # --- derived facts ------------------------------------------------------------------------------------
     @property
     def is_gpu(self) -> bool:
@@ -301,7 +345,18 @@ class NodePoolConfig(ConfigModel):
         labels = {**self.labels, **contract.node_labels(self.name, gpu=self.is_gpu)}
         if self.ami().ships_device_plugin:
             labels[BUILTIN_DEVICE_PLUGIN_LABEL] = "true"
+        if self.sharing is not None:
+            labels.update(sharing_node_labels(self.device_plugin_config_name, self.sharing))
         return labels
+
+    @property
+    def device_plugin_config_name(self) -> str:
+        """The name of this pool's config in the device plugin's multi-config ConfigMap (and its node label)."""
+        return self.name
+
+    def advertised_gpu_resources(self, facts: InstanceType) -> dict[str, int]:
+        """What one node of type `facts` advertises through the device plugin, given this pool's sharing."""
+        return advertised_resources(self.sharing, facts.gpus, facts.gpu_model)
 
     def node_taints(self, contract: IsolationContract) -> list[Taint]:
         """The contract's GPU taint first (GPU pools), then the pool's own."""

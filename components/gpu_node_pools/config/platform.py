@@ -24,6 +24,7 @@ from .karpenter import KarpenterConfig
 from .metrics_server import MetricsServerConfig
 from .node_agent import NODE_AGENT_IMAGE_REQUIRED, NodeAgentConfig
 from .node_pool import NodePoolConfig
+from .sharing import mig_strategy_problems
 from .priority_classes import PriorityLadderConfig
 from .tenants import TenantNamespaceConfig
 
@@ -80,6 +81,15 @@ class PlatformConfig(ConfigModel):
         return self
 
     @model_validator(mode="after")
+    def _one_mig_strategy(self) -> PlatformConfig:
+        problems = mig_strategy_problems([p.sharing for p in self.node_pools])
+        if problems:
+            raise key_errors(type(self).__name__, [
+                (("nodePools", index, "sharing", "mig", "strategy"), message)  # type: ignore[misc]  # an index
+                for index, message in problems])
+        return self
+
+    @model_validator(mode="after")
     def _elastic_fence_holds(self) -> PlatformConfig:
         problem = self.isolation.elastic_fence_problem([p.name for p in self.elastic_pools if p.is_gpu])
         if problem:
@@ -118,6 +128,10 @@ class PlatformConfig(ConfigModel):
             problems.append((("devicePlugin", "enabled"), "EKS Auto Mode ships the NVIDIA device plugin on its GPU "
                              "nodes: a second one would advertise every GPU twice; leave devicePlugin out"))
         for i, pool in enumerate(self.node_pools):
+            if pool.sharing is not None:
+                problems.append((("nodePools", i, "sharing"), (
+                    f"pool {pool.name!r}: EKS Auto Mode's NVIDIA device plugin is AWS's and can't be configured: "
+                    "GPU sharing (time-slicing, MPS, MIG) is not available under eks-auto")))
             if not pool.is_elastic:
                 problems.append((("nodePools", i, "elastic"), (
                     f"pool {pool.name!r}: under eks-auto every pool is an Auto Mode NodePool; give it an elastic "

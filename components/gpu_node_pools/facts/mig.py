@@ -25,11 +25,6 @@ class MigProfile:
     memory_slices: int
     max_count: int
 
-    @property
-    def memory_gb(self) -> int:
-        """The memory the name promises, in GB (`3g.40gb` -> 40)."""
-        return int(self.name.split(".")[1].removesuffix("gb").split("+")[0])
-
 
 @dataclass(frozen=True)
 class MigGpu:

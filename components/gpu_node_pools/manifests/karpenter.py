@@ -15,6 +15,12 @@ from typing import Any
 from ..config.elastic import ElasticConfig
 from ..config.karpenter import EC2_NODE_CLASS_REF
 from ..config.node_pool import NodePoolConfig
+from ..config.sharing import (
+    DEVICE_PLUGIN_CONFIG_LABEL,
+    GPU_SHARING_LABEL,
+    MIG_STRATEGY_LABEL,
+    advertised_resources,
+)
 from ..contract import IsolationContract
 from ..facts.instance_types import GPU_MANUFACTURER
 
@@ -59,6 +65,7 @@ AUTO_MODE_LABELS: Mapping[str, str] = {
 EKS_NODE_CLASS_REF: Mapping[str, str] = EC2_NODE_CLASS_REF
 KWOK_NODE_CLASS_REF: Mapping[str, str] = {"group": "karpenter.kwok.sh", "kind": "KWOKNodeClass", "name": "default"}
 
+_SHARING_KEYS = (DEVICE_PLUGIN_CONFIG_LABEL, GPU_SHARING_LABEL, MIG_STRATEGY_LABEL)
 _MANAGED_BY = {"app.kubernetes.io/managed-by": "gpu-node-pools"}
 
 
@@ -73,14 +80,15 @@ def node_pool(
     template_spec: dict[str, Any] = {
         "nodeClassRef": dict(node_class_ref),
         "taints": [t.to_k8s() for t in pool.node_taints(contract)],
-        "requirements": _requirements(pool, elastic, auto_mode=node_class_ref["group"] == AUTO_MODE_NODE_CLASS_GROUP),
+        "requirements": (_requirements(pool, elastic, auto_mode=node_class_ref["group"] == AUTO_MODE_NODE_CLASS_GROUP)
+                         + _sharing_requirements(pool)),
         "expireAfter": elastic.expire_after,
     }
     if elastic.termination_grace_period is not None:
         template_spec["terminationGracePeriod"] = elastic.termination_grace_period
     spec: dict[str, Any] = {
         "template": {"metadata": {"labels": pool.node_labels(contract)}, "spec": template_spec},
-        "limits": _limits(elastic),
+        "limits": _limits(pool, elastic),
         "disruption": elastic.disruption.to_k8s(pool.kind),
     }
     if elastic.weight is not None:
@@ -132,8 +140,20 @@ def _in(key: str, values: Sequence[str]) -> dict[str, Any]:
     return {"key": key, "operator": "In", "values": list(values)}
 
 
-def _limits(elastic: ElasticConfig) -> dict[str, str]:
-    limits = {} if elastic.limits.gpus is None else {"nvidia.com/gpu": str(elastic.limits.gpus)}
+def _sharing_requirements(pool: NodePoolConfig) -> list[dict[str, Any]]:
+    """A shared pool's nodes carry its sharing labels (Karpenter stamps single-valued `In` requirements on the
+    node); a whole-GPU pool takes no node whose type is a shared copy (only the local instance types have them)."""
+    if pool.sharing is None:
+        return [{"key": GPU_SHARING_LABEL, "operator": "NotIn", "values": ["time-slicing", "mps", "mig"]}]
+    labels = pool.node_labels(IsolationContract())
+    return [_in(key, [labels[key]]) for key in sorted(labels) if key in _SHARING_KEYS]
+
+
+def _limits(pool: NodePoolConfig, elastic: ElasticConfig) -> dict[str, str]:
+    """The GPU cap, counted in what the nodes advertise: with time-slicing or MPS a node's `nvidia.com/gpu` is its
+    shares, so `limits.gpus` GPUs are `gpus x replicas` of them (elastic pools don't take MIG)."""
+    limits = ({} if elastic.limits.gpus is None else
+              {k: str(v) for k, v in advertised_resources(pool.sharing, elastic.limits.gpus, "").items()})
     if elastic.limits.cpu is not None:
         limits["cpu"] = elastic.limits.cpu
     if elastic.limits.memory is not None:

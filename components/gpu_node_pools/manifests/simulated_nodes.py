@@ -2,7 +2,7 @@
 
 Each pool gets `scaling.desired` nodes with the labels and taints its node group gives real nodes, plus the
 well-known labels the kubelet and EKS add, and the capacity of its first instance type (GPU pools advertise
-`nvidia.com/gpu`, as the device plugin would make a real node do).
+`nvidia.com/gpu`, or with `sharing` its shares or MIG devices, as the device plugin would make a real node do).
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ def _node(pool: NodePoolConfig, index: int, contract: IsolationContract) -> dict
         "ephemeral-storage": f"{pool.effective_disk_size()}Gi",
     }
     if pool.is_gpu:
-        capacity["nvidia.com/gpu"] = str(facts.gpus)
+        # What the device plugin would advertise: whole GPUs, or the pool's shares or MIG devices.
+        capacity.update({name: str(count) for name, count in pool.advertised_gpu_resources(facts).items()})
     labels = {
         **pool.node_labels(contract),
         "kubernetes.io/hostname": name,

@@ -44,8 +44,12 @@ __all__ = [
     "ManagedAddonsConfig",
     "MetricsServerArgs",
     "MetricsServerConfig",
+    "MigConfig",
+    "MigStrategy",
     "MonitoringArgs",
+    "MpsConfig",
     "NodeAgentArgs",
+    "NodeAgentArgsMigStrategy",
     "NodeAgentConfig",
     "NodeAlertsConfig",
     "NodeClassConfig",
@@ -63,7 +67,9 @@ __all__ = [
     "PriorityClassesArgs",
     "PriorityLadderConfig",
     "QuotaConfig",
+    "ReplicasConfig",
     "ScalingConfig",
+    "SharingConfig",
     "TaintConfig",
     "TaintEffect",
     "TenantNamespaceConfig",
@@ -123,6 +129,13 @@ class DisruptionConsolidationPolicy(str, Enum):
     WHEN_EMPTY_OR_UNDERUTILIZED = 'WhenEmptyOrUnderutilized'
 
 
+class MigStrategy(str, Enum):
+    """The values of `MigConfig.strategy`."""
+
+    SINGLE = 'single'
+    MIXED = 'mixed'
+
+
 class NodePoolCapacityType(str, Enum):
     """The values of `NodePoolConfig.capacity_type`."""
 
@@ -174,6 +187,14 @@ class KarpenterControllerLogLevel(str, Enum):
     DEBUG = 'debug'
     INFO = 'info'
     ERROR = 'error'
+
+
+class NodeAgentArgsMigStrategy(str, Enum):
+    """The values of `NodeAgentArgs.mig_strategy`."""
+
+    NONE = 'none'
+    SINGLE = 'single'
+    MIXED = 'mixed'
 
 
 class AccessEntryConfig(TypedDict):
@@ -422,6 +443,40 @@ class ElasticConfig(TypedDict):
     """NodeClass the nodes boot from (default: EC2NodeClass gpu-node-pools on EKS, KWOKNodeClass default on an existing cluster)"""
 
 
+class ReplicasConfig(TypedDict):
+    """Advertise each GPU `replicas` times: pods share its time (time-slicing) or its SMs and memory (MPS)."""
+
+    replicas: int
+    """shares advertised per physical GPU, at least 2"""
+
+
+class MpsConfig(TypedDict):
+    """MPS: the GPU's compute and memory split evenly between `replicas` clients (not with MIG)."""
+
+    replicas: int
+    """shares per GPU, 2 to 48 (MPS' client limit)"""
+
+
+class MigConfig(TypedDict):
+    """Split each GPU into MIG devices at node start; `layout` is the same on every GPU of the node."""
+
+    strategy: MigStrategy
+    """single: every device the same profile, advertised as nvidia.com/gpu; mixed: nvidia.com/mig-<profile>"""
+    layout: str
+    """`all-<profile>` (as many as fit, e.g. all-1g.10gb) or the profiles of one GPU, comma-separated (e.g. 3g.40gb,4g.40gb)"""
+
+
+class SharingConfig(TypedDict):
+    """One way to share the pool's GPUs: exactly one of timeSlicing, mps, mig."""
+
+    time_slicing: NotRequired[ReplicasConfig]
+    """advertise each GPU `replicas` times; no memory or fault isolation between pods"""
+    mps: NotRequired[MpsConfig]
+    """CUDA MPS: `replicas` clients per GPU with an even memory and compute split"""
+    mig: NotRequired[MigConfig]
+    """MIG devices per GPU (MIG-capable models only): memory and fault isolation"""
+
+
 class UpdateConfig(TypedDict):
     """How many nodes a rolling update may take down: a count or a percentage (default 33 %), not both."""
 
@@ -444,6 +499,8 @@ class NodePoolConfig(TypedDict):
     """node count bounds (required, except for elastic pools); desired-size drift is ignored"""
     elastic: NotRequired[ElasticConfig]
     """make this pool elastic: a Karpenter NodePool scaled by demand up to its cap (GPUs, or vCPUs and memory)"""
+    sharing: NotRequired[SharingConfig]
+    """share each GPU: one of timeSlicing {replicas}, mps {replicas}, mig {strategy, layout} (docs/rightsizing.md); unset: whole GPUs"""
     ami_type: NotRequired[str]
     """EKS AMI type (default AL2023 NVIDIA for gpu, AL2023 standard for general)"""
     capacity_type: NotRequired[NodePoolCapacityType]
@@ -866,6 +923,8 @@ class NodePoolArgs(TypedDict):
     """node count bounds (required, except for elastic pools); desired-size drift is ignored"""
     elastic: NotRequired[ElasticConfig]
     """make this pool elastic: a Karpenter NodePool scaled by demand up to its cap (GPUs, or vCPUs and memory)"""
+    sharing: NotRequired[SharingConfig]
+    """share each GPU: one of timeSlicing {replicas}, mps {replicas}, mig {strategy, layout} (docs/rightsizing.md); unset: whole GPUs"""
     ami_type: NotRequired[str]
     """EKS AMI type (default AL2023 NVIDIA for gpu, AL2023 standard for general)"""
     capacity_type: NotRequired[NodePoolCapacityType]
@@ -917,7 +976,7 @@ class WorkloadNamespacesArgs(TypedDict):
 
 
 class DevicePluginArgs(TypedDict):
-    """The stack file's `devicePlugin` keys, and the isolation contract."""
+    """The stack file's `devicePlugin` keys, the isolation contract, and the GPU pools' sharing."""
 
     enabled: NotRequired[bool]
     """deploy the device plugin (Bottlerocket NVIDIA AMIs ship one). Default: true."""
@@ -935,6 +994,8 @@ class DevicePluginArgs(TypedDict):
     """for other taints the GPU pools carry (e.g. a spot taint). Default: []."""
     isolation: NotRequired[IsolationConfig]
     """how GPU nodes are fenced: the GPU taint the component tolerates or keeps off. Default: gpuTaint={"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}."""
+    pool_sharing: NotRequired[dict[str, SharingConfig]]
+    """each shared GPU pool's sharing by its config name (the pool's name; its nodes carry nvidia.com/device-plugin.config=<name>); a platform fills it from its nodePools. Default: {}."""
 
 
 class MetricsServerArgs(TypedDict):
@@ -961,7 +1022,7 @@ class MetricsServerArgs(TypedDict):
 
 
 class NodeAgentArgs(TypedDict):
-    """The stack file's `nodeAgent` keys, and the isolation contract."""
+    """The stack file's `nodeAgent` keys, the isolation contract, and the MIG pools' strategy."""
 
     enabled: NotRequired[bool]
     """deploy the node agent. Default: true."""
@@ -1003,6 +1064,8 @@ class NodeAgentArgs(TypedDict):
     """for other taints the GPU pools carry (e.g. a spot taint). Default: []."""
     isolation: NotRequired[IsolationConfig]
     """how GPU nodes are fenced: the GPU taint the component tolerates or keeps off. Default: gpuTaint={"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}."""
+    mig_strategy: NotRequired[NodeAgentArgsMigStrategy]
+    """the MIG strategy the agent labels MIG devices by (the device plugin's); a platform sets its MIG pools' strategy. Default: "none"."""
 
 
 class ElasticNodePoolArgs(TypedDict):
@@ -1018,6 +1081,8 @@ class ElasticNodePoolArgs(TypedDict):
     """node count bounds (required, except for elastic pools); desired-size drift is ignored"""
     elastic: NotRequired[ElasticConfig]
     """make this pool elastic: a Karpenter NodePool scaled by demand up to its cap (GPUs, or vCPUs and memory)"""
+    sharing: NotRequired[SharingConfig]
+    """share each GPU: one of timeSlicing {replicas}, mps {replicas}, mig {strategy, layout} (docs/rightsizing.md); unset: whole GPUs"""
     ami_type: NotRequired[str]
     """EKS AMI type (default AL2023 NVIDIA for gpu, AL2023 standard for general)"""
     capacity_type: NotRequired[NodePoolCapacityType]

@@ -39,8 +39,10 @@ __all__ = [
 ]
 
 
-def build_node_agent(config: NodeAgentConfig, contract: IsolationContract) -> list[dict[str, Any]]:
-    """Every object the agent needs, in apply order; nothing when disabled."""
+def build_node_agent(
+    config: NodeAgentConfig, contract: IsolationContract, *, mig_strategy: str = "none"
+) -> list[dict[str, Any]]:
+    """Every object the agent needs, in apply order; nothing when disabled. `mig_strategy`: the MIG pools'."""
     if not config.enabled:
         return []
     if config.image is None and config.image_build is not None:
@@ -62,6 +64,6 @@ def build_node_agent(config: NodeAgentConfig, contract: IsolationContract) -> li
         binding(f"{NODE_AGENT_NAME}-leases"),
         metrics_network_policy(config),
         egress_network_policy(config),
-        daemonset(config, contract, config.image),
+        daemonset(config, contract, config.image, mig_strategy=mig_strategy),
         service(config),
     ]

@@ -40,7 +40,7 @@ def namespace(config: NodeAgentConfig) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
 
 
-def _env(config: NodeAgentConfig) -> list[dict[str, Any]]:
+def _env(config: NodeAgentConfig, mig_strategy: str) -> list[dict[str, Any]]:
     def field(name: str, path: str) -> dict[str, Any]:
         return {"name": name, "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": path}}}
 
@@ -61,6 +61,8 @@ def _env(config: NodeAgentConfig) -> list[dict[str, Any]]:
         plain["GPU_NODE_AGENT_REPAIR_CONDITION"] = config.node_repair.agent_flag
         if config.node_repair.taint:
             plain["GPU_NODE_AGENT_REPAIR_TAINT"] = "true"
+    if mig_strategy != "none":  # MIG pools' strategy: the agent's MIG labels follow the device plugin's
+        plain["GPU_NODE_AGENT_MIG_STRATEGY"] = mig_strategy
     return [
         field("NODE_NAME", "spec.nodeName"),
         field("POD_NAMESPACE", "metadata.namespace"),
@@ -89,7 +91,9 @@ def _token_volume() -> dict[str, Any]:
     }
 
 
-def daemonset(config: NodeAgentConfig, contract: IsolationContract, image: str) -> dict[str, Any]:
+def daemonset(
+    config: NodeAgentConfig, contract: IsolationContract, image: str, *, mig_strategy: str = "none"
+) -> dict[str, Any]:
     # Ready: it serves metrics (what the Service is for); alive: its collection loop hasn't stalled (/healthz).
     timing = {"periodSeconds": 20, "timeoutSeconds": 5}
     readiness = {"httpGet": {"path": "/metrics", "port": "metrics"}, **timing}
@@ -100,7 +104,7 @@ def daemonset(config: NodeAgentConfig, contract: IsolationContract, image: str) 
         "name": NODE_AGENT_NAME,
         "image": image,
         "args": ["run"],
-        "env": _env(config),
+        "env": _env(config, mig_strategy),
         "ports": [{"name": "metrics", "containerPort": config.port, "protocol": "TCP"}],
         "readinessProbe": readiness,
         "livenessProbe": liveness,
