@@ -21,8 +21,10 @@ uncorrectable: N, pending: bool, failed: bool}`; `clocksEventReasons` a list of 
 A sample's values apply to every GPU, `gpus: {INDEX: {...}}` to one; a field not in the current sample takes
 the value from the `gpus` entry.
 
-The reader is the real `NvmlReader` over `fakenvml.FakeNvml`, which answers from the file and raises pynvml's
-own errors: a simulated node goes through the same adapter code as a real one.
+The reader is the real `NvmlReader` and the real nvidia-ml-py over `fakenvml.FakeLibNvml`, an emulated
+libnvidia-ml answering from the file: a simulated node goes through the same adapter and bindings as a real one,
+as an unprivileged agent (a MIG parent's memory is refused, as on a real node). The library is per process, so
+one simulated reader is open at a time in a process.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from typing import Any
 
 import yaml
 
-from .fakenvml import FakeNvml, nvml_error_class
+from .fakenvml import FakeLibNvml, nvml_error_class
 from .metrics import CLOCK_EVENT_REASONS
 from .nvml import NvmlReader
 from .snapshot import GpuSnapshot, MigSnapshot, NodeSnapshot
@@ -312,7 +314,7 @@ def load_simulation(path: str | Path) -> Simulation:
 
 
 class SimulatedReader:
-    """`NvmlReader` over a fake pynvml that replays the file's samples against `clock` (seconds)."""
+    """`NvmlReader` over the emulated library, replaying the file's samples against `clock` (seconds)."""
 
     def __init__(
         self, path: str | Path, clock: Callable[[], float] = time.monotonic, watch_xid: bool = True
@@ -321,8 +323,8 @@ class SimulatedReader:
         self._clock = clock
         self._start = clock()
         self._last_read = -1.0
-        self.nvml = FakeNvml(lambda: self._simulation.at(self._elapsed()), samples=self._samples)
-        self._reader = NvmlReader(self.nvml, watch_xid=watch_xid)
+        self.nvml = FakeLibNvml(lambda: self._simulation.at(self._elapsed()), samples=self._samples)
+        self._reader = NvmlReader(watch_xid=watch_xid)
 
     def _elapsed(self) -> float:
         return self._clock() - self._start
@@ -334,6 +336,7 @@ class SimulatedReader:
     def open(self) -> None:
         self._start = self._clock()
         self._last_read = -1.0  # a sample at t=0 is passed by the first read
+        self.nvml.install()
         self._reader.open()
 
     def read(self) -> NodeSnapshot:
@@ -345,3 +348,4 @@ class SimulatedReader:
 
     def close(self) -> None:
         self._reader.close()
+        self.nvml.uninstall()

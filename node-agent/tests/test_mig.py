@@ -7,9 +7,9 @@ from dataclasses import replace
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from emulated import emulate, open_reader
 from snapshot_builders import MIB, PREFIX, gpu, node
 
-from gpu_node_agent.fakenvml import FakeNvml
 from gpu_node_agent.labels import LabelContext, static_labels
 from gpu_node_agent.metrics import AgentCollector
 from gpu_node_agent.nvml import NvmlReader
@@ -29,6 +29,7 @@ def mig(gi: int, profile: str = "1g.10gb", memory_mib: int = 9856, used_mib: int
         memory_total_bytes=memory_mib * MIB,
         memory_used_bytes=used_mib * MIB,
         memory_free_bytes=(memory_mib - used_mib) * MIB,
+        memory_reserved_bytes=0,
     )
 
 
@@ -38,8 +39,8 @@ def mig_gpu(index: int, *devices: MigSnapshot) -> GpuSnapshot:
 
 def test_the_adapter_enumerates_mig_devices_through_nvml() -> None:
     layout = node(mig_gpu(0, mig(1), mig(2, "3g.40gb", 40192, used_mib=1024)), gpu(1, mig_enabled=False))
-    reader = NvmlReader(FakeNvml(lambda: layout))
-    reader.open()
+    emulate(layout)
+    reader = open_reader()
     read = reader.read()
     reader.close()
     assert read.healthy

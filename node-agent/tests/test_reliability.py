@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pynvml
 import pytest
+from emulated import emulate, open_reader
 from snapshot_builders import gpu, node
 
-from gpu_node_agent.fakenvml import FakeNvml
 from gpu_node_agent.health import assess
 from gpu_node_agent.history import ReadHistory
 from gpu_node_agent.metrics import AgentCollector
@@ -49,8 +49,8 @@ def read_until(reader: NvmlReader, done, seconds: float = 5.0) -> NodeSnapshot:
 
 
 def test_ecc_remapped_rows_and_clock_events_are_read() -> None:
-    reader = NvmlReader(FakeNvml(lambda: node(reliable_gpu(0))))
-    reader.open()
+    emulate(node(reliable_gpu(0)))
+    reader = open_reader()
     read = reader.read().gpus[0]
     reader.close()
     assert dict(read.ecc_errors) == {
@@ -66,10 +66,9 @@ def test_ecc_remapped_rows_and_clock_events_are_read() -> None:
 
 
 def test_a_gpu_without_ecc_or_remapping_reads_cleanly_without_them() -> None:
-    nvml = FakeNvml(lambda: node(gpu(0)))
+    nvml = emulate(lambda: node(gpu(0)))
     nvml.fail[("nvmlDeviceGetRemappedRows", None)] = pynvml.NVMLError_NoPermission  # some drivers answer so
-    reader = NvmlReader(nvml)
-    reader.open()
+    reader = open_reader()
     read = reader.read()
     reader.close()
     assert read.healthy
@@ -78,9 +77,8 @@ def test_a_gpu_without_ecc_or_remapping_reads_cleanly_without_them() -> None:
 
 
 def test_xid_events_are_counted_per_gpu_and_code_by_the_event_thread() -> None:
-    nvml = FakeNvml(lambda: node(gpu(0), gpu(1)))
-    reader = NvmlReader(nvml)
-    reader.open()
+    nvml = emulate(lambda: node(gpu(0), gpu(1)))
+    reader = open_reader()
     try:
         assert reader.read().gpus[1].xid_counts == ()
         assert nvml.registered == {0, 1}
@@ -102,10 +100,9 @@ def test_critical_xids_degrade_the_node_and_application_ones_do_not(xid: int, re
 
 
 def test_no_event_support_means_no_thread_and_no_error() -> None:
-    nvml = FakeNvml(lambda: node(gpu(0)))
+    nvml = emulate(lambda: node(gpu(0)))
     nvml.fail[("nvmlEventSetCreate", None)] = pynvml.NVMLError_NotSupported
-    reader = NvmlReader(nvml)
-    reader.open()
+    reader = open_reader()
     assert reader.read().healthy and reader.read().gpus[0].xid_counts == ()
     reader.close()
 
