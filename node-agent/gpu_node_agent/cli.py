@@ -26,7 +26,7 @@ from .config import (
     validate_prefix,
 )
 from .daemon import make_reader, serve
-from .labels import LabelContext, desired_labels
+from .labels import MIG_STRATEGIES, LabelContext, desired_labels
 from .nvml import DRIVER_NOT_LOADED_HINT, NvmlUnavailable
 from .readout import readout_json, render_readout
 from .replay import render, replay, result_json
@@ -51,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
         "--prefix", default=None, help=f"label prefix (default {DEFAULT_PREFIX}) [env GPU_NODE_AGENT_PREFIX]"
     )
     readout.add_argument("--gfd-labels", action="store_true", default=None, help="also show nvidia.com/gpu.* keys")
+    readout.add_argument(
+        "--mig-strategy", default=None, help="none (default), single or mixed [env GPU_NODE_AGENT_MIG_STRATEGY]"
+    )
     add_run_arguments(commands.add_parser("run", help="the daemon: labels, metrics, heartbeat"))
     replay = commands.add_parser(
         "replay", help="replay a simulated trace on a virtual clock: what the agent would write, and when"
@@ -83,6 +86,9 @@ def _readout(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         return _fail(f"prefix {prefix!r}: {problem}")
     if gpu_source != "nvml" and not gpu_source.startswith("simulated:"):
         return _fail(f"--gpu-source {gpu_source!r}: expected nvml or simulated:FILE")
+    mig_strategy = args.mig_strategy or env.get("GPU_NODE_AGENT_MIG_STRATEGY") or "none"
+    if mig_strategy not in MIG_STRATEGIES:
+        return _fail(f"--mig-strategy {mig_strategy!r}: expected one of {', '.join(MIG_STRATEGIES)}")
     reader = make_reader(gpu_source, watch_xid=False)
     reader.open()
     try:
@@ -92,7 +98,8 @@ def _readout(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if snapshot.error:
         hint = DRIVER_NOT_LOADED_HINT if snapshot.error == "DriverNotLoaded" else f"NVML error {snapshot.error}"
         return _fail(hint)
-    labels = desired_labels(snapshot, LabelContext(prefix), label_sources(gfd=bool(args.gfd_labels)))
+    sources = label_sources(gfd=bool(args.gfd_labels), mig_strategy=mig_strategy)
+    labels = desired_labels(snapshot, LabelContext(prefix), sources)
     if args.json:
         print(json.dumps(readout_json(snapshot, labels), indent=2))
     else:
