@@ -6,7 +6,7 @@ maps the returned `nvmlReturn_t` to its own error class. What the library would 
 is written into that memory here. `node-agent/tests/test_fakenvml.py` checks every emulated symbol against the
 prototypes copied from nvml.h, and the driver matrix against nvml.h's history, so the emulation cannot drift.
 
-It answers from a `NodeSnapshot` (asked once per cycle, at `nvmlDeviceGetCount_v2`) and behaves as the library
+It answers from a `NodeSnapshot` (asked at init and once per cycle, at `nvmlDeviceGetCount_v2`) and behaves as the library
 does where the agent has been caught out before:
 
 - refcounted `nvmlInit`/`nvmlShutdown`; any other call with the count at 0 answers `Uninitialized`;
@@ -405,6 +405,7 @@ class FakeLibNvml:
         node = self._state()
         if node.error is not None:
             raise _Fail(nvml_error_code(node.error))
+        self._node = node  # the library enumerates the GPUs at init
         with self._lock:
             self.refcount += 1
             self.inits += 1

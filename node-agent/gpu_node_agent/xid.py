@@ -101,9 +101,13 @@ class XidWatcher:
                 handle = pynvml.nvmlDeviceGetHandleByIndex(index)
                 pynvml.nvmlDeviceRegisterEvents(handle, pynvml.nvmlEventTypeXidCriticalError, event_set)
                 registered += 1
-                self._uuids[_text(pynvml.nvmlDeviceGetUUID(handle))] = index
             except pynvml.NVMLError as error:
                 log.warning("GPU %d: XID events not available (%s)", index, type(error).__name__)
+                continue
+            try:
+                self._uuids[_text(pynvml.nvmlDeviceGetUUID(handle))] = index
+            except pynvml.NVMLError:
+                pass  # events of this GPU are then placed by index only
         if not registered:
             pynvml.nvmlEventSetFree(event_set)
             return None
@@ -152,7 +156,8 @@ class XidWatcher:
         gi, ci = int(event.gpuInstanceId), int(event.computeInstanceId)
         instance = (gi, ci) if index is not None and NOT_ATTRIBUTABLE not in (gi, ci) else (None, None)
         xid = int(event.eventData)
-        log.warning("GPU %s: XID %d%s", "?" if index is None else index, xid, f" (GI {gi} CI {ci})" * (instance[0] is not None))
+        where = "?" if index is None else str(index)
+        log.warning("GPU %s: XID %d%s", where, xid, f" (GI {gi} CI {ci})" if instance[0] is not None else "")
         with self._lock:
             self._counts[(index, *instance, xid)] += 1
 

@@ -115,3 +115,10 @@ def test_pod_resources_without_grpc_installed_says_which_extra(monkeypatch: pyte
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "grpc" else real(name, *a))
     with pytest.raises(ConfigError, match=r"\$GPU_NODE_AGENT_POD_RESOURCES needs grpcio: install gpu-node-agent"):
         config(["--node-name", "n1"], {"GPU_NODE_AGENT_POD_RESOURCES": "1"})
+
+
+def test_the_mig_strategy_is_the_device_plugin_s_none_by_default_and_checked() -> None:
+    assert config([], {"NODE_NAME": "n"}).mig_strategy == "none"
+    assert config([], {"NODE_NAME": "n", "GPU_NODE_AGENT_MIG_STRATEGY": "mixed"}).mig_strategy == "mixed"
+    with pytest.raises(ConfigError, match=r"--mig-strategy='auto': expected one of none, single, mixed"):
+        config(["--mig-strategy", "auto"], {"NODE_NAME": "n"})

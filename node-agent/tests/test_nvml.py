@@ -201,3 +201,73 @@ def test_samples_not_supported_fall_back_to_the_instant_reading_without_an_error
     snapshot = opened(nvml).read()
     assert [g.utilization_sampled_percent for g in snapshot.gpus] == [None, None]
     assert snapshot.healthy and snapshot.gpus[0].utilization_gpu_percent == 40
+
+
+# --- what real GPU nodes do that the old stand-in did not ------------------------------------------------------
+
+
+def mig_node(*, used_mib: int = 0, reserved_mib: int = 0) -> NodeSnapshot:
+    from gpu_node_agent.snapshot import MigSnapshot
+
+    def device(gi: int) -> MigSnapshot:
+        return MigSnapshot(
+            gi, 0, "1g.10gb", f"MIG-{gi}", memory_total_bytes=9856 * MIB, memory_used_bytes=used_mib * MIB,
+            memory_reserved_bytes=reserved_mib * MIB,
+        )
+
+    return node(*(gpu(i, mig_enabled=True, util=None, mig_devices=tuple(device(g) for g in range(1, 8)))
+                  for i in range(2)))
+
+
+def test_a_mig_node_without_privileges_reads_cleanly_with_its_mig_devices_memory(libnvml) -> None:
+    libnvml(mig_node(used_mib=1024), privileged=False)
+    snapshot = opened().read()
+    assert snapshot.healthy and snapshot.error_kinds() == ()  # NoPermission on the parent is no read error
+    first = snapshot.gpus[0]
+    assert (first.memory_total_bytes, first.memory_used_bytes) == (7 * 9856 * MIB, 7 * 1024 * MIB)
+
+
+def test_a_privileged_mig_node_reads_the_parent_s_own_memory(libnvml) -> None:
+    libnvml(mig_node(), privileged=True)
+    assert opened().read().gpus[0].memory_total_bytes == 81559 * MIB
+
+
+def test_mig_devices_report_memory_as_gpus_do_reserved_apart(libnvml) -> None:
+    libnvml(mig_node(used_mib=1024, reserved_mib=100))
+    device = opened().read().gpus[0].mig_devices[0]
+    # v2, as for GPUs: v1 would count the reserved 100 MiB as used.
+    assert (device.memory_used_bytes, device.memory_reserved_bytes) == (1024 * MIB, 100 * MIB)
+
+
+def test_failed_cycles_shut_nvml_down_so_close_leaves_no_reference(nvml: FakeLibNvml) -> None:
+    reader = opened()
+    nvml.fail[("nvmlDeviceGetCount_v2", None)] = pynvml.NVMLError_Unknown
+    for _ in range(3):
+        assert reader.read().error == "Unknown"
+    del nvml.fail[("nvmlDeviceGetCount_v2", None)]
+    assert reader.read().healthy
+    reader.close()
+    assert nvml.refcount == 0 and nvml.inits == nvml.shutdowns == 4
+
+
+def test_no_permission_for_a_handle_is_a_read_error_not_a_lost_gpu(nvml: FakeLibNvml) -> None:
+    from gpu_node_agent.health import assess
+
+    nvml.fail[("nvmlDeviceGetHandleByIndex_v2", 0)] = pynvml.NVMLError_NoPermission
+    snapshot = opened().read()
+    assert not snapshot.gpus[0].lost and snapshot.gpus[0].errors == ("NoPermission",)
+    assert assess(snapshot, failed_cycles=1).reason == "ok"  # a lost GPU would degrade at once
+
+
+def test_an_older_driver_without_clocks_event_reasons_answers_the_throttle_reasons(libnvml) -> None:
+    libnvml(node(gpu(0, clocks_event_reasons=pynvml.nvmlClocksEventReasonSwPowerCap), driver="525.147.05"))
+    snapshot = opened().read()
+    assert snapshot.gpus[0].clocks_event_reasons == pynvml.nvmlClocksEventReasonSwPowerCap and snapshot.healthy
+
+
+@pytest.mark.parametrize("driver", ["535.183.01", "550.54.15", "570.86.10"])
+def test_every_fact_reads_on_each_driver_of_the_matrix(libnvml, driver: str) -> None:
+    lib = libnvml(lambda: two_h100s().__class__(**{**two_h100s().__dict__, "driver_version": driver}))
+    snapshot = opened().read()
+    assert snapshot.healthy and snapshot.driver_version == driver and lib.branch == driver.split(".")[0]
+    assert snapshot.gpus[0].memory_reserved_bytes == 512 * MIB and snapshot.gpus[0].temperature_celsius == 50

@@ -160,3 +160,83 @@ def test_a_simulated_file_injects_xids_and_ecc_errors(tmp_path: Path) -> None:
     # One GPU of two is out, as the device plugin marks it: the node still offers the other.
     health = assess(read, 0)
     assert health.ok and health.unhealthy_devices == (read.gpus[1].uuid,)
+
+
+def mig_gpu(index: int) -> GpuSnapshot:
+    from gpu_node_agent.snapshot import MigSnapshot
+
+    devices = tuple(MigSnapshot(gi, 0, "3g.40gb", f"MIG-{index}-{gi}", memory_total_bytes=1, memory_used_bytes=0)
+                    for gi in (1, 2))
+    return gpu(index, mig_enabled=True, mig_devices=devices, util=None)
+
+
+def test_an_xid_of_one_mig_instance_lands_on_that_instance_and_takes_out_only_it() -> None:
+    nvml = emulate(node(mig_gpu(0), gpu(1)), privileged=True)
+    reader = open_reader()
+    reader.read()
+    nvml.inject_xid(0, 94, gpu_instance=2, compute_instance=0)
+    read = read_until(reader, lambda s: s.gpus[0].mig_devices[1].xid_counts != ())
+    first, second = read.gpus[0].mig_devices
+    assert (first.xid_counts, second.xid_counts, read.gpus[0].xid_counts) == ((), ((94, 1),), ())
+    health = assess(read, 0)
+    assert health.ok and health.unhealthy_devices == ("MIG-0-2",)
+
+
+def test_without_privileges_only_whole_gpu_xids_arrive_and_they_take_out_every_instance() -> None:
+    nvml = emulate(node(mig_gpu(0), gpu(1)))
+    reader = open_reader()
+    reader.read()
+    nvml.inject_xid(0, 94, gpu_instance=2, compute_instance=0)  # NVML does not deliver it to us
+    nvml.inject_xid(0, 79)
+    read = read_until(reader, lambda s: s.gpus[0].xid_counts != ())
+    assert read.gpus[0].xid_counts == ((79, 1),)
+    assert [m.xid_counts for m in read.gpus[0].mig_devices] == [(), ()]
+    assert assess(read, 0).unhealthy_devices == ("MIG-0-1", "MIG-0-2")
+
+
+def test_the_watcher_recreates_a_failing_event_set_and_sees_later_xids() -> None:
+    nvml = emulate(node(gpu(0), gpu(1)))
+    reader = open_reader()
+    reader.read()
+    nvml.break_event_sets()  # a driver reset: every wait on the old set fails from now on
+    deadline = time.monotonic() + 5
+    while nvml.registered != {0, 1} and time.monotonic() < deadline:
+        time.sleep(0.01)
+    nvml.inject_xid(1, 79)
+    read = read_until(reader, lambda s: s.gpus[1].xid_counts != ())
+    assert read.gpus[1].xid_counts == ((79, 1),) and nvml.live_event_sets == 1  # the broken set was freed
+    assert read.errors == ()  # recovered: nothing to report
+
+
+def test_while_the_event_set_cannot_be_recreated_the_read_says_so() -> None:
+    nvml = emulate(node(gpu(0)))
+    reader = open_reader()
+    reader.read()
+    nvml.fail[("nvmlEventSetCreate", None)] = pynvml.NVMLError_Unknown
+    nvml.break_event_sets()
+    read = read_until(reader, lambda s: s.errors != ())
+    assert read.errors == ("Unknown",)
+    del nvml.fail[("nvmlEventSetCreate", None)]
+    assert read_until(reader, lambda s: s.errors == ()).errors == ()
+
+
+def test_an_event_whose_index_cannot_be_read_is_placed_by_its_uuid() -> None:
+    nvml = emulate(node(gpu(0), gpu(1)))
+    reader = open_reader()
+    reader.read()
+    nvml.fail[("nvmlDeviceGetIndex", None)] = pynvml.NVMLError_Unknown
+    nvml.inject_xid(1, 79)
+    read = read_until(reader, lambda s: s.gpus[1].xid_counts != ())
+    assert read.gpus[1].xid_counts == ((79, 1),) and read.unattributed_xid_counts == ()
+
+
+def test_an_event_of_an_unknown_gpu_is_kept_and_counts_against_every_device() -> None:
+    nvml = emulate(node(gpu(0), gpu(1)))
+    reader = open_reader()
+    reader.read()
+    nvml.fail[("nvmlDeviceGetIndex", None)] = pynvml.NVMLError_Unknown
+    nvml.fail[("nvmlDeviceGetUUID", None)] = pynvml.NVMLError_Unknown
+    nvml.inject_xid(1, 79)
+    read = read_until(reader, lambda s: s.unattributed_xid_counts != ())
+    assert read.unattributed_xid_counts == ((79, 1),)
+    assert assess(read, 0).reason == "xid-critical"  # as the device plugin: every device unhealthy

@@ -285,3 +285,20 @@ def test_the_read_failure_threshold_is_a_setting(threshold: int) -> None:
     cycles(a, clock, 1)
     assert sink.node[f"{PREFIX}gpu.health"] == "degraded"
     assert sink.node[f"{PREFIX}gpu.health-reason"] == "read-failing"
+
+
+def test_a_mig_node_without_privileges_stays_healthy_with_its_memory_labels() -> None:
+    from gpu_node_agent.config import RunConfig
+    from gpu_node_agent.daemon import build_agent
+    from gpu_node_agent.snapshot import MigSnapshot
+
+    devices = tuple(MigSnapshot(g, 0, "1g.10gb", f"MIG-{g}", memory_total_bytes=9856 * 2**20, memory_used_bytes=0)
+                    for g in range(1, 8))
+    emulate(node(*(gpu(i, mig_enabled=True, util=None, mig_devices=devices) for i in range(2))), privileged=False)
+    reader = open_reader()
+    sink, clock = RecordingSink(), Clock()
+    a = build_agent(RunConfig(node_name="n", mig_strategy="single"), reader, labels=sink, clock=clock, wall=clock)
+    cycles(a, clock, READ_FAILURE_CYCLES + 1)
+    assert sink.node[f"{PREFIX}gpu.health"] == "ok"
+    assert sink.node[f"{PREFIX}gpu.memory"] == "9856" and sink.node[f"{PREFIX}gpu.count"] == "14"
+    assert a.view.nvml_errors == {}
