@@ -11,7 +11,7 @@ from gpu_node_agent.nvml import NvmlReader
 from gpu_node_agent.snapshot import NodeSnapshot
 
 _libraries: list[FakeLibNvml] = []
-_readers: list[NvmlReader] = []
+_readers: list[Any] = []
 
 
 def emulate(state: NodeSnapshot | Callable[[], NodeSnapshot], **options: Any) -> FakeLibNvml:
@@ -29,9 +29,20 @@ def open_reader(**options: Any) -> NvmlReader:
     return reader
 
 
+def opened(reader: Any) -> Any:
+    """Opens any reader (a `SimulatedReader` too) and closes it after the test."""
+    reader.open()
+    _readers.append(reader)
+    return reader
+
+
 def teardown() -> None:
+    import threading
+
     while _readers:
         _readers.pop().close()
+    leaked = [t.name for t in threading.enumerate() if t.name == "xid-events"]
+    assert not leaked, "an XID watcher thread outlived its test: close every reader"
     crashes = [crash for lib in _libraries for crash in lib.crashes]
     while _libraries:
         _libraries.pop().uninstall()
