@@ -171,3 +171,17 @@ def test_a_lost_gpu_keeps_the_mig_labels_of_the_last_good_read() -> None:
     lost = node(mig_gpu(0, mig(1)), replace(gpu(1), lost=True, errors=("GpuIsLost",)))
     labels = static_labels(lost, LabelContext(P, last_good=good), mig_strategy="single")
     assert labels[f"{P}gpu.count"] == "2" and labels[f"{P}mig.strategy"] == "single"
+
+
+def test_an_xid_of_one_mig_instance_has_its_own_series_with_the_instance_labels() -> None:
+    layout = node(mig_gpu(0, replace(mig(3), xid_counts=((94, 2),)), mig(4)))
+    view = AgentView(node="n1").after_cycle(layout, 0.0, 1.0)
+    registry = CollectorRegistry()
+    registry.register(AgentCollector(lambda: view))
+    xids = [
+        (s.labels.get("GPU_I_ID"), s.labels["xid"], s.value)
+        for family in text_string_to_metric_families(generate_latest(registry).decode())
+        for s in family.samples
+        if s.name == "gpu_node_agent_gpu_xid_errors_total"
+    ]
+    assert xids == [("3", "94", 2)]
