@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pynvml
 import pytest
-from emulated import emulate, open_reader
+from emulated import emulate, open_reader, opened
 from snapshot_builders import gpu, node
 
 from gpu_node_agent.health import assess
@@ -240,3 +240,35 @@ def test_an_event_of_an_unknown_gpu_is_kept_and_counts_against_every_device() ->
     read = read_until(reader, lambda s: s.unattributed_xid_counts != ())
     assert read.unattributed_xid_counts == ((79, 1),)
     assert assess(read, 0).reason == "xid-critical"  # as the device plugin: every device unhealthy
+
+
+@pytest.mark.parametrize(("privileged", "expected"), [(True, ((94, 1),)), (False, ())])
+def test_a_simulated_file_can_give_an_xid_to_one_mig_instance(tmp_path: Path, privileged: bool, expected) -> None:
+    trace = tmp_path / "mig-xid.yaml"
+    trace.write_text(
+        f"privileged: {str(privileged).lower()}\n"
+        "gpus:\n"
+        "  - {name: NVIDIA H100 80GB HBM3, memoryTotalMiB: 81559, migCapable: true, migEnabled: true,\n"
+        "     migDevices: [{profile: 3g.40gb, count: 2, memoryMiB: 40192}]}\n"
+        "samples:\n"
+        "  - {t: 0}\n"
+        "  - {t: 10, xid: [{code: 94, gpuInstance: 2, computeInstance: 0}, 79]}\n"
+    )
+    now = [0.0]
+    reader = SimulatedReader(trace, lambda: now[0])
+    opened(reader)
+    reader.read()
+    now[0] = 12.0
+    read = read_until(reader, lambda s: s.gpus[0].xid_counts != ())
+    if privileged:
+        read = read_until(reader, lambda s: s.gpus[0].mig_devices[1].xid_counts != ())
+    assert read.gpus[0].xid_counts == ((79, 1),) and read.gpus[0].mig_devices[1].xid_counts == expected
+
+
+def test_a_malformed_simulated_xid_names_the_file(tmp_path: Path) -> None:
+    from gpu_node_agent.simulated import SimulationError, load_simulation
+
+    trace = tmp_path / "bad.yaml"
+    trace.write_text("gpus: [{name: x}]\nsamples: [{t: 0, xid: {gi: 2}}, {t: 1}]\n")
+    with pytest.raises(SimulationError, match=r"bad.yaml: xid \{'gi': 2\}: expected \{code, gpuInstance"):
+        load_simulation(trace)
