@@ -6,8 +6,8 @@ maps the returned `nvmlReturn_t` to its own error class. What the library would 
 is written into that memory here. `node-agent/tests/test_fakenvml.py` checks every emulated symbol against the
 prototypes copied from nvml.h, and the driver matrix against nvml.h's history, so the emulation cannot drift.
 
-It answers from a `NodeSnapshot` (asked at init and once per cycle, at `nvmlDeviceGetCount_v2`) and behaves as the library
-does where the agent has been caught out before:
+It answers from a `NodeSnapshot` (asked at init and once per cycle, at `nvmlDeviceGetCount_v2`) and behaves as
+the library does where the agent has been caught out before:
 
 - refcounted `nvmlInit`/`nvmlShutdown`; any other call with the count at 0 answers `Uninitialized`;
 - an unprivileged caller (the agent: non-root, no capabilities) gets `NoPermission` for a MIG-enabled GPU's
@@ -335,7 +335,9 @@ class FakeLibNvml:
 
     # -- test and simulation controls -----------------------------------------------------------------------------
 
-    def inject_xid(self, index: int, xid: int, gpu_instance: int | None = None, compute_instance: int | None = None) -> None:
+    def inject_xid(
+        self, index: int, xid: int, gpu_instance: int | None = None, compute_instance: int | None = None
+    ) -> None:
         """An XID on GPU `index` (on one MIG instance when the ids are given), delivered to every event set that
         registered the GPU; an instance's event reaches only a privileged caller (nvml.h, nvmlEventSetWait_v2)."""
         attributable = gpu_instance is not None

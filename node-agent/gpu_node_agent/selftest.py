@@ -65,7 +65,9 @@ class SelftestResult:
             "timing": {
                 "agent_read_ms_median": round(self.agent_read_ms, 2),
                 "nvidia_smi_ms_median": round(self.nvidia_smi_ms, 2),
-                "nvidia_smi_over_agent": round(self.nvidia_smi_ms / self.agent_read_ms, 1) if self.agent_read_ms else None,
+                "nvidia_smi_over_agent": (
+                    round(self.nvidia_smi_ms / self.agent_read_ms, 1) if self.agent_read_ms else None
+                ),
                 "cycles": self.cycles,
             },
             "checks": [asdict(c) for c in self.checks],
@@ -133,7 +135,8 @@ def _gpu_checks(gpu: GpuSnapshot, row: dict[str, str | None], migs: list[tuple[s
         checks.append(Check(label, "utilization.gpu %", util, smi_util, util == smi_util, "both unreadable agrees"))
     else:
         close = abs(util - smi_util) <= UTILIZATION_TOLERANCE_POINTS
-        checks.append(Check(label, "utilization.gpu %", util, smi_util, close, f"±{UTILIZATION_TOLERANCE_POINTS} points"))
+        note = f"±{UTILIZATION_TOLERANCE_POINTS} points"
+        checks.append(Check(label, "utilization.gpu %", util, smi_util, close, note))
     ours = sorted((m.profile, m.uuid) for m in gpu.mig_devices)
     checks.append(Check(f"{label}/MIG", "devices (profile, UUID)", ours, sorted(migs), ours == sorted(migs)))
     return checks

@@ -77,7 +77,7 @@ INVALID = {f"{P}mig.strategy": "single", f"{P}gpu.product": "NVIDIA-H100-80GB-HB
                 f"{P}gpu.count": "2",
                 f"{P}mig-1g.10gb.count": "14",
             },
-            id="mixed with a uniform layout: the GPU keys stay the physical GPUs' (the plugin offers no nvidia.com/gpu)",
+            id="mixed with a uniform layout: the GPU keys stay the physical GPUs' (no nvidia.com/gpu is offered)",
         ),
         pytest.param(
             "none",

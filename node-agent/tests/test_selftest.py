@@ -79,7 +79,8 @@ def test_an_agreeing_machine_passes_and_the_result_is_written(
     assert code == 0 and result["ok"] and result["driver_version"] == "550.54.15"
     checks = {(c["gpu"], c["field"]): c for c in result["checks"]}
     assert checks[("0", "memory.used MiB")]["agent"] == 1024 and checks[("0", "utilization.gpu %")]["ok"]
-    assert len(checks[("1/MIG", "devices (profile, UUID)")]["agent"]) == 2 and checks[("1/MIG", "devices (profile, UUID)")]["ok"]
+    migs = checks[("1/MIG", "devices (profile, UUID)")]
+    assert len(migs["agent"]) == 2 and migs["ok"]
     assert checks[("1", "memory.total MiB")]["ok"] is None  # a MIG parent's total: reported, not judged
     assert result["timing"]["agent_read_ms_median"] > 0 and result["timing"]["nvidia_smi_ms_median"] > 0
     printed = capsys.readouterr().out
@@ -89,7 +90,8 @@ def test_an_agreeing_machine_passes_and_the_result_is_written(
 def test_a_disagreement_fails_and_says_where(
     tmp_path: Path, node_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, result = run(tmp_path, node_file, nvidia_smi(tmp_path, *real_looking(node_file, total_mib=40960)), monkeypatch)
+    smi = nvidia_smi(tmp_path, *real_looking(node_file, total_mib=40960))
+    code, result = run(tmp_path, node_file, smi, monkeypatch)
     assert code == 1 and not result["ok"]
     bad = [(c["gpu"], c["field"]) for c in result["checks"] if c["ok"] is False]
     assert bad == [("0", "memory.total MiB")]
