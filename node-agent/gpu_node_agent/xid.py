@@ -60,6 +60,7 @@ class XidWatcher:
             return False
         if self._event_set is None:
             return False
+        self.failure = None
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="xid-events", daemon=True)
         self._thread.start()
