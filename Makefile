@@ -11,6 +11,9 @@ setup: ## create .venv and install both packages with test extras
 check: ## every test that needs no Go toolchain, cluster, engine, image or network, the layers contract too (~1 min)
 	@scripts/check.sh
 
+gpu-check: setup ## on a machine with an NVIDIA GPU: the agent's readout against nvidia-smi, and a cycle's cost (gpu-check.json)
+	@.venv/bin/gpu-node-agent selftest --out $${OUT:-gpu-check.json}
+
 test: ## run every test (unit, schema, control plane, pulumi up/preview/destroy)
 	@scripts/test.sh
 

@@ -1,4 +1,4 @@
-"""`gpu-node-agent readout | run | replay | cluster`. Short by design: parse, build a config, hand over."""
+"""`gpu-node-agent readout | run | replay | cluster | selftest`. Short by design: parse, build a config, hand over."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import signal
+import subprocess
 import sys
 import threading
 from collections.abc import Mapping, Sequence
@@ -26,7 +28,7 @@ from .config import (
     validate_prefix,
 )
 from .daemon import make_reader, serve
-from .labels import LabelContext, desired_labels
+from .labels import MIG_STRATEGIES, LabelContext, desired_labels
 from .nvml import DRIVER_NOT_LOADED_HINT, NvmlUnavailable
 from .readout import readout_json, render_readout
 from .replay import render, replay, result_json
@@ -51,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
         "--prefix", default=None, help=f"label prefix (default {DEFAULT_PREFIX}) [env GPU_NODE_AGENT_PREFIX]"
     )
     readout.add_argument("--gfd-labels", action="store_true", default=None, help="also show nvidia.com/gpu.* keys")
+    readout.add_argument(
+        "--mig-strategy", default=None, help="none (default), single or mixed [env GPU_NODE_AGENT_MIG_STRATEGY]"
+    )
     add_run_arguments(commands.add_parser("run", help="the daemon: labels, metrics, heartbeat"))
     replay = commands.add_parser(
         "replay", help="replay a simulated trace on a virtual clock: what the agent would write, and when"
@@ -59,6 +64,13 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--duration", default=None, help="seconds to replay (default: one pass over the trace)")
     replay.add_argument("--json", action="store_true", help="JSON instead of a list")
     add_run_arguments(replay, only=TUNING)
+    selftest = commands.add_parser(
+        "selftest", help="on a GPU machine: the agent's readout against nvidia-smi, and a cycle's cost, to a file"
+    )
+    selftest.add_argument("--out", default="gpu-selftest.json", help="JSON result file (default gpu-selftest.json)")
+    selftest.add_argument("--nvidia-smi", default="nvidia-smi", help="the nvidia-smi to compare with (default: PATH)")
+    selftest.add_argument("--cycles", type=int, default=5, help="reads and nvidia-smi calls timed (default 5)")
+    selftest.add_argument("--gpu-source", default="nvml", help="nvml (default) or simulated:FILE (to try it)")
     cluster = commands.add_parser("cluster", help="the cluster's GPU nodes, their labels and agent heartbeats")
     cluster.add_argument("--kubeconfig", default=None, help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
     cluster.add_argument("--namespace", default=None, help=f"the agent's namespace (default {DEFAULT_NAMESPACE})")
@@ -83,6 +95,9 @@ def _readout(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         return _fail(f"prefix {prefix!r}: {problem}")
     if gpu_source != "nvml" and not gpu_source.startswith("simulated:"):
         return _fail(f"--gpu-source {gpu_source!r}: expected nvml or simulated:FILE")
+    mig_strategy = args.mig_strategy or env.get("GPU_NODE_AGENT_MIG_STRATEGY") or "none"
+    if mig_strategy not in MIG_STRATEGIES:
+        return _fail(f"--mig-strategy {mig_strategy!r}: expected one of {', '.join(MIG_STRATEGIES)}")
     reader = make_reader(gpu_source, watch_xid=False)
     reader.open()
     try:
@@ -92,7 +107,8 @@ def _readout(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if snapshot.error:
         hint = DRIVER_NOT_LOADED_HINT if snapshot.error == "DriverNotLoaded" else f"NVML error {snapshot.error}"
         return _fail(hint)
-    labels = desired_labels(snapshot, LabelContext(prefix), label_sources(gfd=bool(args.gfd_labels)))
+    sources = label_sources(gfd=bool(args.gfd_labels), mig_strategy=mig_strategy)
+    labels = desired_labels(snapshot, LabelContext(prefix), sources)
     if args.json:
         print(json.dumps(readout_json(snapshot, labels), indent=2))
     else:
@@ -128,6 +144,30 @@ def _replay(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return 0
 
 
+def _selftest(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from .selftest import render, run_selftest, write
+
+    nvidia_smi = shutil.which(args.nvidia_smi)
+    if nvidia_smi is None:
+        return _fail(f"--nvidia-smi {args.nvidia_smi!r}: not found (on PATH); it comes with the NVIDIA driver")
+    if args.cycles < 1:
+        return _fail(f"--cycles={args.cycles}: must be at least 1")
+    if args.gpu_source != "nvml" and not args.gpu_source.startswith("simulated:"):
+        return _fail(f"--gpu-source {args.gpu_source!r}: expected nvml or simulated:FILE")
+    reader = make_reader(args.gpu_source, watch_xid=False)
+    reader.open()
+    try:
+        result = run_selftest(reader.read, nvidia_smi, args.cycles)
+    except (OSError, RuntimeError, ValueError, subprocess.TimeoutExpired) as error:
+        return _fail(f"nvidia-smi: {error}")
+    finally:
+        reader.close()
+    write(result, args.out)
+    print(render(result))
+    print(f"written to {args.out}")
+    return 0 if result.ok else 1
+
+
 def _cluster(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     prefix = args.prefix or env.get("GPU_NODE_AGENT_PREFIX") or DEFAULT_PREFIX
     namespace = args.namespace or env.get("POD_NAMESPACE") or DEFAULT_NAMESPACE
@@ -161,7 +201,9 @@ def _cluster(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     args = _parser().parse_args(argv)
     env = os.environ if env is None else env
-    command = {"readout": _readout, "run": _run, "replay": _replay, "cluster": _cluster}[args.command]
+    command = {"readout": _readout, "run": _run, "replay": _replay, "cluster": _cluster, "selftest": _selftest}[
+        args.command
+    ]
     try:
         return command(args, env)
     except (NvmlUnavailable, ConfigError, SimulationError) as error:

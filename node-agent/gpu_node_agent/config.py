@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .kubeclient import KubeTarget
-from .labels import GFD_KEYS
+from .labels import GFD_KEYS, MIG_STRATEGIES
 from .health import READ_FAILURE_CYCLES
 from .podresources import DEFAULT_SOCKET as DEFAULT_POD_RESOURCES_SOCKET
 from .policy import DEFAULT_MAX_WRITES_PER_HOUR, DEFAULT_MIN_INTERVAL_SECONDS, DEFAULT_SETTLE_SECONDS
@@ -56,6 +56,7 @@ class RunConfig:
     port: int = DEFAULT_PORT
     prefix: str = DEFAULT_PREFIX
     gfd_labels: bool = False
+    mig_strategy: str = "none"  # the device plugin's --mig-strategy
     dry_run: bool = False
     node_name: str = ""
     namespace: str = DEFAULT_NAMESPACE
@@ -103,6 +104,12 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("address", "--address", "GPU_NODE_AGENT_ADDRESS", "metrics listen address (default 0.0.0.0)"),
     ("port", "--port", "GPU_NODE_AGENT_PORT", f"metrics port (default {DEFAULT_PORT}; 0 picks a free one)"),
     ("prefix", "--prefix", "GPU_NODE_AGENT_PREFIX", f"label prefix the agent owns (default {DEFAULT_PREFIX})"),
+    (
+        "mig_strategy",
+        "--mig-strategy",
+        "GPU_NODE_AGENT_MIG_STRATEGY",
+        "none (default), single or mixed: the device plugin's --mig-strategy, which the MIG labels follow",
+    ),
     ("node_name", "--node-name", "NODE_NAME", "this node's name (downward API); default: hostname with --dry-run"),
     ("namespace", "--namespace", "POD_NAMESPACE", f"namespace of the heartbeat Lease (default {DEFAULT_NAMESPACE})"),
     (
@@ -194,6 +201,7 @@ TUNING = (
     "window",
     "read_failure_cycles",
     "gfd_labels",
+    "mig_strategy",
 )
 
 
@@ -267,6 +275,10 @@ def run_config(args: argparse.Namespace, env: Mapping[str, str]) -> RunConfig:
     problem = validate_prefix(prefix)
     if problem:
         raise ConfigError(f"{values.raw('prefix')[1]}={prefix!r}: {problem}")
+    mig_strategy = values.text("mig_strategy", "none")
+    if mig_strategy not in MIG_STRATEGIES:
+        where = values.raw("mig_strategy")[1]
+        raise ConfigError(f"{where}={mig_strategy!r}: expected one of {', '.join(MIG_STRATEGIES)}")
     port = values.number("port", DEFAULT_PORT, minimum=0, kind=int)
     if port > 65535:
         raise ConfigError(f"{values.raw('port')[1]}={port}: not a port")
@@ -316,6 +328,7 @@ def run_config(args: argparse.Namespace, env: Mapping[str, str]) -> RunConfig:
         port=port,
         prefix=prefix,
         gfd_labels=values.switch("gfd_labels"),
+        mig_strategy=mig_strategy,
         dry_run=dry_run,
         node_name=node_name,
         namespace=values.text("namespace", DEFAULT_NAMESPACE),

@@ -53,7 +53,7 @@ def build_agent(
     daemon's own policy."""
     return Agent(
         reader=reader,
-        sources=label_sources(gfd=config.gfd_labels),
+        sources=label_sources(gfd=config.gfd_labels, mig_strategy=config.mig_strategy),
         prefix=config.prefix,
         policy=PublishPolicy(
             live_keys=live_keys(config.prefix),

@@ -1,30 +1,178 @@
-"""A stand-in for the `pynvml` module, answering from a `NodeSnapshot` and raising pynvml's REAL error classes.
+"""An emulated `libnvidia-ml`, under the real nvidia-ml-py: `pynvml.nvmlLib` is replaced, nothing else.
 
-`NvmlReader(FakeNvml(...))` runs the same adapter code as a real node: the simulated source is built on it, and
-the tests use it to inject the errors a real driver gives (`fail`, `init_error`). A snapshot's facts map to
-calls: a `None` fact answers `NVMLError_NotSupported`, a lost GPU answers `NVMLError_GpuIsLost` to every call,
-a node `error` (a pynvml class name without `NVMLError_`, e.g. `DriverNotLoaded`) is raised by `nvmlInit` and
-`nvmlDeviceGetCount`.
+Every function is a ctypes C function pointer (`CFUNCTYPE`) with the argument types of its nvml.h prototype, so
+each `pynvml.nvml*` call runs its real wrapper: it builds the C structs and buffers, passes them by reference, and
+maps the returned `nvmlReturn_t` to its own error class. What the library would write (strings, structs, counts)
+is written into that memory here. `node-agent/tests/test_fakenvml.py` checks every emulated symbol against the
+prototypes copied from nvml.h, and the driver matrix against nvml.h's history, so the emulation cannot drift.
+
+It answers from a `NodeSnapshot` (asked at init and once per cycle, at `nvmlDeviceGetCount_v2`) and behaves as
+the library does where the agent has been caught out before:
+
+- refcounted `nvmlInit`/`nvmlShutdown`; any other call with the count at 0 answers `Uninitialized`;
+- an unprivileged caller (the agent: non-root, no capabilities) gets `NoPermission` for a MIG-enabled GPU's
+  memory, and no XID event attributable to one MIG instance (only those affecting the whole GPU);
+- a MIG-enabled GPU has no utilization and no utilization samples (`NotSupported`);
+- XID events carry the GPU and compute instance ids (0xFFFFFFFF when not attributable);
+- PCI bus ids are C `char` arrays (bytes in Python); `nvmlMemory_v2` checks the struct version;
+- `driver`: a branch of `DRIVER_MISSING_SYMBOLS`, whose missing functions answer `FunctionNotFound` as a real
+  older driver does (nvidia-ml-py raises it when the symbol lookup fails);
+- `fail[(symbol, gpu index or None)]` makes a call return an error; `break_event_sets()` makes every existing
+  event set's wait fail, as after a driver reset; `inject_xid` delivers an event.
+
+The simulated GPU source (`simulated.py`, used by `make up`) runs on it too, in its own process.
 """
 
 from __future__ import annotations
 
+import ctypes
+import logging
 import queue
-from collections.abc import Callable
-from dataclasses import dataclass
-from types import SimpleNamespace
-from typing import Any, TypeVar
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from ctypes import CFUNCTYPE, c_char, c_int, c_uint, c_ulonglong, c_void_p
+from dataclasses import dataclass, field
+from typing import Any
 
 import pynvml
 
 from .snapshot import GpuSnapshot, MigSnapshot, NodeSnapshot
 
-__all__ = ["FakeNvml", "MigHandle", "nvml_error_class"]
+__all__ = [
+    "DRIVER_MISSING_SYMBOLS",
+    "SIGNATURES",
+    "FakeLibNvml",
+    "nvml_error_class",
+    "nvml_error_code",
+]
+
+log = logging.getLogger(__name__)
 
 ErrorClass = type[Exception]
 # (GPU index, NVML timestamp µs) -> the utilization samples taken after it, as (timestamp µs, percent).
 SampleSource = Callable[[int, int], list[tuple[int, int]]]
-T = TypeVar("T")
+
+# nvmlReturn_t values (nvml.h).
+SUCCESS = 0
+UNINITIALIZED = 1
+INVALID_ARGUMENT = 2
+NOT_SUPPORTED = 3
+NO_PERMISSION = 4
+NOT_FOUND = 6
+INSUFFICIENT_SIZE = 7
+TIMEOUT = 10
+GPU_IS_LOST = 15
+ARGUMENT_VERSION_MISMATCH = 25
+UNKNOWN = 999
+
+NOT_ATTRIBUTABLE = 0xFFFFFFFF  # an event's gpuInstanceId/computeInstanceId when it affects the whole GPU
+MAX_MIG_DEVICES = 7
+XID_CRITICAL_ERROR = 0x8  # nvmlEventTypeXidCriticalError
+TEMPERATURE_GPU = 0  # NVML_TEMPERATURE_GPU
+GPU_UTILIZATION_SAMPLES = 1  # NVML_GPU_UTILIZATION_SAMPLES
+VALUE_TYPE_UNSIGNED_INT = 1
+NVML_MEMORY_V2 = (2 << 24) | 40  # NVML_STRUCT_VERSION(Memory, 2): sizeof(nvmlMemory_v2_t) = 40
+
+# Opaque handles: GPU i is _HANDLE_BASE + i * _HANDLE_STRIDE, its MIG device in slot s that plus 1 + s.
+_HANDLE_BASE = 0x10000
+_HANDLE_STRIDE = 0x100
+_EVENT_SET_BASE = 0xE0000
+
+# Functions a driver branch lacks, from the nvml.h of its CUDA release (tests/data/nvml_driver_symbols.json).
+DRIVER_MISSING_SYMBOLS: dict[str, frozenset[str]] = {
+    "525": frozenset({"nvmlDeviceGetCurrentClocksEventReasons"}),
+    "535": frozenset(),
+    "550": frozenset(),
+    "570": frozenset(),
+}
+
+# ctypes argument types per emulated symbol, from its nvml.h prototype: pointers and handles are c_void_p,
+# enums c_uint (an enum's size, and what nvidia-ml-py passes). The return type is always nvmlReturn_t (c_int).
+_P = c_void_p
+_ENUM = c_uint
+SIGNATURES: dict[str, tuple[Any, ...]] = {
+    "nvmlInitWithFlags": (c_uint,),
+    "nvmlInit_v2": (),
+    "nvmlShutdown": (),
+    "nvmlSystemGetDriverVersion": (_P, c_uint),
+    "nvmlSystemGetCudaDriverVersion": (_P,),
+    "nvmlDeviceGetCount_v2": (_P,),
+    "nvmlDeviceGetHandleByIndex_v2": (c_uint, _P),
+    "nvmlDeviceGetIndex": (_P, _P),
+    "nvmlDeviceGetUUID": (_P, _P, c_uint),
+    "nvmlDeviceGetName": (_P, _P, c_uint),
+    "nvmlDeviceGetPciInfo_v3": (_P, _P),
+    "nvmlDeviceGetMemoryInfo": (_P, _P),
+    "nvmlDeviceGetMemoryInfo_v2": (_P, _P),
+    "nvmlDeviceGetUtilizationRates": (_P, _P),
+    "nvmlDeviceGetSamples": (_P, _ENUM, c_ulonglong, _P, _P, _P),
+    "nvmlDeviceGetTemperature": (_P, _ENUM, _P),
+    "nvmlDeviceGetPowerUsage": (_P, _P),
+    "nvmlDeviceGetEnforcedPowerLimit": (_P, _P),
+    "nvmlDeviceGetMigMode": (_P, _P, _P),
+    "nvmlDeviceGetCudaComputeCapability": (_P, _P, _P),
+    "nvmlDeviceGetMaxMigDeviceCount": (_P, _P),
+    "nvmlDeviceGetMigDeviceHandleByIndex": (_P, c_uint, _P),
+    "nvmlDeviceGetGpuInstanceId": (_P, _P),
+    "nvmlDeviceGetComputeInstanceId": (_P, _P),
+    "nvmlDeviceIsMigDeviceHandle": (_P, _P),
+    "nvmlDeviceGetDeviceHandleFromMigDeviceHandle": (_P, _P),
+    "nvmlDeviceGetTotalEccErrors": (_P, _ENUM, _ENUM, _P),
+    "nvmlDeviceGetRemappedRows": (_P, _P, _P, _P, _P),
+    "nvmlDeviceGetCurrentClocksEventReasons": (_P, _P),
+    "nvmlDeviceGetCurrentClocksThrottleReasons": (_P, _P),
+    "nvmlEventSetCreate": (_P,),
+    "nvmlDeviceRegisterEvents": (_P, c_ulonglong, _P),
+    "nvmlEventSetWait_v2": (_P, _P, c_uint),
+    "nvmlEventSetFree": (_P,),
+}
+
+
+# The structs written through pointers, as nvml.h lays them out (not pynvml's copies: a wrong wrapper shows).
+class _Memory(ctypes.Structure):
+    _fields_ = [("total", c_ulonglong), ("free", c_ulonglong), ("used", c_ulonglong)]
+
+
+class _MemoryV2(ctypes.Structure):
+    _fields_ = [
+        ("version", c_uint),
+        ("total", c_ulonglong),
+        ("reserved", c_ulonglong),
+        ("free", c_ulonglong),
+        ("used", c_ulonglong),
+    ]
+
+
+class _Utilization(ctypes.Structure):
+    _fields_ = [("gpu", c_uint), ("memory", c_uint)]
+
+
+class _PciInfo(ctypes.Structure):
+    _fields_ = [
+        ("busIdLegacy", c_char * 16),
+        ("domain", c_uint),
+        ("bus", c_uint),
+        ("device", c_uint),
+        ("pciDeviceId", c_uint),
+        ("pciSubSystemId", c_uint),
+        ("busId", c_char * 32),
+    ]
+
+
+class _Sample(ctypes.Structure):
+    _fields_ = [("timeStamp", c_ulonglong), ("value", c_ulonglong)]  # nvmlValue_t: a union of 8 bytes
+
+
+class _EventData(ctypes.Structure):
+    _fields_ = [
+        ("device", c_void_p),
+        ("eventType", c_ulonglong),
+        ("eventData", c_ulonglong),
+        ("gpuInstanceId", c_uint),
+        ("computeInstanceId", c_uint),
+    ]
 
 
 def nvml_error_class(kind: str) -> ErrorClass:
@@ -35,229 +183,473 @@ def nvml_error_class(kind: str) -> ErrorClass:
     return found
 
 
-@dataclass(frozen=True)
-class MigHandle:
-    gpu: int
-    slot: int
+def nvml_error_code(error: int | ErrorClass | str) -> int:
+    """The `nvmlReturn_t` of a code, a pynvml error class or its kind (`GpuIsLost`)."""
+    if isinstance(error, int):
+        return error
+    cls = nvml_error_class(error) if isinstance(error, str) else error
+    return int(cls().value)  # type: ignore[call-arg, attr-defined]
 
 
-class FakeNvml:
-    """The pynvml functions `NvmlReader` calls. `state()` is asked once per cycle (at `nvmlDeviceGetCount`).
+class _Failures(dict[tuple[str, "int | None"], "int | ErrorClass"]):
+    """`fail`: only emulated symbols may be keyed, so a misspelt one cannot silently inject nothing."""
 
-    `fail[(function, index)]` (index None: every GPU, or a node-wide function) makes a call raise that class;
-    `init_error` makes `nvmlInit` raise. Handles are GPU indexes.
-    """
+    def __setitem__(self, key: tuple[str, int | None], value: int | ErrorClass) -> None:
+        if key[0] not in SIGNATURES:
+            raise KeyError(f"{key[0]!r} is not an emulated libnvidia-ml symbol; known: {sorted(SIGNATURES)}")
+        super().__setitem__(key, value)
 
-    NVML_TEMPERATURE_GPU = pynvml.NVML_TEMPERATURE_GPU
-    NVML_MEMORY_ERROR_TYPE_CORRECTED = pynvml.NVML_MEMORY_ERROR_TYPE_CORRECTED
-    NVML_MEMORY_ERROR_TYPE_UNCORRECTED = pynvml.NVML_MEMORY_ERROR_TYPE_UNCORRECTED
-    NVML_VOLATILE_ECC = pynvml.NVML_VOLATILE_ECC
-    NVML_AGGREGATE_ECC = pynvml.NVML_AGGREGATE_ECC
-    nvmlEventTypeXidCriticalError = pynvml.nvmlEventTypeXidCriticalError
-    NVML_GPU_UTILIZATION_SAMPLES = pynvml.NVML_GPU_UTILIZATION_SAMPLES
-    nvmlMemory_v2 = pynvml.nvmlMemory_v2
 
-    def __init__(self, state: Callable[[], NodeSnapshot], samples: SampleSource | None = None) -> None:
+class _Fail(Exception):
+    """Internal: end the call with this return code."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+@dataclass
+class _EventSet:
+    gpus: set[int] = field(default_factory=set)
+    events: queue.Queue[tuple[int, int, int, int]] = field(default_factory=queue.Queue)
+    broken: bool = False
+
+
+def _write(pointer: int | None, ctype: Any, value: int) -> None:
+    if not pointer:
+        raise _Fail(INVALID_ARGUMENT)
+    ctype.from_address(pointer).value = value
+
+
+def _write_string(pointer: int | None, length: int, text: str) -> None:
+    data = text.encode() + b"\0"
+    if not pointer:
+        raise _Fail(INVALID_ARGUMENT)
+    if len(data) > length:
+        raise _Fail(INSUFFICIENT_SIZE)
+    ctypes.memmove(pointer, data, len(data))
+
+
+def _branch(driver_version: str | None) -> str:
+    """`550.54.15` -> `550`; a release between branches takes the older branch's functions."""
+    known = sorted(DRIVER_MISSING_SYMBOLS, key=int)
+    try:
+        major = int((driver_version or "").split(".")[0])
+    except ValueError:
+        return known[-1]
+    older = [b for b in known if int(b) <= major]
+    return older[-1] if older else known[0]
+
+
+class FakeLibNvml:
+    """An emulated libnvidia-ml answering from `state()`. `install()` puts it under pynvml (see module doc)."""
+
+    def __init__(
+        self,
+        state: Callable[[], NodeSnapshot],
+        *,
+        samples: SampleSource | None = None,
+        driver: str | None = None,
+        privileged: bool = False,
+    ) -> None:
         self._state = state
         self._samples = samples
         self._node = NodeSnapshot()
-        self.fail: dict[tuple[str, int | None], ErrorClass] = {}
-        self.init_error: ErrorClass | None = None
+        self.privileged = privileged
+        self.branch = driver if driver is not None else _branch(state().driver_version)
+        if self.branch not in DRIVER_MISSING_SYMBOLS:
+            raise ValueError(f"driver {self.branch!r}: emulated branches are {sorted(DRIVER_MISSING_SYMBOLS)}")
+        self.fail = _Failures()
+        self.init_error: int | ErrorClass | None = None
+        self.refcount = 0
         self.inits = 0
         self.shutdowns = 0
-        self._events: queue.Queue[Any] = queue.Queue()
-        self.registered: set[int] = set()
+        self.fail_waits = 0  # this many next waits answer Unknown
+        self.crashes: list[str] = []  # tracebacks of emulation bugs (a test fixture asserts there are none)
+        self._lock = threading.Lock()
+        self._event_sets: dict[int, _EventSet] = {}
+        self._next_event_set = _EVENT_SET_BASE
+        self._functions = {
+            name: CFUNCTYPE(c_int, *argtypes)(self._guarded(name, getattr(self, f"_{name}")))
+            for name, argtypes in SIGNATURES.items()
+            if name not in DRIVER_MISSING_SYMBOLS[self.branch]
+        }
+        self._previous: Any = None
 
-    def inject_xid(self, index: int, xid: int) -> None:
-        """An XID event on GPU `index`, as the driver would deliver it to a registered event set."""
-        self._events.put(SimpleNamespace(device=index, eventType=pynvml.nvmlEventTypeXidCriticalError, eventData=xid))
+    # -- the library as pynvml sees it ---------------------------------------------------------------------------
 
-    # -- node-wide ---------------------------------------------------------------------------------------------
+    def __getattr__(self, name: str) -> Any:
+        # `getattr(nvmlLib, "nvmlX")` in pynvml: a missing symbol is AttributeError, which it maps to FunctionNotFound.
+        functions = self.__dict__.get("_functions", {})
+        if name in functions:
+            return functions[name]
+        raise AttributeError(name)
 
-    def _raise_for(self, function: str, index: int | None = None) -> None:
-        error = self.fail.get((function, index)) or self.fail.get((function, None))
+    def install(self) -> None:
+        """Puts this library under pynvml (process-wide, as the real one is loaded once per process)."""
+        with pynvml.libLoadLock:
+            self._previous = pynvml.nvmlLib
+            pynvml.nvmlLib = self
+            pynvml._nvmlGetFunctionPointer_cache.clear()
+
+    def uninstall(self) -> None:
+        with pynvml.libLoadLock:
+            if pynvml.nvmlLib is self:
+                pynvml.nvmlLib = self._previous
+                pynvml._nvmlGetFunctionPointer_cache.clear()
+
+    @contextmanager
+    def installed(self) -> Iterator[FakeLibNvml]:
+        self.install()
+        try:
+            yield self
+        finally:
+            self.uninstall()
+
+    def _guarded(self, name: str, impl: Callable[..., None]) -> Callable[..., int]:
+        def call(*args: Any) -> int:
+            try:
+                if name not in ("nvmlInitWithFlags", "nvmlInit_v2") and self.refcount == 0:
+                    return UNINITIALIZED
+                self._inject(name, args)
+                impl(*args)
+                return SUCCESS
+            except _Fail as failed:
+                return failed.code
+            except Exception:  # an emulation bug must not look like a driver answer: recorded, and Unknown
+                self.crashes.append(traceback.format_exc())
+                log.exception("emulated %s failed", name)
+                return UNKNOWN
+
+        return call
+
+    def _inject(self, name: str, args: tuple[Any, ...]) -> None:
+        index = None
+        if args and SIGNATURES[name][0] is c_void_p and isinstance(args[0], int) and args[0] >= _HANDLE_BASE:
+            index = (args[0] - _HANDLE_BASE) // _HANDLE_STRIDE if args[0] < _EVENT_SET_BASE else None
+        elif name == "nvmlDeviceGetHandleByIndex_v2":
+            index = args[0]
+        error = self.fail.get((name, index)) if index is not None else None
+        error = error if error is not None else self.fail.get((name, None))
         if error is not None:
-            raise error()
+            raise _Fail(nvml_error_code(error))
 
-    def _node_error(self, node: NodeSnapshot) -> None:
-        if node.error is not None:
-            raise nvml_error_class(node.error)()
+    # -- test and simulation controls -----------------------------------------------------------------------------
 
-    def nvmlInit(self) -> None:
+    def inject_xid(
+        self, index: int, xid: int, gpu_instance: int | None = None, compute_instance: int | None = None
+    ) -> None:
+        """An XID on GPU `index` (on one MIG instance when the ids are given), delivered to every event set that
+        registered the GPU; an instance's event reaches only a privileged caller (nvml.h, nvmlEventSetWait_v2)."""
+        attributable = gpu_instance is not None
+        if attributable and not self.privileged:
+            return
+        gi = NOT_ATTRIBUTABLE if gpu_instance is None else gpu_instance
+        ci = NOT_ATTRIBUTABLE if compute_instance is None else compute_instance
+        with self._lock:
+            for event_set in self._event_sets.values():
+                if index in event_set.gpus:
+                    event_set.events.put((index, xid, gi, ci))
+
+    def break_event_sets(self) -> None:
+        """Every existing event set's wait fails from now on (a driver reset); new sets work."""
+        with self._lock:
+            for event_set in self._event_sets.values():
+                event_set.broken = True
+
+    @property
+    def registered(self) -> set[int]:
+        """GPU indexes registered on a live event set."""
+        with self._lock:
+            return {i for s in self._event_sets.values() if not s.broken for i in s.gpus}
+
+    @property
+    def live_event_sets(self) -> int:
+        with self._lock:
+            return len(self._event_sets)
+
+    # -- handles -------------------------------------------------------------------------------------------------
+
+    def _decode(self, handle: int | None) -> tuple[GpuSnapshot, MigSnapshot | None]:
+        """The GPU (and MIG device) of a handle; a lost GPU answers GpuIsLost to every call."""
+        if not handle or handle < _HANDLE_BASE or handle >= _EVENT_SET_BASE:
+            raise _Fail(INVALID_ARGUMENT)
+        index, rest = divmod(handle - _HANDLE_BASE, _HANDLE_STRIDE)
+        if index >= len(self._node.gpus):
+            raise _Fail(INVALID_ARGUMENT)
+        gpu = self._node.gpus[index]
+        if gpu.lost:
+            raise _Fail(GPU_IS_LOST)
+        if rest == 0:
+            return gpu, None
+        slot = rest - 1
+        if not gpu.mig_enabled or slot >= len(gpu.mig_devices):
+            raise _Fail(INVALID_ARGUMENT)
+        return gpu, gpu.mig_devices[slot]
+
+    def _gpu(self, handle: int | None) -> GpuSnapshot:
+        """A GPU-only call: a MIG device handle is NotSupported."""
+        gpu, mig = self._decode(handle)
+        if mig is not None:
+            raise _Fail(NOT_SUPPORTED)
+        return gpu
+
+    @staticmethod
+    def _supported(value: Any) -> Any:
+        if value is None:
+            raise _Fail(NOT_SUPPORTED)
+        return value
+
+    # -- init / system ------------------------------------------------------------------------------------------
+
+    def _nvmlInitWithFlags(self, flags: int) -> None:
         if self.init_error is not None:
-            raise self.init_error()
-        self._node_error(self._state())
-        self.inits += 1
+            raise _Fail(nvml_error_code(self.init_error))
+        node = self._state()
+        if node.error is not None:
+            raise _Fail(nvml_error_code(node.error))
+        self._node = node  # the library enumerates the GPUs at init
+        with self._lock:
+            self.refcount += 1
+            self.inits += 1
 
-    def nvmlShutdown(self) -> None:
-        self.shutdowns += 1
+    def _nvmlInit_v2(self) -> None:
+        self._nvmlInitWithFlags(0)
 
-    def nvmlDeviceGetCount(self) -> int:
-        self._raise_for("nvmlDeviceGetCount")
+    def _nvmlShutdown(self) -> None:
+        with self._lock:
+            self.refcount -= 1
+            self.shutdowns += 1
+            if self.refcount == 0:  # the library's state goes with the last reference
+                self._event_sets.clear()
+
+    def _nvmlSystemGetDriverVersion(self, out: int, length: int) -> None:
+        _write_string(out, length, self._supported(self._node.driver_version))
+
+    def _nvmlSystemGetCudaDriverVersion(self, out: int) -> None:
+        _write(out, c_int, self._supported(self._node.cuda_driver_version))
+
+    def _nvmlDeviceGetCount_v2(self, out: int) -> None:
         self._node = self._state()
-        self._node_error(self._node)
-        return len(self._node.gpus)
+        if self._node.error is not None:
+            raise _Fail(nvml_error_code(self._node.error))
+        _write(out, c_uint, len(self._node.gpus))
 
-    def nvmlSystemGetDriverVersion(self) -> str:
-        self._raise_for("nvmlSystemGetDriverVersion")
-        return self._supported(self._node.driver_version)
+    def _nvmlDeviceGetHandleByIndex_v2(self, index: int, out: int) -> None:
+        if index >= len(self._node.gpus):
+            raise _Fail(INVALID_ARGUMENT)
+        if self._node.gpus[index].lost:
+            raise _Fail(GPU_IS_LOST)
+        _write(out, c_void_p, _HANDLE_BASE + index * _HANDLE_STRIDE)
 
-    def nvmlSystemGetCudaDriverVersion(self) -> int:
-        self._raise_for("nvmlSystemGetCudaDriverVersion")
-        return self._supported(self._node.cuda_driver_version)
+    def _nvmlDeviceGetIndex(self, handle: int, out: int) -> None:
+        _write(out, c_uint, self._gpu(handle).index)
 
-    def nvmlDeviceGetHandleByIndex(self, index: int) -> int:
-        self._raise_for("nvmlDeviceGetHandleByIndex", index)
-        if not 0 <= index < len(self._node.gpus):
-            raise pynvml.NVMLError_InvalidArgument()
-        return index
+    # -- identity ----------------------------------------------------------------------------------------------
+
+    def _nvmlDeviceGetUUID(self, handle: int, out: int, length: int) -> None:
+        gpu, mig = self._decode(handle)
+        _write_string(out, length, mig.uuid if mig is not None else self._supported(gpu.uuid or None))
+
+    def _nvmlDeviceGetName(self, handle: int, out: int, length: int) -> None:
+        gpu, mig = self._decode(handle)
+        name = self._supported(gpu.name or None)
+        _write_string(out, length, f"{name} MIG {mig.profile}" if mig is not None else name)
+
+    def _nvmlDeviceGetPciInfo_v3(self, handle: int, out: int) -> None:
+        gpu = self._gpu(handle)
+        if not out:
+            raise _Fail(INVALID_ARGUMENT)
+        bus_id = gpu.pci_bus_id or f"00000000:{gpu.index + 1:02X}:00.0"
+        info = _PciInfo.from_address(out)
+        info.busId = bus_id.encode()
+        info.busIdLegacy = bus_id[4:].encode()
+        info.bus = int(bus_id.split(":")[1], 16)
+        info.pciDeviceId = 0x233010DE
+
+    # -- memory and utilization -------------------------------------------------------------------------------
+
+    def _memory(self, handle: int) -> tuple[int, int, int]:
+        """(total, used without reserved, reserved) of a GPU or MIG device."""
+        gpu, mig = self._decode(handle)
+        if mig is not None:
+            total = self._supported(mig.memory_total_bytes)
+            return total, mig.memory_used_bytes or 0, mig.memory_reserved_bytes or 0
+        if gpu.mig_enabled and not self.privileged:
+            raise _Fail(NO_PERMISSION)  # nvml.h: a MIG parent's memory "only if the caller has appropriate privileges"
+        total = self._supported(gpu.memory_total_bytes)
+        return total, gpu.memory_used_bytes or 0, gpu.memory_reserved_bytes or 0
+
+    def _nvmlDeviceGetMemoryInfo(self, handle: int, out: int) -> None:
+        total, used, reserved = self._memory(handle)
+        if not out:
+            raise _Fail(INVALID_ARGUMENT)
+        memory = _Memory.from_address(out)
+        # v1 counts the reserved memory as used.
+        memory.total, memory.used, memory.free = total, used + reserved, total - used - reserved
+
+    def _nvmlDeviceGetMemoryInfo_v2(self, handle: int, out: int) -> None:
+        if not out:
+            raise _Fail(INVALID_ARGUMENT)
+        memory = _MemoryV2.from_address(out)
+        if memory.version != NVML_MEMORY_V2:
+            raise _Fail(ARGUMENT_VERSION_MISMATCH)
+        total, used, reserved = self._memory(handle)
+        memory.total, memory.used, memory.reserved = total, used, reserved
+        memory.free = total - used - reserved
+
+    def _no_utilization_on_mig(self, handle: int) -> GpuSnapshot:
+        gpu = self._gpu(handle)
+        if gpu.mig_enabled:
+            raise _Fail(NOT_SUPPORTED)
+        return gpu
+
+    def _nvmlDeviceGetUtilizationRates(self, handle: int, out: int) -> None:
+        gpu = self._no_utilization_on_mig(handle)
+        value = self._supported(gpu.utilization_gpu_percent)
+        if not out:
+            raise _Fail(INVALID_ARGUMENT)
+        utilization = _Utilization.from_address(out)
+        utilization.gpu, utilization.memory = value, gpu.utilization_memory_percent or 0
+
+    def _nvmlDeviceGetSamples(
+        self, handle: int, kind: int, last_seen: int, value_type: int, count: int, out: int | None
+    ) -> None:
+        """As NVML: called once without a buffer for the count, then with one; NotFound when nothing is new."""
+        gpu = self._no_utilization_on_mig(handle)
+        if self._samples is None or kind != GPU_UTILIZATION_SAMPLES:
+            raise _Fail(NOT_SUPPORTED)
+        found = self._samples(gpu.index, last_seen)
+        if not found:
+            raise _Fail(NOT_FOUND)
+        _write(value_type, c_int, VALUE_TYPE_UNSIGNED_INT)
+        if not out:
+            _write(count, c_uint, len(found))
+            return
+        room = c_uint.from_address(count).value
+        found = found[:room]
+        samples = (_Sample * len(found)).from_address(out)
+        for sample, (stamp, value) in zip(samples, found):
+            sample.timeStamp, sample.value = stamp, value
+        _write(count, c_uint, len(found))
+
+    # -- sensors, MIG, reliability ----------------------------------------------------------------------------
+
+    def _nvmlDeviceGetTemperature(self, handle: int, sensor: int, out: int) -> None:
+        if sensor != TEMPERATURE_GPU:
+            raise _Fail(INVALID_ARGUMENT)
+        _write(out, c_uint, self._supported(self._gpu(handle).temperature_celsius))
+
+    def _nvmlDeviceGetPowerUsage(self, handle: int, out: int) -> None:
+        _write(out, c_uint, round(self._supported(self._gpu(handle).power_watts) * 1000))
+
+    def _nvmlDeviceGetEnforcedPowerLimit(self, handle: int, out: int) -> None:
+        _write(out, c_uint, round(self._supported(self._gpu(handle).power_limit_watts) * 1000))
+
+    def _nvmlDeviceGetMigMode(self, handle: int, current: int, pending: int) -> None:
+        gpu = self._gpu(handle)
+        if not gpu.mig_capable:
+            raise _Fail(NOT_SUPPORTED)
+        _write(current, c_uint, int(bool(gpu.mig_enabled)))
+        _write(pending, c_uint, int(bool(gpu.mig_enabled)))
+
+    def _nvmlDeviceGetCudaComputeCapability(self, handle: int, major: int, minor: int) -> None:
+        capability = self._supported(self._gpu(handle).compute_capability)
+        _write(major, c_int, capability[0])
+        _write(minor, c_int, capability[1])
+
+    def _nvmlDeviceGetMaxMigDeviceCount(self, handle: int, out: int) -> None:
+        if not self._gpu(handle).mig_capable:
+            raise _Fail(NOT_SUPPORTED)
+        _write(out, c_uint, MAX_MIG_DEVICES)
+
+    def _nvmlDeviceGetMigDeviceHandleByIndex(self, handle: int, slot: int, out: int) -> None:
+        gpu = self._gpu(handle)
+        if slot >= MAX_MIG_DEVICES:
+            raise _Fail(INVALID_ARGUMENT)
+        if not gpu.mig_enabled or slot >= len(gpu.mig_devices):
+            raise _Fail(NOT_FOUND)
+        _write(out, c_void_p, handle + 1 + slot)
+
+    def _mig(self, handle: int) -> MigSnapshot:
+        _, mig = self._decode(handle)
+        if mig is None:
+            raise _Fail(NOT_SUPPORTED)  # not a MIG device handle
+        return mig
+
+    def _nvmlDeviceGetGpuInstanceId(self, handle: int, out: int) -> None:
+        _write(out, c_uint, self._mig(handle).gpu_instance_id)
+
+    def _nvmlDeviceGetComputeInstanceId(self, handle: int, out: int) -> None:
+        _write(out, c_uint, self._mig(handle).compute_instance_id)
+
+    def _nvmlDeviceIsMigDeviceHandle(self, handle: int, out: int) -> None:
+        _, mig = self._decode(handle)
+        _write(out, c_uint, int(mig is not None))
+
+    def _nvmlDeviceGetDeviceHandleFromMigDeviceHandle(self, handle: int, out: int) -> None:
+        gpu = self._decode(handle)[0]
+        self._mig(handle)
+        _write(out, c_void_p, _HANDLE_BASE + gpu.index * _HANDLE_STRIDE)
+
+    def _nvmlDeviceGetTotalEccErrors(self, handle: int, error_type: int, counter: int, out: int) -> None:
+        gpu = self._gpu(handle)
+        scope = {0: "volatile", 1: "aggregate"}.get(counter)
+        kind = {0: "corrected", 1: "uncorrected"}.get(error_type)
+        if scope is None or kind is None:
+            raise _Fail(INVALID_ARGUMENT)
+        _write(out, c_ulonglong, self._supported(dict(gpu.ecc_errors).get((scope, kind))))
+
+    def _nvmlDeviceGetRemappedRows(self, handle: int, corr: int, unc: int, pending: int, failed: int) -> None:
+        gpu = self._gpu(handle)
+        _write(corr, c_uint, self._supported(gpu.remapped_rows_correctable))
+        _write(unc, c_uint, gpu.remapped_rows_uncorrectable or 0)
+        _write(pending, c_uint, int(bool(gpu.row_remap_pending)))
+        _write(failed, c_uint, int(bool(gpu.row_remap_failed)))
+
+    def _nvmlDeviceGetCurrentClocksEventReasons(self, handle: int, out: int) -> None:
+        _write(out, c_ulonglong, self._supported(self._gpu(handle).clocks_event_reasons))
+
+    def _nvmlDeviceGetCurrentClocksThrottleReasons(self, handle: int, out: int) -> None:
+        self._nvmlDeviceGetCurrentClocksEventReasons(handle, out)  # the old name of the same call
 
     # -- events ------------------------------------------------------------------------------------------------
 
-    def nvmlEventSetCreate(self) -> str:
-        self._raise_for("nvmlEventSetCreate")
-        return "event-set"
+    def _nvmlEventSetCreate(self, out: int) -> None:
+        with self._lock:
+            self._next_event_set += 1
+            self._event_sets[self._next_event_set] = _EventSet()
+            _write(out, c_void_p, self._next_event_set)
 
-    def nvmlDeviceRegisterEvents(self, handle: int, event_types: int, event_set: str) -> None:
-        self._gpu("nvmlDeviceRegisterEvents", handle)
-        self.registered.add(handle)
+    def _event_set(self, handle: int | None) -> _EventSet:
+        found = self._event_sets.get(handle or 0)
+        if found is None:
+            raise _Fail(INVALID_ARGUMENT)
+        return found
 
-    def nvmlEventSetWait_v2(self, event_set: str, timeout_ms: int) -> Any:
+    def _nvmlDeviceRegisterEvents(self, handle: int, types: int, event_set: int) -> None:
+        gpu = self._gpu(handle)  # per-instance registration with a MIG handle is not supported (nvml.h)
+        with self._lock:
+            self._event_set(event_set).gpus.add(gpu.index)
+
+    def _nvmlEventSetWait_v2(self, event_set: int, out: int, timeout_ms: int) -> None:
+        with self._lock:
+            found = self._event_set(event_set)
+            if found.broken or self.fail_waits > 0:
+                self.fail_waits = max(self.fail_waits - 1, 0)
+                raise _Fail(UNKNOWN)
         try:
             # At most 0.1 s, so a stopping watcher is not held for the real timeout (tests open many readers).
-            return self._events.get(timeout=min(timeout_ms, 100) / 1000)
+            index, xid, gi, ci = found.events.get(timeout=min(timeout_ms, 100) / 1000)
         except queue.Empty:
-            raise pynvml.NVMLError_Timeout() from None
+            raise _Fail(TIMEOUT) from None
+        if not out:
+            raise _Fail(INVALID_ARGUMENT)
+        data = _EventData.from_address(out)
+        data.device = _HANDLE_BASE + index * _HANDLE_STRIDE
+        data.eventType, data.eventData = XID_CRITICAL_ERROR, xid
+        data.gpuInstanceId, data.computeInstanceId = gi, ci
 
-    def nvmlEventSetFree(self, event_set: str) -> None:
-        pass
-
-    def nvmlDeviceGetIndex(self, handle: int) -> int:
-        return handle
-
-    # -- per GPU -----------------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _supported(value: T | None) -> T:
-        if value is None:
-            raise pynvml.NVMLError_NotSupported()
-        return value
-
-    def _gpu(self, function: str, handle: int) -> GpuSnapshot:
-        if isinstance(handle, MigHandle):
-            raise pynvml.NVMLError_InvalidArgument()  # a GPU-only call given a MIG device
-        self._raise_for(function, handle)
-        gpu = self._node.gpus[handle]
-        if gpu.lost:
-            raise pynvml.NVMLError_GpuIsLost()
-        return gpu
-
-    def nvmlDeviceGetUUID(self, handle: int | MigHandle) -> str:
-        if isinstance(handle, MigHandle):
-            return self._mig(handle).uuid
-        return self._supported(self._gpu("nvmlDeviceGetUUID", handle).uuid or None)
-
-    def nvmlDeviceGetName(self, handle: int | MigHandle) -> str:
-        if isinstance(handle, MigHandle):
-            return f"{self._node.gpus[handle.gpu].name} MIG {self._mig(handle).profile}"
-        return self._supported(self._gpu("nvmlDeviceGetName", handle).name or None)
-
-    # -- MIG: a MIG device's handle is a MigHandle(gpu index, slot) ------------------------------------------------
-
-    def _mig(self, handle: MigHandle) -> MigSnapshot:
-        self._raise_for("mig", handle.gpu)
-        return self._node.gpus[handle.gpu].mig_devices[handle.slot]
-
-    def nvmlDeviceGetMaxMigDeviceCount(self, handle: int) -> int:
-        gpu = self._gpu("nvmlDeviceGetMaxMigDeviceCount", handle)
-        if not gpu.mig_capable:
-            raise pynvml.NVMLError_NotSupported()
-        return 7
-
-    def nvmlDeviceGetMigDeviceHandleByIndex(self, handle: int, slot: int) -> MigHandle:
-        gpu = self._gpu("nvmlDeviceGetMigDeviceHandleByIndex", handle)
-        if not gpu.mig_enabled or slot >= len(gpu.mig_devices):
-            raise pynvml.NVMLError_NotFound()
-        return MigHandle(handle, slot)
-
-    def nvmlDeviceGetGpuInstanceId(self, handle: MigHandle) -> int:
-        return self._mig(handle).gpu_instance_id
-
-    def nvmlDeviceGetComputeInstanceId(self, handle: MigHandle) -> int:
-        return self._mig(handle).compute_instance_id
-
-    def nvmlDeviceGetPciInfo(self, handle: int) -> Any:
-        gpu = self._gpu("nvmlDeviceGetPciInfo", handle)
-        return SimpleNamespace(busId=gpu.pci_bus_id or f"00000000:{handle + 1:02X}:00.0")
-
-    def nvmlDeviceGetMemoryInfo(self, handle: int | MigHandle, version: Any = None) -> Any:
-        if isinstance(handle, MigHandle):
-            mig = self._mig(handle)
-            total, used = self._supported(mig.memory_total_bytes), mig.memory_used_bytes or 0
-            return SimpleNamespace(total=total, used=used, free=total - used)
-        gpu = self._gpu("nvmlDeviceGetMemoryInfo" + ("_v2" if version else ""), handle)
-        total = self._supported(gpu.memory_total_bytes)
-        used = gpu.memory_used_bytes or 0
-        info = SimpleNamespace(total=total, used=used, free=total - used)
-        if version:
-            info.reserved = self._supported(gpu.memory_reserved_bytes)
-        return info
-
-    def nvmlDeviceGetUtilizationRates(self, handle: int) -> Any:
-        gpu = self._gpu("nvmlDeviceGetUtilizationRates", handle)
-        return SimpleNamespace(
-            gpu=self._supported(gpu.utilization_gpu_percent), memory=gpu.utilization_memory_percent or 0
-        )
-
-    def nvmlDeviceGetSamples(self, handle: int, sampling_type: int, last_seen: int) -> tuple[int, list[Any]]:
-        """As NVML: samples newer than `last_seen`; `NotFound` when there is none, `NotSupported` without a
-        sample source."""
-        self._gpu("nvmlDeviceGetSamples", handle)
-        if self._samples is None or sampling_type != pynvml.NVML_GPU_UTILIZATION_SAMPLES:
-            raise pynvml.NVMLError_NotSupported()
-        found = self._samples(handle, last_seen)
-        if not found:
-            raise pynvml.NVMLError_NotFound()
-        return pynvml.NVML_VALUE_TYPE_UNSIGNED_INT, [
-            SimpleNamespace(timeStamp=t, sampleValue=SimpleNamespace(uiVal=v)) for t, v in found
-        ]
-
-    def nvmlDeviceGetTemperature(self, handle: int, sensor: int) -> int:
-        return self._supported(self._gpu("nvmlDeviceGetTemperature", handle).temperature_celsius)
-
-    def nvmlDeviceGetPowerUsage(self, handle: int) -> int:
-        watts = self._gpu("nvmlDeviceGetPowerUsage", handle).power_watts
-        return round(self._supported(watts) * 1000)
-
-    def nvmlDeviceGetEnforcedPowerLimit(self, handle: int) -> int:
-        watts = self._gpu("nvmlDeviceGetEnforcedPowerLimit", handle).power_limit_watts
-        return round(self._supported(watts) * 1000)
-
-    def nvmlDeviceGetTotalEccErrors(self, handle: int, error_type: int, counter_type: int) -> int:
-        gpu = self._gpu("nvmlDeviceGetTotalEccErrors", handle)
-        scope = "volatile" if counter_type == pynvml.NVML_VOLATILE_ECC else "aggregate"
-        kind = "corrected" if error_type == pynvml.NVML_MEMORY_ERROR_TYPE_CORRECTED else "uncorrected"
-        return self._supported(dict(gpu.ecc_errors).get((scope, kind)))
-
-    def nvmlDeviceGetRemappedRows(self, handle: int) -> tuple[int, int, int, int]:
-        gpu = self._gpu("nvmlDeviceGetRemappedRows", handle)
-        correctable = self._supported(gpu.remapped_rows_correctable)
-        return (
-            correctable,
-            gpu.remapped_rows_uncorrectable or 0,
-            int(bool(gpu.row_remap_pending)),
-            int(bool(gpu.row_remap_failed)),
-        )
-
-    def nvmlDeviceGetCurrentClocksEventReasons(self, handle: int) -> int:
-        return self._supported(self._gpu("nvmlDeviceGetCurrentClocksEventReasons", handle).clocks_event_reasons)
-
-    def nvmlDeviceGetMigMode(self, handle: int) -> list[int]:
-        gpu = self._gpu("nvmlDeviceGetMigMode", handle)
-        if not gpu.mig_capable:
-            raise pynvml.NVMLError_NotSupported()
-        return [int(bool(gpu.mig_enabled))] * 2
-
-    def nvmlDeviceGetCudaComputeCapability(self, handle: int) -> tuple[int, int]:
-        gpu = self._gpu("nvmlDeviceGetCudaComputeCapability", handle)
-        return self._supported(gpu.compute_capability)
+    def _nvmlEventSetFree(self, event_set: int) -> None:
+        with self._lock:
+            self._event_set(event_set)
+            del self._event_sets[event_set]

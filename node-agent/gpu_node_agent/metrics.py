@@ -249,6 +249,10 @@ def _reliability_families(
         key = _gpu_labels(gpu, node, owners)
         for xid, count in gpu.xid_counts:
             _add(xids, {**key, "xid": str(xid)}, count)
+        for mig in gpu.mig_devices:  # an XID of one MIG instance, with dcgm-exporter's instance labels
+            instance = {**key, "GPU_I_PROFILE": mig.profile, "GPU_I_ID": str(mig.gpu_instance_id)}
+            for xid, count in mig.xid_counts:
+                _add(xids, {**instance, **_pod_labels(mig.uuid, owners), "xid": str(xid)}, count)
         for (scope, kind), count in gpu.ecc_errors:
             _add(ecc, {**key, "scope": scope, "type": kind}, count)
         if gpu.remapped_rows_correctable is not None:

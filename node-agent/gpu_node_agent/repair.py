@@ -86,8 +86,14 @@ def parse_repair_condition(text: str) -> RepairCondition:
 
 
 def repair_reason(health: NodeHealth | None) -> str | None:
-    """The health reason when it calls for repair, else None."""
-    return health.reason if health is not None and health.reason in REPAIR_REASONS else None
+    """The health reason when it calls for repair, else None. One device a critical XID took out is enough: the node
+    still serves on its other GPUs (its health stays ok, as the device plugin keeps offering them), but it needs
+    the reset or replacement only node repair gives, as EKS's node monitoring agent reports it."""
+    if health is None:
+        return None
+    if health.reason in REPAIR_REASONS:
+        return health.reason
+    return XID_CRITICAL if health.unhealthy_devices else None
 
 
 def repair_taint_key(prefix: str) -> str:

@@ -13,6 +13,8 @@ File shape (see node-agent/examples/):
       - {t: 180, gpus: {2: {xid: 79, eccErrors: {volatile: {uncorrected: 1}}, remappedRows: {pending: true}}}}
 
 `xid` (a code, or a list) is an event delivered to the agent's event thread when the replay passes the sample;
+an entry `{code: 94, gpuInstance: 2, computeInstance: 0}` is one of a MIG instance, which only a privileged agent
+receives (top-level `privileged: true`; by default the agent is unprivileged, as it runs);
 `eccErrors` is `{volatile|aggregate: {corrected|uncorrected: N}}`; `remappedRows` is `{correctable: N,
 uncorrectable: N, pending: bool, failed: bool}`; `clocksEventReasons` a list of `sw_power_cap`, `hw_slowdown`,
 `hw_thermal_slowdown`, `hw_power_brake_slowdown`, `sw_thermal_slowdown`, `sync_boost`. A `gpus` entry with
@@ -21,8 +23,10 @@ uncorrectable: N, pending: bool, failed: bool}`; `clocksEventReasons` a list of 
 A sample's values apply to every GPU, `gpus: {INDEX: {...}}` to one; a field not in the current sample takes
 the value from the `gpus` entry.
 
-The reader is the real `NvmlReader` over `fakenvml.FakeNvml`, which answers from the file and raises pynvml's
-own errors: a simulated node goes through the same adapter code as a real one.
+The reader is the real `NvmlReader` and the real nvidia-ml-py over `fakenvml.FakeLibNvml`, an emulated
+libnvidia-ml answering from the file: a simulated node goes through the same adapter and bindings as a real one,
+as an unprivileged agent (a MIG parent's memory is refused, as on a real node). The library is per process, so
+one simulated reader is open at a time in a process.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from typing import Any
 
 import yaml
 
-from .fakenvml import FakeNvml, nvml_error_class
+from .fakenvml import FakeLibNvml, nvml_error_class
 from .metrics import CLOCK_EVENT_REASONS
 from .nvml import NvmlReader
 from .snapshot import GpuSnapshot, MigSnapshot, NodeSnapshot
@@ -69,7 +73,8 @@ _GPU_FIELDS = (_LIVE_FIELDS - {"xid"}) | {
     "migEnabled",
     "migDevices",
 }
-_TOP_FIELDS = {"driverVersion", "cudaDriverVersion", "gpus", "samples"}
+_TOP_FIELDS = {"driverVersion", "cudaDriverVersion", "gpus", "samples", "privileged"}
+_XID_FIELDS = {"code", "gpuInstance", "computeInstance"}
 _SAMPLE_FIELDS = _LIVE_FIELDS | {"t", "gpus", "nvmlError"}
 
 
@@ -89,6 +94,7 @@ class Sample:
 class Simulation:
     base: NodeSnapshot
     samples: tuple[Sample, ...]
+    privileged: bool = False
 
     @property
     def period(self) -> float:
@@ -127,14 +133,14 @@ class Simulation:
                 points.append((offset + sample.t, int(values.get("utilization", base))))
         return points
 
-    def xid_events(self, since: float, until: float) -> list[tuple[int, int]]:
-        """(GPU index, XID) of the samples in (since, until], in order."""
-        events: list[tuple[int, int]] = []
+    def xid_events(self, since: float, until: float) -> list[XidEvent]:
+        """(GPU index, XID, GPU instance, compute instance) of the samples in (since, until], in order."""
+        events: list[XidEvent] = []
         for _, sample in self._samples_between(since, until):
             for gpu in self.base.gpus:
                 raw = {**sample.all_gpus, **sample.per_gpu.get(gpu.index, {})}.get("xid")
                 codes = raw if isinstance(raw, list) else [] if raw is None else [raw]
-                events.extend((gpu.index, int(code)) for code in codes)
+                events.extend((gpu.index, *_xid(code)) for code in codes)
         return events
 
     def at(self, elapsed: float) -> NodeSnapshot:
@@ -145,6 +151,22 @@ class Simulation:
         sample = self.samples[max(index, 0)]
         gpus = tuple(_apply(gpu, {**sample.all_gpus, **sample.per_gpu.get(gpu.index, {})}) for gpu in self.base.gpus)
         return replace(self.base, gpus=gpus, error=sample.nvml_error)
+
+
+XidEvent = tuple[int, int, "int | None", "int | None"]
+
+
+def _xid(entry: Any) -> tuple[int, int | None, int | None]:
+    """`79`, or `{code: 94, gpuInstance: 2, computeInstance: 0}` (one MIG instance's)."""
+    if isinstance(entry, Mapping):
+        unknown = sorted(set(entry) - _XID_FIELDS)
+        if unknown or "code" not in entry:
+            raise ValueError(f"xid {dict(entry)!r}: expected {{code, gpuInstance, computeInstance}}")
+        gi = entry.get("gpuInstance")
+        if gi is None:
+            return int(entry["code"]), None, None
+        return int(entry["code"]), int(gi), int(entry.get("computeInstance", 0))
+    return int(entry), None, None
 
 
 def _apply(gpu: GpuSnapshot, values: Mapping[str, Any]) -> GpuSnapshot:
@@ -308,11 +330,17 @@ def load_simulation(path: str | Path) -> Simulation:
         driver_version=str(data["driverVersion"]) if "driverVersion" in data else None,
         cuda_driver_version=int(cuda) if cuda is not None else None,
     )
-    return Simulation(base=base, samples=_samples(where, data.get("samples")))
+    samples = _samples(where, data.get("samples"))
+    simulation = Simulation(base=base, samples=samples, privileged=bool(data.get("privileged")))
+    try:
+        simulation.xid_events(-1.0, simulation.period if simulation.period != float("inf") else 0.0)
+    except (TypeError, ValueError) as error:
+        raise SimulationError(f"{where}: {error}") from error
+    return simulation
 
 
 class SimulatedReader:
-    """`NvmlReader` over a fake pynvml that replays the file's samples against `clock` (seconds)."""
+    """`NvmlReader` over the emulated library, replaying the file's samples against `clock` (seconds)."""
 
     def __init__(
         self, path: str | Path, clock: Callable[[], float] = time.monotonic, watch_xid: bool = True
@@ -321,8 +349,12 @@ class SimulatedReader:
         self._clock = clock
         self._start = clock()
         self._last_read = -1.0
-        self.nvml = FakeNvml(lambda: self._simulation.at(self._elapsed()), samples=self._samples)
-        self._reader = NvmlReader(self.nvml, watch_xid=watch_xid)
+        self.nvml = FakeLibNvml(
+            lambda: self._simulation.at(self._elapsed()),
+            samples=self._samples,
+            privileged=self._simulation.privileged,
+        )
+        self._reader = NvmlReader(watch_xid=watch_xid)
 
     def _elapsed(self) -> float:
         return self._clock() - self._start
@@ -334,14 +366,16 @@ class SimulatedReader:
     def open(self) -> None:
         self._start = self._clock()
         self._last_read = -1.0  # a sample at t=0 is passed by the first read
+        self.nvml.install()
         self._reader.open()
 
     def read(self) -> NodeSnapshot:
         now = self._elapsed()
-        for index, xid in self._simulation.xid_events(self._last_read, now):
-            self.nvml.inject_xid(index, xid)
+        for index, xid, gpu_instance, compute_instance in self._simulation.xid_events(self._last_read, now):
+            self.nvml.inject_xid(index, xid, gpu_instance, compute_instance)
         self._last_read = now
         return self._reader.read()
 
     def close(self) -> None:
         self._reader.close()
+        self.nvml.uninstall()

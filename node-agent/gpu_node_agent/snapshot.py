@@ -18,6 +18,9 @@ class MigSnapshot:
     memory_total_bytes: int | None = None
     memory_used_bytes: int | None = None
     memory_free_bytes: int | None = None
+    memory_reserved_bytes: int | None = None
+    # XID events attributed to this instance (the event's GPU and compute instance ids): ((xid, count), ...).
+    xid_counts: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,8 @@ class GpuSnapshot:
     row_remap_failed: bool | None = None
     # `nvmlDeviceGetCurrentClocksEventReasons` bitmask (why clocks are held down: power cap, thermal, ...).
     clocks_event_reasons: int | None = None
-    # XID events seen by the event thread since the agent started: ((xid, count), ...), cumulative.
+    # XID events seen by the event thread since the agent started: ((xid, count), ...), cumulative. Only events
+    # affecting the whole GPU; those of one MIG instance are on its `MigSnapshot`.
     xid_counts: tuple[tuple[int, int], ...] = ()
     mig_enabled: bool | None = None
     mig_capable: bool | None = None
@@ -74,6 +78,9 @@ class NodeSnapshot:
     error: str | None = None
     # Node-wide errors (pynvml class names) that did not stop the read.
     errors: tuple[str, ...] = field(default=())
+    # XID events whose GPU could not be told (neither index nor UUID readable): ((xid, count), ...). As the device
+    # plugin does, they count against every GPU of the node.
+    unattributed_xid_counts: tuple[tuple[int, int], ...] = ()
 
     @property
     def healthy(self) -> bool:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from .labels import LabelSource, gfd_labels, health_labels, live_labels, static_labels
 
 __all__ = ["label_sources", "live_keys"]
 
 
-def label_sources(*, gfd: bool) -> tuple[LabelSource, ...]:
-    base: tuple[LabelSource, ...] = (static_labels, live_labels, health_labels)
-    return (*base, gfd_labels) if gfd else base
+def label_sources(*, gfd: bool, mig_strategy: str = "none") -> tuple[LabelSource, ...]:
+    """`mig_strategy`: the device plugin's `--mig-strategy`, which decides what the GPU keys describe."""
+    static = partial(static_labels, mig_strategy=mig_strategy)
+    base: tuple[LabelSource, ...] = (static, live_labels, health_labels)
+    return (*base, partial(gfd_labels, mig_strategy=mig_strategy)) if gfd else base
 
 
 def live_keys(prefix: str) -> frozenset[str]:

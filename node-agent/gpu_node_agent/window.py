@@ -45,8 +45,9 @@ def memory_used_percent(snapshot: NodeSnapshot) -> float | None:
 
 
 def utilization_percent(snapshot: NodeSnapshot) -> float | None:
-    """Mean GPU utilization across the readable GPUs of the node, each GPU's over the last read interval when
-    NVML gave samples for it, else its instantaneous reading."""
+    """Mean GPU utilization across every readable GPU of the node, each GPU's over the last read interval when
+    NVML gave samples for it, else its instantaneous reading. None when any readable GPU has no reading: NVML
+    has none for a MIG-enabled GPU, and the mean of the others would call a node with busy MIG devices idle."""
     values: list[float] = []
     for g in snapshot.gpus:
         if g.lost:
@@ -54,8 +55,9 @@ def utilization_percent(snapshot: NodeSnapshot) -> float | None:
         value = g.utilization_sampled_percent
         if value is None and g.utilization_gpu_percent is not None:
             value = float(g.utilization_gpu_percent)
-        if value is not None:
-            values.append(value)
+        if value is None:
+            return None
+        values.append(value)
     return sum(values) / len(values) if values else None
 
 

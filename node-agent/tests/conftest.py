@@ -9,3 +9,21 @@ def examples_dir() -> str:
     import pathlib
 
     return str(pathlib.Path(__file__).resolve().parents[1] / "examples")
+
+
+
+@pytest.fixture(autouse=True)
+def _emulated_nvml_teardown():
+    """Closes the readers and takes out the emulated libraries a test opened (see emulated.py)."""
+    import emulated
+
+    yield
+    emulated.teardown()
+
+
+@pytest.fixture
+def libnvml():
+    """`libnvml(state, **options)`: `emulated.emulate`, for tests that prefer a fixture."""
+    import emulated
+
+    return emulated.emulate

@@ -124,3 +124,10 @@ def test_the_repair_condition_is_off_by_default_and_carries_its_polarity() -> No
     assert config([], {"NODE_NAME": "n"}).repair_condition is None
     on = config([], {"NODE_NAME": "n", "GPU_NODE_AGENT_REPAIR_CONDITION": "KWOKUnhealthy=True"}).repair_condition
     assert on is not None and (on.type, on.unhealthy_status, on.healthy_status) == ("KWOKUnhealthy", "True", "False")
+
+
+def test_the_mig_strategy_is_the_device_plugin_s_none_by_default_and_checked() -> None:
+    assert config([], {"NODE_NAME": "n"}).mig_strategy == "none"
+    assert config([], {"NODE_NAME": "n", "GPU_NODE_AGENT_MIG_STRATEGY": "mixed"}).mig_strategy == "mixed"
+    with pytest.raises(ConfigError, match=r"--mig-strategy='auto': expected one of none, single, mixed"):
+        config(["--mig-strategy", "auto"], {"NODE_NAME": "n"})

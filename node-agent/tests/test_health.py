@@ -50,3 +50,18 @@ def test_not_supported_is_no_failure() -> None:
 )
 def test_reasons_are_valid_label_values(reason: str) -> None:
     assert label_value(reason) == reason
+
+
+def test_a_critical_xid_takes_out_one_device_not_the_node() -> None:
+    one = node(gpu(0, xid_counts=((79, 1),)), gpu(1))
+    health = assess(one, 0)
+    assert health.ok and health.unhealthy_devices == ("GPU-0",)
+    every = node(gpu(0, xid_counts=((79, 1),)), gpu(1, xid_counts=((48, 1),)))
+    assert assess(every, 0) == NodeHealth("xid-critical", ("GPU-0", "GPU-1"))
+
+
+def test_the_unhealthy_device_count_is_a_label_while_the_node_is_ok() -> None:
+    from gpu_node_agent.labels import LabelContext, health_labels
+
+    labels = health_labels(node(gpu(0, xid_counts=((79, 1),)), gpu(1)), LabelContext("p/"))
+    assert labels == {"p/gpu.health": "ok", "p/gpu.unhealthy-devices": "1"}

@@ -62,6 +62,7 @@ def test_label_value(raw: str, expected: str | None) -> None:
         ((10, 0), "blackwell"),
         ((12, 0), "blackwell"),
         ((11, 0), "undefined"),
+        ((13, 0), "rubin"),  # GFD since Rubin; was `undefined` here
     ],
 )
 def test_family_follows_gfd(capability: tuple[int, int], expected: str) -> None:

@@ -7,9 +7,9 @@ from dataclasses import replace
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from emulated import emulate, open_reader
 from snapshot_builders import MIB, PREFIX, gpu, node
 
-from gpu_node_agent.fakenvml import FakeNvml
 from gpu_node_agent.labels import LabelContext, static_labels
 from gpu_node_agent.metrics import AgentCollector
 from gpu_node_agent.nvml import NvmlReader
@@ -29,6 +29,7 @@ def mig(gi: int, profile: str = "1g.10gb", memory_mib: int = 9856, used_mib: int
         memory_total_bytes=memory_mib * MIB,
         memory_used_bytes=used_mib * MIB,
         memory_free_bytes=(memory_mib - used_mib) * MIB,
+        memory_reserved_bytes=0,
     )
 
 
@@ -38,8 +39,8 @@ def mig_gpu(index: int, *devices: MigSnapshot) -> GpuSnapshot:
 
 def test_the_adapter_enumerates_mig_devices_through_nvml() -> None:
     layout = node(mig_gpu(0, mig(1), mig(2, "3g.40gb", 40192, used_mib=1024)), gpu(1, mig_enabled=False))
-    reader = NvmlReader(FakeNvml(lambda: layout))
-    reader.open()
+    emulate(layout)
+    reader = open_reader()
     read = reader.read()
     reader.close()
     assert read.healthy
@@ -47,11 +48,18 @@ def test_the_adapter_enumerates_mig_devices_through_nvml() -> None:
     assert read.gpus[1].mig_devices == ()
 
 
+SEVEN_EACH = node(*(mig_gpu(i, *(mig(g) for g in range(1, 8))) for i in range(2)))
+MIXED = node(mig_gpu(0, mig(1), mig(2), mig(3, "3g.40gb", 40192)), gpu(1, mig_enabled=False))
+INVALID = {f"{P}mig.strategy": "single", f"{P}gpu.product": "NVIDIA-H100-80GB-HBM3-MIG-INVALID",
+           f"{P}gpu.count": "0", f"{P}gpu.memory": "0"}
+
+
 @pytest.mark.parametrize(
-    ("layout", "expected"),
+    ("strategy", "layout", "expected"),
     [
         pytest.param(
-            node(*(mig_gpu(i, *(mig(g) for g in range(1, 8))) for i in range(2))),
+            "single",
+            SEVEN_EACH,
             {
                 f"{P}mig.strategy": "single",
                 f"{P}gpu.product": "NVIDIA-H100-80GB-HBM3-MIG-1g.10gb",
@@ -61,7 +69,25 @@ def test_the_adapter_enumerates_mig_devices_through_nvml() -> None:
             id="single: every GPU split into one profile",
         ),
         pytest.param(
-            node(mig_gpu(0, mig(1), mig(2), mig(3, "3g.40gb", 40192)), gpu(1, mig_enabled=False)),
+            "mixed",
+            SEVEN_EACH,
+            {
+                f"{P}mig.strategy": "mixed",
+                f"{P}gpu.product": "NVIDIA-H100-80GB-HBM3",
+                f"{P}gpu.count": "2",
+                f"{P}mig-1g.10gb.count": "14",
+            },
+            id="mixed with a uniform layout: the GPU keys stay the physical GPUs' (no nvidia.com/gpu is offered)",
+        ),
+        pytest.param(
+            "none",
+            SEVEN_EACH,
+            {f"{P}mig.strategy": None, f"{P}gpu.count": "2", f"{P}mig-1g.10gb.count": None},
+            id="none: no MIG label, MIG-enabled GPUs are GPUs",
+        ),
+        pytest.param(
+            "mixed",
+            MIXED,
             {
                 f"{P}mig.strategy": "mixed",
                 f"{P}gpu.product": "NVIDIA-H100-80GB-HBM3",
@@ -74,21 +100,46 @@ def test_the_adapter_enumerates_mig_devices_through_nvml() -> None:
             },
             id="mixed: two profiles and a whole GPU",
         ),
+        pytest.param("single", MIXED, INVALID, id="single with a MIG-disabled GPU beside: GFD's MIG-INVALID"),
         pytest.param(
-            node(mig_gpu(0, mig(1, "1g.10gb+me"))),
-            {f"{P}mig.strategy": "single", f"{P}gpu.product": "NVIDIA-H100-80GB-HBM3-MIG-1g.10gbme"},
-            id="a profile with media engines: + is not a valid label character",
+            "single", node(mig_gpu(0, mig(1)), mig_gpu(1)), INVALID, id="single with an empty MIG GPU: MIG-INVALID"
         ),
         pytest.param(
+            "single",
+            node(mig_gpu(0, mig(1), mig(2, "3g.40gb", 40192))),
+            INVALID,
+            id="single with two profiles: MIG-INVALID",
+        ),
+        pytest.param(
+            "single",
+            node(mig_gpu(0, mig(1, "1g.10gb+me"))),
+            {f"{P}mig.strategy": "single", f"{P}gpu.product": "NVIDIA-H100-80GB-HBM3-MIG-1g.10gb.me"},
+            id="a profile with media engines, written as GFD names the device",
+        ),
+        pytest.param(
+            "mixed",
+            node(mig_gpu(0, mig(1, "1g.10gb+me"))),
+            {f"{P}mig-1g.10gb.me.count": "1"},
+            id="mixed: the same name in the key",
+        ),
+        pytest.param(
+            "single",
             node(gpu(0, mig_enabled=False), gpu(1, mig_enabled=False)),
-            {f"{P}gpu.product": "NVIDIA-H100-80GB-HBM3", f"{P}gpu.count": "2", f"{P}mig.strategy": None},
-            id="no MIG device: no strategy",
+            {f"{P}gpu.product": "NVIDIA-H100-80GB-HBM3", f"{P}gpu.count": "2", f"{P}mig.strategy": "single"},
+            id="single without MIG-enabled GPUs: whole GPUs, as GFD",
         ),
     ],
 )
-def test_mig_labels_as_gfd_writes_them(layout, expected: dict[str, str | None]) -> None:
-    labels = static_labels(layout, LabelContext(P))
+def test_mig_labels_follow_the_configured_strategy_as_gfd_writes_them(
+    strategy: str, layout, expected: dict[str, str | None]
+) -> None:
+    labels = static_labels(layout, LabelContext(P), mig_strategy=strategy)
     assert {key: labels.get(key) for key in expected} == expected
+
+
+def test_mig_capable_comes_from_any_gpu() -> None:
+    layout = node(gpu(0, mig_capable=False), gpu(1, mig_capable=True))
+    assert static_labels(layout, LabelContext(P))[f"{P}mig.capable"] == "true"
 
 
 def test_each_mig_device_has_its_own_memory_series_with_dcgm_s_instance_labels() -> None:
@@ -111,12 +162,26 @@ def test_a_simulated_mig_node(examples_dir: str) -> None:
     read = reader.read()
     reader.close()
     assert [len(g.mig_devices) for g in read.gpus] == [7] * 8
-    labels = static_labels(read, LabelContext(P))
+    labels = static_labels(read, LabelContext(P), mig_strategy="single")
     assert labels[f"{P}gpu.count"] == "56" and labels[f"{P}mig.strategy"] == "single"
 
 
 def test_a_lost_gpu_keeps_the_mig_labels_of_the_last_good_read() -> None:
     good = node(mig_gpu(0, mig(1)), mig_gpu(1, mig(1)))
     lost = node(mig_gpu(0, mig(1)), replace(gpu(1), lost=True, errors=("GpuIsLost",)))
-    labels = static_labels(lost, LabelContext(P, last_good=good))
+    labels = static_labels(lost, LabelContext(P, last_good=good), mig_strategy="single")
     assert labels[f"{P}gpu.count"] == "2" and labels[f"{P}mig.strategy"] == "single"
+
+
+def test_an_xid_of_one_mig_instance_has_its_own_series_with_the_instance_labels() -> None:
+    layout = node(mig_gpu(0, replace(mig(3), xid_counts=((94, 2),)), mig(4)))
+    view = AgentView(node="n1").after_cycle(layout, 0.0, 1.0)
+    registry = CollectorRegistry()
+    registry.register(AgentCollector(lambda: view))
+    xids = [
+        (s.labels.get("GPU_I_ID"), s.labels["xid"], s.value)
+        for family in text_string_to_metric_families(generate_latest(registry).decode())
+        for s in family.samples
+        if s.name == "gpu_node_agent_gpu_xid_errors_total"
+    ]
+    assert xids == [("3", "94", 2)]

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pynvml
 import pytest
+from emulated import emulate, open_reader, opened
 from snapshot_builders import gpu, node
 
-from gpu_node_agent.fakenvml import FakeNvml
 from gpu_node_agent.health import assess
 from gpu_node_agent.history import ReadHistory
 from gpu_node_agent.metrics import AgentCollector
@@ -49,8 +49,8 @@ def read_until(reader: NvmlReader, done, seconds: float = 5.0) -> NodeSnapshot:
 
 
 def test_ecc_remapped_rows_and_clock_events_are_read() -> None:
-    reader = NvmlReader(FakeNvml(lambda: node(reliable_gpu(0))))
-    reader.open()
+    emulate(node(reliable_gpu(0)))
+    reader = open_reader()
     read = reader.read().gpus[0]
     reader.close()
     assert dict(read.ecc_errors) == {
@@ -66,10 +66,9 @@ def test_ecc_remapped_rows_and_clock_events_are_read() -> None:
 
 
 def test_a_gpu_without_ecc_or_remapping_reads_cleanly_without_them() -> None:
-    nvml = FakeNvml(lambda: node(gpu(0)))
+    nvml = emulate(lambda: node(gpu(0)))
     nvml.fail[("nvmlDeviceGetRemappedRows", None)] = pynvml.NVMLError_NoPermission  # some drivers answer so
-    reader = NvmlReader(nvml)
-    reader.open()
+    reader = open_reader()
     read = reader.read()
     reader.close()
     assert read.healthy
@@ -78,9 +77,8 @@ def test_a_gpu_without_ecc_or_remapping_reads_cleanly_without_them() -> None:
 
 
 def test_xid_events_are_counted_per_gpu_and_code_by_the_event_thread() -> None:
-    nvml = FakeNvml(lambda: node(gpu(0), gpu(1)))
-    reader = NvmlReader(nvml)
-    reader.open()
+    nvml = emulate(lambda: node(gpu(0), gpu(1)))
+    reader = open_reader()
     try:
         assert reader.read().gpus[1].xid_counts == ()
         assert nvml.registered == {0, 1}
@@ -102,10 +100,9 @@ def test_critical_xids_degrade_the_node_and_application_ones_do_not(xid: int, re
 
 
 def test_no_event_support_means_no_thread_and_no_error() -> None:
-    nvml = FakeNvml(lambda: node(gpu(0)))
+    nvml = emulate(lambda: node(gpu(0)))
     nvml.fail[("nvmlEventSetCreate", None)] = pynvml.NVMLError_NotSupported
-    reader = NvmlReader(nvml)
-    reader.open()
+    reader = open_reader()
     assert reader.read().healthy and reader.read().gpus[0].xid_counts == ()
     reader.close()
 
@@ -160,4 +157,118 @@ def test_a_simulated_file_injects_xids_and_ecc_errors(tmp_path: Path) -> None:
     assert read.gpus[1].xid_counts == ((79, 1),) and read.gpus[0].xid_counts == ()
     assert dict(read.gpus[1].ecc_errors)[("volatile", "uncorrected")] == 2
     assert read.gpus[1].clocks_event_reasons == pynvml.nvmlClocksEventReasonHwSlowdown
-    assert assess(read, 0).reason == "xid-critical"
+    # One GPU of two is out, as the device plugin marks it: the node still offers the other.
+    health = assess(read, 0)
+    assert health.ok and health.unhealthy_devices == (read.gpus[1].uuid,)
+
+
+def mig_gpu(index: int) -> GpuSnapshot:
+    from gpu_node_agent.snapshot import MigSnapshot
+
+    devices = tuple(MigSnapshot(gi, 0, "3g.40gb", f"MIG-{index}-{gi}", memory_total_bytes=1, memory_used_bytes=0)
+                    for gi in (1, 2))
+    return gpu(index, mig_enabled=True, mig_devices=devices, util=None)
+
+
+def test_an_xid_of_one_mig_instance_lands_on_that_instance_and_takes_out_only_it() -> None:
+    nvml = emulate(node(mig_gpu(0), gpu(1)), privileged=True)
+    reader = open_reader()
+    reader.read()
+    nvml.inject_xid(0, 94, gpu_instance=2, compute_instance=0)
+    read = read_until(reader, lambda s: s.gpus[0].mig_devices[1].xid_counts != ())
+    first, second = read.gpus[0].mig_devices
+    assert (first.xid_counts, second.xid_counts, read.gpus[0].xid_counts) == ((), ((94, 1),), ())
+    health = assess(read, 0)
+    assert health.ok and health.unhealthy_devices == ("MIG-0-2",)
+
+
+def test_without_privileges_only_whole_gpu_xids_arrive_and_they_take_out_every_instance() -> None:
+    nvml = emulate(node(mig_gpu(0), gpu(1)))
+    reader = open_reader()
+    reader.read()
+    nvml.inject_xid(0, 94, gpu_instance=2, compute_instance=0)  # NVML does not deliver it to us
+    nvml.inject_xid(0, 79)
+    read = read_until(reader, lambda s: s.gpus[0].xid_counts != ())
+    assert read.gpus[0].xid_counts == ((79, 1),)
+    assert [m.xid_counts for m in read.gpus[0].mig_devices] == [(), ()]
+    assert assess(read, 0).unhealthy_devices == ("MIG-0-1", "MIG-0-2")
+
+
+def test_the_watcher_recreates_a_failing_event_set_and_sees_later_xids() -> None:
+    nvml = emulate(node(gpu(0), gpu(1)))
+    reader = open_reader()
+    reader.read()
+    nvml.break_event_sets()  # a driver reset: every wait on the old set fails from now on
+    deadline = time.monotonic() + 5
+    while nvml.registered != {0, 1} and time.monotonic() < deadline:
+        time.sleep(0.01)
+    nvml.inject_xid(1, 79)
+    read = read_until(reader, lambda s: s.gpus[1].xid_counts != ())
+    assert read.gpus[1].xid_counts == ((79, 1),) and nvml.live_event_sets == 1  # the broken set was freed
+    assert read.errors == ()  # recovered: nothing to report
+
+
+def test_while_the_event_set_cannot_be_recreated_the_read_says_so() -> None:
+    nvml = emulate(node(gpu(0)))
+    reader = open_reader()
+    reader.read()
+    nvml.fail[("nvmlEventSetCreate", None)] = pynvml.NVMLError_Unknown
+    nvml.break_event_sets()
+    read = read_until(reader, lambda s: s.errors != ())
+    assert read.errors == ("Unknown",)
+    del nvml.fail[("nvmlEventSetCreate", None)]
+    assert read_until(reader, lambda s: s.errors == ()).errors == ()
+
+
+def test_an_event_whose_index_cannot_be_read_is_placed_by_its_uuid() -> None:
+    nvml = emulate(node(gpu(0), gpu(1)))
+    reader = open_reader()
+    reader.read()
+    nvml.fail[("nvmlDeviceGetIndex", None)] = pynvml.NVMLError_Unknown
+    nvml.inject_xid(1, 79)
+    read = read_until(reader, lambda s: s.gpus[1].xid_counts != ())
+    assert read.gpus[1].xid_counts == ((79, 1),) and read.unattributed_xid_counts == ()
+
+
+def test_an_event_of_an_unknown_gpu_is_kept_and_counts_against_every_device() -> None:
+    nvml = emulate(node(gpu(0), gpu(1)))
+    reader = open_reader()
+    reader.read()
+    nvml.fail[("nvmlDeviceGetIndex", None)] = pynvml.NVMLError_Unknown
+    nvml.fail[("nvmlDeviceGetUUID", None)] = pynvml.NVMLError_Unknown
+    nvml.inject_xid(1, 79)
+    read = read_until(reader, lambda s: s.unattributed_xid_counts != ())
+    assert read.unattributed_xid_counts == ((79, 1),)
+    assert assess(read, 0).reason == "xid-critical"  # as the device plugin: every device unhealthy
+
+
+@pytest.mark.parametrize(("privileged", "expected"), [(True, ((94, 1),)), (False, ())])
+def test_a_simulated_file_can_give_an_xid_to_one_mig_instance(tmp_path: Path, privileged: bool, expected) -> None:
+    trace = tmp_path / "mig-xid.yaml"
+    trace.write_text(
+        f"privileged: {str(privileged).lower()}\n"
+        "gpus:\n"
+        "  - {name: NVIDIA H100 80GB HBM3, memoryTotalMiB: 81559, migCapable: true, migEnabled: true,\n"
+        "     migDevices: [{profile: 3g.40gb, count: 2, memoryMiB: 40192}]}\n"
+        "samples:\n"
+        "  - {t: 0}\n"
+        "  - {t: 10, xid: [{code: 94, gpuInstance: 2, computeInstance: 0}, 79]}\n"
+    )
+    now = [0.0]
+    reader = SimulatedReader(trace, lambda: now[0])
+    opened(reader)
+    reader.read()
+    now[0] = 12.0
+    read = read_until(reader, lambda s: s.gpus[0].xid_counts != ())
+    if privileged:
+        read = read_until(reader, lambda s: s.gpus[0].mig_devices[1].xid_counts != ())
+    assert read.gpus[0].xid_counts == ((79, 1),) and read.gpus[0].mig_devices[1].xid_counts == expected
+
+
+def test_a_malformed_simulated_xid_names_the_file(tmp_path: Path) -> None:
+    from gpu_node_agent.simulated import SimulationError, load_simulation
+
+    trace = tmp_path / "bad.yaml"
+    trace.write_text("gpus: [{name: x}]\nsamples: [{t: 0, xid: {gi: 2}}, {t: 1}]\n")
+    with pytest.raises(SimulationError, match=r"bad.yaml: xid \{'gi': 2\}: expected \{code, gpuInstance"):
+        load_simulation(trace)

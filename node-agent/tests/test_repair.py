@@ -107,6 +107,16 @@ def test_unhealthy_on_a_critical_xid_and_healthy_again_after(
     assert not [r for r in api.calls("PATCH") if r[1].split("?")[0] == "/api/v1/nodes/n1"]
 
 
+def test_one_device_out_of_several_taken_by_a_critical_xid_calls_for_repair(
+    api: FakeApiServer, token_file: Path
+) -> None:
+    w = writer(api, token_file, EKS)
+    w.report(NodeHealth(OK), T0)
+    # Seven of eight GPUs still serve (the node's health stays ok), but the broken one needs a new node.
+    assert w.report(NodeHealth(OK, unhealthy_devices=("GPU-3",)), T0 + timedelta(seconds=15))
+    assert (ours(api, EKS)["status"], ours(api, EKS)["reason"]) == ("False", "CriticalXid")
+
+
 def test_a_lost_gpu_is_reported_and_read_failures_are_not(api: FakeApiServer, token_file: Path) -> None:
     w = writer(api, token_file, EKS)
     w.report(NodeHealth(READ_FAILING), T0)

@@ -11,7 +11,9 @@ import pytest
 from snapshot_builders import PREFIX, gpu, node
 from fake_apiserver import FakeApiServer
 
-from gpu_node_agent.fakenvml import FakeNvml
+from emulated import emulate, open_reader
+
+from gpu_node_agent.fakenvml import FakeLibNvml
 from gpu_node_agent.health import READ_FAILURE_CYCLES
 from gpu_node_agent.kubeclient import KubeTarget, make_client
 from gpu_node_agent.nvml import NvmlReader
@@ -132,13 +134,12 @@ def test_driver_not_loaded_keeps_the_loop_alive_and_reports_degraded_once_it_per
     assert sink.node == {f"{PREFIX}gpu.health": "degraded", f"{PREFIX}gpu.health-reason": "driver-not-loaded"}
 
 
-# --- through the real NVML adapter, over a fake pynvml raising pynvml's own errors ---------------------------
+# --- through the real NVML adapter and nvidia-ml-py, over the emulated libnvidia-ml ---------------------------
 
 
-def nvml_agent(gfd: bool = False) -> tuple[Agent, FakeNvml, RecordingSink, Clock]:
-    nvml = FakeNvml(lambda: node(gpu(0), gpu(1)))
-    reader = NvmlReader(nvml)
-    reader.open()
+def nvml_agent(gfd: bool = False) -> tuple[Agent, FakeLibNvml, RecordingSink, Clock]:
+    nvml = emulate(lambda: node(gpu(0), gpu(1)))
+    reader = open_reader()
     sink, clock = RecordingSink(), Clock()
     a = agent(reader, sink, clock)
     a.sources = label_sources(gfd=gfd)
@@ -164,10 +165,10 @@ def test_one_failed_nvml_read_keeps_every_static_label(error: type[Exception], g
     cycles(a, clock, 1)
     before = dict(sink.node)
     assert all(key in before for key in STATIC_KEYS) and (not gfd or "nvidia.com/gpu.product" in before)
-    nvml.fail[("nvmlDeviceGetCount", None)] = error
+    nvml.fail[("nvmlDeviceGetCount_v2", None)] = error
     cycles(a, clock, 1)
     assert sink.node == before and sink.patches == 1  # nothing removed, nothing written
-    del nvml.fail[("nvmlDeviceGetCount", None)]
+    del nvml.fail[("nvmlDeviceGetCount_v2", None)]
     cycles(a, clock, 1)
     assert sink.node == before and sink.patches == 1
 
@@ -177,7 +178,7 @@ def test_a_persistent_failure_changes_only_health_and_says_why() -> None:
     cycles(a, clock, 1)
     before = dict(sink.node)
     nvml.init_error = pynvml.NVMLError_DriverNotLoaded
-    nvml.fail[("nvmlDeviceGetCount", None)] = pynvml.NVMLError_DriverNotLoaded
+    nvml.fail[("nvmlDeviceGetCount_v2", None)] = pynvml.NVMLError_DriverNotLoaded
     cycles(a, clock, READ_FAILURE_CYCLES)
     health = {f"{PREFIX}gpu.health": "degraded", f"{PREFIX}gpu.health-reason": "driver-not-loaded"}
     # Static facts stay and health says why; memory used (unknown now) goes after its settle time; utilization
@@ -190,7 +191,7 @@ def test_a_persistent_failure_changes_only_health_and_says_why() -> None:
     live = live_keys(PREFIX)
     assert sink.node == {**{k: v for k, v in before.items() if k not in live}, **health}
     nvml.init_error = None
-    del nvml.fail[("nvmlDeviceGetCount", None)]
+    del nvml.fail[("nvmlDeviceGetCount_v2", None)]
     cycles(a, clock, 1)
     assert sink.node == before  # health back to ok, the reason gone, the live buckets back
 
@@ -217,7 +218,7 @@ def test_v2_memory_version_mismatch_with_a_working_v1_is_healthy() -> None:
     assert a.view.nvml_errors == {}
 
 
-@pytest.mark.parametrize(("function", "index"), [("nvmlDeviceGetPowerUsage", 1), ("nvmlDeviceGetHandleByIndex", 1)])
+@pytest.mark.parametrize(("function", "index"), [("nvmlDeviceGetPowerUsage", 1), ("nvmlDeviceGetHandleByIndex_v2", 1)])
 def test_a_lost_gpu_degrades_at_once(function: str, index: int) -> None:
     a, nvml, sink, clock = nvml_agent()
     cycles(a, clock, 1)
@@ -231,7 +232,7 @@ def test_a_gpu_keeps_its_identity_when_its_uuid_call_fails() -> None:
     a, nvml, sink, clock = nvml_agent()
     cycles(a, clock, 1)
     nvml.fail[("nvmlDeviceGetUUID", 0)] = pynvml.NVMLError_Unknown
-    nvml.fail[("nvmlDeviceGetPciInfo", 0)] = pynvml.NVMLError_Unknown
+    nvml.fail[("nvmlDeviceGetPciInfo_v3", 0)] = pynvml.NVMLError_Unknown
     cycles(a, clock, 1)
     assert a.view.snapshot is not None
     first = a.view.snapshot.gpus[0]
@@ -272,9 +273,8 @@ def test_the_read_failure_threshold_is_a_setting(threshold: int) -> None:
     from gpu_node_agent.config import RunConfig
     from gpu_node_agent.daemon import build_agent
 
-    nvml = FakeNvml(lambda: node(gpu(0)))
-    reader = NvmlReader(nvml)
-    reader.open()
+    nvml = emulate(lambda: node(gpu(0)))
+    reader = open_reader()
     sink, clock = RecordingSink(), Clock()
     config = RunConfig(node_name="n", read_failure_cycles=threshold)
     a = build_agent(config, reader, labels=sink, clock=clock, wall=clock)
@@ -285,3 +285,20 @@ def test_the_read_failure_threshold_is_a_setting(threshold: int) -> None:
     cycles(a, clock, 1)
     assert sink.node[f"{PREFIX}gpu.health"] == "degraded"
     assert sink.node[f"{PREFIX}gpu.health-reason"] == "read-failing"
+
+
+def test_a_mig_node_without_privileges_stays_healthy_with_its_memory_labels() -> None:
+    from gpu_node_agent.config import RunConfig
+    from gpu_node_agent.daemon import build_agent
+    from gpu_node_agent.snapshot import MigSnapshot
+
+    devices = tuple(MigSnapshot(g, 0, "1g.10gb", f"MIG-{g}", memory_total_bytes=9856 * 2**20, memory_used_bytes=0)
+                    for g in range(1, 8))
+    emulate(node(*(gpu(i, mig_enabled=True, util=None, mig_devices=devices) for i in range(2))), privileged=False)
+    reader = open_reader()
+    sink, clock = RecordingSink(), Clock()
+    a = build_agent(RunConfig(node_name="n", mig_strategy="single"), reader, labels=sink, clock=clock, wall=clock)
+    cycles(a, clock, READ_FAILURE_CYCLES + 1)
+    assert sink.node[f"{PREFIX}gpu.health"] == "ok"
+    assert sink.node[f"{PREFIX}gpu.memory"] == "9856" and sink.node[f"{PREFIX}gpu.count"] == "14"
+    assert a.view.nvml_errors == {}

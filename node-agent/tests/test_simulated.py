@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pynvml
 import pytest
+from emulated import opened
 
 from gpu_node_agent.simulated import SimulatedReader, SimulationError, load_simulation
 
@@ -36,15 +37,18 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_replays_samples_by_time_and_loops(tmp_path: Path) -> None:
     clock = Clock()
     reader = SimulatedReader(write(tmp_path, TRACE), clock)
-    reader.open()
-    first = reader.read()
-    assert [g.utilization_gpu_percent for g in first.gpus] == [5, 5] and first.healthy
-    assert first.gpus[0].memory_free_bytes == (23034 - 100) * MIB
-    clock.now += 61
-    later = reader.read()
-    assert later.gpus[0].utilization_gpu_percent == 90 and later.gpus[1].lost and not later.healthy
-    clock.now += 60  # period is 120 s: back to the first sample
-    assert reader.read().gpus[0].utilization_gpu_percent == 5
+    opened(reader)
+    try:
+        first = reader.read()
+        assert [g.utilization_gpu_percent for g in first.gpus] == [5, 5] and first.healthy
+        assert first.gpus[0].memory_free_bytes == (23034 - 100) * MIB
+        clock.now += 61
+        later = reader.read()
+        assert later.gpus[0].utilization_gpu_percent == 90 and later.gpus[1].lost and not later.healthy
+        clock.now += 60  # period is 120 s: back to the first sample
+        assert reader.read().gpus[0].utilization_gpu_percent == 5
+    finally:
+        reader.close()
 
 
 def test_examples_load(examples_dir: str) -> None:
@@ -76,7 +80,7 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_the_simulated_source_runs_the_real_nvml_adapter(tmp_path: Path) -> None:
     reader = SimulatedReader(write(tmp_path, TRACE), Clock())
-    reader.open()
+    opened(reader)
     reader.nvml.fail[("nvmlDeviceGetTemperature", 0)] = pynvml.NVMLError_Unknown  # pynvml's own class
     snapshot = reader.read()
     assert snapshot.gpus[0].errors == ("Unknown",) and snapshot.gpus[1].healthy
@@ -88,7 +92,7 @@ def test_a_sample_can_make_nvml_unreadable(tmp_path: Path) -> None:
     reader = SimulatedReader(
         write(tmp_path, "gpus: [{name: NVIDIA L4}]\nsamples: [{t: 0}, {t: 60, nvmlError: DriverNotLoaded}]"), clock
     )
-    reader.open()
+    opened(reader)
     assert reader.read().healthy
     clock.now += 61
     assert reader.read().error == "DriverNotLoaded"
@@ -99,7 +103,7 @@ def test_a_sample_can_make_nvml_unreadable(tmp_path: Path) -> None:
 def test_a_lost_simulated_gpu_reads_as_nvml_reports_it(tmp_path: Path) -> None:
     clock = Clock()
     reader = SimulatedReader(write(tmp_path, TRACE), clock)
-    reader.open()
+    opened(reader)
     clock.now += 61
     lost = reader.read().gpus[1]
     assert lost.lost and lost.errors == ("GpuIsLost",) and lost.name == ""  # identity is the agent's to keep

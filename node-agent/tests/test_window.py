@@ -47,3 +47,13 @@ def test_an_unreadable_cycle_adds_nothing_and_the_window_empties() -> None:
 def test_nvml_samples_since_the_last_read_beat_the_instant_reading() -> None:
     snapshot = node(gpu(0, util=0, utilization_sampled_percent=75.0), gpu(1, util=25))
     assert utilization_percent(snapshot) == 50.0  # GPU 0 by its samples, GPU 1 by its reading
+
+
+def test_node_utilization_is_unknown_while_a_gpu_has_no_reading() -> None:
+    from snapshot_builders import gpu, node
+
+    from gpu_node_agent.window import utilization_percent
+
+    # NVML has no utilization for a MIG-enabled GPU: the busy whole GPU alone must not stand for the node.
+    assert utilization_percent(node(gpu(0, util=90), gpu(1, util=None, mig_enabled=True))) is None
+    assert utilization_percent(node(gpu(0, util=90), gpu(1, util=10))) == 50

@@ -6,11 +6,13 @@ from .gfd import GFD_KEYS, gfd_labels
 from .health import health_labels
 from .live import MEMORY_USED_BUCKETS, UTILIZATION_BUCKETS, Buckets, live_labels
 from .merge import LabelClash, desired_labels, merge
+from .mig import MIG_STRATEGIES
 from .static import static_labels
 
 __all__ = [
     "GFD_KEYS",
     "MEMORY_USED_BUCKETS",
+    "MIG_STRATEGIES",
     "UTILIZATION_BUCKETS",
     "Buckets",
     "LabelClash",

@@ -16,6 +16,6 @@ __all__ = ["GFD_KEYS", "gfd_labels"]
 GFD_KEYS: tuple[str, ...] = ("nvidia.com/gpu.product", "nvidia.com/gpu.count", "nvidia.com/gpu.memory")
 
 
-def gfd_labels(snapshot: NodeSnapshot, ctx: LabelContext) -> dict[str, str]:
-    ours = static_labels(snapshot, replace(ctx, prefix="nvidia.com/"))
+def gfd_labels(snapshot: NodeSnapshot, ctx: LabelContext, mig_strategy: str = "none") -> dict[str, str]:
+    ours = static_labels(snapshot, replace(ctx, prefix="nvidia.com/"), mig_strategy)
     return {key: ours[key] for key in GFD_KEYS if key in ours}

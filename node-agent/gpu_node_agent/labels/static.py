@@ -1,6 +1,6 @@
 """Static facts, GFD-compatible in meaning and format: product, count, memory, family, compute capability,
-driver and CUDA versions, MIG capability, and MIG devices as GFD labels them (`mig.py`). Node-wide facts come
-from the first readable GPU, as GFD does.
+driver and CUDA versions, MIG capability, and MIG devices as GFD labels them (`mig.py`, under the configured MIG
+strategy). Node-wide facts come from the first readable GPU, as GFD does; `mig.capable` is true when any GPU is.
 
 A read that met errors does not take facts away: what it could not read comes from the last clean read
 (`ctx.last_good`), as GFD keeps its last labels when a relabel fails. Only health says the read failed."""
@@ -30,6 +30,7 @@ FAMILIES: tuple[tuple[int, int, str], ...] = (
     (9, 0, "hopper"),
     (10, 0, "blackwell"),
     (12, 0, "blackwell"),
+    (13, 0, "rubin"),
 )
 
 
@@ -46,14 +47,18 @@ def _first_readable(snapshot: NodeSnapshot) -> GpuSnapshot | None:
     return next((g for g in snapshot.gpus if not g.lost and g.name), None)
 
 
-def static_labels(snapshot: NodeSnapshot, ctx: LabelContext) -> dict[str, str]:
+def static_labels(snapshot: NodeSnapshot, ctx: LabelContext, mig_strategy: str = "none") -> dict[str, str]:
+    """`mig_strategy`: the device plugin's (`none`, `single`, `mixed`); `sources.label_sources` binds it."""
     if snapshot.healthy or ctx.last_good is None:
-        return _facts(snapshot, ctx.prefix)
+        return _facts(snapshot, ctx.prefix, mig_strategy)
     # The MIG layout too comes from the last clean read: a lost GPU's MIG devices still count.
-    return {**_facts(ctx.last_good, ctx.prefix), **_facts(snapshot, ctx.prefix, mig_layout=ctx.last_good)}
+    return {
+        **_facts(ctx.last_good, ctx.prefix, mig_strategy),
+        **_facts(snapshot, ctx.prefix, mig_strategy, mig_layout=ctx.last_good),
+    }
 
 
-def _facts(snapshot: NodeSnapshot, p: str, mig_layout: NodeSnapshot | None = None) -> dict[str, str]:
+def _facts(snapshot: NodeSnapshot, p: str, mig_strategy: str, mig_layout: NodeSnapshot | None = None) -> dict[str, str]:
     gpu = _first_readable(snapshot)
     if snapshot.error is not None or gpu is None:
         return {}
@@ -72,9 +77,10 @@ def _facts(snapshot: NodeSnapshot, p: str, mig_layout: NodeSnapshot | None = Non
                 f"{p}gpu.compute.minor": str(minor),
             }
         )
-    if gpu.mig_capable is not None:
-        raw[f"{p}mig.capable"] = str(gpu.mig_capable).lower()
-    raw.update(mig_facts(mig_layout or snapshot, p, raw[f"{p}gpu.product"]))
+    capable = [g.mig_capable for g in snapshot.gpus if not g.lost and g.mig_capable is not None]
+    if capable:
+        raw[f"{p}mig.capable"] = str(any(capable)).lower()
+    raw.update(mig_facts(mig_layout or snapshot, p, raw[f"{p}gpu.product"], mig_strategy))
     raw.update(_driver_labels(p, snapshot.driver_version))
     raw.update(_cuda_labels(p, snapshot.cuda_driver_version))
     return {key: value for key, value in raw.items() if value is not None}
