@@ -29,9 +29,16 @@ func main() {
 				{Name: "gpu-elastic", Kind: gnp.NodePoolKindGPU, Elastic: &gnp.ElasticConfigArgs{
 					InstanceFamilies: []string{"g5", "g6"},
 					CapacityTypes:    []string{"spot", "on-demand"},
-					Limits:           gnp.ElasticLimitsConfigArgs{Gpus: 4},
+					Limits:           gnp.ElasticLimitsConfigArgs{Gpus: pulumi.IntRef(4)},
 					Disruption:       &gnp.DisruptionConfigArgs{ConsolidateAfter: pulumi.StringRef("15s")},
 				}},
+				// Shared: each g6 GPU is advertised as 4 time-slices (docs/rightsizing.md).
+				{Name: "gpu-shared", Kind: gnp.NodePoolKindGPU, Elastic: &gnp.ElasticConfigArgs{
+					InstanceFamilies: []string{"g6"},
+					CapacityTypes:    []string{"spot", "on-demand"},
+					Limits:           gnp.ElasticLimitsConfigArgs{Gpus: pulumi.IntRef(2)},
+					Disruption:       &gnp.DisruptionConfigArgs{ConsolidateAfter: pulumi.StringRef("15s")},
+				}, Sharing: &gnp.SharingConfigArgs{TimeSlicing: &gnp.ReplicasConfigArgs{Replicas: 4}}},
 			},
 			MetricsServer: &gnp.MetricsServerConfigArgs{RegisterApiService: pulumi.BoolRef(false)},
 			Tenants: []gnp.TenantNamespaceConfigArgs{

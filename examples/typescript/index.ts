@@ -25,7 +25,11 @@ const tenants = new gnp.WorkloadNamespaces("tenants", {
         { name: "web" },
     ],
 }, opts);
-const devicePlugin = new gnp.DevicePlugin("device-plugin", { isolation }, opts);
+// Each shared pool gets a named device plugin config (here: time-slicing x4 for gpu-shared).
+const sharedSlices: gnp.types.input.SharingConfigArgs = { timeSlicing: { replicas: 4 } };
+const devicePlugin = new gnp.DevicePlugin("device-plugin", {
+    isolation, poolSharing: { "gpu-shared": sharedSlices },
+}, opts);
 const metricsServer = new gnp.MetricsServer("metrics-server", { isolation, registerApiService: false }, opts);
 const nodeAgent = new gnp.NodeAgent("node-agent", {
     isolation,
@@ -45,9 +49,22 @@ const elastic = new gnp.ElasticNodePool("gpu-elastic", {
         nodeClassRef: { group: "karpenter.kwok.sh", kind: "KWOKNodeClass", name: "default" },
     },
 }, { ...opts, dependsOn: [devicePlugin, nodeAgent] });
+const shared = new gnp.ElasticNodePool("gpu-shared", {
+    isolation,
+    name: "gpu-shared",
+    kind: gnp.NodePoolKind.GPU,
+    elastic: {
+        instanceFamilies: ["g6"],
+        capacityTypes: ["spot", "on-demand"],
+        limits: { gpus: 2 },
+        disruption: { consolidateAfter: "15s" },
+        nodeClassRef: { group: "karpenter.kwok.sh", kind: "KWOKNodeClass", name: "default" },
+    },
+    sharing: sharedSlices,
+}, { ...opts, dependsOn: [devicePlugin, nodeAgent] });
 
 export const gpuTaint = devicePlugin.gpuTaint;
 export const elasticPool = elastic.nodePoolName;
 export const objectIds = pulumi
-    .all([priority, tenants, devicePlugin, metricsServer, nodeAgent, elastic].map((c) => c.objectIds))
+    .all([priority, tenants, devicePlugin, metricsServer, nodeAgent, elastic, shared].map((c) => c.objectIds))
     .apply((ids) => ids.flat().sort());

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,9 +33,12 @@ def nvidia_smi(tmp_path: Path, query: str, listing: str) -> Path:
     (tmp_path / "query.txt").write_text(query)
     (tmp_path / "list.txt").write_text(listing)
     script = bin_dir / "nvidia-smi"
+    # Python, not sh: the tests also run inside the agent's distroless image, which has no shell.
     script.write_text(
-        f'#!/bin/sh\ncase "$1" in -L) cat {tmp_path}/list.txt;; --query-gpu=*) cat {tmp_path}/query.txt;;'
-        ' *) echo "unexpected $*" >&2; exit 9;; esac\n'
+        f"#!{sys.executable}\nimport sys\n"
+        f"if sys.argv[1] == '-L': print(open({str(tmp_path / 'list.txt')!r}).read(), end='')\n"
+        f"elif sys.argv[1].startswith('--query-gpu='): print(open({str(tmp_path / 'query.txt')!r}).read(), end='')\n"
+        "else: sys.exit('unexpected ' + ' '.join(sys.argv[1:]))\n"
     )
     script.chmod(0o755)
     return bin_dir
