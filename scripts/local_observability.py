@@ -10,6 +10,12 @@ launched) gets its agent and a Prometheus target, one that goes has its agent st
 touches the others, and Prometheus keeps scraping the rest. Tokens are renewed every TOKEN_RENEW_SECONDS (the agent re-reads its token
 file on 401). State goes to <dir>/state.json: {"agents": {node: {pid, port, restarts}}, "prometheus": {...}}.
 
+A kwok node has no kubelet to allocate devices, so the supervisor plays that part too: each node's simulated GPUs get
+UUIDs of their own (as real ones are unique across a fleet), and every RECONCILE_SECONDS it gives the GPU pods on each
+node the free simulated devices in scheduling order (a pod keeps its devices while it lives) and writes the node's
+pod-resources answer to <dir>/pods-<node>.json, which the agent reads with `--pod-resources-file`: the series carry
+the pod labels a real node's would.
+
     python scripts/local_observability.py --dir DIR --kubectl PATH --kubeconfig FILE --prometheus PATH \
         [--stack local] [--alerts-override JSON] [--scenario NODE=FILE ...] [--prometheus-port 9090] ...
 
@@ -26,6 +32,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +48,10 @@ TOKEN_SECONDS, TOKEN_RENEW_SECONDS = 3600, 1800
 BACKOFF_FIRST, BACKOFF_MAX = 1.0, 30.0
 POLL_SECONDS = 1.0
 RECONCILE_SECONDS = 5.0
+
+
+GPU_RESOURCE, MIG_RESOURCE_PREFIX = "nvidia.com/gpu", "nvidia.com/mig-"
+PodKey = tuple[str, str, str]  # namespace, name, uid
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,104 @@ def reconcile(
         for node in sorted(by_node) if node not in running
     ]
     return start, sorted(node for node in running if node not in by_node)
+
+
+def gpu_uuid(node: str, index: int) -> str:
+    """A GPU UUID of this node's own, the same on every run."""
+    return f"GPU-{uuid.uuid5(uuid.NAMESPACE_URL, f'gpu-node-pools.io/simulated/{node}/{index}')}"
+
+
+def node_scenario(data: Mapping[str, Any], node: str) -> dict[str, Any]:
+    """A scenario file's content with UUIDs of `node`'s own on each GPU that names none (`count` entries expanded,
+    so indices stay as the file counts them)."""
+    gpus: list[dict[str, Any]] = []
+    index = 0
+    for entry in data.get("gpus") or []:
+        count = int(entry.get("count", 1))
+        if "uuid" in entry:
+            gpus.append(dict(entry))
+        else:
+            rest = {k: v for k, v in entry.items() if k != "count"}
+            gpus += [{**rest, "uuid": gpu_uuid(node, index + n)} for n in range(count)]
+        index += count
+    return {**data, "gpus": gpus}
+
+
+def node_devices(gpus: Sequence[Any], gpu_allocatable: int) -> dict[str, list[str]]:
+    """Device ids per resource as the device plugin advertises them: whole GPUs as `nvidia.com/gpu`, each
+    `gpu_allocatable // GPUs` times as time-slicing replicas (`<uuid>::<n>`, replica by replica, so shares spread
+    over the GPUs), and MIG devices as `nvidia.com/mig-<profile>` (the mixed strategy). `gpus`: GpuSnapshots."""
+    whole = [g for g in gpus if not g.mig_enabled]
+    replicas = max(1, gpu_allocatable // len(whole)) if whole else 1
+    devices: dict[str, list[str]] = {}
+    if whole:
+        devices[GPU_RESOURCE] = [g.uuid if replicas == 1 else f"{g.uuid}::{r}" for r in range(replicas) for g in whole]
+    for g in gpus:
+        for mig in g.mig_devices if g.mig_enabled else ():
+            devices.setdefault(f"{MIG_RESOURCE_PREFIX}{mig.profile}", []).append(mig.uuid)
+    return devices
+
+
+def gpu_requests(pod: Mapping[str, Any]) -> list[tuple[str, str, int]]:
+    """(container, resource, count) for each GPU or MIG resource a container's limits (else requests) ask for."""
+    out = []
+    for container in pod.get("spec", {}).get("containers", []):
+        resources = container.get("resources") or {}
+        for resource, value in {**(resources.get("requests") or {}), **(resources.get("limits") or {})}.items():
+            if (resource == GPU_RESOURCE or resource.startswith(MIG_RESOURCE_PREFIX)) and int(value) > 0:
+                out.append((container["name"], resource, int(value)))
+    return out
+
+
+def _pod_key(pod: Mapping[str, Any]) -> PodKey:
+    meta = pod["metadata"]
+    return meta.get("namespace", ""), meta["name"], meta.get("uid", "")
+
+
+def _scheduling_order(pod: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    scheduled = next((c.get("lastTransitionTime") or "" for c in pod.get("status", {}).get("conditions") or []
+                      if c.get("type") == "PodScheduled"), "")
+    return (scheduled, pod["metadata"].get("creationTimestamp", ""), *_pod_key(pod)[:2])
+
+
+def allocate(
+    held: Mapping[PodKey, list[Any]], pods: Sequence[Mapping[str, Any]], devices: Mapping[str, Sequence[str]]
+) -> dict[PodKey, list[Any]]:
+    """The kubelet's device manager for one node: pods keep the devices they hold while they live; each new GPU pod,
+    in scheduling order, takes the first free devices of each resource its containers ask for (a container the node
+    cannot serve gets none: the kubelet would refuse it at admission). Values are podfile.Allocation lists."""
+    from gpu_node_agent.podfile import Allocation
+    from gpu_node_agent.podresources import PodRef
+
+    live = {_pod_key(p): p for p in pods if gpu_requests(p)}
+    kept = {key: allocations for key, allocations in held.items() if key in live}
+    taken = {i for allocations in kept.values() for a in allocations for i in a.device_ids}
+    for key in sorted((k for k in live if k not in kept), key=lambda k: _scheduling_order(live[k])):
+        allocations = []
+        for container, resource, count in gpu_requests(live[key]):
+            free = [i for i in devices.get(resource, ()) if i not in taken]
+            if len(free) >= count:
+                taken.update(free[:count])
+                allocations.append(Allocation(PodRef(key[1], key[0], container), resource, tuple(free[:count])))
+        kept[key] = allocations
+    return {key: kept[key] for key in sorted(kept, key=lambda k: _scheduling_order(live[k]))}
+
+
+def bound_pods(pods: Sequence[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+    """Node -> the pods bound to it that still hold their devices (not Succeeded or Failed)."""
+    by_node: dict[str, list[Mapping[str, Any]]] = {}
+    for pod in pods:
+        node = pod.get("spec", {}).get("nodeName")
+        if node and pod.get("status", {}).get("phase") not in ("Succeeded", "Failed"):
+            by_node.setdefault(node, []).append(pod)
+    return by_node
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Whole or not at all: a reader never sees half a file."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)
 
 
 def prometheus_config(
@@ -160,6 +269,10 @@ class Kube:
                                    "-o", "json"))["items"]
         return [p for p in pods if p.get("status", {}).get("phase") == "Running"]
 
+    def pods_and_nodes(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        items = json.loads(self.run("get", "pods,nodes", "--all-namespaces", "-o", "json"))["items"]
+        return [i for i in items if i["kind"] == "Pod"], [i for i in items if i["kind"] == "Node"]
+
     def token(self, namespace: str, pod: str) -> str:
         return self.run("create", "token", AGENT_NAME, "-n", namespace, "--bound-object-kind", "Pod",
                         "--bound-object-name", pod, "--duration", f"{TOKEN_SECONDS}s").strip()
@@ -225,17 +338,46 @@ def main(argv: list[str] | None = None) -> int:
     repair = ["--repair-condition", agent_config.node_repair.agent_flag] if agent_config.node_repair.enabled else []
     repair += ["--repair-taint"] if repair and agent_config.node_repair.taint else []
 
+    from gpu_node_agent.podfile import answer_json
+    from gpu_node_agent.simulated import load_simulation
+
+    simulated: dict[str, Any] = {}  # node -> its GPUs (GpuSnapshots), as its agent's scenario describes them
+    held: dict[str, dict[PodKey, list[Any]]] = {}  # node -> pod -> its allocations
+
     def agent_child(plan: AgentPlan) -> Child:
         token = workdir / f"token-{plan.node}"
         token.write_text(kube.token(agent_config.namespace, plan.pod))
-        argv = [agent_bin, "run", "--gpu-source", f"simulated:{plan.scenario}", "--node-name", plan.node,
+        scenario = workdir / f"scenario-{plan.node}.yaml"
+        scenario.write_text(yaml.safe_dump(node_scenario(yaml.safe_load(plan.scenario.read_text()), plan.node)))
+        simulated[plan.node] = load_simulation(scenario).base.gpus
+        pod_file = workdir / f"pods-{plan.node}.json"
+        argv = [agent_bin, "run", "--gpu-source", f"simulated:{scenario}", "--node-name", plan.node,
                 "--namespace", agent_config.namespace, "--prefix", agent_config.prefix,
                 "--api-server", server, "--token-file", str(token), "--ca-file", str(workdir / "ca.crt"),
                 "--address", "127.0.0.1", "--port", str(plan.port), "--interval", str(args.interval),
                 "--settle-seconds", str(args.settle_seconds), "--min-write-interval", str(args.min_write_interval),
-                *repair]
+                "--pod-resources-file", str(pod_file), *repair]
         return Child(f"agent {plan.node}", argv, workdir / "logs" / f"agent-{plan.node}.log",
-                     extra={"node": plan.node, "pod": plan.pod, "port": plan.port, "token": token})
+                     extra={"node": plan.node, "pod": plan.pod, "port": plan.port, "token": token,
+                            "scenario": plan.scenario.name, "podResourcesFile": str(pod_file)})
+
+    def attribute() -> None:
+        """Each agent's node: its GPU pods' devices, written where its agent reads them."""
+        try:
+            pods, nodes = kube.pods_and_nodes()
+        except (RuntimeError, subprocess.TimeoutExpired) as error:  # API server away: the files stay as they are
+            log(f"listing pods failed, keeping the pod attribution as it is: {error}")
+            return
+        allocatable = {n["metadata"]["name"]: int((n.get("status", {}).get("allocatable") or {}).get(GPU_RESOURCE, 0))
+                       for n in nodes}
+        on_node = bound_pods(pods)
+        for node in set(held) - set(agents):  # its agent stopped: the node went
+            del held[node], simulated[node]
+        for node, child in agents.items():
+            devices = node_devices(simulated[node], allocatable.get(node, 0))
+            held[node] = allocate(held.get(node, {}), on_node.get(node, []), devices)
+            answer = answer_json(a for allocations in held[node].values() for a in allocations)
+            write_json(Path(child.extra["podResourcesFile"]), answer)
 
     agents = {plan.node: agent_child(plan) for plan in plans}
     prometheus_url = f"http://127.0.0.1:{args.prometheus_port}"
@@ -248,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
 
     (workdir / "rules.yaml").write_text(rule_file_yaml(alerts))
     write_prometheus_config()
+    attribute()
     prometheus = Child("prometheus", [
         args.prometheus, f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={workdir / 'tsdb'}",
         "--storage.tsdb.retention.time=6h", f"--web.listen-address=127.0.0.1:{args.prometheus_port}",
@@ -274,6 +417,7 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"no token for the agent pod {plan.pod} on {plan.node}: {error}")
                 continue
             log(f"new GPU node {plan.node}: starting its agent on :{plan.port}")
+        attribute()
         if start or stop_nodes:
             write_prometheus_config()
             try:
@@ -326,9 +470,7 @@ def write_state(path: Path, agents: Sequence[Child], prometheus: Child) -> None:
         "agents": {c.extra["node"]: entry(c) for c in agents},
         "prometheus": entry(prometheus),
     }
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(state, indent=1))
-    os.replace(tmp, path)
+    write_json(path, state)
 
 
 if __name__ == "__main__":

@@ -69,6 +69,7 @@ class RunConfig:
     log_level: str = "INFO"
     pod_resources: bool = False
     pod_resources_socket: str = DEFAULT_POD_RESOURCES_SOCKET
+    pod_resources_file: str | None = None  # simulated nodes: the pod-resources answer from a file (podfile.py)
     repair_condition: RepairCondition | None = None
     repair_taint: bool = False
 
@@ -157,6 +158,13 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
         "--pod-resources-socket",
         "GPU_NODE_AGENT_POD_RESOURCES_SOCKET",
         f"the kubelet's pod-resources socket (default {DEFAULT_POD_RESOURCES_SOCKET})",
+    ),
+    (
+        "pod_resources_file",
+        "--pod-resources-file",
+        "GPU_NODE_AGENT_POD_RESOURCES_FILE",
+        "pod labels from this JSON file (the pod-resources List answer) instead of the kubelet's socket: for "
+        "simulated nodes, which have no kubelet",
     ),
     (
         "repair_condition",
@@ -313,6 +321,11 @@ def run_config(args: argparse.Namespace, env: Mapping[str, str]) -> RunConfig:
         raise ConfigError(
             f"{values.raw('pod_resources')[1]} needs {' and '.join(missing)}: install gpu-node-agent[pod-resources]"
         )
+    pod_resources_file = values.text("pod_resources_file", "") or None
+    if pod_resources_file and pod_resources:
+        raise ConfigError(
+            f"{values.raw('pod_resources_file')[1]} and {values.raw('pod_resources')[1]} are alternatives: give one"
+        )
     repair_text = values.text("repair_condition", "")
     try:
         repair_condition = parse_repair_condition(repair_text) if repair_text else None
@@ -341,6 +354,7 @@ def run_config(args: argparse.Namespace, env: Mapping[str, str]) -> RunConfig:
         log_level=log_level,
         pod_resources=pod_resources,
         pod_resources_socket=pod_resources_socket,
+        pod_resources_file=pod_resources_file,
         repair_condition=repair_condition,
         repair_taint=repair_taint,
     )

@@ -17,6 +17,7 @@ from .lease import Heartbeat, lease_duration
 from .metrics import AgentCollector
 from .nodelabels import NodeLabeler, ownership
 from .nvml import NvmlReader
+from .podfile import PodResourcesFile
 from .podresources import PodResourcesClient
 from .repair import ConditionWriter, repair_taint_key
 from .policy import PublishPolicy
@@ -92,7 +93,11 @@ def serve(config: RunConfig, stop: threading.Event, ready: threading.Event | Non
         taint = repair_taint_key(config.prefix) if config.repair_taint else None
         agent.condition = ConditionWriter(client, config.node_name, config.repair_condition, backoff, taint)
     # Built here, not in build_agent: h2 and protobuf are imported only by an agent that asks for pod labels.
-    pods = PodResourcesClient(config.pod_resources_socket) if config.pod_resources else None
+    pods: PodResourcesClient | PodResourcesFile | None = None
+    if config.pod_resources:
+        pods = PodResourcesClient(config.pod_resources_socket)
+    elif config.pod_resources_file:
+        pods = PodResourcesFile(config.pod_resources_file)
     if pods is not None:
         agent.pods = pods.lookup
     registry = CollectorRegistry()

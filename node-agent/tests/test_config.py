@@ -131,3 +131,11 @@ def test_the_mig_strategy_is_the_device_plugin_s_none_by_default_and_checked() -
     assert config([], {"NODE_NAME": "n", "GPU_NODE_AGENT_MIG_STRATEGY": "mixed"}).mig_strategy == "mixed"
     with pytest.raises(ConfigError, match=r"--mig-strategy='auto': expected one of none, single, mixed"):
         config(["--mig-strategy", "auto"], {"NODE_NAME": "n"})
+
+
+def test_a_pod_resources_file_turns_file_attribution_on_and_is_no_companion_of_the_socket() -> None:
+    assert config(["--node-name", "n1"]).pod_resources_file is None
+    on = config(["--node-name", "n1"], {"GPU_NODE_AGENT_POD_RESOURCES_FILE": "/run/pods.json"})
+    assert on.pod_resources_file == "/run/pods.json" and not on.pod_resources
+    with pytest.raises(ConfigError, match=r"--pod-resources-file and --pod-resources are alternatives"):
+        config(["--node-name", "n1", "--pod-resources", "--pod-resources-file", "/run/pods.json"])

@@ -17,7 +17,7 @@ DASHBOARD = ROOT / "dashboards" / "gpu-node-agent.json"
 # Series every Prometheus set-up has for a scraped agent: the scrape's `up` and prometheus_client's process metrics.
 STANDARD_SERIES = frozenset({"up", "process_resident_memory_bytes"})
 # Grafana's variables, as a query of the dashboard sends them (all nodes selected).
-VARIABLES = {"$__rate_interval": "1m", "$job": "gpu-node-agent", "$node": ".*"}
+VARIABLES = {"$__rate_interval": "1m", "$__range": "6h", "$job": "gpu-node-agent", "$node": ".*"}
 
 
 def targets() -> list[tuple[str, dict[str, Any]]]:
@@ -49,6 +49,18 @@ def test_queries_name_only_agent_or_standard_series_with_the_job_and_node_select
     assert used <= AGENT_SERIES | STANDARD_SERIES, sorted(used - AGENT_SERIES - STANDARD_SERIES)
     # The dashboard covers the agent's series, not a sample of them.
     assert AGENT_SERIES - used == set(), sorted(AGENT_SERIES - used)
+
+
+def test_workload_panels_read_only_pod_attributed_series_per_namespace_and_pod() -> None:
+    """The per-workload efficiency panels: utilization over time and a table over the range, by namespace/pod."""
+    workload = [(w, t["expr"]) for w, t in targets() if "by workload" in w or "efficiency" in w]
+    assert {w.split("/")[0] for w, _ in workload} == {
+        "GPU utilization by workload (pod-attributed GPUs)", "Workload efficiency over the time range"}
+    for where, expr in workload:
+        assert re.match(r"^(avg|max|count) by \(namespace, pod\) \(", expr), where
+        assert 'pod!=""' in expr, where  # an unallocated GPU is nobody's workload
+    assert any("gpu_node_agent_gpu_utilization_ratio" in e and "$__range" in e for _, e in workload)
+    assert any("gpu_node_agent_gpu_memory_used_bytes" in e for _, e in workload)
 
 
 @pytest.mark.toolchain

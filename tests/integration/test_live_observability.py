@@ -5,7 +5,8 @@ node, each with a token bound to its node's agent pod, and Prometheus with the s
 `for:` is 6 s and scrapes, evaluations and agent reads run every second). One node's simulated GPU is driven into
 memory pressure and another node's agent is frozen: GpuMemoryPressure and GpuNodeAgentDown must go pending, then
 firing, in Prometheus' API, and resolve when the pressure ends and the agent thaws. Then an agent is killed: the
-others keep serving and it comes back. The series used (`gpu_node_agent_gpu_memory_*_bytes`, `up`) keep their names
+others keep serving and it comes back. A GPU pod gets its node's pod-labelled series (the supervisor plays the
+kubelet's device allocation) and a line in the rightsize report. The series used (`gpu_node_agent_gpu_memory_*_bytes`, `up`) keep their names
 across the agent's metric rename.
 """
 
@@ -277,3 +278,52 @@ def test_a_gpu_node_karpenter_launches_gets_an_agent_that_reports_and_loses_it_w
     finally:
         custom.delete_cluster_custom_object("karpenter.sh", "v1", "nodepools", name)
         wait_for(lambda: not local_cluster.nodes(f"karpenter.sh/nodepool={name}"), 120, f"NodePool {name}'s nodes gone")
+
+
+def test_a_gpu_pod_gets_pod_labelled_series_and_a_line_in_the_rightsize_report(
+    local_cluster: LocalCluster, observability: Observability, namespace: str
+) -> None:
+    """The supervisor plays the kubelet's device allocation: a GPU pod on a simulated node gets one of its GPUs, the
+    node's agent labels that GPU's series with the pod, Prometheus has them, and `rightsize` reports the workload."""
+    from gnp_workloads import GPU, gpu_tolerations, pod
+
+    obs = observability
+    state = wait_for(lambda: (obs.workdir / "state.json").exists() and obs.state(), 60, "the supervisor's state file")
+    node = sorted(state["agents"])[0]
+    wait_for(lambda: node in obs.up_nodes() or None, 60, f"{node}'s agent scraped\n{obs.logs()}")
+    core = local_cluster.core()
+    gpu_nodes = [n for n in local_cluster.nodes() if n.metadata.name == node]
+    core.create_namespaced_pod(namespace, pod(
+        "inference", requests={GPU: "1", "cpu": "100m", "memory": "64Mi"}, tolerations=gpu_tolerations(gpu_nodes),
+        node_selector={"kubernetes.io/hostname": node}))
+    wait_for(lambda: core.read_namespaced_pod("inference", namespace).status.phase == "Running" or None, 60,
+             "the GPU pod Running")
+
+    def series(**match: str) -> list[dict[str, str]]:
+        selector = ", ".join(f'{k}="{v}"' for k, v in match.items())
+        return [r["metric"] for r in obs.api("/api/v1/query",
+                                             query=f"gpu_node_agent_gpu_utilization_ratio{{{selector}}}")["result"]]
+
+    [held] = wait_for(lambda: series(node=node, pod="inference") or None, 60,
+                      f"a pod-labelled series of {node} in Prometheus\n{obs.logs()}")
+    assert (held["namespace"], held["container"]) == (namespace, "main")
+    # The node's own GPU UUID, which no other node's GPU has.
+    assert held["UUID"].startswith("GPU-") and all(
+        s["UUID"] != held["UUID"] for s in series() if s["node"] != node)
+    assert not [s for s in series(pod="inference") if s["node"] != node]
+
+    time.sleep(3)  # a few scrapes with the pod
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "gpu-node-pools"), "rightsize", "--prometheus", obs.url,
+         "--window", "2m", "--step", "2s", "--json"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    [workload] = [w for w in report["workloads"] if w["namespace"] == namespace]
+    assert (workload["kind"], workload["name"], workload["pods"]) == ("Pod", "inference", ["inference"])
+    assert workload["gpuModel"] == "NVIDIA A10G" and workload["gpusHeld"] == 1
+    assert sum(p["gpus"] for p in report["pools"]) == len(obs.state()["agents"])  # one A10G per node, none merged
+
+    # The pod goes: its GPU's series lose the labels (a fresh series without them takes over).
+    core.delete_namespaced_pod("inference", namespace, grace_period_seconds=0)
+    wait_for(lambda: [s for s in series(node=node) if s.get("UUID") == held["UUID"] and "pod" not in s] or None,
+             60, f"{node}'s GPU without pod labels again\n{obs.logs()}")
