@@ -43,7 +43,7 @@ func main() {
 			MetricsServer: &gnp.MetricsServerConfigArgs{RegisterApiService: pulumi.BoolRef(false)},
 			Tenants: []gnp.TenantNamespaceConfigArgs{
 				{Name: "ml-team", GpuAccess: pulumi.BoolRef(true),
-					Quota: &gnp.QuotaConfigArgs{Gpus: pulumi.IntRef(2), Pods: pulumi.IntRef(50)}},
+					Quota: &gnp.QuotaConfigArgs{Gpus: pulumi.IntRef(3), Pods: pulumi.IntRef(50)}},
 				{Name: "web"},
 			},
 			NodeAgent: &gnp.NodeAgentConfigArgs{Image: pulumi.StringRef(nodeAgentImage)},

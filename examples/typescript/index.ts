@@ -21,7 +21,7 @@ const priority = new gnp.PriorityClasses("priority", {}, opts);
 const tenants = new gnp.WorkloadNamespaces("tenants", {
     isolation,
     tenants: [
-        { name: "ml-team", gpuAccess: true, quota: { gpus: 2, pods: 50 } },
+        { name: "ml-team", gpuAccess: true, quota: { gpus: 3, pods: 50 } },
         { name: "web" },
     ],
 }, opts);
