@@ -168,7 +168,7 @@ class ConditionWriter:
             return False
         for current in (node.get("status") or {}).get("conditions") or []:
             if current.get("type") == self._condition.type:
-                return (
+                return bool(
                     current.get("status") == self._condition.unhealthy_status
                     and current.get("reason") == REPAIR_REASONS[reason]
                 )
