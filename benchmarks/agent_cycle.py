@@ -6,13 +6,13 @@
    Prometheus scrape of the result, timed with process CPU time over many cycles. Targets: <= 2 ms per cycle.
 2. As the DaemonSet runs it: `gpu-node-agent run` as a child process with a 1 s interval, scraped every
    second; RSS from /proc after a warm-up, in two modes: `--dry-run`, and writing labels and Leases to a
-   (fake, local HTTP) API server, so the Kubernetes client's memory is in the figure; and `--pod-resources`
+   (fake, local HTTP) API server, so the Kubernetes client's memory is in the figure; each also with `--pod-resources`
    against a real gRPC server on a unix socket serving the kubelet's pod-resources proto with one pod per GPU
    (or per MIG device), so the client's memory (h2 and protobuf: `gpu_node_agent/grpc_unary.py`) and the per-cycle
    `List` call are in the figures.
 
 No GPU here: NVML's own cost is not in these numbers (see benchmarks/RESULTS.md).
-Run: .venv/bin/python benchmarks/agent_cycle.py
+Run: .venv/bin/python benchmarks/agent_cycle.py [--rss-only]
 """
 
 from __future__ import annotations
@@ -177,6 +177,12 @@ def main() -> None:
     from fake_apiserver import FakeApiServer
 
     sockets = tempfile.mkdtemp(prefix="gna-bench-")
+    if "--rss-only" not in sys.argv[1:]:
+        cpu_table(sockets)
+    rss_table(sockets, FakeApiServer)
+
+
+def cpu_table(sockets: str) -> None:
     print(f"CPU per cycle ({CYCLES} cycles, in process; the XID event thread idles beside it)")
     print(f"{'node':<26}{'mode':<24}{'cycle: read, labels, policy':>30}{'scrape: /metrics text':>24}{'target':>16}")
     for name, example in EXAMPLES.items():
@@ -191,6 +197,8 @@ def main() -> None:
                 )
     print()
 
+
+def rss_table(sockets: str, FakeApiServer: type) -> None:  # noqa: N803 (the class, imported from the tests)
     token = ROOT / ".state" / "bench-token"
     token.parent.mkdir(exist_ok=True)
     token.write_text("token-1")
@@ -198,27 +206,40 @@ def main() -> None:
         f"gpu-node-agent run, 1 s interval, scraped every second; RSS max of {SAMPLES} samples after {WARMUP_SECONDS} s"
     )
     print(f"{'node':<26}{'mode':<38}{'RSS MiB':>10}{'CPU %':>8}{'target':>12}")
-    with FakeApiServer() as api:
-        api.add_node("bench", {"gpu-node-pools.io/pool": "bench"})
+    # HTTPS as in a cluster: a self-signed certificate for 127.0.0.1 is the server's and the agent's --ca-file.
+    cert, key = Path(sockets) / "api.crt", Path(sockets) / "api.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )
+    with FakeApiServer() as api, FakeApiServer(tls=(str(cert), str(key))) as tls_api:
+        for server in (api, tls_api):
+            server.add_node("bench", {"gpu-node-pools.io/pool": "bench"})
         for name, example in EXAMPLES.items():
             sock = Path(sockets) / f"{example.stem}.sock"
             with kubelet(sock, example):
+                writing = ["--api-server", api.url, "--token-file", str(token)]
+                pod_resources = ["--pod-resources", "--pod-resources-socket", str(sock)]
                 for mode, extra in (
                     ("--dry-run", ["--dry-run"]),
-                    ("writing to a local fake API server", ["--api-server", api.url, "--token-file", str(token)]),
+                    ("writing to a local fake API server", writing),
                     (
-                        "--dry-run --pod-resources",
-                        ["--dry-run", "--pod-resources", "--pod-resources-socket", str(sock)],
+                        "writing over HTTPS, --ca-file",
+                        ["--api-server", tls_api.url, "--token-file", str(token), "--ca-file", str(cert)],
                     ),
+                    ("--dry-run --pod-resources", ["--dry-run", *pod_resources]),
+                    ("writing, --pod-resources", [*writing, *pod_resources]),
                 ):
                     rss, cpu = steady_rss(example, extra)
                     target = RSS_TARGET_POD_RESOURCES_MIB if "--pod-resources" in extra else RSS_TARGET_MIB
                     verdict = "ok" if rss < target else "OVER"
                     print(f"{name:<26}{mode:<38}{rss:>10.1f}{cpu * 100:>8.2f}{f'< {target} {verdict}':>12}")
-        leases = len(api.leases)
+        patches = len(api.calls("PATCH")) + len(tls_api.calls("PATCH"))
+        leases = len(api.leases) + len(tls_api.leases)
     print(
-        f"(the writing runs renewed their Lease and labelled the node: {leases} lease, "
-        f"{len(api.calls('PATCH'))} PATCH requests in all)"
+        f"(the writing runs renewed their Lease and labelled the node: {leases} leases, {patches} PATCH requests in all)"
     )
 
 

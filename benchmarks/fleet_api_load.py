@@ -26,7 +26,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -51,7 +50,7 @@ simulated.load_simulation = functools.cache(simulated.load_simulation)
 
 
 class CountingClient:
-    """lightkube's `get`/`patch` as the sinks call them: counts each request, keeps the one Node's state."""
+    """The agent's `KubeClient` as the sinks call it: counts each request, keeps the one Node's state."""
 
     def __init__(self, counts: Counter[tuple[str, str]], clock: Callable[[], float]) -> None:
         self.counts = counts
@@ -60,28 +59,34 @@ class CountingClient:
         self.conditions: dict[str, dict[str, Any]] = {}
         self.version = 1
 
-    def _count(self, verb: str, resource: type) -> None:
+    def _count(self, verb: str, resource: str) -> None:
         if self._clock() >= WARMUP_SECONDS:
-            self.counts[(verb, {"NodeStatus": "nodes/status", "Node": "nodes", "Lease": "leases"}[resource.__name__])] += 1
+            self.counts[(verb, resource)] += 1
 
-    def get(self, resource: type, name: str, namespace: str | None = None) -> Any:
-        self._count("GET", resource)
-        return SimpleNamespace(
-            metadata=SimpleNamespace(labels=dict(self.labels), resourceVersion=str(self.version)),
-            status=SimpleNamespace(conditions=[SimpleNamespace(**c) for c in self.conditions.values()]),
-        )
+    def get_node(self, name: str) -> dict[str, Any]:
+        self._count("GET", "nodes")
+        return {
+            "metadata": {"labels": dict(self.labels), "resourceVersion": str(self.version)},
+            "status": {"conditions": [dict(c) for c in self.conditions.values()]},
+        }
 
-    def patch(self, resource: type, name: str, body: Mapping[str, Any], **_: Any) -> None:
-        self._count("PATCH", resource)
-        if resource.__name__ == "Node":
-            for key, value in body["metadata"]["labels"].items():
-                if value is None:
-                    self.labels.pop(key, None)
-                else:
-                    self.labels[key] = value
-        elif resource.__name__ == "NodeStatus":
-            for entry in body["status"]["conditions"]:
-                self.conditions[entry["type"]] = entry
+    def patch_node(self, name: str, body: Mapping[str, Any]) -> None:
+        self._count("PATCH", "nodes")
+        for key, value in body["metadata"].get("labels", {}).items():
+            if value is None:
+                self.labels.pop(key, None)
+            else:
+                self.labels[key] = value
+        self.version += 1
+
+    def patch_node_status(self, name: str, body: Mapping[str, Any]) -> None:
+        self._count("PATCH", "nodes/status")
+        for entry in body["status"]["conditions"]:
+            self.conditions[entry["type"]] = entry
+        self.version += 1
+
+    def apply_lease(self, namespace: str, name: str, body: Mapping[str, Any]) -> None:
+        self._count("PATCH", "leases")
         self.version += 1
 
 

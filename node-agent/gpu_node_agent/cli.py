@@ -119,7 +119,6 @@ def _readout(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     config = run_config(args, env)
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx2").setLevel(logging.WARNING)
     logging.getLogger(__name__).info("config: %s", asdict(config))
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

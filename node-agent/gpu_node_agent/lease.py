@@ -17,11 +17,7 @@ import math
 from datetime import datetime, timezone
 from typing import Any
 
-from lightkube import Client
-from lightkube.resources.coordination_v1 import Lease
-from lightkube.types import PatchType
-
-from .kubeclient import FIELD_MANAGER
+from .kubeclient import KubeClient
 from .retry import Backoff, retrying
 
 __all__ = [
@@ -71,7 +67,7 @@ class Heartbeat:
 
     def __init__(
         self,
-        client: Client,
+        client: KubeClient,
         node: str,
         namespace: str,
         duration_seconds: int,
@@ -92,15 +88,7 @@ class Heartbeat:
             return False
         body = lease_body(self._node, self._namespace, now, self._duration)
         retrying(
-            lambda: self._client.patch(
-                Lease,
-                lease_name(self._node),
-                body,
-                namespace=self._namespace,
-                patch_type=PatchType.APPLY,
-                field_manager=FIELD_MANAGER,
-                force=True,
-            ),
+            lambda: self._client.apply_lease(self._namespace, lease_name(self._node), body),
             f"lease renewal for node {self._node}",
             self._backoff,
         )

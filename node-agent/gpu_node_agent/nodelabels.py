@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from lightkube import Client
-from lightkube.resources.core_v1 import Node
-from lightkube.types import PatchType
-
+from .kubeclient import KubeClient
 from .retry import Backoff, retrying
 
 __all__ = ["NodeLabeler", "label_patch", "ownership"]
@@ -37,7 +34,9 @@ def label_patch(
 
 
 class NodeLabeler:
-    def __init__(self, client: Client, node: str, owns: Callable[[str], bool], backoff: Backoff = Backoff()) -> None:
+    def __init__(
+        self, client: KubeClient, node: str, owns: Callable[[str], bool], backoff: Backoff = Backoff()
+    ) -> None:
         self._client = client
         self._node = node
         self._owns = owns
@@ -48,12 +47,12 @@ class NodeLabeler:
         return retrying(lambda: self._sync_once(desired), f"label sync of node {self._node}", self._backoff)
 
     def _sync_once(self, desired: Mapping[str, str]) -> bool:
-        metadata = self._client.get(Node, self._node).metadata
+        metadata = self._client.get_node(self._node).get("metadata")
         if metadata is None:
             raise RuntimeError(f"the API server returned node {self._node} without metadata")
-        patch = label_patch(dict(metadata.labels or {}), desired, self._owns)
+        patch = label_patch(metadata.get("labels") or {}, desired, self._owns)
         if not patch:
             return False
-        body = {"metadata": {"resourceVersion": metadata.resourceVersion, "labels": patch}}
-        self._client.patch(Node, self._node, body, patch_type=PatchType.MERGE)
+        body = {"metadata": {"resourceVersion": metadata.get("resourceVersion"), "labels": patch}}
+        self._client.patch_node(self._node, body)
         return True

@@ -25,11 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from lightkube import Client
-from lightkube.resources.core_v1 import Node
-from lightkube.types import PatchType
-
 from .health import GPU_LOST, XID_CRITICAL, NodeHealth
+from .kubeclient import KubeClient
 from .retry import Backoff, retrying
 
 __all__ = [
@@ -128,7 +125,7 @@ class ConditionWriter:
 
     def __init__(
         self,
-        client: Client,
+        client: KubeClient,
         node: str,
         condition: RepairCondition,
         backoff: Backoff = Backoff(),
@@ -153,7 +150,7 @@ class ConditionWriter:
         entry = condition_entry(self._condition, reason, self._since, now)
         body = {"status": {"conditions": [entry]}}
         retrying(
-            lambda: self._client.patch(Node.Status, self._node, body, patch_type=PatchType.STRATEGIC),
+            lambda: self._client.patch_node_status(self._node, body),
             f"{self._condition.type} condition of node {self._node}",
             self._backoff,
         )
@@ -164,23 +161,27 @@ class ConditionWriter:
 
     def _present(self, reason: str) -> bool:
         """Whether the node still carries our unhealthy condition (and our taint, when we taint)."""
-        node = retrying(lambda: self._client.get(Node, self._node), f"read of node {self._node}", self._backoff)
+        node = retrying(lambda: self._client.get_node(self._node), f"read of node {self._node}", self._backoff)
         if self._taint_key is not None and not any(
-            t.key == self._taint_key for t in (node.spec.taints if node.spec else None) or []
+            t.get("key") == self._taint_key for t in (node.get("spec") or {}).get("taints") or []
         ):
             return False
-        for current in (node.status.conditions if node.status else None) or []:
-            if current.type == self._condition.type:
-                return current.status == self._condition.unhealthy_status and current.reason == REPAIR_REASONS[reason]
+        for current in (node.get("status") or {}).get("conditions") or []:
+            if current.get("type") == self._condition.type:
+                return bool(
+                    current.get("status") == self._condition.unhealthy_status
+                    and current.get("reason") == REPAIR_REASONS[reason]
+                )
         return False
 
     def _taint(self, present: bool) -> None:
         assert self._taint_key is not None
-        node = self._client.get(Node, self._node)
-        if node.metadata is None:
+        node = self._client.get_node(self._node)
+        metadata = node.get("metadata")
+        if metadata is None:
             raise RuntimeError(f"the API server returned node {self._node} without metadata")
-        current = [t.to_dict() for t in (node.spec.taints if node.spec else None) or []]
+        current: list[dict[str, Any]] = (node.get("spec") or {}).get("taints") or []
         wanted = taints_with(current, self._taint_key, present)
         if wanted != current:
-            body = {"metadata": {"resourceVersion": node.metadata.resourceVersion}, "spec": {"taints": wanted}}
-            self._client.patch(Node, self._node, body, patch_type=PatchType.MERGE)
+            body = {"metadata": {"resourceVersion": metadata.get("resourceVersion")}, "spec": {"taints": wanted}}
+            self._client.patch_node(self._node, body)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-import httpx2
+from .kubeclient import ApiError, TransportError
 
 __all__ = ["Backoff", "is_retryable", "retrying"]
 
@@ -29,23 +29,21 @@ class Backoff:
 
 
 def _status(error: BaseException) -> int | None:
-    if isinstance(error, httpx2.HTTPStatusError):
-        return error.response.status_code
-    return None
+    return error.status if isinstance(error, ApiError) else None
 
 
 def is_retryable(error: BaseException) -> bool:
     """Connection errors and timeouts; 409 (conflict: re-read and retry), 429 and 5xx."""
-    if isinstance(error, httpx2.TransportError):
+    if isinstance(error, TransportError):
         return True
     status = _status(error)
     return status is not None and (status in (409, 429) or status >= 500)
 
 
 def _retry_after(error: BaseException) -> float | None:
-    if isinstance(error, httpx2.HTTPStatusError):
+    if isinstance(error, ApiError) and error.retry_after is not None:
         try:
-            return float(error.response.headers.get("Retry-After", ""))
+            return float(error.retry_after)
         except ValueError:
             return None
     return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -29,7 +30,10 @@ def status(code: int, reason: str) -> dict[str, Any]:
 
 
 class FakeApiServer:
-    def __init__(self, port: int = 0, tokens: tuple[str, ...] = ("token-1",)) -> None:
+    def __init__(
+        self, port: int = 0, tokens: tuple[str, ...] = ("token-1",), tls: tuple[str, str] | None = None
+    ) -> None:
+        """`tls`: (certificate file, key file) to serve HTTPS, as a real API server does."""
         self.nodes: dict[str, dict[str, Any]] = {}
         self.leases: dict[str, dict[str, Any]] = {}
         self.tokens = set(tokens)
@@ -38,11 +42,17 @@ class FakeApiServer:
         self.requests: list[tuple[str, str, Any, str]] = []  # method, path, body, Authorization
         self.lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self._scheme = "http"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+            self._scheme = "https"
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"{self._scheme}://127.0.0.1:{self._server.server_address[1]}"
 
     def __enter__(self) -> FakeApiServer:
         self._thread.start()

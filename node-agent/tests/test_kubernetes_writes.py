@@ -3,15 +3,18 @@ retries on connection errors / 409 / 429 / 5xx, no retry on 403, a rotated token
 
 from __future__ import annotations
 
+import json
+import shutil
 import socket
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import httpx2
 import pytest
 from fake_apiserver import FakeApiServer
 
-from gpu_node_agent.kubeclient import KubeTarget, make_client
+from gpu_node_agent.kubeclient import ApiError, KubeTarget, TransportError, make_client
 from gpu_node_agent.labels import GFD_KEYS
 from gpu_node_agent.lease import DEFAULT_LEASE_SECONDS, Heartbeat, lease_duration
 from gpu_node_agent.nodelabels import NodeLabeler, label_patch, ownership
@@ -94,7 +97,7 @@ def test_transient_errors_are_retried(
 
 def test_a_real_conflict_rereads_the_node(api: FakeApiServer, token_file: Path) -> None:
     writer = labeler(api, token_file)
-    original_get = writer._client.get
+    original_get = writer._client.get_node
 
     def get_then_someone_else_writes(*args, **kwargs):
         node = original_get(*args, **kwargs)
@@ -102,14 +105,14 @@ def test_a_real_conflict_rereads_the_node(api: FakeApiServer, token_file: Path) 
             api.nodes["n1"]["metadata"]["resourceVersion"] = "7"
         return node
 
-    writer._client.get = get_then_someone_else_writes  # type: ignore[method-assign]
+    writer._client.get_node = get_then_someone_else_writes  # type: ignore[method-assign]
     assert writer.sync({f"{P}gpu.health": "ok"})
     assert [r[2]["metadata"]["resourceVersion"] for r in api.calls("PATCH")] == ["1", "7"]
 
 
 def test_forbidden_is_not_retried(api: FakeApiServer, token_file: Path) -> None:
     api.fail_next("PATCH", 403)
-    with pytest.raises(httpx2.HTTPStatusError):
+    with pytest.raises(ApiError):
         labeler(api, token_file).sync({f"{P}gpu.health": "ok"})
     assert len(api.calls("PATCH")) == 1
 
@@ -117,7 +120,7 @@ def test_forbidden_is_not_retried(api: FakeApiServer, token_file: Path) -> None:
 def test_retries_stop_at_the_budget(api: FakeApiServer, token_file: Path) -> None:
     for _ in range(10):
         api.fail_next("GET", 503)
-    with pytest.raises(httpx2.HTTPStatusError):
+    with pytest.raises(ApiError):
         labeler(api, token_file).sync({f"{P}gpu.health": "ok"})
     assert len(api.calls("GET")) == FAST.max_attempts
 
@@ -127,7 +130,7 @@ def test_unreachable_api_server_raises_a_connection_error_after_retries(token_fi
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # nothing listens here once closed
     client = make_client(KubeTarget(api_server=f"http://127.0.0.1:{port}", token_file=str(token_file)), 1)
-    with pytest.raises(httpx2.TransportError):
+    with pytest.raises(TransportError):
         NodeLabeler(client, "n1", OWNS, FAST).sync({f"{P}gpu.health": "ok"})
 
 
@@ -185,3 +188,84 @@ def test_a_failed_renewal_is_tried_again_at_the_next_cycle(api: FakeApiServer, t
     with pytest.raises(Exception):
         beat.beat(start + timedelta(seconds=30))
     assert beat.beat(start + timedelta(seconds=45)), "due since 30 s: renewed at the next cycle"
+
+
+def _kubeconfig(tmp_path: Path, server: str, user: dict[str, object]) -> Path:
+    path = tmp_path / "kubeconfig"
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "c", "cluster": {"server": server}}],
+        "users": [{"name": "u", "user": user}],
+        "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "x",
+    }
+    path.write_text(json.dumps(config))  # JSON is YAML
+    return path
+
+
+def test_a_kubeconfig_with_a_token_reaches_the_server(api: FakeApiServer, tmp_path: Path) -> None:
+    client = make_client(KubeTarget(kubeconfig=str(_kubeconfig(tmp_path, api.url, {"token": "token-1"}))), 2)
+    assert NodeLabeler(client, "n1", OWNS, FAST).sync({f"{P}gpu.health": "ok"})
+    assert {r[3] for r in api.requests} == {"Bearer token-1"}
+
+
+def test_a_kubeconfig_exec_plugin_is_run_again_when_its_token_expires(api: FakeApiServer, tmp_path: Path) -> None:
+    """The plugin prints an ExecCredential (as `aws eks get-token` does); a 401 runs it again."""
+    token = tmp_path / "current"
+    token.write_text("token-1")
+    credential = '{"apiVersion": "client.authentication.k8s.io/v1beta1", "status": {"token": "%s"}}'
+    script = f"printf '{credential}' \"$(cat {token})\""
+    plugin = {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "sh", "args": ["-c", script]}
+    kubeconfig = _kubeconfig(tmp_path, api.url, {"exec": plugin})
+    writer = NodeLabeler(make_client(KubeTarget(kubeconfig=str(kubeconfig)), 2), "n1", OWNS, FAST)
+    assert writer.sync({f"{P}gpu.health": "ok"})
+    token.write_text("token-2")
+    api.tokens = {"token-2"}
+    assert writer.sync({f"{P}gpu.health": "degraded"})
+    assert [r[3] for r in api.requests][-3:] == ["Bearer token-1", "Bearer token-2", "Bearer token-2"]
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to make a certificate")
+def test_in_cluster_the_service_account_and_its_ca_reach_the_server_over_tls(tmp_path: Path) -> None:
+    """The DaemonSet's path: the service's host and port from the environment, the projected token, and TLS
+    verified against the service account's ca.crt (here a self-signed certificate for 127.0.0.1)."""
+    account = tmp_path / "serviceaccount"
+    account.mkdir()
+    (account / "token").write_text("token-1")
+    key = tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(key), "-out", str(account / "ca.crt"), "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )
+    with FakeApiServer(tls=(str(account / "ca.crt"), str(key))) as api:
+        api.add_node("n1", {})
+        env = {"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": api.url.rsplit(":", 1)[1]}
+        client = make_client(KubeTarget(), 2, env=env, service_account=account)
+        assert NodeLabeler(client, "n1", OWNS, FAST).sync({f"{P}gpu.health": "ok"})
+        assert api.nodes["n1"]["metadata"]["labels"] == {f"{P}gpu.health": "ok"}
+        client.close()
+        # and a server whose certificate the CA did not sign is refused, not trusted
+        other = make_client(KubeTarget(api_server=api.url, token_file=str(account / "token")), 2)
+        with pytest.raises(TransportError, match="CERTIFICATE_VERIFY_FAILED"):
+            NodeLabeler(other, "n1", OWNS, Backoff(max_attempts=1)).sync({f"{P}gpu.health": "degraded"})
+
+
+def test_in_cluster_without_the_service_environment_says_so(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="KUBERNETES_SERVICE_HOST"):
+        make_client(KubeTarget(), env={}, service_account=tmp_path)
+
+
+def test_the_writing_agent_loads_no_lightkube_or_httpx() -> None:
+    """The agent's writes go over http.client: lightkube, its HTTP stack and its models stay out of its memory."""
+    code = (
+        "import sys, gpu_node_agent.cli, gpu_node_agent.daemon\n"
+        "from gpu_node_agent.kubeclient import KubeTarget, make_client\n"
+        "make_client(KubeTarget(api_server='https://127.0.0.1:6443', token_file='/t'))\n"
+        "heavy = {'lightkube', 'httpx2', 'httpcore2', 'anyio', 'msgspec'}\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
