@@ -214,9 +214,10 @@ def test_a_kubeconfig_exec_plugin_is_run_again_when_its_token_expires(api: FakeA
     """The plugin prints an ExecCredential (as `aws eks get-token` does); a 401 runs it again."""
     token = tmp_path / "current"
     token.write_text("token-1")
-    credential = '{"apiVersion": "client.authentication.k8s.io/v1beta1", "status": {"token": "%s"}}'
-    script = f"printf '{credential}' \"$(cat {token})\""
-    plugin = {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "sh", "args": ["-c", script]}
+    # Python, not sh: these tests also run inside the agent's distroless image, which has no shell.
+    script = ("import json, sys; print(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1beta1', "
+              f"'status': {{'token': open({str(token)!r}).read()}}}}))")
+    plugin = {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": sys.executable, "args": ["-c", script]}
     kubeconfig = _kubeconfig(tmp_path, api.url, {"exec": plugin})
     writer = NodeLabeler(make_client(KubeTarget(kubeconfig=str(kubeconfig)), 2), "n1", OWNS, FAST)
     assert writer.sync({f"{P}gpu.health": "ok"})
