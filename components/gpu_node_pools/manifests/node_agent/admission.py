@@ -132,26 +132,7 @@ def node_label_policy(config: NodeAgentConfig) -> dict[str, Any]:
         ),
         *([] if taint is None else _taint_validations(taint)),
     ]
-    return {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingAdmissionPolicy",
-        "metadata": meta(f"{NODE_AGENT_NAME}-node-labels"),
-        "spec": {
-            "failurePolicy": "Fail",
-            "matchConstraints": {
-                "resourceRules": [
-                    {
-                        "apiGroups": [""],
-                        "apiVersions": ["*"],
-                        "operations": ["CREATE", "UPDATE", "DELETE"],
-                        "resources": ["nodes"],
-                    }
-                ]
-            },
-            "matchConditions": _match_agent(config),
-            "validations": validations,
-        },
-    }
+    return _agent_policy(config, f"{NODE_AGENT_NAME}-node-labels", "", "nodes", validations)
 
 
 def _conditions_except(obj: str, condition_type: str | None) -> str:
@@ -180,55 +161,44 @@ def node_condition_policy(config: NodeAgentConfig) -> dict[str, Any]:
             for name in NODE_STATUS_FIELDS
         ),
     ]
+    return _agent_policy(config, f"{NODE_AGENT_NAME}-node-condition", "", "nodes/status", validations)
+
+
+def lease_policy(config: NodeAgentConfig) -> dict[str, Any]:
+    """The agent's heartbeat Leases live in its namespace and are named after the node in its token."""
+    validations = [
+        {
+            "expression": f"request.operation != 'DELETE' && {_HAS_TOKEN_NODE} && "
+            f"request.namespace == {_cel_string(config.namespace)} && "
+            f"object.metadata.name == {_TOKEN_NODE}[0]",
+            "message": "the node agent may only write the Lease named after its own node, in its namespace",
+        }
+    ]
+    return _agent_policy(config, f"{NODE_AGENT_NAME}-leases", "coordination.k8s.io", "leases", validations)
+
+
+def _agent_policy(
+    config: NodeAgentConfig, name: str, api_group: str, resource: str, validations: list[dict[str, str]]
+) -> dict[str, Any]:
+    """A ValidatingAdmissionPolicy on the agent's own requests (its service account) to `resource`."""
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingAdmissionPolicy",
-        "metadata": meta(f"{NODE_AGENT_NAME}-node-condition"),
+        "metadata": meta(name),
         "spec": {
             "failurePolicy": "Fail",
             "matchConstraints": {
                 "resourceRules": [
                     {
-                        "apiGroups": [""],
+                        "apiGroups": [api_group],
                         "apiVersions": ["*"],
                         "operations": ["CREATE", "UPDATE", "DELETE"],
-                        "resources": ["nodes/status"],
+                        "resources": [resource],
                     }
                 ]
             },
             "matchConditions": _match_agent(config),
             "validations": validations,
-        },
-    }
-
-
-def lease_policy(config: NodeAgentConfig) -> dict[str, Any]:
-    """The agent's heartbeat Leases live in its namespace and are named after the node in its token."""
-    return {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingAdmissionPolicy",
-        "metadata": meta(f"{NODE_AGENT_NAME}-leases"),
-        "spec": {
-            "failurePolicy": "Fail",
-            "matchConstraints": {
-                "resourceRules": [
-                    {
-                        "apiGroups": ["coordination.k8s.io"],
-                        "apiVersions": ["*"],
-                        "operations": ["CREATE", "UPDATE", "DELETE"],
-                        "resources": ["leases"],
-                    }
-                ]
-            },
-            "matchConditions": _match_agent(config),
-            "validations": [
-                {
-                    "expression": f"request.operation != 'DELETE' && {_HAS_TOKEN_NODE} && "
-                    f"request.namespace == {_cel_string(config.namespace)} && "
-                    f"object.metadata.name == {_TOKEN_NODE}[0]",
-                    "message": "the node agent may only write the Lease named after its own node, in its namespace",
-                }
-            ],
         },
     }
 
