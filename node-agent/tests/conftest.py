@@ -1,6 +1,8 @@
 """Fixtures for the node agent tests (snapshot builders live in snapshot_builders.py: a module name
 of its own, so it never collides with another conftest when the whole repository runs in one session)."""
 
+from pathlib import Path
+
 import pytest
 
 
@@ -27,3 +29,11 @@ def libnvml():
     import emulated
 
     return emulated.emulate
+
+
+@pytest.fixture
+def token_file(tmp_path: Path) -> Path:
+    """A service-account token file as the agent reads it (the API server tests' `token-1`)."""
+    path = tmp_path / "token"
+    path.write_text("token-1\n")
+    return path

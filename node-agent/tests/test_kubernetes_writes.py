@@ -27,13 +27,6 @@ FOREIGN = {"gpu-node-pools.io/pool": "training", "nvidia.com/gpu.product": "from
 
 
 @pytest.fixture
-def token_file(tmp_path: Path) -> Path:
-    path = tmp_path / "token"
-    path.write_text("token-1\n")
-    return path
-
-
-@pytest.fixture
 def api(token_file: Path):
     with FakeApiServer() as server:
         server.add_node("n1", {**FOREIGN, f"{P}gpu.count": "8", f"{P}gpu.family": "hopper"}, annotations={"a": "b"})

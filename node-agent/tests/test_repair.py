@@ -54,13 +54,6 @@ def test_bad_conditions_say_what_is_wrong(text: str, problem: str) -> None:
 
 
 @pytest.fixture
-def token_file(tmp_path: Path) -> Path:
-    path = tmp_path / "token"
-    path.write_text("token-1\n")
-    return path
-
-
-@pytest.fixture
 def api(token_file: Path):
     with FakeApiServer() as server:
         server.add_node("n1", {})
