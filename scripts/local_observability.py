@@ -253,6 +253,13 @@ class Child:
                 self.proc.wait()
 
 
+def running_agent_pods(pods: list[dict[str, Any]], namespace: str) -> list[dict[str, Any]]:
+    """The agent DaemonSet's Running pods among `pods`."""
+    return [p for p in pods if p["metadata"].get("namespace") == namespace
+            and (p["metadata"].get("labels") or {}).get("app.kubernetes.io/name") == AGENT_NAME
+            and p.get("status", {}).get("phase") == "Running"]
+
+
 class Kube:
     def __init__(self, kubectl: str, kubeconfig: Path) -> None:
         self.kubectl, self.kubeconfig = kubectl, kubeconfig
@@ -267,7 +274,7 @@ class Kube:
     def agent_pods(self, namespace: str) -> list[dict[str, Any]]:
         pods = json.loads(self.run("get", "pods", "-n", namespace, "-l", f"app.kubernetes.io/name={AGENT_NAME}",
                                    "-o", "json"))["items"]
-        return [p for p in pods if p.get("status", {}).get("phase") == "Running"]
+        return running_agent_pods(pods, namespace)
 
     def pods_and_nodes(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         items = json.loads(self.run("get", "pods,nodes", "--all-namespaces", "-o", "json"))["items"]
@@ -361,13 +368,8 @@ def main(argv: list[str] | None = None) -> int:
                      extra={"node": plan.node, "pod": plan.pod, "port": plan.port, "token": token,
                             "scenario": plan.scenario.name, "podResourcesFile": str(pod_file)})
 
-    def attribute() -> None:
+    def attribute(pods: list[dict[str, Any]], nodes: list[dict[str, Any]]) -> None:
         """Each agent's node: its GPU pods' devices, written where its agent reads them."""
-        try:
-            pods, nodes = kube.pods_and_nodes()
-        except (RuntimeError, subprocess.TimeoutExpired) as error:  # API server away: the files stay as they are
-            log(f"listing pods failed, keeping the pod attribution as it is: {error}")
-            return
         allocatable = {n["metadata"]["name"]: int((n.get("status", {}).get("allocatable") or {}).get(GPU_RESOURCE, 0))
                        for n in nodes}
         on_node = bound_pods(pods)
@@ -390,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
 
     (workdir / "rules.yaml").write_text(rule_file_yaml(alerts))
     write_prometheus_config()
-    attribute()
+    attribute(*kube.pods_and_nodes())
     prometheus = Child("prometheus", [
         args.prometheus, f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={workdir / 'tsdb'}",
         "--storage.tsdb.retention.time=6h", f"--web.listen-address=127.0.0.1:{args.prometheus_port}",
@@ -400,13 +402,15 @@ def main(argv: list[str] | None = None) -> int:
     def follow_nodes() -> None:
         """Starts an agent for each GPU node that came, stops the agent of each that went; then Prometheus
         scrapes the new set."""
+        # One list of pods and nodes per round: the agent pods and the GPU pods to attribute both come from it.
         try:
-            pods = kube.agent_pods(agent_config.namespace)
+            pods, nodes = kube.pods_and_nodes()
         except (RuntimeError, subprocess.TimeoutExpired) as error:  # API server away (outage drills): try later
-            log(f"listing agent pods failed, keeping the agents as they are: {error}")
+            log(f"listing pods failed, keeping the agents and the pod attribution as they are: {error}")
             return
         ports = {node: int(c.extra["port"]) for node, c in agents.items()}
-        start, stop_nodes = reconcile(ports, pods, args.agent_base_port, overrides, defaults)
+        start, stop_nodes = reconcile(ports, running_agent_pods(pods, agent_config.namespace), args.agent_base_port,
+                                      overrides, defaults)
         for node in stop_nodes:
             log(f"node {node} has no agent pod any more: stopping its agent")
             agents.pop(node).stop()
@@ -417,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"no token for the agent pod {plan.pod} on {plan.node}: {error}")
                 continue
             log(f"new GPU node {plan.node}: starting its agent on :{plan.port}")
-        attribute()
+        attribute(pods, nodes)
         if start or stop_nodes:
             write_prometheus_config()
             try:
