@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_NODE_AGENT_PREFIX",
     "DEFAULT_NODE_AGENT_RESOURCES",
     "DEFAULT_NODE_AGENT_SETTLE_SECONDS",
+    "DeviceListStrategy",
     "NODE_AGENT_IMAGE_REQUIRED",
     "NODE_AGENT_NAME",
     "NodeAgentConfig",
@@ -30,6 +31,11 @@ __all__ = [
 ]
 
 NODE_AGENT_NAME = "gpu-node-agent"
+# How the agent asks the NVIDIA container runtime for the GPUs NVML sees (never the device plugin: it allocates
+# nothing). The names are the device plugin's `deviceListStrategy` values for the same two channels: `envvar` sets
+# NVIDIA_VISIBLE_DEVICES; `volume-mounts` mounts /dev/null at /var/run/nvidia-container-devices/<device>, which
+# Bottlerocket's runtime (EKS Auto Mode's nodes) accepts from unprivileged containers and the variable not.
+DeviceListStrategy = Literal["envvar", "volume-mounts"]
 # No image is published for you, so there is no default: a made-up one would leave the DaemonSet in
 # ImagePullBackOff and `pulumi up` waiting for it (PlatformConfig reports the missing key).
 NODE_AGENT_IMAGE_REQUIRED = (
