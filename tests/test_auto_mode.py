@@ -70,6 +70,8 @@ BAD = [
     ("a family Auto Mode doesn't offer", {"pools": [GENERAL, {**GPU, "elastic": {**GPU["elastic"],
                                                                                  "instanceFamilies": ["g6", "g6f"]}}]},
      "nodePools[1].elastic.instanceFamilies", "EKS Auto Mode does not offer instance family 'g6f'"),
+    ("a device the agent can't ask for by mount", {"nodeAgent": {**AGENT, "nvidiaVisibleDevices": "0:1"}},
+     "nodeAgent.nvidiaVisibleDevices", "'0:1': on EKS Auto Mode the agent asks for GPUs by mount"),
     ("a size Auto Mode doesn't launch", {"pools": [{"name": "general", "kind": "general", "instanceTypes": [
         "t3.medium", "t3.small"], "elastic": {"limits": {"cpu": "32", "memory": "128Gi"}}}, GPU]},
      "nodePools[0].instanceTypes", "EKS Auto Mode launches no small instances ('t3.small'"),

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from builder_samples import NODE_AGENT as CONFIGS
 from builder_samples import NODE_AGENT_IMAGE
+from gpu_node_pools.config.component_args import NodeAgentArgs
 from gpu_node_pools.config.node_agent import DEFAULT_NODE_AGENT_PREFIX, NodeAgentConfig
 from gpu_node_pools.contract import GPU_PRESENT_LABEL, IsolationContract, Taint
 from gpu_node_pools.manifests.node_agent import (
@@ -18,7 +19,7 @@ from gpu_node_pools.manifests.node_agent import (
     build_node_agent,
     node_agent_service_account,
 )
-from k8s_objects import one, pod_spec
+from k8s_objects import assert_refused, one, pod_spec
 from pydantic import ValidationError
 
 CONTRACTS = [
@@ -179,6 +180,14 @@ def test_volume_mounts_ask_the_runtime_through_dev_null_mounts_not_a_gpu_request
     assert labels["pod-security.kubernetes.io/warn"] == labels["pod-security.kubernetes.io/audit"] == "restricted"
     rest = [o for o in objects if o["kind"] not in ("Namespace", "DaemonSet")]
     assert rest == [o for o in default if o["kind"] not in ("Namespace", "DaemonSet")]
+
+
+@pytest.mark.parametrize("devices", ["none", "void", "0:1", "../all", "all,"])
+def test_a_device_that_is_no_mount_path_is_refused_only_under_volume_mounts(devices: str) -> None:
+    args = {"image": NODE_AGENT_IMAGE, "nvidiaVisibleDevices": devices}
+    assert_refused(NodeAgentArgs, {**args, "deviceListStrategy": "volume-mounts"}, "nvidiaVisibleDevices",
+                   "the agent asks for GPUs by mount")
+    assert NodeAgentArgs.model_validate(args).nvidia_visible_devices == devices
 
 
 def test_node_name_comes_from_the_downward_api_and_settings_from_config() -> None:

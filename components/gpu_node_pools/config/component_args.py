@@ -23,7 +23,7 @@ from ..config.alerts import AlertsConfig
 from ..config.device_plugin import DevicePluginConfig
 from ..config.isolation import FENCE_KEY, IsolationConfig
 from ..config.metrics_server import MetricsServerConfig
-from ..config.node_agent import NODE_AGENT_IMAGE_REQUIRED, DeviceListStrategy, NodeAgentConfig
+from ..config.node_agent import NODE_AGENT_IMAGE_REQUIRED, DeviceListStrategy, NodeAgentConfig, device_list_problem
 from ..config.node_pool import NodePoolConfig
 from ..config.platform import validate_config
 from ..config.priority_classes import PriorityLadderConfig
@@ -114,6 +114,13 @@ class NodeAgentArgs(NodeAgentConfig):
                                                 "build folder")
         if self.enabled and self.image is None:
             raise _error(self, ("image",), NODE_AGENT_IMAGE_REQUIRED)
+        return self
+
+    @model_validator(mode="after")
+    def _devices_mountable(self) -> NodeAgentArgs:
+        problem = device_list_problem(self.nvidia_visible_devices, self.device_list_strategy)
+        if problem:
+            raise _error(self, ("nvidiaVisibleDevices",), problem)
         return self
 
 

@@ -23,7 +23,7 @@ from .device_plugin import DevicePluginConfig
 from .isolation import FENCE_KEY, IsolationConfig
 from .karpenter import KarpenterConfig
 from .metrics_server import MetricsServerConfig
-from .node_agent import NODE_AGENT_IMAGE_REQUIRED, NodeAgentConfig
+from .node_agent import NODE_AGENT_IMAGE_REQUIRED, NodeAgentConfig, device_list_problem
 from .node_pool import NodePoolConfig
 from .sharing import mig_strategy_problems
 from .priority_classes import PriorityLadderConfig
@@ -164,6 +164,9 @@ class PlatformConfig(ConfigModel):
                     f"pool {pool.name!r}: under eks-auto every pool is an Auto Mode NodePool; give it an elastic "
                     "block instead of scaling (a managed node group would need the vpc-cni, kube-proxy and CoreDNS "
                     "add-ons Auto Mode replaces)")))
+        devices = device_list_problem(self.node_agent.nvidia_visible_devices, "volume-mounts")
+        if self.node_agent.enabled and devices:
+            problems.append((("nodeAgent", "nvidiaVisibleDevices"), devices))
         if problems:
             raise key_errors(type(self).__name__, problems)  # type: ignore[arg-type]
         return self
