@@ -17,7 +17,7 @@ from ...contract import IsolationContract
 from .._pod import container_security_context, pod_security_context
 from ._meta import LABELS, SELECTOR, meta
 
-__all__ = ["DEVICE_LIST_MOUNT_ROOT", "POD_RESOURCES_DIR", "daemonset", "namespace"]
+__all__ = ["POD_RESOURCES_DIR", "daemonset", "namespace"]
 
 # Mirrors the kubelet's default token lifetime for projected tokens; the agent re-reads the file on rotation.
 _TOKEN_EXPIRATION_SECONDS = 3607
@@ -26,18 +26,20 @@ _TOKEN_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 POD_RESOURCES_DIR = "/var/lib/kubelet/pod-resources"
 # Where the NVIDIA container toolkit reads device requests made as mounts of the host's /dev/null (the device
 # plugin's `volume-mounts` strategy): one mount per device, named by the path's last part (`all` for every GPU).
-DEVICE_LIST_MOUNT_ROOT = "/var/run/nvidia-container-devices"
+_DEVICE_LIST_MOUNT_ROOT = "/var/run/nvidia-container-devices"
 _DEV_NULL = "/dev/null"
 
 
-def _hostpath_exception(labels: dict[str, str]) -> None:
-    """A hostPath volume is forbidden by both baseline and restricted, so the only level that admits the agent is
-    privileged. The namespace holds the agent alone and only cluster admins create pods in it; warn and audit stay
-    restricted, so every apply and the audit log still name what the agent does beyond restricted and anything
-    else that would."""
-    labels["pod-security.kubernetes.io/enforce"] = "privileged"
-    labels["pod-security.kubernetes.io/warn"] = "restricted"
-    labels["pod-security.kubernetes.io/audit"] = "restricted"
+# Exception, for a hostPath volume (podResources: the kubelet's socket, as root; volume-mounts: /dev/null, as the
+# agent's own non-root user): baseline and restricted both forbid hostPath, so the only level that admits the agent
+# is privileged. The namespace holds the agent alone and only cluster admins create pods in it; warn and audit stay
+# restricted, so every apply and the audit log still name what the agent does beyond restricted and anything else
+# that would.
+_HOSTPATH_POD_SECURITY = {
+    "pod-security.kubernetes.io/enforce": "privileged",
+    "pod-security.kubernetes.io/warn": "restricted",
+    "pod-security.kubernetes.io/audit": "restricted",
+}
 
 
 def namespace(config: NodeAgentConfig, *, device_list_strategy: DeviceListStrategy = "envvar") -> dict[str, Any]:
@@ -46,9 +48,7 @@ def namespace(config: NodeAgentConfig, *, device_list_strategy: DeviceListStrate
     # The agent meets the restricted Pod Security level: enforce it, so nothing laxer lands beside it.
     labels["pod-security.kubernetes.io/enforce"] = "restricted"
     if config.pod_resources or device_list_strategy == "volume-mounts":
-        # Exception (podResources: the kubelet's socket, as root; volume-mounts: /dev/null, as the agent's own
-        # non-root user): each is a read-only hostPath volume.
-        _hostpath_exception(labels)
+        labels.update(_HOSTPATH_POD_SECURITY)
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
 
 
@@ -74,7 +74,7 @@ def _device_list_mounts(config: NodeAgentConfig) -> tuple[list[dict[str, Any]], 
     for i, device in enumerate(d.strip() for d in config.nvidia_visible_devices.split(",") if d.strip()):
         name = f"nvidia-device-request-{i}"
         volumes.append({"name": name, "hostPath": {"path": _DEV_NULL, "type": "CharDevice"}})
-        mounts.append({"name": name, "mountPath": f"{DEVICE_LIST_MOUNT_ROOT}/{device}", "readOnly": True})
+        mounts.append({"name": name, "mountPath": f"{_DEVICE_LIST_MOUNT_ROOT}/{device}", "readOnly": True})
     return volumes, mounts
 
 
