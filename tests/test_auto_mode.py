@@ -21,12 +21,15 @@ from gpu_node_pools.aws.auto_mode import (
     node_access_policy_request,
 )
 from gpu_node_pools.aws.cluster import create_cluster_request
+from gpu_node_pools.config.auto_mode import AUTO_MODE_INSTANCE_FAMILIES, auto_mode_offer_problem
 from gpu_node_pools.config.platform import ConfigError, parse_platform_config
 from gpu_node_pools.config.stack_files import load_stack
+from gpu_node_pools.facts.instance_types import INSTANCE_TYPES
 from gpu_node_pools.manifests.karpenter import EKS_NODE_CLASS_REF, node_pool
 from gpu_node_pools.manifests.kwok_instance_types import kwok_instance_types
 from gpu_node_pools.mock_engine import DeclaredResource, declare_platform
 from gpu_node_pools.parts import in_cluster_objects
+from k8s_objects import one, pod_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 NODE_CLASS_SCHEMA = json.loads((ROOT / "tests" / "data" / "eks-auto-mode-nodeclass.schema.json").read_text())
@@ -63,6 +66,15 @@ BAD = [
      "cluster.autoMode.nodeClass.ephemeralStorageSize", "20 GiB"),
     ("an unknown built-in pool", {"cluster": {**AUTO, "autoMode": {"builtinNodePools": ["gpu"]}}},
      "cluster.autoMode.builtinNodePools[0]", "'gpu' is not allowed"),
+    # g6f (fractional L4) runs on AL2023 NVIDIA nodes but is not in Auto Mode's supported instance reference.
+    ("a family Auto Mode doesn't offer", {"pools": [GENERAL, {**GPU, "elastic": {**GPU["elastic"],
+                                                                                 "instanceFamilies": ["g6", "g6f"]}}]},
+     "nodePools[1].elastic.instanceFamilies", "EKS Auto Mode does not offer instance family 'g6f'"),
+    ("a device the agent can't ask for by mount", {"nodeAgent": {**AGENT, "nvidiaVisibleDevices": "0:1"}},
+     "nodeAgent.nvidiaVisibleDevices", "'0:1': on EKS Auto Mode the agent asks for GPUs by mount"),
+    ("a size Auto Mode doesn't launch", {"pools": [{"name": "general", "kind": "general", "instanceTypes": [
+        "t3.medium", "t3.small"], "elastic": {"limits": {"cpu": "32", "memory": "128Gi"}}}, GPU]},
+     "nodePools[0].instanceTypes", "EKS Auto Mode launches no small instances ('t3.small'"),
 ]
 
 
@@ -74,6 +86,65 @@ def test_what_auto_mode_runs_or_cannot_configure_is_refused_by_key(case: str, ch
         config(changes.pop("cluster", None), changes.pop("pools", None), **changes)
     assert f"gpu-node-pools:{key}: " in str(raised.value), str(raised.value)
     assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(("name", "offered"), [
+    ("g6", True), ("g6e.xlarge", True), ("p5.48xlarge", True), ("m7i-flex", True), ("t3.medium", True),
+    ("g6f", False), ("p6e-gb200", False), ("g3", False), ("t3.small", False), ("t3a.micro", False), ("t2.nano", False),
+])
+def test_auto_modes_instance_rules(name: str, offered: bool) -> None:
+    assert (auto_mode_offer_problem(name) is None) is offered
+
+
+def test_the_same_pools_pass_outside_auto_mode_checks_and_the_tables_families_are_all_offered() -> None:
+    """The check is Auto Mode's own: under eks a family the table lacks gets the table's message instead. Every
+    family the instance-type table knows is offered, and no type has one vCPU (AWS's third rule, which
+    auto_mode_offer_problem leaves to the table)."""
+    eks = {**AUTO, "mode": "eks"}
+    with pytest.raises(ConfigError) as raised:
+        config(eks, [{"name": "sys", "kind": "general", "instanceTypes": ["m6i.large"], "scaling": {"min": 2, "max": 2}},
+                     {**GPU, "elastic": {**GPU["elastic"], "instanceFamilies": ["g6f"]}}], karpenter={"enabled": True})
+    assert "unknown instance family 'g6f'" in str(raised.value) and "Auto Mode" not in str(raised.value)
+    assert {t.family for t in INSTANCE_TYPES.values()} <= AUTO_MODE_INSTANCE_FAMILIES
+    assert min(t.vcpu for t in INSTANCE_TYPES.values()) > 1
+
+
+# The node agent: NVML on Auto Mode's Bottlerocket nodes without a GPU request ----------------------------------------
+
+
+def agent_spec(cfg) -> dict[str, Any]:
+    return pod_spec([one(in_cluster_objects(cfg), "DaemonSet", "gpu-node-agent")])
+
+
+def test_the_agent_asks_for_gpus_by_dev_null_mount_under_auto_mode_and_by_variable_elsewhere() -> None:
+    """Bottlerocket's runtime for Kubernetes (Auto Mode's nodes) ignores NVIDIA_VISIBLE_DEVICES from unprivileged
+    containers and accepts /dev/null mounts under /var/run/nvidia-container-devices; the other modes keep the
+    variable (AL2023 NVIDIA nodes accept it). Either way: no GPU requested, not privileged, non-root, and on every
+    GPU node through the isolation contract."""
+    auto = config()
+    eks = config({**AUTO, "mode": "eks"}, pools=[
+        {"name": "sys", "kind": "general", "instanceTypes": ["m6i.large"], "scaling": {"min": 2, "max": 2}},
+        GENERAL, GPU], karpenter={"enabled": True})
+    on_auto, on_eks = agent_spec(auto), agent_spec(eks)
+    (agent,), (plain,) = on_auto["containers"], on_eks["containers"]
+    volumes = {v["name"]: v for v in on_auto["volumes"]}
+    [request] = [m for m in agent["volumeMounts"] if "hostPath" in volumes[m["name"]]]
+    assert request == {"name": request["name"], "mountPath": "/var/run/nvidia-container-devices/all", "readOnly": True}
+    assert volumes[request["name"]]["hostPath"] == {"path": "/dev/null", "type": "CharDevice"}
+    variables = {e["name"]: e.get("value") for e in agent["env"]}
+    assert "NVIDIA_VISIBLE_DEVICES" not in variables and variables["NVIDIA_DRIVER_CAPABILITIES"] == "utility"
+    assert {e["name"]: e.get("value") for e in plain["env"]}["NVIDIA_VISIBLE_DEVICES"] == "all"
+    assert not any("hostPath" in v for v in on_eks["volumes"])
+    for spec, container in ((on_auto, agent), (on_eks, plain)):
+        assert "nvidia.com/gpu" not in json.dumps(container["resources"])
+        assert not container["securityContext"].get("privileged")
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False
+        assert spec["securityContext"]["runAsNonRoot"] is True
+        assert auto.contract.tolerates_gpu_taint(spec["tolerations"])
+    assert on_auto["affinity"] == on_eks["affinity"] and on_auto["tolerations"] == on_eks["tolerations"]
+    namespace = one(in_cluster_objects(auto), "Namespace", "gpu-node-agent")["metadata"]["labels"]
+    assert namespace["pod-security.kubernetes.io/enforce"] == "privileged"
+    assert namespace["pod-security.kubernetes.io/warn"] == "restricted"
 
 
 # The CreateCluster request and IAM, against botocore's EKS model ---------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from builder_samples import NODE_AGENT as CONFIGS
 from builder_samples import NODE_AGENT_IMAGE
+from gpu_node_pools.config.component_args import NodeAgentArgs
 from gpu_node_pools.config.node_agent import DEFAULT_NODE_AGENT_PREFIX, NodeAgentConfig
 from gpu_node_pools.contract import GPU_PRESENT_LABEL, IsolationContract, Taint
 from gpu_node_pools.manifests.node_agent import (
@@ -18,7 +19,7 @@ from gpu_node_pools.manifests.node_agent import (
     build_node_agent,
     node_agent_service_account,
 )
-from k8s_objects import one, pod_spec
+from k8s_objects import assert_refused, one, pod_spec
 from pydantic import ValidationError
 
 CONTRACTS = [
@@ -134,6 +135,59 @@ def test_pod_resources_adds_exactly_its_named_exceptions() -> None:
     # Nothing else differs from the default objects.
     rest = [o for o in objects if o["kind"] not in ("Namespace", "DaemonSet")]
     assert rest == [o for o in default if o["kind"] not in ("Namespace", "DaemonSet")]
+
+
+def toolkit_device_requests(spec: dict[str, Any]) -> list[str]:
+    """The devices the NVIDIA container toolkit reads from a container's mounts, by its own rule
+    (NVIDIA/nvidia-container-toolkit v1.18.0, internal/config/image/cuda_image.go `requestsFromMounts`): a bind
+    mount whose source is exactly /dev/null under /var/run/nvidia-container-devices names the device in the rest
+    of its path. The kubelet turns a hostPath volume into a bind mount of `hostPath.path` at `mountPath`."""
+    (container,) = spec["containers"]
+    sources = {v["name"]: v["hostPath"]["path"] for v in spec["volumes"] if "hostPath" in v}
+    root = "/var/run/nvidia-container-devices"
+    return [m["mountPath"].removeprefix(root).strip("/") for m in container["volumeMounts"]
+            if sources.get(m["name"]) == "/dev/null" and m["mountPath"].startswith(root + "/")]
+
+
+@pytest.mark.parametrize(("devices", "requested"), [("all", ["all"]), ("0,1", ["0", "1"])])
+def test_volume_mounts_ask_the_runtime_through_dev_null_mounts_not_a_gpu_request(devices: str,
+                                                                                 requested: list[str]) -> None:
+    """Bottlerocket's runtime (EKS Auto Mode) ignores NVIDIA_VISIBLE_DEVICES in unprivileged containers but reads
+    device requests from /dev/null mounts: the agent asks that way, still unprivileged and non-root, requesting no
+    nvidia.com/gpu; the one new exception is a read-only hostPath, and the namespace names it."""
+    default = build({"nvidiaVisibleDevices": devices})
+    objects = build_node_agent(NodeAgentConfig.model_validate({"image": NODE_AGENT_IMAGE,
+                                                               "nvidiaVisibleDevices": devices}),
+                               IsolationContract(), device_list_strategy="volume-mounts")
+    spec = pod_spec(objects)
+    (container,) = spec["containers"]
+    assert toolkit_device_requests(spec) == requested
+    assert toolkit_device_requests(pod_spec(default)) == []
+    assert all(m["readOnly"] for m in container["volumeMounts"])
+    assert {v["hostPath"]["type"] for v in spec["volumes"] if "hostPath" in v} == {"CharDevice"}
+    variables = env(objects)
+    assert "NVIDIA_VISIBLE_DEVICES" not in variables and variables["NVIDIA_DRIVER_CAPABILITIES"] == "utility"
+    assert env(default)["NVIDIA_VISIBLE_DEVICES"] == devices
+    # Allocates nothing and gains nothing: the same user, context and resources as the default pod.
+    assert "nvidia.com/gpu" not in str(container["resources"])
+    (plain,) = pod_spec(default)["containers"]
+    assert container["securityContext"] == plain["securityContext"] and not container["securityContext"].get(
+        "privileged")
+    assert spec["securityContext"] == pod_spec(default)["securityContext"]
+    assert spec["securityContext"]["runAsNonRoot"] and container["resources"] == plain["resources"]
+    labels = one(objects, "Namespace")["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "privileged"  # baseline forbids hostPath too
+    assert labels["pod-security.kubernetes.io/warn"] == labels["pod-security.kubernetes.io/audit"] == "restricted"
+    rest = [o for o in objects if o["kind"] not in ("Namespace", "DaemonSet")]
+    assert rest == [o for o in default if o["kind"] not in ("Namespace", "DaemonSet")]
+
+
+@pytest.mark.parametrize("devices", ["none", "void", "0:1", "../all", "all,"])
+def test_a_device_that_is_no_mount_path_is_refused_only_under_volume_mounts(devices: str) -> None:
+    args = {"image": NODE_AGENT_IMAGE, "nvidiaVisibleDevices": devices}
+    assert_refused(NodeAgentArgs, {**args, "deviceListStrategy": "volume-mounts"}, "nvidiaVisibleDevices",
+                   "the agent asks for GPUs by mount")
+    assert NodeAgentArgs.model_validate(args).nvidia_visible_devices == devices
 
 
 def test_node_name_comes_from_the_downward_api_and_settings_from_config() -> None:

@@ -252,8 +252,11 @@ IN_CLUSTER_PARTS: tuple[InClusterPart[Any], ...] = (
     InClusterPart(
         key="nodeAgent", component="NodeAgent", args_model=NodeAgentArgs,
         instances=lambda c: _section("node-agent", NodeAgentArgs, c.node_agent_deployed, c,
-                                     mig_strategy=platform_mig_strategy([p.sharing for p in c.node_pools])),
-        build=lambda a: build_node_agent(a, a.isolation.contract(), mig_strategy=a.mig_strategy),
+                                     mig_strategy=platform_mig_strategy([p.sharing for p in c.node_pools]),
+                                     # Auto Mode's Bottlerocket nodes ignore NVIDIA_VISIBLE_DEVICES unprivileged.
+                                     device_list_strategy="volume-mounts" if c.auto_mode else "envvar"),
+        build=lambda a: build_node_agent(a, a.isolation.contract(), mig_strategy=a.mig_strategy,
+                                         device_list_strategy=a.device_list_strategy),
     ),
     # Not offered alone (no args model): its component also declares AWS resources (IAM, the interruption
     # queue) from the cluster's outputs, so only a platform on EKS declares it.

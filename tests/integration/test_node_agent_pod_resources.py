@@ -1,6 +1,7 @@
 """`nodeAgent.podResources`: the real API server's Pod Security admission takes the agent's pod with its two named
 exceptions (root, a read-only hostPath) in the namespace the manifests label, warns about them at `restricted`,
-and would refuse it at any stricter enforce level, so `privileged` is the least that works."""
+and would refuse it at any stricter enforce level, so `privileged` is the least that works. The same for the
+`volume-mounts` device request (eks-auto), whose one exception is the read-only /dev/null hostPath."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 from gnp_cluster import LocalCluster, wait_for
-from gpu_node_pools.config.node_agent import NodeAgentConfig
+from gpu_node_pools.config.node_agent import DeviceListStrategy, NodeAgentConfig
 from gpu_node_pools.contract import IsolationContract
 from gpu_node_pools.manifests.node_agent import build_node_agent
 
@@ -19,9 +20,10 @@ pytestmark = pytest.mark.cluster
 IMAGE = "registry.example.com/gpu-node-agent:0.1.0"
 
 
-def agent_objects(namespace: str, pod_resources: bool) -> list[dict[str, Any]]:
+def agent_objects(namespace: str, pod_resources: bool, device_list_strategy: DeviceListStrategy = "envvar"
+                  ) -> list[dict[str, Any]]:
     config = NodeAgentConfig.model_validate({"image": IMAGE, "namespace": namespace, "podResources": pod_resources})
-    return build_node_agent(config, IsolationContract())
+    return build_node_agent(config, IsolationContract(), device_list_strategy=device_list_strategy)
 
 
 def agent_pod(objects: list[dict[str, Any]]) -> dict[str, Any]:
@@ -71,11 +73,26 @@ def test_the_enabled_agent_is_admitted_and_its_exceptions_are_warned(
     assert "runAsUser=0" in stderr and "runAsNonRoot != true" in stderr, stderr
 
 
+def test_the_volume_mounts_agent_is_admitted_and_only_its_hostpath_is_warned(
+    local_cluster: LocalCluster, namespaces: list[str]
+) -> None:
+    objects = agent_objects("gna-devmount-ok", pod_resources=False, device_list_strategy="volume-mounts")
+    prepare(local_cluster, namespaces, objects, enforce=None)
+    code, stderr = dry_run_create(local_cluster, agent_pod(objects))
+    assert code == 0, stderr
+    assert 'violate PodSecurity "restricted:latest"' in stderr, stderr
+    assert 'volume "nvidia-device-request-0" uses restricted volume type "hostPath"' in stderr, stderr
+    assert "runAsUser=0" not in stderr and "runAsNonRoot" not in stderr and "privileged" not in stderr, stderr
+
+
+@pytest.mark.parametrize("strategy", ["envvar", "volume-mounts"])
 @pytest.mark.parametrize("enforce", ["baseline", "restricted"])
 def test_any_stricter_enforce_level_refuses_the_hostpath(
-    local_cluster: LocalCluster, namespaces: list[str], enforce: str
+    local_cluster: LocalCluster, namespaces: list[str], enforce: str, strategy: DeviceListStrategy
 ) -> None:
-    objects = agent_objects(f"gna-podres-{enforce}", pod_resources=True)
+    # envvar: the podResources hostPath; volume-mounts: the /dev/null one alone.
+    objects = agent_objects(f"gna-{strategy[:3]}-{enforce}", pod_resources=strategy == "envvar",
+                            device_list_strategy=strategy)
     prepare(local_cluster, namespaces, objects, enforce=enforce)
     code, stderr = dry_run_create(local_cluster, agent_pod(objects))
     assert code != 0 and "forbidden" in stderr and "hostPath" in stderr, stderr

@@ -23,7 +23,7 @@ from ..config.alerts import AlertsConfig
 from ..config.device_plugin import DevicePluginConfig
 from ..config.isolation import FENCE_KEY, IsolationConfig
 from ..config.metrics_server import MetricsServerConfig
-from ..config.node_agent import NODE_AGENT_IMAGE_REQUIRED, NodeAgentConfig
+from ..config.node_agent import NODE_AGENT_IMAGE_REQUIRED, DeviceListStrategy, NodeAgentConfig, device_list_problem
 from ..config.node_pool import NodePoolConfig
 from ..config.platform import validate_config
 from ..config.priority_classes import PriorityLadderConfig
@@ -92,12 +92,19 @@ class WorkloadNamespacesArgs(ConfigModel):
 
 
 class NodeAgentArgs(NodeAgentConfig):
-    """The stack file's `nodeAgent` keys, the isolation contract, and the MIG pools' strategy."""
+    """The stack file's `nodeAgent` keys, the isolation contract, the MIG pools' strategy, and how the agent asks
+    the NVIDIA runtime for GPUs (the cluster mode's)."""
 
     isolation: IsolationConfig = _isolation()
     mig_strategy: Literal["none", "single", "mixed"] = Field(
         default="none", description="the MIG strategy the agent labels MIG devices by (the device plugin's); a "
                                     "platform sets its MIG pools' strategy")
+    device_list_strategy: DeviceListStrategy = Field(
+        default="envvar", description="how the agent asks the NVIDIA runtime for the GPUs NVML sees: envvar "
+        "(NVIDIA_VISIBLE_DEVICES; AL2023 NVIDIA nodes, the GPU Operator) or volume-mounts (a read-only /dev/null "
+        "hostPath per device under /var/run/nvidia-container-devices, which Bottlerocket's runtime accepts from an "
+        "unprivileged pod; enforces the privileged Pod Security level on its namespace, warn/audit stay "
+        "restricted); a platform sets volume-mounts under cluster.mode eks-auto")
 
     @model_validator(mode="after")
     def _image_named(self) -> NodeAgentArgs:
@@ -107,6 +114,13 @@ class NodeAgentArgs(NodeAgentConfig):
                                                 "build folder")
         if self.enabled and self.image is None:
             raise _error(self, ("image",), NODE_AGENT_IMAGE_REQUIRED)
+        return self
+
+    @model_validator(mode="after")
+    def _devices_mountable(self) -> NodeAgentArgs:
+        problem = device_list_problem(self.nvidia_visible_devices, self.device_list_strategy)
+        if problem:
+            raise _error(self, ("nvidiaVisibleDevices",), problem)
         return self
 
 

@@ -23,13 +23,22 @@ __all__ = [
     "DEFAULT_NODE_AGENT_PREFIX",
     "DEFAULT_NODE_AGENT_RESOURCES",
     "DEFAULT_NODE_AGENT_SETTLE_SECONDS",
+    "DeviceListStrategy",
     "NODE_AGENT_IMAGE_REQUIRED",
     "NODE_AGENT_NAME",
     "NodeAgentConfig",
     "NodeRepairConfig",
+    "device_list_problem",
 ]
 
 NODE_AGENT_NAME = "gpu-node-agent"
+# How the agent asks the NVIDIA container runtime for the GPUs NVML sees (never the device plugin: it allocates
+# nothing). The names are the device plugin's `deviceListStrategy` values for the same two channels: `envvar` sets
+# NVIDIA_VISIBLE_DEVICES; `volume-mounts` mounts /dev/null at /var/run/nvidia-container-devices/<device>, which
+# Bottlerocket's runtime (EKS Auto Mode's nodes) accepts from unprivileged containers and the variable not.
+DeviceListStrategy = Literal["envvar", "volume-mounts"]
+# As a mount, each device is a path part the toolkit reads back: `all`, an index, or a GPU or MIG UUID.
+_MOUNTABLE_DEVICE = re.compile(r"^(all|[0-9]+|(GPU|MIG)-[0-9A-Za-z-]+)$")
 # No image is published for you, so there is no default: a made-up one would leave the DaemonSet in
 # ImagePullBackOff and `pulumi up` waiting for it (PlatformConfig reports the missing key).
 NODE_AGENT_IMAGE_REQUIRED = (
@@ -198,3 +207,16 @@ class NodeAgentConfig(ConfigModel):
         if domain in _TAKEN_DOMAINS:
             raise ValueError(f"prefix {prefix!r} holds labels the agent must not own; use a subdomain of your own")
         return prefix
+
+
+def device_list_problem(devices: str, strategy: DeviceListStrategy) -> str | None:
+    """Why `nvidiaVisibleDevices` can't be asked for under `strategy`; None when it can. As volume mounts each
+    device becomes a mount path (/var/run/nvidia-container-devices/<device>): `none`, `void`, a `0:1` MIG pair or a
+    path would be refused by the API server or misread by the runtime, after resources exist."""
+    if strategy != "volume-mounts":
+        return None
+    bad = [d for d in (d.strip() for d in devices.split(",")) if not _MOUNTABLE_DEVICE.match(d)]
+    if bad:
+        return (f"{', '.join(map(repr, bad))}: on EKS Auto Mode the agent asks for GPUs by mount, one per device; "
+                "give all, GPU indexes or GPU/MIG UUIDs")
+    return None

@@ -17,12 +17,13 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 from ..contract import IsolationContract
 from ._model import ConfigModel, key_errors, models_in
 from .alerts import AlertsConfig
+from .auto_mode import auto_mode_offer_problem
 from .cluster import ClusterConfig, EksAutoClusterConfig, EksClusterConfig
 from .device_plugin import DevicePluginConfig
 from .isolation import FENCE_KEY, IsolationConfig
 from .karpenter import KarpenterConfig
 from .metrics_server import MetricsServerConfig
-from .node_agent import NODE_AGENT_IMAGE_REQUIRED, NodeAgentConfig
+from .node_agent import NODE_AGENT_IMAGE_REQUIRED, NodeAgentConfig, device_list_problem
 from .node_pool import NodePoolConfig
 from .sharing import mig_strategy_problems
 from .priority_classes import PriorityLadderConfig
@@ -68,6 +69,32 @@ class PlatformConfig(ConfigModel):
     alerts: AlertsConfig = Field(
         default_factory=AlertsConfig, description="Prometheus alert rules and scrape objects for nodes and GPUs"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _auto_mode_offers_the_pools_instances(cls, data: Any) -> Any:
+        """Under eks-auto, an instance family or type EKS Auto Mode never launches is refused by its key; before the
+        pools are parsed, so this, not the instance-type table's "unknown family", is what the user reads."""
+        if not isinstance(data, Mapping):
+            return data
+        cluster = data.get("cluster")
+        if not isinstance(cluster, Mapping) or cluster.get("mode") != "eks-auto":
+            return data
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        pools = data.get("nodePools", data.get("node_pools"))
+        for i, pool in enumerate(pools if isinstance(pools, list) else []):
+            elastic = pool.get("elastic") if isinstance(pool, Mapping) else None
+            if not isinstance(elastic, Mapping):
+                continue  # a managed pool is refused under eks-auto anyway (_nothing_auto_mode_runs)
+            families = _raw(elastic, "instanceFamilies", "instance_families")
+            types = _raw(pool, "instanceTypes", "instance_types")
+            for key, names in ((("elastic", "instanceFamilies"), families), (("instanceTypes",), types)):
+                why = [w for n in names if isinstance(n, str) and (w := auto_mode_offer_problem(n))]
+                if why:
+                    problems.append((("nodePools", i, *key), f"pool {pool.get('name')!r}: {'; '.join(why)}"))
+        if problems:
+            raise key_errors(cls.__name__, problems)  # type: ignore[arg-type]
+        return data
 
     @model_validator(mode="after")
     def _unique_names(self) -> PlatformConfig:
@@ -137,6 +164,9 @@ class PlatformConfig(ConfigModel):
                     f"pool {pool.name!r}: under eks-auto every pool is an Auto Mode NodePool; give it an elastic "
                     "block instead of scaling (a managed node group would need the vpc-cni, kube-proxy and CoreDNS "
                     "add-ons Auto Mode replaces)")))
+        devices = device_list_problem(self.node_agent.nvidia_visible_devices, "volume-mounts")
+        if self.node_agent.enabled and devices:
+            problems.append((("nodeAgent", "nvidiaVisibleDevices"), devices))
         if problems:
             raise key_errors(type(self).__name__, problems)  # type: ignore[arg-type]
         return self
@@ -206,6 +236,12 @@ class PlatformConfig(ConfigModel):
     def auto_mode(self) -> bool:
         """A new EKS cluster in Auto Mode: AWS runs Karpenter, the device plugin and the core add-ons."""
         return isinstance(self.cluster, EksAutoClusterConfig)
+
+
+def _raw(data: Mapping[str, Any], key: str, name: str) -> list[Any]:
+    """A list as given, under its stack-file key or its Python name (component args); [] when it is neither."""
+    value = data.get(key, data.get(name))
+    return value if isinstance(value, list) else []
 
 
 def cluster_kubernetes_version(config: PlatformConfig) -> str | None:

@@ -49,6 +49,7 @@ __all__ = [
     "MonitoringArgs",
     "MpsConfig",
     "NodeAgentArgs",
+    "NodeAgentArgsDeviceListStrategy",
     "NodeAgentArgsMigStrategy",
     "NodeAgentConfig",
     "NodeAlertsConfig",
@@ -195,6 +196,13 @@ class NodeAgentArgsMigStrategy(str, Enum):
     NONE = 'none'
     SINGLE = 'single'
     MIXED = 'mixed'
+
+
+class NodeAgentArgsDeviceListStrategy(str, Enum):
+    """The values of `NodeAgentArgs.device_list_strategy`."""
+
+    ENVVAR = 'envvar'
+    VOLUME_MOUNTS = 'volume-mounts'
 
 
 class AccessEntryConfig(TypedDict):
@@ -1022,7 +1030,7 @@ class MetricsServerArgs(TypedDict):
 
 
 class NodeAgentArgs(TypedDict):
-    """The stack file's `nodeAgent` keys, the isolation contract, and the MIG pools' strategy."""
+    """The stack file's `nodeAgent` keys, the isolation contract, the MIG pools' strategy, and how the agent asks the NVIDIA runtime for GPUs (the cluster mode's)."""
 
     enabled: NotRequired[bool]
     """deploy the node agent. Default: true."""
@@ -1066,6 +1074,8 @@ class NodeAgentArgs(TypedDict):
     """how GPU nodes are fenced: the GPU taint the component tolerates or keeps off. Default: gpuTaint={"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}."""
     mig_strategy: NotRequired[NodeAgentArgsMigStrategy]
     """the MIG strategy the agent labels MIG devices by (the device plugin's); a platform sets its MIG pools' strategy. Default: "none"."""
+    device_list_strategy: NotRequired[NodeAgentArgsDeviceListStrategy]
+    """how the agent asks the NVIDIA runtime for the GPUs NVML sees: envvar (NVIDIA_VISIBLE_DEVICES; AL2023 NVIDIA nodes, the GPU Operator) or volume-mounts (a read-only /dev/null hostPath per device under /var/run/nvidia-container-devices, which Bottlerocket's runtime accepts from an unprivileged pod; enforces the privileged Pod Security level on its namespace, warn/audit stay restricted); a platform sets volume-mounts under cluster.mode eks-auto. Default: "envvar"."""
 
 
 class ElasticNodePoolArgs(TypedDict):

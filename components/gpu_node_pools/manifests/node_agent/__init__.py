@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...config.node_agent import NODE_AGENT_IMAGE_REQUIRED, NODE_AGENT_NAME, NodeAgentConfig
+from ...config.node_agent import NODE_AGENT_IMAGE_REQUIRED, NODE_AGENT_NAME, DeviceListStrategy, NodeAgentConfig
 from ...contract import IsolationContract
 from .admission import (
     GFD_LABEL_KEYS,
@@ -40,9 +40,11 @@ __all__ = [
 
 
 def build_node_agent(
-    config: NodeAgentConfig, contract: IsolationContract, *, mig_strategy: str = "none"
+    config: NodeAgentConfig, contract: IsolationContract, *, mig_strategy: str = "none",
+    device_list_strategy: DeviceListStrategy = "envvar",
 ) -> list[dict[str, Any]]:
-    """Every object the agent needs, in apply order; nothing when disabled. `mig_strategy`: the MIG pools'."""
+    """Every object the agent needs, in apply order; nothing when disabled. `mig_strategy`: the MIG pools';
+    `device_list_strategy`: how the agent asks the NVIDIA runtime for GPUs (`daemonset`)."""
     if not config.enabled:
         return []
     if config.image is None and config.image_build is not None:
@@ -51,7 +53,7 @@ def build_node_agent(
     if config.image is None:
         raise ValueError(f"nodeAgent.image: {NODE_AGENT_IMAGE_REQUIRED}")
     return [
-        namespace(config),
+        namespace(config, device_list_strategy=device_list_strategy),
         service_account(config),
         *node_rbac(config),
         *lease_rbac(config),
@@ -64,6 +66,7 @@ def build_node_agent(
         binding(f"{NODE_AGENT_NAME}-leases"),
         metrics_network_policy(config),
         egress_network_policy(config),
-        daemonset(config, contract, config.image, mig_strategy=mig_strategy),
+        daemonset(config, contract, config.image, mig_strategy=mig_strategy,
+                  device_list_strategy=device_list_strategy),
         service(config),
     ]
