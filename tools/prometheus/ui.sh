@@ -53,6 +53,7 @@ prometheus_ui_source() {
   bin="$(prometheus_ui_tools)"
   [ "$(cat "$src/web/ui/.nvmrc")" = "$PROMETHEUS_UI_NODE" ] \
     || log "note: $src/web/ui/.nvmrc asks for Node $(cat "$src/web/ui/.nvmrc"), PROMETHEUS_UI_NODE is $PROMETHEUS_UI_NODE"
+  mkdir -p "$(dirname "$dest")"
   cp -r "$src" "$dest"
   chmod -R u+w "$dest"
   # git apply outside any repository (the ceiling stops it finding one above the copy) patches plain files.
