@@ -15,7 +15,8 @@ if [ "$(id -u)" != 0 ]; then
   if sudo -n true 2>/dev/null; then
     as_root=(sudo -n)
   else
-    log "warning: no chromium, and installing it needs root: the browser tests will fail (sudo apt-get install -y chromium)"
+    log "warning: no chromium, and installing it needs root: the browser tests will fail" \
+      "(sudo apt-get install -y chromium)"
     exit 0
   fi
 fi

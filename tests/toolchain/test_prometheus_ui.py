@@ -5,6 +5,7 @@ A binary built without the UI answers 500 ("Error opening React index.html") on 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import time
@@ -16,8 +17,10 @@ from pathlib import Path
 import pytest
 from headless_chromium import rendered_dom, visible_text
 from prometheus_tools import prometheus_binaries
+from rightsize_prometheus import fleet_prometheus
 
 pytestmark = [pytest.mark.toolchain, pytest.mark.browser]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _free_port() -> int:
@@ -86,3 +89,24 @@ def test_the_graph_tab_draws_the_series_in_a_browser(
 
     assert 'class="uplot' in dom, f"no chart drawn; the page reads: {visible_text(dom)[:800]!r}"
     assert f'up{{instance="127.0.0.1:{port}", job="self"}}' in visible_text(dom), visible_text(dom)[:2000]
+
+
+def test_the_per_workload_graph_make_up_links_to_draws_every_workload(tmp_path: Path) -> None:
+    """The expression of the link `make up` prints, over the rightsize fleet's hour of agent series: one line per
+    GPU pod in the chart's legend, the same series Prometheus' API returns for it."""
+    expr = re.search(r"'(avg by \(namespace, pod\) \(gpu_node_agent_gpu_utilization_ratio[^']*)'",
+                     (ROOT / "scripts" / "up.sh").read_text())
+    assert expr, "scripts/up.sh no longer prints the per-workload graph link"
+    with fleet_prometheus(tmp_path, end=time.time() // 60 * 60 - 60) as url:
+        now = time.time()
+        query = urllib.parse.urlencode({"query": expr[1], "start": now - 900, "end": now, "step": 15})
+        with urllib.request.urlopen(f"{url}/api/v1/query_range?{query}", timeout=10) as response:
+            series = [r["metric"] for r in json.load(response)["data"]["result"]]
+        graph = {"g0.expr": expr[1], "g0.tab": "graph", "g0.range_input": "15m"}
+        dom = rendered_dom(f"{url}/query?" + urllib.parse.urlencode(graph), tmp_path / "chromium")
+
+    assert len(series) >= 2, series
+    assert 'class="uplot' in dom, f"no chart drawn; the page reads: {visible_text(dom)[:800]!r}"
+    text = visible_text(dom)
+    missing = [s for s in series if f'{{namespace="{s["namespace"]}", pod="{s["pod"]}"}}' not in text]
+    assert not missing, f"not in the chart's legend: {missing}; the page reads: {text[:2000]!r}"

@@ -39,7 +39,9 @@ prometheus_ui_tools() {
     # platform already ships.
     npm install --prefix "$tmp" --cache "$GNP_CACHE/node/npm-cache" --ignore-scripts --no-audit --no-fund \
       --no-update-notifier "node-linux-$arch@$PROMETHEUS_UI_NODE" "pnpm@$PROMETHEUS_UI_PNPM" >&2 \
-      || { rm -rf "$tmp"; die "could not install node-linux-$arch@$PROMETHEUS_UI_NODE and pnpm@$PROMETHEUS_UI_PNPM from $(npm config get registry)"; }
+      || { rm -rf "$tmp"
+           die "could not install node-linux-$arch@$PROMETHEUS_UI_NODE and pnpm@$PROMETHEUS_UI_PNPM" \
+             "from $(npm config get registry)"; }
     rm -rf "$prefix"
     mv "$tmp" "$prefix"
   fi
@@ -51,8 +53,10 @@ prometheus_ui_tools() {
 prometheus_ui_source() {
   local src="$1" dest="$2" bin
   bin="$(prometheus_ui_tools)"
-  [ "$(cat "$src/web/ui/.nvmrc")" = "$PROMETHEUS_UI_NODE" ] \
-    || log "note: $src/web/ui/.nvmrc asks for Node $(cat "$src/web/ui/.nvmrc"), PROMETHEUS_UI_NODE is $PROMETHEUS_UI_NODE"
+  local wanted
+  wanted="$(cat "$src/web/ui/.nvmrc")"
+  [ "$wanted" = "$PROMETHEUS_UI_NODE" ] \
+    || log "note: $src/web/ui/.nvmrc asks for Node $wanted, PROMETHEUS_UI_NODE is $PROMETHEUS_UI_NODE"
   mkdir -p "$(dirname "$dest")"
   cp -r "$src" "$dest"
   chmod -R u+w "$dest"
