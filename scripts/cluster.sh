@@ -206,7 +206,7 @@ observe() {
   echo $! >"$OBS_PID"
   wait_until 90 "every GPU node's agent running and scraped by Prometheus" observability_ready
   log "live agents: $("$PYTHON" -c 'import json,sys; print(", ".join(f"{n} :{a['"'"'port'"'"']}" for n, a in json.load(open(sys.argv[1]))["agents"].items()))' "$OBS_DIR/state.json")"
-  log "Prometheus: http://127.0.0.1:$PROMETHEUS_PORT (alerts: /api/v1/alerts, rules: /api/v1/rules)"
+  log "Prometheus: http://127.0.0.1:$PROMETHEUS_PORT (web UI; alerts: /api/v1/alerts, rules: /api/v1/rules)"
 }
 
 # The aggregated metrics API answers (an empty list counts: kwok reports no usage for a node without pods, and

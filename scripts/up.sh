@@ -60,4 +60,8 @@ scripts/elastic-demo.sh ml-team
 step "10/10 rightsizing: per-workload GPU use from the agents' pod-labelled series, and what to change"
 scripts/rightsize-demo.sh report "$PROMETHEUS_URL" "$workloads_started"
 log "done: every part serves. source scripts/env.sh; kubectl get nodes,pods -A  |  make down to stop"
-log "Prometheus: $PROMETHEUS_URL (firing alerts: $PROMETHEUS_URL/api/v1/alerts)"
+log "Prometheus: $PROMETHEUS_URL (web UI; firing alerts: $PROMETHEUS_URL/api/v1/alerts)"
+# A link to the UI's graph of GPU utilization per workload over the last 15 minutes (docs/local-cluster.md).
+log "GPU use per workload: $PROMETHEUS_URL/query?$(.venv/bin/python -c 'import sys, urllib.parse
+print(urllib.parse.urlencode({"g0.expr": sys.argv[1], "g0.tab": "graph", "g0.range_input": "15m"}))' \
+  'avg by (namespace, pod) (gpu_node_agent_gpu_utilization_ratio{pod!=""})')"

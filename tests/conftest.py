@@ -22,6 +22,7 @@ TIERS = {
     "toolchain": ("GNP_SKIP_CLUSTER", "the Go toolchain or what it builds (promtool, the module cache)"),
     "image": ("GNP_SKIP_IMAGE", "the node agent's image, built with apt, crane and syft"),
     "network": ("GNP_SKIP_NETWORK", "a package registry or the Go module proxy"),
+    "browser": ("GNP_SKIP_BROWSER", "a headless Chromium (Debian's chromium)"),
 }
 # Fixtures that stand for a tier: a test that uses one must carry its marker, so `-m` and the switches see the need.
 FIXTURE_TIERS = {"local_cluster": "cluster", "toolchain_path": "pulumi"}
