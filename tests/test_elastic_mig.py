@@ -73,6 +73,17 @@ def test_mixed_is_refused_on_an_elastic_pool_with_the_reason() -> None:
     assert "nvidia.com/mig-<profile>" in message and "would launch no node" in message
 
 
+def test_eks_auto_pools_keep_their_refusal() -> None:
+    """Auto Mode's device plugin is AWS's: no sharing of any kind there, MIG single included."""
+    auto = {**EKS, "mode": "eks-auto"}
+    general = {"name": "general", "kind": "general",
+               "elastic": {"instanceFamilies": ["m7i"], "limits": {"cpu": "32", "memory": "128Gi"}}}
+    with pytest.raises(ConfigError) as raised:
+        parse_platform_config({"cluster": auto, "nodePools": [general, mig_pool()],
+                               "nodeAgent": {"image": "registry.example.com/gpu-node-agent:0.1.0"}}, "stack.yaml")
+    assert "nodePools[1].sharing:" in str(raised.value) and "not available under eks-auto" in str(raised.value)
+
+
 def test_the_pool_boots_from_its_own_node_class_carrying_the_layout() -> None:
     objects = karpenter_objects(config(mig_pool(), WHOLE))
     classes = by_name(objects, "EC2NodeClass")

@@ -32,7 +32,7 @@ def _elastic_table(config: PlatformConfig) -> str:
               "NODECLASS", "TAINTS")
     rows: list[tuple[str, ...]] = [header]
     sharing = {p.name: _sharing(p) for p in config.elastic_pools}
-    # The cap as configured, in GPUs (a shared pool's NodePool counts it in shares).
+    # The cap as configured, in GPUs (locally a shared pool's NodePool counts it in shares; docs/rightsizing.md).
     caps = {p.name: ",".join(f"{name}={value}" for name, value in (
         ("gpus", p.elastic.limits.gpus), ("cpu", p.elastic.limits.cpu), ("memory", p.elastic.limits.memory))
         if value is not None) for p in config.elastic_pools if p.elastic is not None}
