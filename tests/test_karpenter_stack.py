@@ -186,3 +186,30 @@ def test_disabling_the_queue_removes_it_and_its_policy() -> None:
     env_names = {e["name"] for e in one(resources, DEPLOYMENT, "karpenter").inputs["spec"]["template"]["spec"][
         "containers"][0]["env"]}
     assert "INTERRUPTION_QUEUE" not in env_names
+
+
+def test_an_elastic_mig_pool_gets_its_own_node_class_declared() -> None:
+    """Declared as `render` shows it: after the controller and what nodes need, naming the same instance profile,
+    valid against the CRD; the pool's NodePool names it, the other elastic pools keep the shared class."""
+    from pulumi_harness import stack_config
+
+    config = stack_config("dev")
+    pools = json.loads(config["gpu-node-pools:nodePools"])
+    pools.append({"name": "mig-elastic", "kind": "gpu", "sharing": {"mig": {"strategy": "single",
+                                                                           "layout": "all-1g.10gb"}},
+                  "elastic": {"instanceFamilies": ["p5"], "limits": {"gpus": 8}}})
+    config["gpu-node-pools:nodePools"] = json.dumps(pools)
+    with pytest.MonkeyPatch.context() as env:
+        fake_aws_credentials(env)
+        resources = run_program("dev", config)
+    classes = {c.inputs["metadata"]["name"]: c for c in of_type(resources, NODE_CLASS)}
+    assert set(classes) == {"gpu-node-pools", "gpu-node-pools-mig-elastic"}
+    shared, own = classes["gpu-node-pools"], classes["gpu-node-pools-mig-elastic"]
+    assert own.inputs["spec"]["instanceProfile"] == shared.inputs["spec"]["instanceProfile"]
+    assert own.inputs["spec"]["userData"].startswith("MIME-Version: 1.0")
+    assert "userData" not in shared.inputs["spec"]
+    assert set(shared.depends_on) <= set(own.depends_on)
+    assert crd_schema_problems(own.inputs, karpenter_crds()) == []
+    refs = {p.inputs["metadata"]["name"]: p.inputs["spec"]["template"]["spec"]["nodeClassRef"]["name"]
+            for p in of_type(resources, "kubernetes:karpenter.sh/v1:NodePool")}
+    assert refs["mig-elastic"] == "gpu-node-pools-mig-elastic" and refs["gpu-elastic"] == "gpu-node-pools"

@@ -76,6 +76,8 @@ EXCEPTIONS = {
         "registers its socket in the kubelet's device-plugins directory, writable by root only",
     ("nvidia-device-plugin-gpu-shared", "runs as non-root"):
         "the same device plugin, for the local stack's shared pool's nodes (its named config)",
+    ("nvidia-device-plugin-gpu-mig", "runs as non-root"):
+        "the same device plugin, for the local stack's MIG pool's nodes (its named config)",
     ("gpu-node-agent", "runs as non-root"):
         "with podResources on (only then: its own tests say so), reads the kubelet's pod-resources socket, "
         "writable by root only",

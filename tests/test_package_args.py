@@ -143,7 +143,8 @@ def test_single_components_declare_what_the_platform_does_for_their_part() -> No
         construct("WorkloadNamespaces", "local-tenants", {"tenants": config["tenants"]})
         construct("DevicePlugin", "local-device-plugin", {"poolSharing": pool_sharing})
         construct("MetricsServer", "local-metrics-server", config["metricsServer"])
-        construct("NodeAgent", "local-node-agent", config["nodeAgent"])
+        # The platform hands the agent its MIG pools' strategy; a lone one is told.
+        construct("NodeAgent", "local-node-agent", {**config["nodeAgent"], "migStrategy": "single"})
         for elastic in elastic_pools:
             construct("ElasticNodePool", f"local-{elastic['name']}", {**elastic, "elastic": {
                 **elastic["elastic"], "nodeClassRef": {"group": "karpenter.kwok.sh", "kind": "KWOKNodeClass",

@@ -103,3 +103,20 @@ def test_the_plan_shows_a_shared_pools_sharing_on_its_node_group(tmp_path: Path,
     table = capsys.readouterr().out
     assert '"gpu-node-pools.io/gpu-sharing":"time-slicing"' in table
     assert f'"nvidia.com/device-plugin.config":"{gpu["name"]}"' in table
+
+
+def test_the_plan_shows_an_elastic_mig_pool_booting_from_its_own_node_class(tmp_path: Path, capsys) -> None:
+    import yaml
+
+    stack = yaml.safe_load((PROJECT_WITH_IMAGE / "stacks" / "Pulumi.prod.yaml").read_text())
+    stack["config"]["gpu-node-pools:nodePools"].append({
+        "name": "mig-elastic", "kind": "gpu", "sharing": {"mig": {"strategy": "single", "layout": "all-1g.10gb"}},
+        "elastic": {"instanceFamilies": ["p5"], "limits": {"gpus": 8}}})
+    (tmp_path / "Pulumi.yaml").write_text("name: gpu-node-pools\nruntime: python\n")
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "Pulumi.mig.yaml").write_text(yaml.safe_dump(stack))
+    assert main(["--project-dir", str(tmp_path), "plan", "--stack", "mig"]) == 0
+    table = capsys.readouterr().out
+    block = table[table.index("mig-elastic"):]
+    assert "spec.template.spec.nodeClassRef.name" in block and "gpu-node-pools-mig-elastic" in block
+    assert '{"nvidia.com/gpu":"8"}' in block  # Karpenter's AWS provider counts whole GPUs while it launches

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from .alerts.operator import build_monitoring
 from .aws.karpenter_interruption import interruption_queue_name
+from .aws.mig_user_data import mig_mime_document
 from .config.auto_mode import AUTO_NODE_CLASS_REF
 from .config.cluster import EksAutoClusterConfig, EksClusterConfig
 from .config.component_args import (
@@ -30,7 +31,8 @@ from .config.component_args import (
     WorkloadNamespacesArgs,
 )
 from .config.elastic import NodeClassRefConfig
-from .config.karpenter import EC2_NODE_CLASS_REF
+from .config.karpenter import EC2_NODE_CLASS_REF, NodeClassConfig, mig_node_class_name
+from .config.node_pool import NodePoolConfig
 from .config.platform import PlatformConfig, cluster_kubernetes_version
 from .config.sharing import SharingConfig, platform_mig_strategy
 from .contract import IsolationContract
@@ -60,6 +62,7 @@ __all__ = [
     "default_node_class_ref",
     "in_cluster_objects",
     "karpenter_objects",
+    "mig_node_classes",
     "object_id",
     "part",
     "type_token",
@@ -173,7 +176,7 @@ def _elastic_pools(config: PlatformConfig) -> list[PartInstance[ElasticNodePoolA
         assert pool.elastic is not None
         elastic = pool.elastic
         if elastic.node_class_ref is None:
-            ref = NodeClassRefConfig(**default_node_class_ref(config))
+            ref = NodeClassRefConfig(**default_node_class_ref(config, pool))
             elastic = elastic.model_copy(update={"node_class_ref": ref})
         args = _with(ElasticNodePoolArgs, pool.model_copy(update={"elastic": elastic}), isolation=config.isolation)
         instances.append(PartInstance(pool.name, args))
@@ -181,10 +184,12 @@ def _elastic_pools(config: PlatformConfig) -> list[PartInstance[ElasticNodePoolA
 
 
 def _build_elastic_pool(args: ElasticNodePoolArgs) -> list[dict[str, Any]]:
-    """The pool's NodePool; a lone pool that names no NodeClass boots from the EKS layer's EC2NodeClass."""
+    """The pool's NodePool; a lone pool that names no NodeClass boots from the EKS layer's EC2NodeClass (a MIG
+    pool from its own copy of it)."""
     assert args.elastic is not None  # the args model requires it
     ref = args.elastic.node_class_ref
-    return [node_pool(args, args.isolation.contract(), ref.to_k8s() if ref else EC2_NODE_CLASS_REF)]
+    default = {**EC2_NODE_CLASS_REF, "name": mig_node_class_name(args.name)} if args.mig_gpu() else EC2_NODE_CLASS_REF
+    return [node_pool(args, args.isolation.contract(), ref.to_k8s() if ref else default)]
 
 
 def karpenter_objects(config: PlatformConfig) -> list[dict[str, Any]]:
@@ -202,7 +207,26 @@ def karpenter_objects(config: PlatformConfig) -> list[dict[str, Any]]:
             karpenter.node_class, instance_profile=INSTANCE_PROFILE_PLACEHOLDER, subnet_ids=cluster.subnet_ids,
             security_group_id=CLUSTER_SECURITY_GROUP_PLACEHOLDER,
         ),
+        *mig_node_classes(config.elastic_pools, karpenter.node_class, instance_profile=INSTANCE_PROFILE_PLACEHOLDER,
+                          subnet_ids=cluster.subnet_ids, security_group_id=CLUSTER_SECURITY_GROUP_PLACEHOLDER),
     ]
+
+
+def mig_node_classes(pools: list[NodePoolConfig], node_class: NodeClassConfig, *, instance_profile: Any,
+                     subnet_ids: list[str], security_group_id: Any) -> list[dict[str, Any]]:
+    """One EC2NodeClass per elastic MIG pool among `pools`: the shared class (same profile, network, disks) plus
+    the pool's MIG layout script in `userData`, which Karpenter merges after its own NodeConfig."""
+    classes = []
+    for pool in pools:
+        gpu = pool.mig_gpu()
+        if pool.elastic is None or gpu is None:
+            continue
+        assert pool.sharing is not None and pool.sharing.mig is not None  # mig_gpu() is None otherwise
+        classes.append(build_ec2_node_class(
+            node_class, instance_profile=instance_profile, subnet_ids=subnet_ids,
+            security_group_id=security_group_id, name=mig_node_class_name(pool.name),
+            user_data=mig_mime_document(pool.sharing.mig, gpu)))
+    return classes
 
 
 def _karpenter(config: PlatformConfig) -> list[PartInstance[PlatformConfig]]:
@@ -305,13 +329,17 @@ def in_cluster_objects(config: PlatformConfig) -> list[dict[str, Any]]:
     return sorted(objects, key=lambda o: rank.get(o["kind"], len(APPLY_ORDER)))
 
 
-def default_node_class_ref(config: PlatformConfig) -> dict[str, str]:
-    """The NodeClass elastic pools boot from unless they name one: the EKS layer's EC2NodeClass on EKS, the Auto
-    Mode NodeClass on eks-auto; on an existing cluster, the KWOKNodeClass the local cluster installs
-    (scripts/cluster.sh)."""
+def default_node_class_ref(config: PlatformConfig, pool: NodePoolConfig | None = None) -> dict[str, str]:
+    """The NodeClass elastic pools (or `pool`) boot from unless they name one: the EKS layer's EC2NodeClass on EKS
+    (a MIG pool's own copy of it, `mig_node_classes`), the Auto Mode NodeClass on eks-auto; on an existing cluster,
+    the KWOKNodeClass the local cluster installs (scripts/cluster.sh)."""
     if config.auto_mode:
         return dict(AUTO_NODE_CLASS_REF)
-    return dict(EC2_NODE_CLASS_REF if config.on_eks else KWOK_NODE_CLASS_REF)
+    if not config.on_eks:
+        return dict(KWOK_NODE_CLASS_REF)
+    if pool is not None and pool.mig_gpu() is not None:
+        return {**EC2_NODE_CLASS_REF, "name": mig_node_class_name(pool.name)}
+    return dict(EC2_NODE_CLASS_REF)
 
 
 def object_id(obj: dict[str, Any]) -> str:

@@ -60,7 +60,8 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "kubernetes:eks.amazonaws.com/v1:NodeClass": ("spec.role", "spec.subnetSelectorTerms",
                                                   "spec.securityGroupSelectorTerms", "spec.ephemeralStorage"),
     "aws:cloudwatch/logGroup:LogGroup": ("name", "retentionInDays"),
-    NODE_POOL_TYPE: ("metadata.name", "spec.template.spec.requirements", "spec.template.spec.taints", "spec.limits",
+    NODE_POOL_TYPE: ("metadata.name", "spec.template.spec.nodeClassRef.name", "spec.template.spec.requirements",
+                     "spec.template.spec.taints", "spec.limits",
                      "spec.disruption.consolidationPolicy", "spec.disruption.consolidateAfter", "spec.weight"),
 }
 

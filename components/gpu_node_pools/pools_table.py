@@ -32,11 +32,13 @@ def _elastic_table(config: PlatformConfig) -> str:
               "NODECLASS", "TAINTS")
     rows: list[tuple[str, ...]] = [header]
     sharing = {p.name: _sharing(p) for p in config.elastic_pools}
-    # The cap as configured, in GPUs (a shared pool's NodePool counts it in shares).
+    # The cap as configured, in GPUs (locally a shared pool's NodePool counts it in shares; docs/rightsizing.md).
     caps = {p.name: ",".join(f"{name}={value}" for name, value in (
         ("gpus", p.elastic.limits.gpus), ("cpu", p.elastic.limits.cpu), ("memory", p.elastic.limits.memory))
         if value is not None) for p in config.elastic_pools if p.elastic is not None}
-    for obj in build_node_pools(config.node_pools, config.contract, default_node_class_ref(config)):
+    node_pools = [o for p in config.elastic_pools
+                  for o in build_node_pools([p], config.contract, default_node_class_ref(config, p))]
+    for obj in node_pools:
         spec, template = obj["spec"], obj["spec"]["template"]["spec"]
         values = {r["key"]: ",".join(r.get("values", [])) for r in template["requirements"]}
         instances = (values.get(INSTANCE_FAMILY_LABEL) or values.get(AUTO_MODE_LABELS[INSTANCE_FAMILY_LABEL])

@@ -1,11 +1,11 @@
 """GPU sharing on the real scheduler and the real Karpenter: shared pools' nodes advertise what NVIDIA's device
 plugin would (from the same sharing config), small pods pack onto one GPU, a pod asking for more than a slice or for
 a whole GPU stays Pending with the scheduler's reason, pods that don't tolerate the GPU taint stay off, and an
-elastic shared pool launches nodes for shares, not for GPUs.
+elastic shared pool (time-sliced, or MIG single) launches nodes for shares, not for GPUs.
 
 The managed pools here are the test's own simulated nodes, built by the project's builder from a pool config; the
-elastic one is the local stack's `gpu-shared` pool, whose shared instance types the local Karpenter was started with
-(`kwok-instance-types --stack local`).
+elastic ones are the local stack's `gpu-shared` and `gpu-mig` pools, whose shared instance types the local Karpenter
+was started with (`kwok-instance-types --stack local`).
 """
 
 from __future__ import annotations
@@ -172,3 +172,39 @@ def _launches_by_shares(local_cluster: LocalCluster, local_layer: AppliedLayer, 
     wait_for(lambda: {p.spec.node_name for p in local_cluster.pods("nvidia-device-plugin", selector)
                       if p.status.phase == "Running"} >= {n.metadata.name for n in nodes},
              90, f"{serving[0]} Running on the pool's nodes")
+
+
+def test_elastic_mig_single_pool_launches_one_node_for_more_pods_than_its_gpus(
+    local_cluster: LocalCluster, local_layer: AppliedLayer, namespace: str
+) -> None:
+    """The local stack's `gpu-mig` pool (MIG single, all-1g.10gb on p5): Karpenter plans with the MIG devices its
+    instance-type copies advertise as nvidia.com/gpu, so 9 pods (more than a p5's 8 GPUs) take one node, not two."""
+    stack = load_stack("local", ROOT)
+    [pool] = [p for p in stack.elastic_pools if p.sharing is not None and p.sharing.mig is not None]
+    assert pool.sharing is not None and pool.sharing.mig is not None and pool.sharing.mig.strategy == "single"
+    [node_pool] = [o for o in local_layer.of_kind("NodePool") if o["metadata"]["name"] == pool.name]
+    tolerate = [{"key": t.key, "operator": "Exists", "effect": t.effect} for t in pool.node_taints(stack.contract)]
+    wanted = 9
+    apps = client.AppsV1Api(local_cluster.api())
+    apps.create_namespaced_deployment(namespace, deployment(
+        "infer", wanted, requests={GPU: "1", **SMALL}, tolerations=tolerate, node_selector={POOL_LABEL: pool.name}))
+    try:
+        pods = wait_for(lambda: running(local_cluster, namespace, "infer", wanted), 180,
+                        f"{wanted} pods Running on the MIG elastic pool")
+        nodes = local_cluster.nodes(f"{NODEPOOL_LABEL}={pool.name}")
+        assert len(nodes) == 1, [n.metadata.name for n in nodes]
+        [node] = nodes
+        assert {p.spec.node_name for p in pods} == {node.metadata.name}
+        labels = node.metadata.labels
+        assert labels["gpu-node-pools.io/gpu-sharing"] == "mig" and labels["nvidia.com/mig.strategy"] == "single"
+        assert labels[CONFIG_LABEL] == pool.name
+        gpus = int(labels["karpenter.k8s.aws/instance-gpu-count"])
+        assert node.status.allocatable[GPU] == str(gpus * 7), "7 1g.10gb devices per H100, as nvidia.com/gpu"
+        assert node_pool["spec"]["limits"] == {GPU: str(8 * 7)}, "the cap, 8 GPUs, in the devices counted here"
+        plugins = [d for d in local_layer.of_kind("DaemonSet") if d["metadata"]["namespace"] == "nvidia-device-plugin"]
+        assert [d["metadata"]["name"] for d in plugins if affinity_admits(d, labels)] == [
+            f"nvidia-device-plugin-{pool.name}"]
+    finally:
+        apps.delete_namespaced_deployment("infer", namespace)
+        wait_for(lambda: not local_cluster.nodes(f"{NODEPOOL_LABEL}={pool.name}"), 120,
+                 f"{pool.name}'s nodes given back")

@@ -80,3 +80,26 @@ def test_the_controllers_objects_are_accepted(local_cluster: LocalCluster) -> No
     assert applied.returncode == 0, applied.stderr
     assert [line for line in applied.stderr.splitlines() if line.startswith("Warning:")] == []
     assert len(applied.stdout.splitlines()) == len(controller)
+
+
+def test_an_elastic_mig_pools_own_node_class_is_accepted(local_cluster: LocalCluster, node_class_crd: None) -> None:
+    """The class carrying the MIG layout in `userData` passes the same schema and CEL rules as the shared one."""
+    from gpu_node_pools.config.platform import parse_platform_config
+
+    stack = parse_platform_config({
+        "cluster": {"mode": "eks", "name": "gpu-prod", "subnetIds": ["subnet-0a1b2c3d4e5f60001",
+                                                                     "subnet-0a1b2c3d4e5f60002"],
+                    "publicAccessCidrs": ["203.0.113.0/24"]},
+        "karpenter": {"enabled": True}, "nodeAgent": {"enabled": False},
+        "nodePools": [{"name": "general", "kind": "general", "instanceTypes": ["m6i.large"],
+                       "scaling": {"min": 2, "max": 3}},
+                      {"name": "mig", "kind": "gpu", "sharing": {"mig": {"strategy": "single", "layout": "all-1g.10gb"}},
+                       "elastic": {"instanceFamilies": ["p5"], "limits": {"gpus": 8}}}],
+    }, "test")
+    (node_class,) = [o for o in karpenter_objects(stack)
+                     if o["kind"] == "EC2NodeClass" and o["metadata"]["name"] == "gpu-node-pools-mig"]
+    assert node_class["spec"]["userData"].startswith("MIME-Version:")
+    node_class["spec"]["instanceProfile"] = "gpu-prod-karpenter-node"
+    created = dry_run_create(local_cluster, [node_class])
+    assert created.returncode == 0, created.stderr
+    assert "Warning" not in created.stderr

@@ -42,9 +42,9 @@ def test_prod_policy_config_requires_digests_and_prod_pins_every_image(
     assert (problems == []) is passes, problems
     images = [c["image"] for r in stacks[stack] for spec in checks.pod_templates(r.type, r.inputs)
               for c in spec["containers"]]
-    # device plugin, metrics-server, node agent, and Karpenter's controller on EKS (locally, the shared pool's own
-    # device plugin instead): the check saw every workload
-    assert len(images) == 4
+    # device plugin, metrics-server, node agent, and Karpenter's controller on EKS (locally, the two shared elastic
+    # pools' own device plugins instead): the check saw every workload
+    assert len(images) == (5 if stack == "local" else 4)
 
 
 @pytest.mark.parametrize(("stack", "passes"), [("prod", True), ("dev", True)])

@@ -1,7 +1,11 @@
 """The user data that splits a MIG pool's GPUs at boot, before the kubelet (and so the device plugin) starts.
 
 AL2023 takes MIME multi-part user data: EKS (managed node groups) and Karpenter merge their own `NodeConfig` part
-with ours, and cloud-init runs a `text/x-shellscript` part before `nodeadm-run` starts the kubelet. The script
+with ours, and cloud-init runs a `text/x-shellscript` part before `nodeadm-run` starts the kubelet. A launch template
+takes the document base64-encoded (`mig_user_data`); an EC2NodeClass's `userData` takes it as text
+(`mig_mime_document`): Karpenter's AL2023 bootstrap (aws/karpenter-provider-aws,
+pkg/providers/amifamily/bootstrap/nodeadm.go) reads a document starting `MIME-Version:` as a multipart archive,
+puts its own NodeConfig part first, keeps ours after it, and encodes the whole. The script
 turns MIG mode on for every GPU (resetting them, which is safe before any workload exists), removes whatever
 instances an earlier boot left, and creates the pool's layout on every GPU with `nvidia-smi mig -cgi ... -C`
 (a GPU instance and its compute instance per profile). We use the driver's own tool rather than NVIDIA's
@@ -15,7 +19,7 @@ import base64
 from ..config.sharing import MigConfig
 from ..facts.mig import MigGpu
 
-__all__ = ["MIME_BOUNDARY", "mig_script", "mig_user_data"]
+__all__ = ["MIME_BOUNDARY", "mig_mime_document", "mig_script", "mig_user_data"]
 
 MIME_BOUNDARY = "==GPU-NODE-POOLS-MIG=="
 
@@ -37,9 +41,9 @@ def mig_script(mig: MigConfig, gpu: MigGpu) -> str:
     ])
 
 
-def mig_user_data(mig: MigConfig, gpu: MigGpu) -> str:
-    """Base64 MIME multi-part user data holding the boot script, for EC2's LaunchTemplateData.UserData."""
-    document = "\n".join([
+def mig_mime_document(mig: MigConfig, gpu: MigGpu) -> str:
+    """The MIME multi-part document holding the boot script, as text (an EC2NodeClass's `userData`)."""
+    return "\n".join([
         "MIME-Version: 1.0",
         f'Content-Type: multipart/mixed; boundary="{MIME_BOUNDARY}"',
         "",
@@ -50,4 +54,8 @@ def mig_user_data(mig: MigConfig, gpu: MigGpu) -> str:
         f"--{MIME_BOUNDARY}--",
         "",
     ])
-    return base64.b64encode(document.encode()).decode()
+
+
+def mig_user_data(mig: MigConfig, gpu: MigGpu) -> str:
+    """Base64 MIME multi-part user data holding the boot script, for EC2's LaunchTemplateData.UserData."""
+    return base64.b64encode(mig_mime_document(mig, gpu).encode()).decode()

@@ -1,7 +1,8 @@
 """The stack file's `karpenter` key: Karpenter on a new EKS cluster (controller, node class, interruption queue).
 
 Cluster-level only: which GPU pools are elastic (Karpenter NodePools) is said per pool. Every NodePool of ours
-points at the one EC2NodeClass named `EC2_NODE_CLASS_NAME`, configured here.
+points at the one EC2NodeClass named `EC2_NODE_CLASS_NAME`, configured here, but a MIG pool's: it boots from its own
+copy of that class (`mig_node_class_name`) whose user data applies the pool's MIG layout.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ __all__ = [
     "MINIMUM_ROOT_VOLUME_GIB",
     "NodeClassConfig",
     "is_dated_ami_alias",
+    "mig_node_class_name",
 ]
 
 # The Karpenter release installed: aws/karpenter-provider-aws v1.15.0, built on sigs.k8s.io/karpenter v1.15.0 (the
@@ -64,6 +66,11 @@ _RESERVED_TAGS = ("karpenter.sh/nodepool", "karpenter.sh/nodeclaim", "karpenter.
 # SQS MessageRetentionPeriod bounds; Karpenter's template keeps interruption messages 300 s, since a spot warning
 # is worthless after its two minutes.
 _MIN_RETENTION_SECONDS, _MAX_RETENTION_SECONDS = 60, 1_209_600
+
+
+def mig_node_class_name(pool_name: str) -> str:
+    """The EC2NodeClass an elastic MIG pool boots from: the shared class plus the pool's layout in its user data."""
+    return f"{EC2_NODE_CLASS_NAME}-{pool_name}"
 
 
 def is_dated_ami_alias(alias: str) -> bool:

@@ -23,14 +23,17 @@ from ..contract import (
 )
 from ..facts.amis import AMI_TYPES, DEFAULT_AMI, RETIRED_AMI_TYPES, AmiType
 from ..facts.instance_types import InstanceType, lookup
+from ..facts.mig import MigGpu, mig_gpu
 from ._model import ConfigModel, key_errors
 from .elastic import ElasticConfig, allowed_instance_types, capacity_problems, node_pool_name_problem
 from .isolation import TaintConfig
+from .karpenter import EC2_NODE_CLASS_REF, mig_node_class_name
 from .labels import label_key_problem, label_value_problem
 from .sharing import (
     DEVICE_PLUGIN_CONFIG_LABEL,
     GPU_SHARING_LABEL,
     MIG_STRATEGY_LABEL,
+    MigConfig,
     SharingConfig,
     advertised_resources,
     sharing_node_labels,
@@ -301,10 +304,9 @@ class NodePoolConfig(ConfigModel):
                 f"{ami.name} runs its own device plugin, which the per-pool config doesn't reach; share GPUs on an "
                 "AL2023 NVIDIA AMI type"))
         if self.elastic is not None and self.sharing.mig is not None:
-            raise _key_error("sharing", (
-                "MIG is applied at boot by a managed pool's launch template; an elastic pool's nodes boot from the "
-                "shared EC2NodeClass, which carries no layout: give this pool scaling instead of elastic, or use "
-                "timeSlicing"))
+            problem = _elastic_mig_problem(self.name, self.elastic, self.sharing.mig)
+            if problem:
+                raise key_errors("NodePoolConfig", [problem])
         if self.elastic is not None:
             types, unknown = allowed_instance_types(self.elastic, self.instance_types), []
         else:
@@ -358,12 +360,40 @@ class NodePoolConfig(ConfigModel):
         """What one node of type `facts` advertises through the device plugin, given this pool's sharing."""
         return advertised_resources(self.sharing, facts.gpus, facts.gpu_model)
 
+    def mig_gpu(self) -> MigGpu | None:
+        """The one MIG-capable GPU model of a MIG pool's instance types (validation made it one), else None."""
+        if self.sharing is None or self.sharing.mig is None:
+            return None
+        if self.elastic is not None:
+            types = allowed_instance_types(self.elastic, self.instance_types)
+        else:
+            types = [facts for name in self.instance_types if (facts := lookup(name))]
+        return mig_gpu(types[0].gpu_model) if types else None
+
     def node_taints(self, contract: IsolationContract) -> list[Taint]:
         """The contract's GPU taint first (GPU pools), then the pool's own."""
         return contract.node_taints(gpu=self.is_gpu) + [t.taint() for t in self.taints]
 
     def effective_disk_size(self) -> int:
         return self.disk_size or DEFAULT_DISK_SIZE_GIB[self.kind]
+
+
+def _elastic_mig_problem(name: str, elastic: ElasticConfig, mig: MigConfig) -> tuple[tuple[str, ...], str] | None:
+    """What keeps MIG off an elastic pool. Karpenter plans a node from its instance type's resources: whole
+    `nvidia.com/gpu`, never `nvidia.com/mig-<profile>`; and on EKS the layout is applied by the pool's own
+    EC2NodeClass (`mig_node_class_name`), so another EC2NodeClass would boot its nodes without it."""
+    if mig.strategy == "mixed":
+        return (("sharing", "mig", "strategy"), (
+            "mixed advertises nvidia.com/mig-<profile> resources, which Karpenter's instance types never offer, so "
+            "it would launch no node for a pod asking one: use single on an elastic pool (its MIG devices are "
+            "nvidia.com/gpu), or mixed on a managed pool (scaling instead of elastic)"))
+    own = mig_node_class_name(name)
+    ref = elastic.node_class_ref
+    if ref is not None and ref.group == EC2_NODE_CLASS_REF["group"] and ref.name != own:
+        return (("elastic", "nodeClassRef"), (
+            f"a MIG pool boots from its own EC2NodeClass {own!r}, made with the layout in its user data; "
+            f"{ref.name!r} would boot its nodes without it: leave nodeClassRef out"))
+    return None
 
 
 def _key_error(key: str, message: str) -> ValidationError:

@@ -71,7 +71,8 @@ class MigConfig(ConfigModel):
     """Split each GPU into MIG devices at node start; `layout` is the same on every GPU of the node."""
 
     strategy: Literal["single", "mixed"] = Field(
-        description="single: every device the same profile, advertised as nvidia.com/gpu; mixed: nvidia.com/mig-<profile>"
+        description="single: every device the same profile, advertised as nvidia.com/gpu; mixed: "
+                    "nvidia.com/mig-<profile> (managed pools only: Karpenter can't launch for it)"
     )
     layout: str = Field(
         description="`all-<profile>` (as many as fit, e.g. all-1g.10gb) or the profiles of one GPU, comma-separated "

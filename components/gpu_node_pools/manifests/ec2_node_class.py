@@ -1,5 +1,9 @@
 """The EC2NodeClass every elastic GPU pool launches with: how a Karpenter node boots on EKS.
 
+An elastic MIG pool gets its own class from the same builder: the same spec, plus `userData` (the MIME document
+that applies its MIG layout at boot, `aws.mig_user_data.mig_mime_document`), so the IAM, network and disks are the
+shared class's.
+
 Karpenter's own GPU example (aws/karpenter-provider-aws examples/workloads/gpu-nvidia.yaml) with our defaults:
 - an AL2023 AMI alias; Karpenter picks the release's NVIDIA variant for NVIDIA instance types (the device plugin
   is still ours: AL2023 NVIDIA images ship drivers, not the plugin);
@@ -26,14 +30,16 @@ _ROOT_DEVICE = "/dev/xvda"  # AL2023's root device (facts.amis: al2023 keeps dat
 
 
 def build_ec2_node_class(
-    config: NodeClassConfig, *, instance_profile: Any, subnet_ids: Sequence[str], security_group_id: Any
+    config: NodeClassConfig, *, instance_profile: Any, subnet_ids: Sequence[str], security_group_id: Any,
+    name: str = EC2_NODE_CLASS_NAME, user_data: str | None = None,
 ) -> dict[str, Any]:
-    """The EC2NodeClass `gpu-node-pools`. `instance_profile` (the profile's name) and `security_group_id` (the
-    cluster security group's) are Pulumi outputs when deployed."""
-    return {
+    """The EC2NodeClass `name` (default: the shared `gpu-node-pools`), with `user_data` when given.
+    `instance_profile` (the profile's name) and `security_group_id` (the cluster security group's) are Pulumi
+    outputs when deployed."""
+    node_class: dict[str, Any] = {
         "apiVersion": EC2_NODE_CLASS_API_VERSION,
         "kind": "EC2NodeClass",
-        "metadata": {"name": EC2_NODE_CLASS_NAME, "labels": {"app.kubernetes.io/managed-by": "gpu-node-pools"}},
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "gpu-node-pools"}},
         "spec": {
             "amiSelectorTerms": [{"alias": config.ami_alias}],
             "instanceProfile": instance_profile,
@@ -55,6 +61,9 @@ def build_ec2_node_class(
                     "deleteOnTermination": True,
                 },
             }],
-            "tags": {"gpu-node-pools.io/node-class": EC2_NODE_CLASS_NAME, **config.tags},
+            "tags": {"gpu-node-pools.io/node-class": name, **config.tags},
         },
     }
+    if user_data is not None:
+        node_class["spec"]["userData"] = user_data
+    return node_class

@@ -88,7 +88,7 @@ def node_pool(
         template_spec["terminationGracePeriod"] = elastic.termination_grace_period
     spec: dict[str, Any] = {
         "template": {"metadata": {"labels": pool.node_labels(contract)}, "spec": template_spec},
-        "limits": _limits(pool, elastic),
+        "limits": _limits(pool, elastic, node_class_ref),
         "disruption": elastic.disruption.to_k8s(pool.kind),
     }
     if elastic.weight is not None:
@@ -149,11 +149,19 @@ def _sharing_requirements(pool: NodePoolConfig) -> list[dict[str, Any]]:
     return [_in(key, [labels[key]]) for key in sorted(labels) if key in _SHARING_KEYS]
 
 
-def _limits(pool: NodePoolConfig, elastic: ElasticConfig) -> dict[str, str]:
-    """The GPU cap, counted in what the nodes advertise: with time-slicing or MPS a node's `nvidia.com/gpu` is its
-    shares, so `limits.gpus` GPUs are `gpus x replicas` of them (elastic pools don't take MIG)."""
-    limits = ({} if elastic.limits.gpus is None else
-              {k: str(v) for k, v in advertised_resources(pool.sharing, elastic.limits.gpus, "").items()})
+def _limits(pool: NodePoolConfig, elastic: ElasticConfig, node_class_ref: Mapping[str, str]) -> dict[str, str]:
+    """The GPU cap in `nvidia.com/gpu`, in the unit Karpenter counts a launching node by: its instance type's.
+    The local Karpenter's copies of a shared pool's types advertise the shares (time-slicing or MPS replicas, MIG
+    devices), so there `limits.gpus` GPUs are that many GPUs' shares. Karpenter's AWS provider knows whole GPUs
+    only, so on EKS the cap stays `limits.gpus`: a launch never takes the pool past that many GPUs, and once a node
+    is up Karpenter counts what it advertises (its shares), so the pool stops growing earlier (docs/rightsizing.md)."""
+    limits: dict[str, str] = {}
+    if elastic.limits.gpus is not None:
+        counts_shares = node_class_ref["group"] == KWOK_NODE_CLASS_REF["group"]
+        gpu = pool.mig_gpu()
+        sharing = pool.sharing if counts_shares else None
+        advertised = advertised_resources(sharing, elastic.limits.gpus, gpu.model if gpu else "")
+        limits.update({name: str(count) for name, count in advertised.items()})
     if elastic.limits.cpu is not None:
         limits["cpu"] = elastic.limits.cpu
     if elastic.limits.memory is not None:

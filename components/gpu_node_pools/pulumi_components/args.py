@@ -469,7 +469,7 @@ class MigConfig(TypedDict):
     """Split each GPU into MIG devices at node start; `layout` is the same on every GPU of the node."""
 
     strategy: MigStrategy
-    """single: every device the same profile, advertised as nvidia.com/gpu; mixed: nvidia.com/mig-<profile>"""
+    """single: every device the same profile, advertised as nvidia.com/gpu; mixed: nvidia.com/mig-<profile> (managed pools only: Karpenter can't launch for it)"""
     layout: str
     """`all-<profile>` (as many as fit, e.g. all-1g.10gb) or the profiles of one GPU, comma-separated (e.g. 3g.40gb,4g.40gb)"""
 

@@ -5,7 +5,8 @@ AWS side: the node role, its instance profile and `EC2_LINUX` access entry; the 
 and EventBridge rules; the controller role (trusting EKS Pod Identity) with Karpenter's tag-scoped policies, and
 its Pod Identity association. Nothing is tagged: the EC2NodeClass names the subnets and security group by id.
 Kubernetes side: the CRDs, then the controller (after the Pod Identity agent, the association, the general node
-groups and CoreDNS), then the EC2NodeClass `gpu-node-pools`.
+groups and CoreDNS), then the EC2NodeClass `gpu-node-pools` and each elastic MIG pool's own copy of it (its layout
+in `userData`; same instance profile, so the controller's policies cover it unchanged).
 
 Deletion runs the other way: the EC2NodeClass (and any NodePool depending on `node_class`) goes while the controller
 still runs to remove its finalizer and the nodes it launched; the controller goes before its role and the CRDs.
@@ -40,10 +41,11 @@ from ..aws.karpenter_interruption import (
 )
 from ..config.cluster import EksClusterConfig
 from ..config.karpenter import KarpenterConfig
+from ..config.node_pool import NodePoolConfig
 from ..manifests.ec2_node_class import build_ec2_node_class
 from ..manifests.karpenter_controller import build_karpenter_controller
 from ..manifests.karpenter_crds import karpenter_crds
-from ..parts import object_id
+from ..parts import mig_node_classes, object_id
 from ._k8s_resources import declare_objects
 
 __all__ = ["Karpenter", "KarpenterArgs"]
@@ -62,6 +64,8 @@ class KarpenterArgs:
     pod_identity_agent: pulumi.Resource | None = None
     # What the controller must wait for: the general node groups it runs on, and CoreDNS.
     controller_after: Sequence[pulumi.Resource] = field(default_factory=list)
+    # The platform's elastic pools: each MIG one gets its own EC2NodeClass.
+    elastic_pools: Sequence[NodePoolConfig] = field(default_factory=list)
 
 
 class Karpenter(pulumi.ComponentResource):
@@ -74,6 +78,7 @@ class Karpenter(pulumi.ComponentResource):
     crds: dict[str, pulumi.CustomResource]
     controller: dict[str, pulumi.CustomResource]
     node_class: pulumi.CustomResource
+    mig_node_classes: dict[str, pulumi.CustomResource]
     object_ids: pulumi.Output[list[str]]
 
     def __init__(self, name: str, args: KarpenterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -100,12 +105,18 @@ class Karpenter(pulumi.ComponentResource):
             config.node_class, instance_profile=self.instance_profile_name, subnet_ids=args.cluster.subnet_ids,
             security_group_id=args.cluster_security_group_id,
         )
-        # After the controller, so that it is deleted first, while the controller can still clear its finalizer.
-        (self.node_class,) = declare_objects(
-            [node_class], self,
+        mig_classes = mig_node_classes(
+            list(args.elastic_pools), config.node_class, instance_profile=self.instance_profile_name,
+            subnet_ids=args.cluster.subnet_ids, security_group_id=args.cluster_security_group_id,
+        )
+        # After the controller, so that they are deleted first, while the controller can still clear finalizers.
+        node_classes = declare_objects(
+            [node_class, *mig_classes], self,
             depends_on=[*self.crds.values(), *self.controller.values(), *node_ready],
-        ).values()
-        objects = [*karpenter_crds(config.version), *controller_objects, node_class]
+        )
+        self.node_class, *mig_resources = node_classes.values()
+        self.mig_node_classes = {c["metadata"]["name"]: r for c, r in zip(mig_classes, mig_resources, strict=True)}
+        objects = [*karpenter_crds(config.version), *controller_objects, node_class, *mig_classes]
         self.object_ids = pulumi.Output.from_input(sorted(object_id(obj) for obj in objects))
         self.register_outputs({
             "object_ids": self.object_ids,

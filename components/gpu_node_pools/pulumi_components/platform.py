@@ -227,6 +227,7 @@ def _karpenter(
             cluster_security_group_id=cluster.security_group_id,
             pod_identity_agent=cluster.addons.get("eks-pod-identity-agent"),
             controller_after=after,
+            elastic_pools=config.elastic_pools,
         ),
         pulumi.ResourceOptions(parent=parent, providers=[cluster.provider]),
     )
