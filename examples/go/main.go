@@ -39,6 +39,14 @@ func main() {
 					Limits:           gnp.ElasticLimitsConfigArgs{Gpus: pulumi.IntRef(2)},
 					Disruption:       &gnp.DisruptionConfigArgs{ConsolidateAfter: pulumi.StringRef("15s")},
 				}, Sharing: &gnp.SharingConfigArgs{TimeSlicing: &gnp.ReplicasConfigArgs{Replicas: 4}}},
+				// MIG single: each H100 of a p5 split into 7 1g.10gb devices, advertised as nvidia.com/gpu.
+				{Name: "gpu-mig", Kind: gnp.NodePoolKindGPU, Elastic: &gnp.ElasticConfigArgs{
+					InstanceFamilies: []string{"p5"},
+					CapacityTypes:    []string{"spot", "on-demand"},
+					Limits:           gnp.ElasticLimitsConfigArgs{Gpus: pulumi.IntRef(8)},
+					Disruption:       &gnp.DisruptionConfigArgs{ConsolidateAfter: pulumi.StringRef("15s")},
+				}, Sharing: &gnp.SharingConfigArgs{Mig: &gnp.MigConfigArgs{Strategy: gnp.MigStrategySINGLE,
+					Layout: "all-1g.10gb"}}},
 			},
 			MetricsServer: &gnp.MetricsServerConfigArgs{RegisterApiService: pulumi.BoolRef(false)},
 			Tenants: []gnp.TenantNamespaceConfigArgs{

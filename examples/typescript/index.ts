@@ -25,15 +25,21 @@ const tenants = new gnp.WorkloadNamespaces("tenants", {
         { name: "web" },
     ],
 }, opts);
-// Each shared pool gets a named device plugin config (here: time-slicing x4 for gpu-shared).
+// Each shared pool gets a named device plugin config (here: time-slicing x4 for gpu-shared, MIG single with
+// 1g.10gb devices for gpu-mig).
 const sharedSlices: gnp.types.input.SharingConfigArgs = { timeSlicing: { replicas: 4 } };
+const migDevices: gnp.types.input.SharingConfigArgs = {
+    mig: { strategy: gnp.MigStrategy.SINGLE, layout: "all-1g.10gb" },
+};
 const devicePlugin = new gnp.DevicePlugin("device-plugin", {
-    isolation, poolSharing: { "gpu-shared": sharedSlices },
+    isolation, poolSharing: { "gpu-shared": sharedSlices, "gpu-mig": migDevices },
 }, opts);
 const metricsServer = new gnp.MetricsServer("metrics-server", { isolation, registerApiService: false }, opts);
 const nodeAgent = new gnp.NodeAgent("node-agent", {
     isolation,
     image: config.get("nodeAgentImage") ?? "gpu-node-agent:local",
+    // The MIG pools' strategy, so the agent labels MIG devices as the device plugin advertises them.
+    migStrategy: gnp.NodeAgentArgsMigStrategy.SINGLE,
 }, opts);
 // After the GPU DaemonSets, as in the Python stack: they exist before the pool's first node.
 const elastic = new gnp.ElasticNodePool("gpu-elastic", {
@@ -62,9 +68,22 @@ const shared = new gnp.ElasticNodePool("gpu-shared", {
     },
     sharing: sharedSlices,
 }, { ...opts, dependsOn: [devicePlugin, nodeAgent] });
+const mig = new gnp.ElasticNodePool("gpu-mig", {
+    isolation,
+    name: "gpu-mig",
+    kind: gnp.NodePoolKind.GPU,
+    elastic: {
+        instanceFamilies: ["p5"],
+        capacityTypes: ["spot", "on-demand"],
+        limits: { gpus: 8 },
+        disruption: { consolidateAfter: "15s" },
+        nodeClassRef: { group: "karpenter.kwok.sh", kind: "KWOKNodeClass", name: "default" },
+    },
+    sharing: migDevices,
+}, { ...opts, dependsOn: [devicePlugin, nodeAgent] });
 
 export const gpuTaint = devicePlugin.gpuTaint;
 export const elasticPool = elastic.nodePoolName;
 export const objectIds = pulumi
-    .all([priority, tenants, devicePlugin, metricsServer, nodeAgent, elastic, shared].map((c) => c.objectIds))
+    .all([priority, tenants, devicePlugin, metricsServer, nodeAgent, elastic, shared, mig].map((c) => c.objectIds))
     .apply((ids) => ids.flat().sort());
