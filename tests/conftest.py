@@ -50,16 +50,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def _worker_group(item: pytest.Item) -> str:
     """What must run in one process under pytest-xdist (`make test` runs two, each with its own cluster): the whole
-    image tier (one image build per session); a module whose tests share its fixtures or run in order (the engine
-    tests); a cluster test that shares nothing with its neighbours is a group of its own, so the long Karpenter
-    and observability proofs spread over both clusters."""
+    image tier (one image build per session); a module whose tests share its fixtures or run in order (the stack
+    lifecycle's steps); any other cluster or engine test is a group of its own, so the long Karpenter,
+    observability and engine proofs spread over both clusters."""
     if item.get_closest_marker("image"):
         return "image"
     module = item.nodeid.split("::", 1)[0]
     fixtures = getattr(item, "_fixtureinfo", None)
     shares_a_module_fixture = fixtures is None or any(
         defs[-1].scope in ("module", "package", "class") for defs in fixtures.name2fixturedefs.values())
-    if item.get_closest_marker("cluster") and not item.get_closest_marker("pulumi") and not shares_a_module_fixture:
+    if (item.get_closest_marker("cluster") or item.get_closest_marker("pulumi")) and not shares_a_module_fixture:
         return item.nodeid
     return module
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from dataclasses import dataclass
@@ -95,13 +96,12 @@ def object_ref(obj: dict[str, Any]) -> list[str]:
 
 
 def existing(cluster: Any, objects: list[dict[str, Any]]) -> list[str]:
-    """The objects of `objects` that exist on the cluster, as kind/namespace/name."""
-    found = []
-    for obj in objects:
-        proc = cluster.kubectl("get", *object_ref(obj), "-o", "name", check=False)
-        if proc.returncode == 0:
-            found.append("/".join(p for p in (obj["kind"], obj["metadata"].get("namespace"), obj["metadata"]["name"])
-                                  if p))
-        elif "NotFound" not in proc.stderr:
-            raise AssertionError(f"kubectl get {' '.join(object_ref(obj))}: {proc.stderr}")
-    return found
+    """The objects of `objects` that exist on the cluster, as kind/namespace/name, in their order: one
+    `kubectl get -f` for all of them (a kind the cluster doesn't serve fails it)."""
+    def key(obj: dict[str, Any]) -> str:
+        return "/".join(p for p in (obj["kind"], obj["metadata"].get("namespace"), obj["metadata"]["name"]) if p)
+
+    proc = cluster.kubectl("get", "-f", "-", "-o", "json", "--ignore-not-found", input=yaml.safe_dump_all(objects))
+    answer = json.loads(proc.stdout) if proc.stdout.strip() else {"kind": "List", "items": []}
+    found = {key(o) for o in (answer["items"] if answer["kind"] == "List" else [answer])}
+    return [key(o) for o in objects if key(o) in found]

@@ -42,17 +42,31 @@ def state_objects(project: PulumiProject) -> set[str]:
     return found
 
 
-def example(name: str, base: Path, toolchain_path: str, kubeconfig: Path) -> PulumiProject:
-    """A copy of examples/<name> whose package entry points at this checkout, with a `local` stack on the test
-    cluster."""
+def example(name: str, base: Path, toolchain_path: str, kubeconfig: Path, source: Path = EXAMPLES) -> PulumiProject:
+    """A copy of examples/<name> (or of an `added` one under `source`) whose package entry points at this checkout,
+    with a `local` stack on the test cluster."""
+    project = added(name, base, toolchain_path) if source == EXAMPLES else project_in(
+        Path(shutil.copytree(source / name, base / name, ignore=shutil.ignore_patterns("Pulumi.*.yaml"))),
+        base, toolchain_path)
+    project.run("stack", "init", "local")
+    project.run("config", "set", "kubeconfig", str(kubeconfig))
+    return project
+
+
+def project_in(copy: Path, base: Path, toolchain_path: str) -> PulumiProject:
+    return PulumiProject(dir=copy, env={**pulumi_env(base / f"{copy.name}-pulumi", toolchain_path),
+                                        "npm_config_cache": str(NPM_CACHE)}, default_timeout=600)
+
+
+def added(name: str, base: Path, toolchain_path: str) -> PulumiProject:
+    """A copy of examples/<name> in `base` with this checkout's package added, and no stack yet."""
     copy = base / name
     shutil.copytree(EXAMPLES / name, copy, ignore=shutil.ignore_patterns("node_modules", "sdks", "Pulumi.*.yaml"))
     program = yaml.safe_load((copy / "Pulumi.yaml").read_text())
     assert program["packages"] == {"gpu-node-pools": "../../package"}, "the example must add this repo's package"
     program["packages"] = {"gpu-node-pools": str(ROOT / "package")}
     (copy / "Pulumi.yaml").write_text(yaml.safe_dump(program, sort_keys=False))
-    project = PulumiProject(dir=copy, env={**pulumi_env(base / f"{name}-pulumi", toolchain_path),
-                                           "npm_config_cache": str(NPM_CACHE)}, default_timeout=600)
+    project = project_in(copy, base, toolchain_path)
     # TypeScript installs its npm dependencies first; Go needs nothing: `package add` points go.mod's replace at
     # the generated SDK and runs `go mod tidy` (from the Go module cache, or the proxy when cold).
     if (copy / "package.json").exists():
@@ -62,12 +76,10 @@ def example(name: str, base: Path, toolchain_path: str, kubeconfig: Path) -> Pul
                              env=project.env, capture_output=True, text=True, timeout=600)
         assert npm.returncode == 0, npm.stderr[-3000:]
     project.run("package", "add", str(ROOT / "package"))
-    project.run("stack", "init", "local")
-    project.run("config", "set", "kubeconfig", str(kubeconfig))
     return project
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def rendered(local_objects: list[dict[str, Any]]) -> set[str]:
     return {object_key(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]) for o in local_objects}
 
@@ -98,8 +110,17 @@ def test_the_program_deploys_the_objects_of_the_python_stack(deployed: PulumiPro
     assert outputs["gpuTaint"] == "nvidia.com/gpu=true:NoSchedule"
 
 
-def _yaml_with(tmp_path: Path, toolchain_path: str, kubeconfig: Path, change: Any) -> PulumiProject:
-    project = example("yaml", tmp_path, toolchain_path, kubeconfig)
+@pytest.fixture(scope="session")
+def yaml_example(tmp_path_factory: pytest.TempPathFactory, toolchain_path: str) -> Path:
+    """The YAML example with the package added, once (`package add` installs the plugin's requirements, seconds
+    each time): each bad-input test starts from a copy."""
+    base = tmp_path_factory.mktemp("yaml-example")
+    added("yaml", base, toolchain_path)
+    return base
+
+
+def _yaml_with(prepared: Path, tmp_path: Path, toolchain_path: str, kubeconfig: Path, change: Any) -> PulumiProject:
+    project = example("yaml", tmp_path, toolchain_path, kubeconfig, source=prepared)
     program = yaml.safe_load((project.dir / "Pulumi.yaml").read_text())
     change(program["resources"]["local"]["properties"])
     (project.dir / "Pulumi.yaml").write_text(yaml.safe_dump(program, sort_keys=False))
@@ -125,9 +146,9 @@ def _set(path: list[Any], value: Any) -> Any:
     (_set(["nodePools", 1, "scaling", "min"], 5),
      "GpuPlatform 'local' args: nodePools[1].scaling: min (5) is greater than max (4)"),
 ], ids=["wrong-enum-value", "missing-required-key", "bad-value-for-the-model"])
-def test_bad_input_fails_before_any_resource(tmp_path: Path, toolchain_path: str, local_cluster: Any, change: Any,
-                                             message: str) -> None:
-    project = _yaml_with(tmp_path, toolchain_path, local_cluster.kubeconfig, change)
+def test_bad_input_fails_before_any_resource(yaml_example: Path, tmp_path: Path, toolchain_path: str,
+                                             local_cluster: Any, change: Any, message: str) -> None:
+    project = _yaml_with(yaml_example, tmp_path, toolchain_path, local_cluster.kubeconfig, change)
 
     up = project.run("up", "--yes", "--skip-preview", check=False)
 

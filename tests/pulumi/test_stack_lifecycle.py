@@ -43,7 +43,7 @@ def test_bad_config_fails_before_any_resource(project: PulumiProject, local_conf
     project.write_stack("bad", config)
     project.run("stack", "init", "bad")
 
-    up = project.run("up", "--stack", "bad", "--yes", check=False)
+    up = project.run("up", "--stack", "bad", "--yes", "--skip-preview", check=False)
 
     assert up.returncode != 0
     assert "stacks/Pulumi.bad.yaml" in up.stdout and "nodePools" in up.stdout, up.stdout
@@ -58,7 +58,7 @@ def test_up_creates_every_object_and_workloads_are_ready(project: PulumiProject,
     assert existing(local_cluster, local_objects) == [], "the cluster already runs the layer: `make down` first"
     project.run("stack", "init", "local")
 
-    project.run("up", "--stack", "local", "--yes")
+    project.run("up", "--stack", "local", "--yes", "--skip-preview")
 
     missing = {"/".join(object_ref(o)) for o in local_objects} - {
         "/".join(object_ref(o)) for o in local_objects
@@ -108,7 +108,7 @@ def test_adding_a_tenant_creates_only_its_objects(project: PulumiProject, local_
     assert {s["op"] for s in changed} == {"create"}, [(s["op"], s["urn"]) for s in changed]
     assert all(EXTRA_TENANT in s["urn"] for s in changed), [s["urn"] for s in changed]
 
-    project.run("up", "--stack", "local", "--yes")
+    project.run("up", "--stack", "local", "--yes", "--skip-preview")
     local_cluster.kubectl("get", "namespace", EXTRA_TENANT)
     project.run("preview", "--stack", "local", "--expect-no-changes")
 
@@ -121,7 +121,7 @@ def test_removing_the_tenant_deletes_only_its_objects(project: PulumiProject, lo
 
     assert {s["op"] for s in changed} == {"delete"}, [(s["op"], s["urn"]) for s in changed]
     assert all(EXTRA_TENANT in s["urn"] for s in changed), [s["urn"] for s in changed]
-    project.run("up", "--stack", "local", "--yes")
+    project.run("up", "--stack", "local", "--yes", "--skip-preview")
     assert local_cluster.kubectl("get", "namespace", EXTRA_TENANT, check=False).returncode != 0
 
 
