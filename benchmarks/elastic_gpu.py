@@ -151,8 +151,8 @@ def trace(args: argparse.Namespace) -> None:
     print(f"{'static, sized for the peak':<34}{static_gpu_h:>10.1f}{static_usd:>10.2f}{1.0:>11.2f}")
     print(f"{'elastic (Karpenter, g6 on-demand)':<34}{elastic_gpu_h:>10.1f}{elastic_usd:>10.2f}"
           f"{elastic_gpu_h / static_gpu_h:>11.2f}")
-    print(f"elastic nodes launched: {len(seen.nodes)}; job start delay (real s): median {delays[len(delays) // 2]:.1f}, "
-          f"max {delays[-1]:.1f}; jobs never started: {len(missing)}")
+    print(f"elastic nodes launched: {len(seen.nodes)}; job start delay (real s): median "
+          f"{delays[len(delays) // 2]:.1f}, max {delays[-1]:.1f}; jobs never started: {len(missing)}")
     ok = elastic_gpu_h <= 0.5 * static_gpu_h and not missing and delays[-1] <= 120
     print(f"target (elastic <= 0.5 x static GPU-hours, every job started within 120 s): {'met' if ok else 'NOT met'}")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -80,6 +81,7 @@ class Cluster:
 
     def __exit__(self, *exc: object) -> None:
         self._script("down")
+        shutil.rmtree(self.state, ignore_errors=True)
 
     def apply_node_pool(self, pool: NodePoolConfig, contract: IsolationContract) -> None:
         self.custom.create_cluster_custom_object("karpenter.sh", "v1", "nodepools",
@@ -93,15 +95,15 @@ class Cluster:
         selector = f"{NODEPOOL_LABEL}={pool}" if pool else NODEPOOL_LABEL
         return self.core.list_node(label_selector=selector).items
 
-    def create_pod(self, name: str, requests: Mapping[str, int], pool: str, tolerate: Iterable[str] = ("nvidia.com/gpu",),
-                   labels: Mapping[str, str] | None = None) -> None:
-        """A bare pause pod asking for `requests` (extended resources: limits equal requests) on `pool`'s nodes."""
+    def create_pod(self, name: str, requests: Mapping[str, int], pool: str) -> None:
+        """A bare pause pod asking for `requests` (extended resources: limits equal requests) on `pool`'s nodes,
+        tolerating the GPU taint."""
         extended = {k: str(v) for k, v in requests.items()}
         resources = {"requests": {**extended, "cpu": "100m", "memory": "64Mi"}, "limits": extended}
         body = {"apiVersion": "v1", "kind": "Pod",
-                "metadata": {"name": name, "labels": {REPLAY_LABEL: "1", **(labels or {})}},
+                "metadata": {"name": name, "labels": {REPLAY_LABEL: "1"}},
                 "spec": {"containers": [{"name": "main", "image": IMAGE, "resources": resources}],
-                         "tolerations": [{"key": key, "operator": "Exists"} for key in tolerate],
+                         "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}],
                          "nodeSelector": {POOL_LABEL: pool}, "terminationGracePeriodSeconds": 0}}
         self.core.create_namespaced_pod(NAMESPACE, body)
 

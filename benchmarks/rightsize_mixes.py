@@ -33,8 +33,8 @@ from gpu_node_pools.rightsize.gpus import GPU_MODELS, gpu_model
 from gpu_node_pools.rightsize.recommend import IDLE_UTILIZATION, Recommendation, Usage, recommend
 
 __all__ = ["CULL_AFTER_MIN", "DAY_MIN", "MIXES", "SHARED_POOL_REPLICAS", "STEP_MIN", "Mix", "Placement", "Pod",
-           "Workload", "advise", "build_mix", "placement", "platform", "pool_config", "rightsized_pods", "slice_memory_mib",
-           "usage", "whole_pods"]
+           "Workload", "advise", "build_mix", "placement", "platform", "pool_config", "rightsized_pods",
+           "slice_memory_mib", "usage", "whole_pods"]
 
 DAY_MIN = 24 * 60
 STEP_MIN = 5  # the report's step (series are averaged per step)
@@ -156,7 +156,8 @@ def inference_heavy(rng: random.Random, scale: float) -> list[Workload]:
 
 def training_heavy(rng: random.Random, scale: float) -> list[Workload]:
     """A few large multi-GPU training jobs for hours (8 x A100 and 4 x L40S), two small inference services."""
-    big = [training(rng, f"pretrain-{i}", "NVIDIA A100-SXM4-40GB", 8, (30, 38)) for i in range(max(1, round(4 * scale)))]
+    a100 = "NVIDIA A100-SXM4-40GB"
+    big = [training(rng, f"pretrain-{i}", a100, 8, (30, 38)) for i in range(max(1, round(4 * scale)))]
     mid = [training(rng, f"train-{i}", "NVIDIA L40S", 4, (30, 40)) for i in range(max(1, round(5 * scale)))]
     return big + mid + [inference(rng, f"svc-{i}", (2, 7), (0.06, 0.2), 2) for i in range(2)]
 
@@ -239,7 +240,14 @@ def placement(w: Workload, advice: Recommendation | None) -> Placement:
 def _spans(w: Workload, where: Placement) -> list[tuple[float, float]]:
     if not where.released:
         return list(w.pods)
-    return [(start, min(minutes + CULL_AFTER_MIN, DAY_MIN - start)) for start, minutes in w.busy]
+    spans: list[list[float]] = []  # [start, end]; a session that begins before the cull joins the one before
+    for start, minutes in w.busy:
+        end = min(start + minutes + CULL_AFTER_MIN, DAY_MIN)
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([start, end])
+    return [(start, end - start) for start, end in spans]
 
 
 def _pods(mix: Mix, run: str, places: dict[str, Placement]) -> list[Pod]:
@@ -247,8 +255,8 @@ def _pods(mix: Mix, run: str, places: dict[str, Placement]) -> list[Pod]:
     for w in mix.workloads:
         where = places[w.name]
         for k, (start, minutes) in enumerate(_spans(w, where)):
-            pods.append(Pod(f"{mix.name}-{run}-{w.name}-{k}", start, minutes, {GPU: w.gpus}, where.pool_name(mix.name, run),
-                            w.name, w.memory_peak_gib))
+            pods.append(Pod(f"{mix.name}-{run}-{w.name}-{k}", start, minutes, {GPU: w.gpus},
+                            where.pool_name(mix.name, run), w.name, w.memory_peak_gib))
     return pods
 
 

@@ -21,6 +21,7 @@ The pool's nodes still run at the day's end count until then.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 from collections import Counter
@@ -34,6 +35,7 @@ import rightsize_mixes as mixes
 from gpu_node_pools.config.node_pool import NodePoolConfig
 from gpu_node_pools.config.platform import PlatformConfig
 from gpu_node_pools.config.stack_files import CONFIG_NAMESPACE
+from gpu_node_pools.rightsize.recommend import Recommendation
 
 CLUSTER = "gnp-rightsize"
 STACK = "rightsize-replay"
@@ -88,6 +90,29 @@ def measure(run: str, pods: list[mixes.Pod], seen: Replay, config: PlatformConfi
                      ", ".join(f"{n} x {t}" for t, n in sorted(Counter(n.instance_type.name for n in nodes).items())))
 
 
+def run_mix(cluster: Cluster, config: PlatformConfig, mix: mixes.Mix, advice: dict[str, Recommendation],
+            whole: list[mixes.Pod], rs: list[mixes.Pod], compress: float, consolidate_real_s: float
+            ) -> list[RunResult]:
+    """Both runs of one mix side by side, each on its own pools; the pools are deleted afterwards."""
+    actions = Counter(f"{a.action} {a.target}".strip() for a in advice.values())
+    print(f"\n{mix.name}: {len(mix.workloads)} workloads; recommendations: "
+          + ", ".join(f"{n} x {what}" for what, n in sorted(actions.items(), key=lambda kv: -kv[1])), flush=True)
+    pools = [p for p in config.node_pools if p.name.startswith(f"{mix.name}-")]
+    print("  pools: " + ", ".join(f"{p.name} ({p.sharing.describe() if p.sharing else 'whole GPUs'})" for p in pools),
+          flush=True)
+    for pool in pools:
+        cluster.apply_node_pool(pool, config.contract)
+    spans = [PodSpan(p.name, p.start_min, p.minutes, p.requests, p.pool) for p in whole + rs]
+    seen = replay(cluster, spans, compress, [p.name for p in pools], run_from_start=True, drain_s=0)
+    for pool in pools:
+        cluster.delete_node_pool(pool.name)
+    runs = [measure("whole GPUs", whole, seen, config, compress, consolidate_real_s),
+            measure("rightsized", rs, seen, config, compress, consolidate_real_s)]
+    for r in runs:
+        print(f"  {r.run}: {r.gpu_hours:.1f} GPU-hours, ${r.usd:.2f}; nodes: {r.types or 'none'}", flush=True)
+    return runs
+
+
 def _replicas(pool: NodePoolConfig) -> int:
     sharing = pool.sharing
     return sharing.time_slicing.replicas if sharing is not None and sharing.time_slicing is not None else 1
@@ -95,6 +120,32 @@ def _replicas(pool: NodePoolConfig) -> int:
 
 def _pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
+
+
+def report(results: list[tuple[str, list[RunResult]]]) -> bool:
+    """Prints the table and the headline figures; whether the targets are met."""
+    print(f"\n{'mix':<17}{'run':<12}{'pods':>5}{'held GPU-h':>11}{'nodes':>6}{'GPU-h':>8}{'USD':>9}"
+          f"{'GPU-h vs whole':>15}{'USD vs whole':>13}{'start p50 s':>12}{'max s':>7}{'not run':>8}{'over slice':>11}")
+    ok = True
+    for name, (whole, rs) in results:
+        for r in (whole, rs):
+            print(f"{name:<17}{r.run:<12}{r.pods:>5}{r.held_gpu_hours:>11.1f}{r.nodes:>6}{r.gpu_hours:>8.1f}"
+                  f"{r.usd:>9.2f}{r.gpu_hours / whole.gpu_hours:>15.2f}{r.usd / whole.usd:>13.2f}"
+                  f"{_pct(r.delays, 0.5):>12.1f}{_pct(r.delays, 1.0):>7.1f}{r.never_started:>8}"
+                  f"{f'{len(r.over_slice)}/{r.checked}':>11}")
+            for line in r.over_slice[:5]:
+                print(f"    over its slice: {line}")
+            ok &= not r.never_started and not r.over_slice and bool(r.delays) and r.delays[-1] <= START_TARGET_S
+    print()
+    for name, (whole, rs) in results:
+        print(f"{name}: {whole.gpu_hours / rs.gpu_hours:.2f}x fewer GPU-hours, {whole.usd / rs.usd:.2f}x fewer dollars "
+              f"with the recommendations applied")
+    inference = [whole.gpu_hours / rs.gpu_hours for name, (whole, rs) in results if name == "inference-heavy"]
+    if inference:
+        ok &= inference[0] >= 2
+    print(f"target (inference-heavy >= 2x fewer GPU-hours, every pod started within {START_TARGET_S:.0f} s, none over "
+          f"its memory slice): {'met' if ok else 'NOT met'}")
+    return ok
 
 
 def main() -> None:
@@ -119,47 +170,16 @@ def main() -> None:
           f"consolidateAfter {CONSOLIDATE_TRACE_MIN:.0f} min of trace = {consolidate_real_s}s real", flush=True)
 
     results = []
-    with Cluster(CLUSTER, write_project(values), STACK) as cluster:
-        for mix, advice, whole, rs in plans:
-            actions = Counter(f"{a.action} {a.target}".strip() for a in advice.values())
-            print(f"\n{mix.name}: {len(mix.workloads)} workloads; recommendations: "
-                  + ", ".join(f"{n} x {what}" for what, n in sorted(actions.items(), key=lambda kv: -kv[1])), flush=True)
-            pools = [p for p in config.node_pools if p.name.startswith(f"{mix.name}-")]
-            print("  pools: " + ", ".join(f"{p.name} ({p.sharing.describe() if p.sharing else 'whole GPUs'})"
-                                         for p in pools), flush=True)
-            for pool in pools:
-                cluster.apply_node_pool(pool, config.contract)
-            spans = [PodSpan(p.name, p.start_min, p.minutes, p.requests, p.pool) for p in whole + rs]
-            seen = replay(cluster, spans, compress, [p.name for p in pools], run_from_start=True, drain_s=0)
-            for pool in pools:
-                cluster.delete_node_pool(pool.name)
-            runs = [measure("whole GPUs", whole, seen, config, compress, consolidate_real_s),
-                    measure("rightsized", rs, seen, config, compress, consolidate_real_s)]
-            results.append((mix.name, runs))
-            for r in runs:
-                print(f"  {r.run}: {r.gpu_hours:.1f} GPU-hours, ${r.usd:.2f}; nodes: {r.types or 'none'}", flush=True)
+    project = write_project(values)
+    try:
+        with Cluster(CLUSTER, project, STACK) as cluster:
+            for mix, advice, whole, rs in plans:
+                results.append((mix.name, run_mix(cluster, config, mix, advice, whole, rs, compress,
+                                                  consolidate_real_s)))
+    finally:
+        shutil.rmtree(project)
 
-    print(f"\n{'mix':<17}{'run':<12}{'pods':>5}{'held GPU-h':>11}{'nodes':>6}{'GPU-h':>8}{'USD':>9}{'GPU-h vs whole':>15}"
-          f"{'USD vs whole':>13}{'start p50 s':>12}{'max s':>7}{'not run':>8}{'over slice':>11}")
-    ok = True
-    for name, (whole, rs) in results:
-        for r in (whole, rs):
-            print(f"{name:<17}{r.run:<12}{r.pods:>5}{r.held_gpu_hours:>11.1f}{r.nodes:>6}{r.gpu_hours:>8.1f}{r.usd:>9.2f}"
-                  f"{r.gpu_hours / whole.gpu_hours:>15.2f}{r.usd / whole.usd:>13.2f}{_pct(r.delays, 0.5):>12.1f}"
-                  f"{_pct(r.delays, 1.0):>7.1f}{r.never_started:>8}{f'{len(r.over_slice)}/{r.checked}':>11}")
-            for line in r.over_slice[:5]:
-                print(f"    over its slice: {line}")
-            ok &= not r.never_started and not r.over_slice and bool(r.delays) and r.delays[-1] <= START_TARGET_S
-    print()
-    for name, (whole, rs) in results:
-        print(f"{name}: {whole.gpu_hours / rs.gpu_hours:.2f}x fewer GPU-hours, {whole.usd / rs.usd:.2f}x fewer dollars "
-              f"with the recommendations applied")
-    inference = [whole.gpu_hours / rs.gpu_hours for name, (whole, rs) in results if name == "inference-heavy"]
-    if inference:
-        ok &= inference[0] >= 2
-    print(f"target (inference-heavy >= 2x fewer GPU-hours, every pod started within {START_TARGET_S:.0f} s, none over "
-          f"its memory slice): {'met' if ok else 'NOT met'}")
-    sys.exit(0 if ok else 1)
+    sys.exit(0 if report(results) else 1)
 
 
 if __name__ == "__main__":
