@@ -16,15 +16,17 @@ fi
 
 [ -x .venv/bin/python ] || { echo "[setup] creating .venv with $python_bin" >&2; "$python_bin" -m venv .venv; }
 
+UV_VERSION=0.13.8  # the version tools/image/lock.sh uses too
 stamp=.venv/.gnp-installed
-want="$( { cat pyproject.toml; cat node-agent/pyproject.toml 2>/dev/null || true; } | sha256sum | cut -d' ' -f1)"
+want="$( { echo "uv $UV_VERSION"; cat pyproject.toml; cat node-agent/pyproject.toml 2>/dev/null || true; } | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "[setup] installing packages into .venv" >&2
   pkgs=(-e '.[test]')
   [ -f node-agent/pyproject.toml ] && pkgs+=(-e './node-agent[test]')
-  # Build back-ends are chatty; keep their output for when something fails.
-  if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install "${pkgs[@]}"; } \
-      > .venv/pip.log 2>&1; then
+  # uv (pinned, from PyPI) installs what pip would, the same versions, from its cache in seconds where pip takes
+  # about a minute (docs/development.md, Timings). Build back-ends are chatty; keep their output for failures.
+  if ! { .venv/bin/python -m pip install --disable-pip-version-check "uv==$UV_VERSION" \
+         && .venv/bin/uv pip install --python .venv/bin/python "${pkgs[@]}"; } > .venv/pip.log 2>&1; then
     tail -n 40 .venv/pip.log >&2
     echo "error: installing the Python packages failed (full log: .venv/pip.log)" >&2
     exit 1
