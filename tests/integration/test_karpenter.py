@@ -239,12 +239,11 @@ def test_cpu_pods_scale_a_general_pool_up_and_back_down_never_onto_a_gpu_node(
         assert not [t for t in node.spec.taints or [] if t.key == "nvidia.com/gpu"]
         assert labels[POOL_LABEL] == name and labels["gpu-node-pools.io/pool-kind"] == "general"
 
-    # Fewer pods: Karpenter packs them onto fewer nodes (WhenEmptyOrUnderutilized); none: the pool is empty.
+    # Fewer pods: Karpenter packs them onto fewer nodes (WhenEmptyOrUnderutilized). An empty node going back is
+    # the GPU pool's proof above; the fixture's teardown waits for this pool's last node to go.
     apps.patch_namespaced_deployment_scale("web", namespace, {"spec": {"replicas": 1}})
     wait_for(lambda: len(nodes_of(local_cluster, name)) == 1, 180, "the pool shrunk to one node for one pod")
-    apps.patch_namespaced_deployment_scale("web", namespace, {"spec": {"replicas": 0}})
-    wait_for(lambda: not nodes_of(local_cluster, name), 120, "the empty pool given back")
-    assert not [c for c in nodeclaims_of(local_cluster, name)]
+    assert len(nodeclaims_of(local_cluster, name)) == 1
 
 
 def test_gpu_pods_never_land_on_a_general_pool_even_without_its_family_requirement(
