@@ -16,7 +16,7 @@ and handed to the report's own `recommend`. Two runs of one mix:
   - `release`: the same whole-GPU pool, but the workload holds a GPU only while busy (an idle culler): a pod per
     busy session, kept `CULL_AFTER_MIN` after it;
   - `share` with a MIG profile P: an elastic pool of the same family split into MIG devices, `sharing.mig` with the
-    `single` strategy and layout `all-P` (docs/rightsizing.md, "MIG on elastic pools"); one pool per family and
+    `single` strategy and layout `all-P` (docs/rightsizing.md, "What the config does"); one pool per family and
     profile, so workloads advised the same profile share it. Its pods ask for `nvidia.com/gpu` as before: under
     `single` each is one MIG device of profile P.
 """
