@@ -5,19 +5,19 @@ rightsize report's recommendations applied as pool sharing config.
     .venv/bin/python benchmarks/rightsize_replay.py --quick         # smoke run: a quarter of each mix at 1440x
     .venv/bin/python benchmarks/rightsize_replay.py --mix mixed --compress 120
 
-Per mix (rightsize_mixes.py: inference-heavy, training-heavy, mixed, big-gpu-inference; seeded), the report's own `recommend` is run
-over each workload's synthetic usage; then two runs replay the same day side by side on one cluster of this
-script's own, each on its own elastic pools (NodePools built by the project's config models and manifests):
-`whole`, every pod asking for whole GPUs on a whole-GPU pool of its family; `rightsized`, the recommendations
-applied (time-sliced pools whose pods ask for `nvidia.com/gpu` shares, MIG pools (`single`, all-<profile>) whose
-pods ask for one MIG device as `nvidia.com/gpu`, a smaller GPU's pool, released notebooks holding a GPU only while
-busy). Reported per run: GPU-hours and dollars of the day (the instance table's on-demand
+Per mix (rightsize_mixes.py: inference-heavy, training-heavy, mixed, big-gpu-inference; seeded), the report's own
+`recommend` is run over each workload's synthetic usage; then two runs replay the same day side by side on one
+cluster of this script's own, each on its own elastic pools (NodePools built by the project's config models and
+manifests): `whole`, every pod asking for whole GPUs on a whole-GPU pool of its family; `rightsized`, the
+recommendations applied (time-sliced pools whose pods ask for `nvidia.com/gpu` shares, MIG pools (`single`,
+all-<profile>) whose pods ask for one MIG device as `nvidia.com/gpu`, a smaller GPU's pool, released notebooks
+holding a GPU only while busy). Reported per run: GPU-hours and dollars of the day (the instance table's on-demand
 prices; nodes counted as in elastic_gpu.py: trace time, plus Karpenter's real delays unscaled), nodes Karpenter
-launched, pod start delay in real seconds (created -> Running; target: all within 120 s), and pods placed over
-their memory slice: a pod's peak memory per GPU must fit the share of the GPU its node's pool promises, the GPU's
-memory divided by the pool's time-slicing replicas, or on a MIG pool its profile's memory from the MIG table
-(the recommender's rules, exactly; time-slicing itself enforces nothing, MIG does).
-The pool's nodes still run at the day's end count until then.
+launched, pod start delay in real seconds (created -> Running; target: all within 120 s), and pods placed over their
+memory slice: a pod's peak memory per GPU must fit the share of the GPU its node's pool promises, the GPU's memory
+divided by the pool's time-slicing replicas, or on a MIG pool its profile's memory from the MIG table (the
+recommender's rules, exactly; time-slicing itself enforces nothing, MIG does). The pool's nodes still run at the
+day's end count until then.
 """
 
 from __future__ import annotations

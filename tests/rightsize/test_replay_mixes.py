@@ -125,8 +125,8 @@ def test_mig_advice_becomes_one_single_strategy_pool_per_family_and_profile() ->
 
     mix = mixes.Mix("m", (service("a", mixes.A100), service("b", mixes.A100), service("c", mixes.A100),
                           service("d", mixes.H100)))
-    advice = {"a": Recommendation("share", "mig 1g.5gb", "", 0.86), "b": Recommendation("share", "mig 1g.5gb", "", 0.86),
-              "c": Recommendation("share", "mig 2g.10gb", "", 0.71), "d": Recommendation("share", "mig 1g.10gb", "", 0.86)}
+    advised = {"a": "mig 1g.5gb", "b": "mig 1g.5gb", "c": "mig 2g.10gb", "d": "mig 1g.10gb"}
+    advice = {name: Recommendation("share", target, "", 0.8) for name, target in advised.items()}
     pods = mixes.rightsized_pods(mix, advice)
     assert {p.workload: p.pool for p in pods} == {"a": "m-rs-mig1g5gb-p4d", "b": "m-rs-mig1g5gb-p4d",
                                                   "c": "m-rs-mig2g10gb-p4d", "d": "m-rs-mig1g10gb-p5"}
