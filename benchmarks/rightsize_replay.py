@@ -111,6 +111,8 @@ def run_mix(cluster: Cluster, config: PlatformConfig, mix: mixes.Mix, advice: di
             measure("rightsized", rs, seen, config, compress, consolidate_real_s)]
     for r in runs:
         print(f"  {r.run}: {r.gpu_hours:.1f} GPU-hours, ${r.usd:.2f}; nodes: {r.types or 'none'}", flush=True)
+    if seen.gone:  # their nodes' time still counts; the pods just ran shorter than the trace
+        print(f"  gone before their end (deleted by the cluster): {sorted(seen.gone)}", flush=True)
     return runs
 
 
