@@ -15,26 +15,34 @@ and handed to the report's own `recommend`. Two runs of one mix:
   - `keep`: a whole-GPU pool of the same family, the pods unchanged;
   - `release`: the same whole-GPU pool, but the workload holds a GPU only while busy (an idle culler): a pod per
     busy session, kept `CULL_AFTER_MIN` after it;
-  - `share` with a MIG profile: refused (elastic pools can't take MIG; see docs/rightsizing.md): no mix here puts a
-    small workload on a MIG-capable GPU.
+  - `share` with a MIG profile P: an elastic pool of the same family split into MIG devices, `sharing.mig` with the
+    `single` strategy and layout `all-P` (docs/rightsizing.md, "What the config does"); one pool per family and
+    profile, so workloads advised the same profile share it. Its pods ask for `nvidia.com/gpu` as before: under
+    `single` each is one MIG device of profile P.
 """
 
 from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from gpu_node_pools.config.elastic import allowed_instance_types
+from gpu_node_pools.config.node_pool import NodePoolConfig
 from gpu_node_pools.config.platform import PlatformConfig, parse_platform_config
+from gpu_node_pools.config.sharing import SharingConfig
 from gpu_node_pools.facts.instance_types import INSTANCE_TYPES, family_of
+from gpu_node_pools.facts.mig import mig_gpu
 from gpu_node_pools.rightsize.gpus import GPU_MODELS, gpu_model
 from gpu_node_pools.rightsize.recommend import IDLE_UTILIZATION, Recommendation, Usage, recommend
+from gpu_node_pools.rightsize.slices import mig_slice
 
 __all__ = ["CULL_AFTER_MIN", "DAY_MIN", "MIXES", "SHARED_POOL_REPLICAS", "STEP_MIN", "Mix", "Placement", "Pod",
            "Workload", "advise", "build_mix", "placement", "platform", "pool_config", "rightsized_pods",
-           "slice_memory_mib", "usage", "whole_pods"]
+           "shares_per_gpu", "slice_memory_mib", "usage", "whole_pods"]
 
 DAY_MIN = 24 * 60
 STEP_MIN = 5  # the report's step (series are averaged per step)
@@ -43,7 +51,9 @@ SHARED_POOL_REPLICAS = (2, 4, 8)  # the time-sliced pools' replicas
 GIB = 1024**3
 GPU = "nvidia.com/gpu"
 # The instance family each GPU model runs on in these mixes (the pools' `elastic.instanceFamilies`).
-FAMILY = {"NVIDIA L4": "g6", "NVIDIA L40S": "g6e", "NVIDIA A100-SXM4-40GB": "p4d", "Tesla T4": "g4dn"}
+FAMILY = {"NVIDIA L4": "g6", "NVIDIA L40S": "g6e", "NVIDIA A100-SXM4-40GB": "p4d", "NVIDIA H100 80GB HBM3": "p5",
+          "Tesla T4": "g4dn"}
+A100, H100 = "NVIDIA A100-SXM4-40GB", "NVIDIA H100 80GB HBM3"
 
 
 @dataclass(frozen=True)
@@ -156,8 +166,7 @@ def inference_heavy(rng: random.Random, scale: float) -> list[Workload]:
 
 def training_heavy(rng: random.Random, scale: float) -> list[Workload]:
     """A few large multi-GPU training jobs for hours (8 x A100 and 4 x L40S), two small inference services."""
-    a100 = "NVIDIA A100-SXM4-40GB"
-    big = [training(rng, f"pretrain-{i}", a100, 8, (30, 38)) for i in range(max(1, round(4 * scale)))]
+    big = [training(rng, f"pretrain-{i}", A100, 8, (30, 38)) for i in range(max(1, round(4 * scale)))]
     mid = [training(rng, f"train-{i}", "NVIDIA L40S", 4, (30, 40)) for i in range(max(1, round(5 * scale)))]
     return big + mid + [inference(rng, f"svc-{i}", (2, 7), (0.06, 0.2), 2) for i in range(2)]
 
@@ -167,13 +176,26 @@ def mixed(rng: random.Random, scale: float) -> list[Workload]:
     return ([inference(rng, f"svc-{i}", (2, 7), (0.06, 0.2), rng.randint(1, 3)) for i in range(round(12 * scale))]
             + [notebook(rng, f"nb-{i}") for i in range(max(1, round(8 * scale)))]
             + [batch(rng, f"etl-{i}", rng.randint(2, 4)) for i in range(max(1, round(4 * scale)))]
-            + [training(rng, "pretrain-0", "NVIDIA A100-SXM4-40GB", 8, (30, 38))])
+            + [training(rng, "pretrain-0", A100, 8, (30, 38))])
+
+
+def big_gpu_inference(rng: random.Random, scale: float) -> list[Workload]:
+    """Inference where the GPUs are big: small services (embeddings, rerankers, classifiers: a few GiB, 5-10 % busy
+    per replica) each on whole A100s (p4d) or H100s (p5), a few 7-13B models on H100s (13-25 GiB, 15-30 %), and
+    one 8 x H100 fine-tuning job."""
+    a100 = [inference(rng, f"a100-svc-{i}", (1.5, 7), (0.05, 0.09), rng.randint(1, 3), A100)
+            for i in range(round(20 * scale))]
+    h100 = [inference(rng, f"h100-svc-{i}", (3, 13), (0.05, 0.09), rng.randint(1, 3), H100)
+            for i in range(round(12 * scale))]
+    llm = [inference(rng, f"llm-{i}", (13, 25), (0.15, 0.3), 2, H100) for i in range(max(1, round(4 * scale)))]
+    return a100 + h100 + llm + [training(rng, "finetune-0", H100, 8, (50, 70))]
 
 
 MIXES: dict[str, tuple[int, Callable[[random.Random, float], list[Workload]]]] = {
     "inference-heavy": (1, inference_heavy),
     "training-heavy": (2, training_heavy),
     "mixed": (3, mixed),
+    "big-gpu-inference": (4, big_gpu_inference),
 }
 
 
@@ -214,10 +236,23 @@ class Placement:
     family: str
     replicas: int | None  # time-slicing replicas, None for whole GPUs
     released: bool = False
+    mig: str | None = None  # the MIG profile every GPU of the pool is split into (`single`, all-<profile>)
 
     def pool_name(self, mix: str, run: str) -> str:
-        sharing = f"ts{self.replicas}" if self.replicas else "gpu"
+        sharing = f"ts{self.replicas}" if self.replicas else _mig_token(self.mig) if self.mig else "gpu"
         return f"{mix}-{run}-{sharing}-{self.family}"
+
+
+# A pool name carries its sharing (`ts4`, `mig1g10gb`, `gpu`); pool names take no dots, so a MIG profile
+# `<c>g.<m>gb` is written without its dot and read back by this pattern.
+_MIG_TOKEN = re.compile(r"^mig(?P<compute>[0-9]+)g(?P<memory>[0-9]+)gb$")
+
+
+def _mig_token(profile: str) -> str:
+    token = "mig" + profile.replace(".", "")
+    if not _MIG_TOKEN.match(token):
+        raise ValueError(f"MIG profile {profile!r} has no pool name token (only plain <c>g.<m>gb profiles)")
+    return token
 
 
 def placement(w: Workload, advice: Recommendation | None) -> Placement:
@@ -233,8 +268,11 @@ def placement(w: Workload, advice: Recommendation | None) -> Placement:
     if advice.target.startswith("time-slicing x"):
         advised = int(advice.target.removeprefix("time-slicing x"))
         return Placement(family, max(r for r in SHARED_POOL_REPLICAS if r <= advised))
-    raise ValueError(f"{w.name}: {advice.target!r}: elastic pools can't take MIG; no mix should put a small "
-                     "workload on a MIG-capable GPU")
+    profile = advice.target.removeprefix("mig ")
+    gpu = mig_gpu(w.model)
+    if gpu is None or profile not in gpu.profiles:
+        raise ValueError(f"{w.name}: advice {advice.target!r} is not a MIG profile of its GPU, {w.model}")
+    return Placement(family, None, mig=profile)
 
 
 def _spans(w: Workload, where: Placement) -> list[tuple[float, float]]:
@@ -268,18 +306,30 @@ def rightsized_pods(mix: Mix, advice: dict[str, Recommendation]) -> list[Pod]:
     return _pods(mix, "rs", {w.name: placement(w, advice[w.name]) for w in mix.workloads})
 
 
+def _sharing(token: str) -> dict[str, Any] | None:
+    """The pool's `sharing` block from its name's sharing token."""
+    if token.startswith("ts"):
+        return {"timeSlicing": {"replicas": int(token.removeprefix("ts"))}}
+    mig = _MIG_TOKEN.match(token)
+    if mig:
+        return {"mig": {"strategy": "single", "layout": f"all-{mig['compute']}g.{mig['memory']}gb"}}
+    return None
+
+
 def pool_config(pods: list[Pod], consolidate_after: str, general: bool = True) -> dict[str, Any]:
     """The platform config (the stack's values) with one elastic pool per pool the pods name
-    (`<mix>-<run>-gpu|ts<N>-<family>`): on-demand, of that family, time-slicing x N for `ts<N>`, capped at 256 GPUs."""
+    (`<mix>-<run>-gpu|ts<N>|mig<profile>-<family>`): on-demand, of that family, time-slicing x N for `ts<N>`, MIG
+    `single` all-<profile> for `mig<profile>`, capped at 256 GPUs (locally, 256 x the MIG devices per GPU)."""
     pools = []
     for name in sorted({p.pool for p in pods}):
-        sharing, family = name.rsplit("-", 2)[-2:]
+        token, family = name.rsplit("-", 2)[-2:]
         pool: dict[str, Any] = {
             "name": name, "kind": "gpu",
             "elastic": {"instanceFamilies": [family], "capacityTypes": ["on-demand"], "limits": {"gpus": 256},
                         "disruption": {"consolidateAfter": consolidate_after}}}
-        if sharing != "gpu":
-            pool["sharing"] = {"timeSlicing": {"replicas": int(sharing.removeprefix("ts"))}}
+        sharing = _sharing(token)
+        if sharing is not None:
+            pool["sharing"] = sharing
         pools.append(pool)
     if general:
         pools.insert(0, {"name": "general", "kind": "general", "instanceTypes": ["m6i.large"],
@@ -291,7 +341,28 @@ def platform(pods: list[Pod], consolidate_after: str) -> PlatformConfig:
     return parse_platform_config(pool_config(pods, consolidate_after), "rightsize benchmark")
 
 
-def slice_memory_mib(instance_type: str, replicas: int | None) -> float:
-    """The memory a pod's share of one GPU promises: the GPU's memory, divided by the time-slicing replicas (the
-    recommender's rule: time-slicing isolates no memory, so each of N pods may count on 1/N of it)."""
-    return INSTANCE_TYPES[instance_type].gpu_memory_mib / (replicas or 1)
+def shares_per_gpu(pool: NodePoolConfig) -> int:
+    """The `nvidia.com/gpu` one GPU of the pool advertises: 1 for whole GPUs, the time-slicing replicas, or the MIG
+    devices of its `single` layout (each pool is one GPU model: one family)."""
+    assert pool.elastic is not None, pool.name
+    facts = allowed_instance_types(pool.elastic, pool.instance_types)[0]
+    return pool.advertised_gpu_resources(facts)[GPU] // facts.gpus
+
+
+def slice_memory_mib(instance_type: str, sharing: SharingConfig | None) -> float:
+    """The memory a pod's share of one GPU promises, by the recommender's rules: the whole GPU's memory; divided by
+    the time-slicing replicas (time-slicing isolates no memory, so each of N pods may count on 1/N of it); or the
+    MIG profile's memory slices' share of it (facts/mig.py, as `recommend` weighs a profile: 1g.5gb on an A100 40GB
+    is 1/8 of 40960 MiB)."""
+    facts = INSTANCE_TYPES[instance_type]
+    if sharing is None:
+        return facts.gpu_memory_mib
+    if sharing.mig is None:
+        replicas = (sharing.time_slicing or sharing.mps).replicas  # type: ignore[union-attr]  # one is set
+        return facts.gpu_memory_mib / replicas
+    gpu = mig_gpu(facts.gpu_model)
+    assert gpu is not None, facts.gpu_model  # validation: MIG pools are of MIG-capable models
+    [profile] = set(sharing.mig.profiles_per_gpu(gpu))  # `single`: one profile
+    mig = mig_slice(facts.gpu_model, profile)
+    assert mig is not None, profile
+    return facts.gpu_memory_mib * mig.memory_share

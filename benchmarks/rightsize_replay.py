@@ -5,17 +5,19 @@ rightsize report's recommendations applied as pool sharing config.
     .venv/bin/python benchmarks/rightsize_replay.py --quick         # smoke run: a quarter of each mix at 1440x
     .venv/bin/python benchmarks/rightsize_replay.py --mix mixed --compress 120
 
-Per mix (rightsize_mixes.py: inference-heavy, training-heavy, mixed; seeded), the report's own `recommend` is run
-over each workload's synthetic usage; then two runs replay the same day side by side on one cluster of this
-script's own, each on its own elastic pools (NodePools built by the project's config models and manifests):
-`whole`, every pod asking for whole GPUs on a whole-GPU pool of its family; `rightsized`, the recommendations
-applied (time-sliced pools whose pods ask for `nvidia.com/gpu` shares, a smaller GPU's pool, released notebooks
+Per mix (rightsize_mixes.py: inference-heavy, training-heavy, mixed, big-gpu-inference; seeded), the report's own
+`recommend` is run over each workload's synthetic usage; then two runs replay the same day side by side on one
+cluster of this script's own, each on its own elastic pools (NodePools built by the project's config models and
+manifests): `whole`, every pod asking for whole GPUs on a whole-GPU pool of its family; `rightsized`, the
+recommendations applied (time-sliced pools whose pods ask for `nvidia.com/gpu` shares, MIG pools (`single`,
+all-<profile>) whose pods ask for one MIG device as `nvidia.com/gpu`, a smaller GPU's pool, released notebooks
 holding a GPU only while busy). Reported per run: GPU-hours and dollars of the day (the instance table's on-demand
 prices; nodes counted as in elastic_gpu.py: trace time, plus Karpenter's real delays unscaled), nodes Karpenter
-launched, pod start delay in real seconds (created -> Running; target: all within 120 s), and pods placed over
-their memory slice: a pod's peak memory per GPU must fit the share of the GPU its node's pool promises, the GPU's
-memory divided by the pool's time-slicing replicas (the recommender's rule; time-slicing itself enforces nothing).
-The pool's nodes still run at the day's end count until then.
+launched, pod start delay in real seconds (created -> Running; target: all within 120 s), and pods placed over their
+memory slice: a pod's peak memory per GPU must fit the share of the GPU its node's pool promises, the GPU's memory
+divided by the pool's time-slicing replicas, or on a MIG pool its profile's memory from the MIG table (the
+recommender's rules, exactly; time-slicing itself enforces nothing, MIG does). The pool's nodes still run at the
+day's end count until then.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ import yaml
 from kwok_replay import NODEPOOL_LABEL, Cluster, PodSpan, Replay, node_hours, replay
 
 import rightsize_mixes as mixes
-from gpu_node_pools.config.node_pool import NodePoolConfig
 from gpu_node_pools.config.platform import PlatformConfig
 from gpu_node_pools.config.stack_files import CONFIG_NAMESPACE
 from gpu_node_pools.rightsize.recommend import Recommendation
@@ -58,7 +59,7 @@ def write_project(config: dict[str, object]) -> Path:
 class RunResult:
     run: str
     pods: int
-    held_gpu_hours: float  # what the pods held: GPUs x hours, a time-slice as 1/replicas of a GPU
+    held_gpu_hours: float  # what the pods held: GPUs x hours, a share as 1/(shares per GPU) of a GPU
     nodes: int
     gpu_hours: float
     usd: float
@@ -75,13 +76,13 @@ def measure(run: str, pods: list[mixes.Pod], seen: Replay, config: PlatformConfi
     nodes = [n for n in seen.nodes.values() if n.pool in pools]
     gpu_h, usd = node_hours(nodes, compress, consolidate_real_s, seen.end)
     by_name = {p.name: p for p in config.node_pools}
-    held = sum(p.requests[mixes.GPU] * p.minutes / 60 / _replicas(by_name[p.pool]) for p in pods)
+    held = sum(p.requests[mixes.GPU] * p.minutes / 60 / mixes.shares_per_gpu(by_name[p.pool]) for p in pods)
     over, checked = [], 0
     for pod in pods:
         node = seen.nodes.get(seen.placed.get(pod.name, ""))
         if node is None:
             continue
-        slice_mib = mixes.slice_memory_mib(node.instance_type.name, _replicas(by_name[node.labels[NODEPOOL_LABEL]]))
+        slice_mib = mixes.slice_memory_mib(node.instance_type.name, by_name[node.labels[NODEPOOL_LABEL]].sharing)
         checked += 1
         if pod.memory_peak_gib * 1024 > slice_mib or node.pool != pod.pool:
             over.append(f"{pod.name} ({pod.memory_peak_gib:.1f} GiB on {node.pool}: {slice_mib / 1024:.1f} GiB)")
@@ -110,12 +111,9 @@ def run_mix(cluster: Cluster, config: PlatformConfig, mix: mixes.Mix, advice: di
             measure("rightsized", rs, seen, config, compress, consolidate_real_s)]
     for r in runs:
         print(f"  {r.run}: {r.gpu_hours:.1f} GPU-hours, ${r.usd:.2f}; nodes: {r.types or 'none'}", flush=True)
+    if seen.gone:  # their nodes' time still counts; the pods just ran shorter than the trace
+        print(f"  gone before their end (deleted by the cluster): {sorted(seen.gone)}", flush=True)
     return runs
-
-
-def _replicas(pool: NodePoolConfig) -> int:
-    sharing = pool.sharing
-    return sharing.time_slicing.replicas if sharing is not None and sharing.time_slicing is not None else 1
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -124,12 +122,12 @@ def _pct(values: list[float], q: float) -> float:
 
 def report(results: list[tuple[str, list[RunResult]]]) -> bool:
     """Prints the table and the headline figures; whether the targets are met."""
-    print(f"\n{'mix':<17}{'run':<12}{'pods':>5}{'held GPU-h':>11}{'nodes':>6}{'GPU-h':>8}{'USD':>9}"
+    print(f"\n{'mix':<19}{'run':<12}{'pods':>5}{'held GPU-h':>11}{'nodes':>6}{'GPU-h':>8}{'USD':>9}"
           f"{'GPU-h vs whole':>15}{'USD vs whole':>13}{'start p50 s':>12}{'max s':>7}{'not run':>8}{'over slice':>11}")
     ok = True
     for name, (whole, rs) in results:
         for r in (whole, rs):
-            print(f"{name:<17}{r.run:<12}{r.pods:>5}{r.held_gpu_hours:>11.1f}{r.nodes:>6}{r.gpu_hours:>8.1f}"
+            print(f"{name:<19}{r.run:<12}{r.pods:>5}{r.held_gpu_hours:>11.1f}{r.nodes:>6}{r.gpu_hours:>8.1f}"
                   f"{r.usd:>9.2f}{r.gpu_hours / whole.gpu_hours:>15.2f}{r.usd / whole.usd:>13.2f}"
                   f"{_pct(r.delays, 0.5):>12.1f}{_pct(r.delays, 1.0):>7.1f}{r.never_started:>8}"
                   f"{f'{len(r.over_slice)}/{r.checked}':>11}")
