@@ -16,8 +16,8 @@ if [ "${GNP_SKIP_CLUSTER:-0}" != 1 ]; then
   tools/build.sh
 fi
 log "tests (the control-plane and Pulumi phases announce themselves)"
-# Two processes (pytest-xdist), each with its own cluster: much of the suite waits on the engine, the scheduler and
-# Karpenter rather than on a core. Groups are handed out in collection order (tests/conftest.py puts the engine
-# tests first, so no cluster has the layer applied by kubectl before the engine deploys it). GNP_TEST_WORKERS=0
-# runs everything in this one process.
-exec .venv/bin/python -m pytest -n "${GNP_TEST_WORKERS:-2}" --dist loadgroup --no-loadscope-reorder "$@"
+# Three processes (pytest-xdist), each with its own cluster: much of the suite waits on the engine, the scheduler and
+# Karpenter rather than on a core (three beat two and four on 2 cores: docs/local-cluster.md, Timings). Groups are
+# handed out in the order tests/conftest.py sets (engine tests first, so no cluster has the layer applied by kubectl
+# before the engine deploys it). GNP_TEST_WORKERS=0 runs everything in this one process.
+exec .venv/bin/python -m pytest -n "${GNP_TEST_WORKERS:-3}" --dist loadgroup --no-loadscope-reorder "$@"

@@ -8,6 +8,7 @@ tests alike) and the three stack programs run once under Pulumi's mocks.
 from __future__ import annotations
 
 import os
+from itertools import zip_longest
 
 import pytest
 from gpu_node_pools.mock_engine import DeclaredResource
@@ -36,8 +37,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 if fixture in getattr(item, "fixturenames", ()) and item.get_closest_marker(marker) is None]
     if unmarked:
         raise pytest.UsageError("\n".join(unmarked))
-    # The engine deploys onto the fresh cluster before the cluster tests apply the same objects with kubectl.
-    items.sort(key=lambda item: item.get_closest_marker("pulumi") is None)
+    items[:] = _in_run_order(items)
     for item in items:
         item.add_marker(pytest.mark.xdist_group(_worker_group(item)))
     for item in items:
@@ -48,11 +48,34 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.skip(reason=f"{switches}: needs {' and '.join(n for _, n in skipped)}"))
 
 
+def _in_run_order(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The engine tests first, since the engine deploys the local stack's layer onto a fresh cluster and the
+    `local_layer` tests apply the same objects with kubectl. The cluster tests that never apply the layer (the
+    Karpenter proofs, mostly waiting on Karpenter) alternate with the engine tests (mostly busy on a core), so the
+    workers aren't all busy or all waiting at once; then the other cluster tests, the image tier and the pure tests.
+    Decided per worker group: a group runs where its first test is placed, so one layer test makes its group late."""
+    def early(item: pytest.Item) -> bool:
+        return bool(item.get_closest_marker("pulumi")) or (
+            bool(item.get_closest_marker("cluster")) and "local_layer" not in getattr(item, "fixturenames", ()))
+
+    late_groups = {_worker_group(item) for item in items if not early(item)}
+    first = [item for item in items if _worker_group(item) not in late_groups]
+    # Engine modules that run as one group (the stack lifecycle's ordered steps) are the longest: they go first.
+    engine = sorted((item for item in first if item.get_closest_marker("pulumi")),
+                    key=lambda item: _worker_group(item) == item.nodeid)
+    waiting = [item for item in first if not item.get_closest_marker("pulumi")]
+    alternating = [item for pair in zip_longest(engine, waiting) for item in pair if item is not None]
+    late = [item for item in items if _worker_group(item) in late_groups]
+    # The long proofs go out before the short pure tests, which then fill the workers' last minutes.
+    late.sort(key=lambda item: 0 if item.get_closest_marker("cluster") else 1 if item.get_closest_marker("image") else 2)
+    return alternating + late
+
+
 def _worker_group(item: pytest.Item) -> str:
-    """What must run in one process under pytest-xdist (`make test` runs two, each with its own cluster): the whole
+    """What must run in one process under pytest-xdist (`make test` runs three, each with its own cluster): the whole
     image tier (one image build per session); a module whose tests share its fixtures or run in order (the stack
     lifecycle's steps); any other cluster or engine test is a group of its own, so the long Karpenter,
-    observability and engine proofs spread over both clusters."""
+    observability and engine proofs spread over the workers."""
     if item.get_closest_marker("image"):
         return "image"
     module = item.nodeid.split("::", 1)[0]
