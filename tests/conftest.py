@@ -52,23 +52,18 @@ def _in_run_order(items: list[pytest.Item]) -> list[pytest.Item]:
     """The engine tests first, since the engine deploys the local stack's layer onto a fresh cluster and the
     `local_layer` tests apply the same objects with kubectl. The cluster tests that never apply the layer (the
     Karpenter proofs, mostly waiting on Karpenter) alternate with the engine tests (mostly busy on a core), so the
-    workers aren't all busy or all waiting at once; then the other cluster tests, the image tier and the pure tests.
-    Decided per worker group: a group runs where its first test is placed, so one layer test makes its group late."""
+    workers aren't all busy or all waiting at once; then everything else, in collection order. Decided per worker
+    group: a group runs where its first test is placed, so one layer test makes its whole group late."""
     def early(item: pytest.Item) -> bool:
         return bool(item.get_closest_marker("pulumi")) or (
             bool(item.get_closest_marker("cluster")) and "local_layer" not in getattr(item, "fixturenames", ()))
 
     late_groups = {_worker_group(item) for item in items if not early(item)}
     first = [item for item in items if _worker_group(item) not in late_groups]
-    # Engine modules that run as one group (the stack lifecycle's ordered steps) are the longest: they go first.
-    engine = sorted((item for item in first if item.get_closest_marker("pulumi")),
-                    key=lambda item: _worker_group(item) == item.nodeid)
+    engine = [item for item in first if item.get_closest_marker("pulumi")]
     waiting = [item for item in first if not item.get_closest_marker("pulumi")]
     alternating = [item for pair in zip_longest(engine, waiting) for item in pair if item is not None]
-    late = [item for item in items if _worker_group(item) in late_groups]
-    # The long proofs go out before the short pure tests, which then fill the workers' last minutes.
-    late.sort(key=lambda item: 0 if item.get_closest_marker("cluster") else 1 if item.get_closest_marker("image") else 2)
-    return alternating + late
+    return alternating + [item for item in items if _worker_group(item) in late_groups]
 
 
 def _worker_group(item: pytest.Item) -> str:
