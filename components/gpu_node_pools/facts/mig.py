@@ -6,7 +6,8 @@ compute slices and 8 memory slices (A30: 4 and 4); each profile takes some of ea
 profile fit a GPU. Profile names carry the memory the model's slices add up to (`1g.10gb` on an 80 GB A100 or H100,
 `1g.18gb` on an H200), so a layout is valid for one memory size only. Keyed by the GPU model names of the
 instance-type table (`facts.instance_types`, as NVML reports them). Models without MIG (T4, A10G, L4, L40S) are
-simply absent.
+simply absent. The H200 and B200 names were cross-checked against AWS's sagemaker-hyperpod-cli (its p6-b200 profile
+list and mig-parted configs, taken from NVIDIA's GPU Operator): 1g.23gb ... 7g.180gb, 1g.18gb and 2g.35gb.
 """
 
 from __future__ import annotations
