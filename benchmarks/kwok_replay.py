@@ -41,8 +41,9 @@ NAMESPACE = "bench"
 REPLAY_LABEL = "bench"
 
 
-def run(*cmd: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
-    proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
+def run(*cmd: str, env: dict[str, str] | None = None, cwd: Path | None = None, input: str | None = None) -> str:
+    """A command's stdout; exits the benchmark with its stderr when it fails."""
+    proc = subprocess.run(cmd, env=env, cwd=cwd, input=input, capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     return proc.stdout

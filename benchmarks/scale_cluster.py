@@ -18,7 +18,6 @@ import copy
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,18 +27,13 @@ from typing import Any
 
 import yaml
 
+from kwok_replay import run  # benchmarks/ is on sys.path when run as a script
+
 ROOT = Path(__file__).resolve().parents[1]
 GPU_PRESENT = "nvidia.com/gpu.present"
 GPU = "nvidia.com/gpu"
 IMAGE = "registry.k8s.io/pause:3.10"
 CLUSTER = "gnp-scale"
-
-
-def run(*cmd: str, env: dict[str, str] | None = None, input: str | None = None) -> str:
-    proc = subprocess.run(cmd, env=env, input=input, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    return proc.stdout
 
 
 def yaml_from(module: str, *args: str) -> list[dict[str, Any]]:
